@@ -1,0 +1,83 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "cascade",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "cascade", targets: ["cascade"]),
+        .library(name: "VectorSearch", targets: ["VectorSearch"]),
+        .library(name: "Embeddings", targets: ["Embeddings"]),
+        .library(name: "KnowledgeBase", targets: ["KnowledgeBase"]),
+        .library(name: "Retrieval", targets: ["Retrieval"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CBLAS",
+            providers: [.apt(["libblas-dev", "libopenblas-dev"])]
+        ),
+        .target(
+            name: "VectorSearch",
+            dependencies: ["CBLAS"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Embeddings",
+            dependencies: ["VectorSearch"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "KnowledgeBase",
+            dependencies: [
+                "Embeddings",
+                "VectorSearch",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Retrieval",
+            dependencies: ["KnowledgeBase", "Embeddings", "VectorSearch"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "cascade",
+            dependencies: [
+                "Retrieval", "KnowledgeBase", "Embeddings", "VectorSearch",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "VectorSearchTests",
+            dependencies: ["VectorSearch", "CBLAS"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EmbeddingsTests",
+            dependencies: ["Embeddings"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "KnowledgeBaseTests",
+            dependencies: ["KnowledgeBase", "Embeddings", .product(name: "GRDB", package: "GRDB.swift")],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RetrievalTests",
+            dependencies: ["Retrieval", "KnowledgeBase", "Embeddings"],
+            swiftSettings: swiftSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,244 @@
+import Embeddings
+import Foundation
+
+/// Brings a folder (or one file) into the knowledge base: load, chunk, embed, store.
+///
+/// Incremental by design: a document whose bytes and pipeline are unchanged is skipped without
+/// being parsed again; a changed one is replaced; with `prune`, documents whose files are gone
+/// are removed. Each document is committed in its own transaction once its vectors exist, so an
+/// interrupted run keeps everything finished so far and the next run picks up the rest.
+/// Bad files are reported one by one and never stop the run.
+public struct Ingestor: Sendable {
+    public var store: KnowledgeBaseStore
+    public var embedder: any Embedder
+    public var chunker: Chunker
+    public var loaders: [any DocumentLoader]
+    /// Files larger than this many bytes are refused (a runaway log file is not documentation).
+    public var maxFileSize: Int
+
+    /// Bumped whenever loading or chunking changes in a way that alters chunks, so re-ingest redoes them.
+    public static let pipelineVersion = "v1"
+
+    public static let defaultLoaders: [any DocumentLoader] = [
+        MarkdownLoader(), PlainTextLoader(), HTMLLoader(), BEIRCorpusLoader(), PDFLoader(),
+    ]
+
+    /// - Parameters:
+    ///   - chunkTokens: chunk budget in embedder tokens; defaults to the embedder's limit minus room for
+    ///     special tokens, capped at 200 (smaller chunks retrieve more precisely).
+    public init(
+        store: KnowledgeBaseStore, embedder: any Embedder, chunkTokens: Int? = nil, overlapTokens: Int = 32,
+        loaders: [any DocumentLoader] = Ingestor.defaultLoaders, maxFileSize: Int = 64 << 20
+    ) {
+        self.store = store
+        self.embedder = embedder
+        let budget = min(chunkTokens ?? 200, embedder.maxTokens - 2)
+        let counter: @Sendable (String) -> Int = { [embedder] in embedder.tokenCount(of: $0) }
+        self.chunker = Chunker(maxTokens: budget, overlapTokens: overlapTokens, tokenCounter: counter)
+        self.loaders = loaders
+        self.maxFileSize = maxFileSize
+    }
+
+    /// Identifies everything that shapes chunks and vectors; part of each document's fingerprint.
+    public var pipeline: String {
+        "\(Self.pipelineVersion)/chunk\(chunker.maxTokens)-\(chunker.overlapTokens)/\(embedder.modelID)"
+    }
+
+    /// Ingests `path` (a folder, searched recursively, or a single file).
+    /// - Parameters:
+    ///   - prune: remove documents of this collection whose files no longer exist.
+    ///   - progress: called after each file and each embedded batch.
+    /// - Throws: ``IngestError/pathNotFound(_:)``, ``StoreError`` (wrong model, unwritable store),
+    ///   embedding errors, or `CancellationError`; per-file problems are reported, not thrown.
+    public func ingest(
+        _ path: String, prune: Bool = false, progress: (@Sendable (IngestProgress) -> Void)? = nil
+    ) async throws -> IngestReport {
+        let started = Date()
+        let rootURL = URL(fileURLWithPath: path).standardizedFileURL
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: rootURL.path, isDirectory: &isDirectory) else {
+            throw IngestError.pathNotFound(path)
+        }
+        let files: [(url: URL, relative: String)]
+        let collection: String
+        if isDirectory.boolValue {
+            collection = rootURL.lastPathComponent
+            files = Self.enumerateFiles(root: rootURL)
+        } else {
+            collection = rootURL.deletingLastPathComponent().lastPathComponent
+            files = [(rootURL, rootURL.lastPathComponent)]
+        }
+
+        try store.claimEmbeddingModel(id: embedder.modelID, dimension: embedder.dimension)
+        let existing = try store.fingerprints(collection: collection)
+        var report = IngestReport()
+        report.collection = collection
+        report.embeddingModel = embedder.modelID
+        var seenDocIDs = Set<String>()
+        var failedFiles = Set<String>()
+        var pending: [PreparedDocument] = []
+        var pendingChunks = 0
+
+        for (index, file) in files.enumerated() {
+            try Task.checkCancellation()
+            progress?(
+                IngestProgress(
+                    filesDone: index, filesTotal: files.count, chunksEmbedded: report.chunksEmbedded,
+                    currentSource: file.relative))
+            let documents: [ParsedDocument]
+            let data: Data
+            do {
+                (documents, data) = try load(file.url, relativePath: file.relative, collection: collection)
+            } catch {
+                if case .unsupportedType = error {
+                    report.skipped.append(.init(source: "\(collection)/\(file.relative)", error: error.description))
+                } else {
+                    report.failures.append(.init(source: "\(collection)/\(file.relative)", error: error.description))
+                    report.documentsFailed += 1
+                    failedFiles.insert("\(collection)/\(file.relative)")
+                }
+                continue
+            }
+            let contentHash = SHA256.hex(data)
+            for document in documents {
+                guard seenDocIDs.insert(document.docID).inserted else {
+                    report.failures.append(
+                        .init(source: document.source, error: "duplicate document id '\(document.docID)'; kept the first"))
+                    report.documentsFailed += 1
+                    continue
+                }
+                // A multi-document file (BEIR) changes as a whole; hash each document's own text
+                // so editing one line re-embeds only that document.
+                let hash = documents.count == 1 ? contentHash : SHA256.hex(document.title + "\u{0}" + document.text)
+                if let old = existing[document.docID], old.contentHash == hash, old.pipeline == pipeline {
+                    report.documentsUnchanged += 1
+                    continue
+                }
+                let prepared = prepare(document, collection: collection, contentHash: hash, byteSize: data.count)
+                pending.append(prepared)
+                pendingChunks += prepared.chunks.count
+                if pendingChunks >= embedder.preferredBatchSize * 4 {
+                    try await embedAndWrite(pending, existing: existing, into: &report)
+                    pending.removeAll()
+                    pendingChunks = 0
+                    progress?(
+                        IngestProgress(
+                            filesDone: index, filesTotal: files.count, chunksEmbedded: report.chunksEmbedded,
+                            currentSource: file.relative))
+                }
+            }
+        }
+        try await embedAndWrite(pending, existing: existing, into: &report)
+
+        if prune {
+            let scope = isDirectory.boolValue ? nil : "\(collection)/\(rootURL.lastPathComponent)"
+            let gone = existing.filter { docID, fingerprint in
+                !seenDocIDs.contains(docID) && !failedFiles.contains(fingerprint.sourceFile)
+                    && (scope == nil || fingerprint.sourceFile == scope)
+            }.keys
+            report.documentsRemoved = try store.removeDocuments(collection: collection, docIDs: gone)
+        }
+        progress?(
+            IngestProgress(
+                filesDone: files.count, filesTotal: files.count, chunksEmbedded: report.chunksEmbedded, currentSource: ""))
+        report.elapsedSeconds = Date().timeIntervalSince(started)
+        return report
+    }
+
+    /// Reads and parses one file, enforcing the size limit and picking the loader by extension.
+    func load(_ url: URL, relativePath: String, collection: String) throws(IngestError) -> ([ParsedDocument], Data) {
+        let source = "\(collection)/\(relativePath)"
+        let ext = url.pathExtension.lowercased()
+        guard let loader = loaders.first(where: { $0.fileExtensions.contains(ext) }) else {
+            throw .unsupportedType(source: source, fileExtension: ext)
+        }
+        let size: Int
+        do {
+            let attributes = try FileManager.default.attributesOfItem(atPath: url.path)
+            size = (attributes[.size] as? NSNumber)?.intValue ?? 0
+        } catch {
+            throw .unreadable(source: source, reason: "cannot stat: \(error.localizedDescription)")
+        }
+        guard size <= maxFileSize else { throw .tooLarge(source: source, bytes: size, limit: maxFileSize) }
+        let data: Data
+        do {
+            data = try Data(contentsOf: url)
+        } catch {
+            throw .unreadable(source: source, reason: "permission denied or I/O error")
+        }
+        let context = LoadContext(fileURL: url, relativePath: relativePath)
+        var documents = try loader.load(data, context: context)
+        for i in documents.indices {
+            documents[i].source = "\(collection)/\(documents[i].source)"
+        }
+        return (documents, data)
+    }
+
+    func prepare(_ document: ParsedDocument, collection: String, contentHash: String, byteSize: Int) -> PreparedDocument {
+        var chunks = chunker.chunk(document)
+        if chunks.isEmpty {
+            // A document with only a title (a BEIR entry with empty text) still gets one chunk.
+            chunks = [
+                ChunkDraft(
+                    ordinal: 0, headingPath: [], anchor: nil, text: document.title, startOffset: 0, endOffset: 0,
+                    tokenCount: embedder.tokenCount(of: document.title))
+            ]
+        }
+        let texts = chunks.map { $0.embeddingText(title: document.title) }
+        return PreparedDocument(
+            collection: collection, parsed: document, contentHash: contentHash, pipeline: pipeline,
+            byteSize: byteSize, chunks: chunks, textHashes: texts.map { SHA256.hex($0) }, embeddingTexts: texts)
+    }
+
+    /// Embeds the chunk texts that have no cached vector, then writes each document in its own
+    /// transaction, counting what it did into `report`.
+    func embedAndWrite(
+        _ documents: [PreparedDocument], existing: [String: DocumentFingerprint], into report: inout IngestReport
+    ) async throws {
+        guard !documents.isEmpty else { return }
+        var textByHash: [String: String] = [:]
+        for document in documents {
+            for (hash, text) in zip(document.textHashes, document.embeddingTexts) { textByHash[hash] = text }
+        }
+        let cached = try store.cachedVectors(model: embedder.modelID, textHashes: textByHash.keys)
+        let missing = textByHash.keys.filter { cached[$0] == nil }.sorted()
+        var fresh: [String: [Float]] = [:]
+        let batchSize = max(1, embedder.preferredBatchSize)
+        for start in stride(from: 0, to: missing.count, by: batchSize) {
+            try Task.checkCancellation()
+            let hashes = Array(missing[start..<min(start + batchSize, missing.count)])
+            let vectors = try await embedder.embed(hashes.map { textByHash[$0]! })
+            for (hash, vector) in zip(hashes, vectors) {
+                guard vector.count == embedder.dimension else {
+                    throw StoreError.dimensionMismatch(expected: embedder.dimension, actual: vector.count)
+                }
+                fresh[hash] = vector
+            }
+        }
+        for document in documents {
+            try store.write(document, model: embedder.modelID, vectors: fresh)
+            if existing[document.parsed.docID] == nil { report.documentsAdded += 1 } else { report.documentsUpdated += 1 }
+            report.chunksWritten += document.chunks.count
+        }
+        report.chunksEmbedded += missing.count
+    }
+
+    /// Regular, non-hidden files under `root`, sorted by relative path, minus `.cascadeignore` matches.
+    static func enumerateFiles(root: URL) -> [(url: URL, relative: String)] {
+        let ignore = IgnoreRules(root: root)
+        guard
+            let enumerator = FileManager.default.enumerator(
+                at: root, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles])
+        else { return [] }
+        let rootPath = root.path.hasSuffix("/") ? root.path : root.path + "/"
+        var files: [(URL, String)] = []
+        for case let url as URL in enumerator {
+            guard (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true else { continue }
+            let full = url.standardizedFileURL.path
+            let relative = full.hasPrefix(rootPath) ? String(full.dropFirst(rootPath.count)) : url.lastPathComponent
+            if ignore.ignores(relative) { continue }
+            files.append((url, relative))
+        }
+        return files.sorted { $0.1 < $1.1 }
+    }
+}

@@ -1,0 +1,319 @@
+import Foundation
+import GRDB
+import VectorSearch
+
+/// The knowledge base file: documents, chunks, vectors and the keyword index in one SQLite
+/// database (WAL mode), owned by this type alone.
+///
+/// Every document is written in a single transaction together with its chunks, keyword rows and
+/// vectors, so a process killed at any point leaves either the old or the new version of each
+/// document, never a mix; re-running ingest finishes the job. The value is `Sendable` and cheap
+/// to copy; all copies share one connection pool.
+public struct KnowledgeBaseStore: Sendable {
+    /// The database this store reads and writes.
+    public let writer: any DatabaseWriter
+    /// The file path, or `:memory:`.
+    public let path: String
+
+    /// Opens (creating if needed) the knowledge base at `path` and migrates it to the current schema.
+    public init(path: String) throws(StoreError) {
+        do {
+            let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(30)
+            configuration.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            }
+            let pool = try DatabasePool(path: path, configuration: configuration)
+            try self.init(writer: pool, path: path)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw .cannotOpen(path: path, reason: Self.describe(error))
+        }
+    }
+
+    /// Wraps an already open database (tests use a temporary file or an in-memory queue).
+    public init(writer: any DatabaseWriter, path: String = ":memory:") throws {
+        self.writer = writer
+        self.path = path
+        do {
+            try KnowledgeBaseSchema.migrator.migrate(writer)
+        } catch {
+            throw StoreError.cannotOpen(
+                path: path, reason: "not a cascade knowledge base or damaged (\(Self.describe(error)))")
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let db = error as? DatabaseError { return db.message ?? "\(db.resultCode)" }
+        return "\(error)"
+    }
+
+    // MARK: - Model
+
+    /// The embedding model whose vectors this knowledge base holds, once anything was ingested.
+    public func embeddingModel() throws -> (id: String, dimension: Int)? {
+        try writer.read { db in
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT key, value FROM kb_meta WHERE key IN ('embedding_model', 'embedding_dimension')")
+            var values: [String: String] = [:]
+            for row in rows { values[row["key"]] = row["value"] }
+            guard let id = values["embedding_model"], let dim = values["embedding_dimension"].flatMap(Int.init) else {
+                return nil
+            }
+            return (id, dim)
+        }
+    }
+
+    /// Records `model` as the knowledge base's model, or refuses when another model's vectors
+    /// are already in use.
+    public func claimEmbeddingModel(id: String, dimension: Int) throws {
+        try writer.write { db in
+            let existing = try String.fetchOne(db, sql: "SELECT value FROM kb_meta WHERE key = 'embedding_model'")
+            if let existing, existing != id {
+                let chunks = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM chunk") ?? 0
+                if chunks > 0 { throw StoreError.modelMismatch(stored: existing, requested: id) }
+            }
+            try Self.setModel(db, id: id, dimension: dimension)
+        }
+    }
+
+    /// Switches the knowledge base to `model` (used by reindex once all chunks have its vectors).
+    public func switchEmbeddingModel(id: String, dimension: Int) throws {
+        try writer.write { db in try Self.setModel(db, id: id, dimension: dimension) }
+    }
+
+    private static func setModel(_ db: Database, id: String, dimension: Int) throws {
+        try db.execute(
+            sql: "INSERT OR REPLACE INTO kb_meta(key, value) VALUES ('embedding_model', ?), ('embedding_dimension', ?)",
+            arguments: [id, String(dimension)])
+    }
+
+    // MARK: - Documents
+
+    /// Fingerprints of the documents stored for `collection`, by document id.
+    public func fingerprints(collection: String) throws -> [String: DocumentFingerprint] {
+        try writer.read { db in
+            var result: [String: DocumentFingerprint] = [:]
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT doc_id, source, content_hash, pipeline FROM document WHERE collection = ?",
+                arguments: [collection])
+            while let row = try rows.next() {
+                let source: String = row["source"]
+                let file = source.split(separator: "#", maxSplits: 1).first.map(String.init) ?? source
+                result[row["doc_id"]] = DocumentFingerprint(
+                    contentHash: row["content_hash"], pipeline: row["pipeline"], sourceFile: file)
+            }
+            return result
+        }
+    }
+
+    /// Vectors already stored for `model`, for those of `textHashes` that have one.
+    public func cachedVectors(model: String, textHashes: some Sequence<String>) throws -> [String: [Float]] {
+        let hashes = Array(Set(textHashes))
+        guard !hashes.isEmpty else { return [:] }
+        return try writer.read { db in
+            var result: [String: [Float]] = [:]
+            for batch in stride(from: 0, to: hashes.count, by: 500) {
+                let slice = Array(hashes[batch..<min(batch + 500, hashes.count)])
+                let marks = Array(repeating: "?", count: slice.count).joined(separator: ",")
+                let rows = try Row.fetchCursor(
+                    db, sql: "SELECT text_hash, vector FROM embedding WHERE model = ? AND text_hash IN (\(marks))",
+                    arguments: StatementArguments([model] + slice))
+                while let row = try rows.next() {
+                    result[row["text_hash"]] = VectorBlob.decode(row["vector"])
+                }
+            }
+            return result
+        }
+    }
+
+    /// Replaces (or inserts) one document with its chunks and their vectors in one transaction.
+    /// - Parameters:
+    ///   - vectors: vectors for the chunks' text hashes under `model`; hashes already stored may be omitted.
+    public func write(_ document: PreparedDocument, model: String, vectors: [String: [Float]]) throws {
+        try writer.write { db in
+            try Self.deleteDocument(db, collection: document.collection, docID: document.parsed.docID)
+            let metadata = (try? JSONEncoder().encode(document.parsed.metadata)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+            try db.execute(
+                sql: """
+                    INSERT INTO document(collection, doc_id, source, title, format, content_hash, pipeline, metadata,
+                                         byte_size, chunk_count, ingested_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    document.collection, document.parsed.docID, document.parsed.source, document.parsed.title,
+                    document.parsed.metadata["format"] ?? "", document.contentHash, document.pipeline, metadata,
+                    document.byteSize, document.chunks.count, ISO8601DateFormatter().string(from: Date()),
+                ])
+            let documentRowID = db.lastInsertedRowID
+            for (chunk, hash) in zip(document.chunks, document.textHashes) {
+                try db.execute(
+                    sql: """
+                        INSERT INTO chunk(document_id, ordinal, heading, anchor, text, start_offset, end_offset,
+                                          token_count, text_hash)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        documentRowID, chunk.ordinal, chunk.heading, chunk.anchor, chunk.text, chunk.startOffset,
+                        chunk.endOffset, chunk.tokenCount, hash,
+                    ])
+                let chunkID = db.lastInsertedRowID
+                try db.execute(
+                    sql: "INSERT INTO chunk_fts(rowid, title, heading, body) VALUES (?, ?, ?, ?)",
+                    arguments: [chunkID, document.parsed.title, chunk.heading, chunk.text])
+                if let vector = vectors[hash] {
+                    try db.execute(
+                        sql: "INSERT OR IGNORE INTO embedding(model, text_hash, vector) VALUES (?, ?, ?)",
+                        arguments: [model, hash, VectorBlob.encode(vector)])
+                }
+            }
+        }
+    }
+
+    /// Stores vectors for text hashes (reindex writes them in batches, resumably).
+    public func storeVectors(_ vectors: [String: [Float]], model: String) throws {
+        try writer.write { db in
+            for (hash, vector) in vectors {
+                try db.execute(
+                    sql: "INSERT OR IGNORE INTO embedding(model, text_hash, vector) VALUES (?, ?, ?)",
+                    arguments: [model, hash, VectorBlob.encode(vector)])
+            }
+        }
+    }
+
+    /// Removes the given documents of `collection`, with their chunks and keyword rows.
+    @discardableResult
+    public func removeDocuments(collection: String, docIDs: some Sequence<String>) throws -> Int {
+        try writer.write { db in
+            var removed = 0
+            for docID in docIDs {
+                if try Self.deleteDocument(db, collection: collection, docID: docID) { removed += 1 }
+            }
+            return removed
+        }
+    }
+
+    @discardableResult
+    private static func deleteDocument(_ db: Database, collection: String, docID: String) throws -> Bool {
+        guard
+            let id = try Int64.fetchOne(
+                db, sql: "SELECT id FROM document WHERE collection = ? AND doc_id = ?", arguments: [collection, docID])
+        else { return false }
+        try db.execute(sql: "DELETE FROM chunk WHERE document_id = ?", arguments: [id])
+        try db.execute(sql: "DELETE FROM document WHERE id = ?", arguments: [id])
+        return true
+    }
+
+    // MARK: - Reading
+
+    /// Chunks by id, joined with their documents, in the order of `ids` (unknown ids are skipped).
+    public func chunks(ids: [Int64]) throws -> [StoredChunk] {
+        guard !ids.isEmpty else { return [] }
+        let byID = try writer.read { db in
+            var result: [Int64: StoredChunk] = [:]
+            for batch in stride(from: 0, to: ids.count, by: 500) {
+                let slice = Array(ids[batch..<min(batch + 500, ids.count)])
+                let marks = Array(repeating: "?", count: slice.count).joined(separator: ",")
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT c.id, c.heading, c.anchor, c.text, c.start_offset, c.end_offset,
+                               d.doc_id, d.collection, d.source, d.title
+                        FROM chunk c JOIN document d ON d.id = c.document_id
+                        WHERE c.id IN (\(marks))
+                        """, arguments: StatementArguments(slice))
+                for row in rows {
+                    let chunk = StoredChunk(
+                        chunkID: row["id"], docID: row["doc_id"], collection: row["collection"], source: row["source"],
+                        title: row["title"], heading: row["heading"], anchor: row["anchor"], text: row["text"],
+                        startOffset: row["start_offset"], endOffset: row["end_offset"])
+                    result[chunk.chunkID] = chunk
+                }
+            }
+            return result
+        }
+        return ids.compactMap { byID[$0] }
+    }
+
+    /// Loads every chunk vector of `model` into one contiguous matrix for BLAS search.
+    /// Chunks without a vector of that model (an interrupted reindex) are left out.
+    public func loadVectorIndex(model: String, dimension: Int) throws -> FlatIndex {
+        try writer.read { db in
+            let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM chunk") ?? 0
+            var matrix = VectorMatrix(dimension: dimension)
+            matrix.reserveCapacity(rows: count)
+            var identifiers: [Int64] = []
+            identifiers.reserveCapacity(count)
+            let rows = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT c.id, e.vector FROM chunk c
+                    JOIN embedding e ON e.model = ? AND e.text_hash = c.text_hash
+                    ORDER BY c.id
+                    """, arguments: [model])
+            while let row = try rows.next() {
+                let blob: Data = row[1]
+                guard blob.count == dimension * MemoryLayout<Float>.size else {
+                    throw StoreError.dimensionMismatch(expected: dimension, actual: blob.count / MemoryLayout<Float>.size)
+                }
+                try VectorBlob.withFloats(blob) { floats in try matrix.append(packed: floats) }
+                identifiers.append(row[0])
+            }
+            return try FlatIndex(matrix: matrix, identifiers: identifiers)
+        }
+    }
+
+    /// Text hashes of chunks that have no vector for `model` yet, with the text to embed.
+    public func chunksMissingVectors(model: String, limit: Int) throws -> [(textHash: String, text: String)] {
+        try writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT c.text_hash, d.title, c.heading, c.text FROM chunk c
+                    JOIN document d ON d.id = c.document_id
+                    WHERE NOT EXISTS (SELECT 1 FROM embedding e WHERE e.model = ? AND e.text_hash = c.text_hash)
+                    GROUP BY c.text_hash LIMIT ?
+                    """, arguments: [model, limit]
+            ).map { row in
+                let heading: String = row["heading"]
+                let path = heading.isEmpty ? [] : heading.components(separatedBy: " › ")
+                return (row["text_hash"], ChunkDraft.embeddingText(title: row["title"], headingPath: path, text: row["text"]))
+            }
+        }
+    }
+
+    /// Counts and sizes for `cascade stats`.
+    public func stats() throws -> KnowledgeBaseStats {
+        let model = try embeddingModel()
+        var stats = try writer.read { db in
+            let documents = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM document") ?? 0
+            let chunks = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM chunk") ?? 0
+            let vectors = try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM embedding WHERE model = ?", arguments: [model?.id ?? ""]) ?? 0
+            let missing = try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT COUNT(*) FROM chunk c WHERE NOT EXISTS
+                    (SELECT 1 FROM embedding e WHERE e.model = ? AND e.text_hash = c.text_hash)
+                    """, arguments: [model?.id ?? ""]) ?? 0
+            let collections = try String.fetchAll(db, sql: "SELECT DISTINCT collection FROM document ORDER BY 1")
+            let textBytes = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(LENGTH(CAST(text AS BLOB))), 0) FROM chunk") ?? 0
+            let vectorBytes = try Int64.fetchOne(
+                db, sql: "SELECT COALESCE(SUM(LENGTH(vector)), 0) FROM embedding WHERE model = ?",
+                arguments: [model?.id ?? ""]) ?? 0
+            let migrations = try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
+            return KnowledgeBaseStats(
+                documents: documents, chunks: chunks, vectors: vectors, chunksWithoutVector: missing,
+                collections: collections, embeddingModel: model?.id, dimension: model?.dimension, fileBytes: 0,
+                textBytes: textBytes, vectorBytes: vectorBytes, schemaVersion: migrations.last ?? "none")
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path + suffix)
+            stats.fileBytes += (attributes?[.size] as? NSNumber)?.int64Value ?? 0
+        }
+        return stats
+    }
+}

@@ -1,0 +1,25 @@
+/// Problems with the knowledge base file itself, each saying how to recover.
+public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The store's vectors come from another model than the embedder in use.
+    case modelMismatch(stored: String, requested: String)
+    /// A vector of the wrong dimension was offered.
+    case dimensionMismatch(expected: Int, actual: Int)
+    /// The file could not be opened as a knowledge base.
+    case cannotOpen(path: String, reason: String)
+    /// The knowledge base has no documents yet.
+    case empty(path: String)
+
+    public var description: String {
+        switch self {
+        case .modelMismatch(let stored, let requested):
+            "this knowledge base was built with embedding model '\(stored)', not '\(requested)'; "
+                + "run `cascade reindex --kb <path> --embedder <name>` to re-embed it, or use the model it was built with"
+        case .dimensionMismatch(let expected, let actual):
+            "vector has \(actual) dimensions but the knowledge base stores \(expected)"
+        case .cannotOpen(let path, let reason):
+            "cannot open knowledge base \(path): \(reason)"
+        case .empty(let path):
+            "knowledge base \(path) has no documents; add some with `cascade ingest <folder> --kb \(path)`"
+        }
+    }
+}

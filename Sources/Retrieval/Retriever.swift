@@ -1,0 +1,88 @@
+import Foundation
+import Embeddings
+import KnowledgeBase
+import VectorSearch
+
+/// Searches one knowledge base by vector similarity, BM25 keywords, or both fused.
+///
+/// Opening loads every vector into one contiguous matrix (exact BLAS search); the retriever is
+/// then immutable and `Sendable`, so a server can share one instance across concurrent requests.
+public struct Retriever: Sendable {
+    public let store: KnowledgeBaseStore
+    public let embedder: any Embedder
+    public let index: FlatIndex
+    public var fusion = RankFusion()
+
+    /// Longest query accepted, in characters: enough for a pasted error message, not a document.
+    public static let maxQueryCharacters = 4096
+
+    /// Opens a retriever over `store` with the embedder that built it.
+    /// - Throws: ``StoreError/empty(path:)`` for an empty store, ``StoreError/modelMismatch(stored:requested:)``
+    ///   when `embedder` is not the store's model.
+    public init(store: KnowledgeBaseStore, embedder: (any Embedder)? = nil) throws {
+        guard let model = try store.embeddingModel() else { throw StoreError.empty(path: store.path) }
+        let chosen = try embedder ?? EmbedderRegistry.embedder(forModelID: model.id)
+        guard chosen.modelID == model.id else {
+            throw StoreError.modelMismatch(stored: model.id, requested: chosen.modelID)
+        }
+        self.store = store
+        self.embedder = chosen
+        self.index = try store.loadVectorIndex(model: model.id, dimension: model.dimension)
+    }
+
+    /// The `k` best chunks for `query`.
+    /// - Parameters:
+    ///   - mode: which signals to use; hybrid fuses vector and keyword candidate lists.
+    ///   - filter: restricts results before ranking, so k results come back whenever k chunks match.
+    public func search(
+        _ query: String, k: Int = 10, mode: SearchMode = .hybrid, filter: SearchFilter? = nil
+    ) async throws -> [SearchResult] {
+        let trimmed = query.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else { throw RetrievalError.emptyQuery }
+        guard trimmed.count <= Self.maxQueryCharacters else {
+            throw RetrievalError.queryTooLong(characters: trimmed.count, limit: Self.maxQueryCharacters)
+        }
+        guard (1...1000).contains(k) else { throw RetrievalError.invalidK(k) }
+        let depth = mode == .hybrid ? max(k * 4, 50) : k
+
+        var vectorHits: [ScoredRow] = []
+        var keywordHits: [(chunkID: Int64, score: Double)] = []
+        if mode != .keyword {
+            let vector = try await embedder.embed(trimmed)
+            let rowFilter = try filter.flatMap { f -> RowFilter? in
+                guard !f.isEmpty else { return nil }
+                let allowed = try store.chunkIDs(matching: f)
+                return RowFilter(identifiers: index.identifiers) { allowed.contains($0) }
+            }
+            vectorHits = try index.search(vector, k: depth, filter: rowFilter)
+        }
+        if mode != .vector {
+            keywordHits = try store.keywordSearch(trimmed, limit: depth, filter: filter)
+        }
+
+        var vectorInfo: [Int64: (rank: Int, score: Double)] = [:]
+        for (i, hit) in vectorHits.enumerated() { vectorInfo[hit.id] = (i + 1, Double(hit.score)) }
+        var keywordInfo: [Int64: (rank: Int, score: Double)] = [:]
+        for (i, hit) in keywordHits.enumerated() { keywordInfo[hit.chunkID] = (i + 1, hit.score) }
+
+        let ranked: [(id: Int64, score: Double)]
+        switch mode {
+        case .vector: ranked = vectorHits.map { ($0.id, Double($0.score)) }
+        case .keyword: ranked = keywordHits.map { ($0.chunkID, $0.score) }
+        case .hybrid: ranked = fusion.fuse([vectorHits.map(\.id), keywordHits.map(\.chunkID)])
+        }
+        let top = Array(ranked.prefix(k))
+        let chunks = try store.chunks(ids: top.map(\.id))
+        let byID = Dictionary(chunks.map { ($0.chunkID, $0) }, uniquingKeysWith: { a, _ in a })
+        var results: [SearchResult] = []
+        for (id, score) in top {
+            guard let chunk = byID[id] else { continue }
+            results.append(
+                SearchResult(
+                    rank: results.count + 1, chunk: chunk, score: score, vectorScore: vectorInfo[id]?.score,
+                    keywordScore: keywordInfo[id]?.score, vectorRank: vectorInfo[id]?.rank,
+                    keywordRank: keywordInfo[id]?.rank))
+        }
+        return results
+    }
+}

@@ -1,0 +1,15 @@
+import ArgumentParser
+
+/// `cascade`: knowledge base, retrieval and resolution cascade for outcome-priced AI support.
+@main
+struct Cascade: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cascade",
+        abstract: "Turn a knowledge base into an AI support service that is paid by outcome.",
+        discussion: """
+            Exit codes: 0 success; 1 finished, but some inputs failed (see the report); \
+            2 the command failed (bad input, unreadable store, …); 64 invalid command-line usage.
+            """,
+        subcommands: [IngestCommand.self, SearchCommand.self, StatsCommand.self]
+    )
+}

@@ -1,0 +1,86 @@
+import ArgumentParser
+import Embeddings
+import Foundation
+import KnowledgeBase
+
+struct IngestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Add a folder of documents (Markdown, text, HTML, PDF, BEIR corpus.jsonl) to a knowledge base.",
+        discussion: """
+            Unchanged documents are skipped (content hashes); changed ones are replaced; --prune removes \
+            documents whose files are gone. Files listed in a .cascadeignore at the folder's root are skipped. \
+            Exit status 1 means some files failed; the others were ingested.
+            """
+    )
+
+    @Argument(help: "A folder (searched recursively) or a single file.")
+    var path: String
+
+    @OptionGroup var store: KnowledgeBaseOption
+
+    @Option(help: "Embedding model: \(EmbedderRegistry.names.joined(separator: ", ")). Default: the store's model, else hashing.")
+    var embedder: String?
+
+    @Flag(help: "Remove documents of this folder whose files no longer exist.")
+    var prune = false
+
+    @Option(help: "Largest chunk, in model tokens (≤ the model's limit).")
+    var chunkTokens: Int?
+
+    @Option(help: "Largest file accepted, in bytes.")
+    var maxFileSize: Int = 64 << 20
+
+    @Flag(help: "Print the summary as JSON.")
+    var json = false
+
+    func validate() throws {
+        if let chunkTokens, chunkTokens < 16 { throw ValidationError("--chunk-tokens must be at least 16") }
+        if maxFileSize < 1 { throw ValidationError("--max-file-size must be positive") }
+    }
+
+    func run() async throws {
+        var report = IngestReport()
+        try await runReportingErrors {
+            let kb = try KnowledgeBaseStore(path: store.kb)
+            let chosen: any Embedder
+            if let embedder {
+                chosen = try EmbedderRegistry.embedder(named: embedder)
+            } else if let model = try kb.embeddingModel() {
+                chosen = try EmbedderRegistry.embedder(forModelID: model.id)
+            } else {
+                chosen = try EmbedderRegistry.embedder(named: "hashing")
+            }
+            let ingestor = Ingestor(store: kb, embedder: chosen, chunkTokens: chunkTokens, maxFileSize: maxFileSize)
+            let bar = ProgressBar()
+            report = try await ingestor.ingest(path, prune: prune) { progress in
+                bar.update(
+                    done: progress.filesDone, total: progress.filesTotal,
+                    detail: "\(progress.chunksEmbedded) chunks embedded  \(progress.currentSource)")
+            }
+            bar.finish()
+            if json {
+                try Terminal.printJSON(report)
+            } else {
+                printSummary(report)
+            }
+        }
+        if report.documentsFailed > 0 { throw ExitStatus.partialFailure }
+    }
+
+    private func printSummary(_ report: IngestReport) {
+        for skipped in report.skipped { Terminal.note("skipped \(skipped.source): \(skipped.error)") }
+        for failure in report.failures { Terminal.note("failed  \(failure.source): \(failure.error)") }
+        print(
+            """
+            Ingested \(report.collection) into \(store.kb) with \(report.embeddingModel) in \
+            \(String(format: "%.1f", report.elapsedSeconds))s
+              documents: \(report.documentsAdded) added, \(report.documentsUpdated) updated, \
+            \(report.documentsUnchanged) unchanged, \(report.documentsRemoved) removed, \(report.documentsFailed) failed
+              chunks:    \(report.chunksWritten) written, \(report.chunksEmbedded) embedded
+            """)
+        if report.chunksEmbedded == 0 && report.documentsAdded == 0 && report.documentsUpdated == 0 {
+            print("  nothing changed: no text was embedded")
+        }
+    }
+}

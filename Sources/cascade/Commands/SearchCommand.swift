@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import KnowledgeBase
+import Retrieval
+
+extension SearchMode: ExpressibleByArgument {}
+
+struct SearchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "search",
+        abstract: "Find the chunks of the knowledge base that best match a question."
+    )
+
+    @Argument(help: "The question or keywords.")
+    var query: String
+
+    @OptionGroup var store: KnowledgeBaseOption
+
+    @Option(name: .short, help: "Number of results.")
+    var k: Int = 5
+
+    @Option(help: "hybrid (vector + keyword, fused), vector or keyword.")
+    var mode: SearchMode = .hybrid
+
+    @Option(help: "Only documents whose source starts with this prefix.")
+    var sourcePrefix: String?
+
+    @Option(help: "Only documents of this collection (ingested folder name).")
+    var collection: String?
+
+    @Flag(help: "Print results as JSON.")
+    var json = false
+
+    func validate() throws {
+        guard (1...1000).contains(k) else { throw ValidationError("-k must be between 1 and 1000") }
+    }
+
+    struct Output: Encodable {
+        struct Result: Encodable {
+            var rank: Int
+            var doc_id: String
+            var source: String
+            var title: String
+            var chunk_id: Int64
+            var heading: String
+            var anchor: String?
+            var citation: String
+            var text: String
+            var start_offset: Int
+            var end_offset: Int
+            var score: Double
+            var vector_score: Double?
+            var keyword_score: Double?
+        }
+        var query: String
+        var mode: String
+        var elapsed_ms: Double
+        var results: [Result]
+    }
+
+    func run() async throws {
+        try await runReportingErrors {
+            let kb = try KnowledgeBaseStore(path: store.kb)
+            guard FileManager.default.fileExists(atPath: store.kb) else { throw StoreError.empty(path: store.kb) }
+            let retriever = try Retriever(store: kb)
+            let filter = SearchFilter(sourcePrefix: sourcePrefix, collections: collection.map { [$0] })
+            let started = ContinuousClock.now
+            let results = try await retriever.search(query, k: k, mode: mode, filter: filter)
+            let elapsed = ContinuousClock.now - started
+            let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+            if json {
+                let output = Output(
+                    query: query, mode: mode.rawValue, elapsed_ms: (ms * 1000).rounded() / 1000,
+                    results: results.map { r in
+                        .init(
+                            rank: r.rank, doc_id: r.chunk.docID, source: r.chunk.source, title: r.chunk.title,
+                            chunk_id: r.chunk.chunkID, heading: r.chunk.heading, anchor: r.chunk.anchor,
+                            citation: r.chunk.citation, text: r.chunk.text, start_offset: r.chunk.startOffset,
+                            end_offset: r.chunk.endOffset, score: r.score, vector_score: r.vectorScore,
+                            keyword_score: r.keywordScore)
+                    })
+                try Terminal.printJSON(output)
+                return
+            }
+            if results.isEmpty { print("No results for \"\(query)\".") }
+            for r in results {
+                let signals = [
+                    r.vectorScore.map { String(format: "vector %.3f", $0) },
+                    r.keywordScore.map { String(format: "bm25 %.2f", $0) },
+                ].compactMap { $0 }.joined(separator: ", ")
+                print("\(r.rank). \(r.chunk.title)\(r.chunk.heading.isEmpty ? "" : " › " + r.chunk.heading)")
+                print("   \(r.chunk.citation)  score \(String(format: "%.4f", r.score))\(signals.isEmpty ? "" : " (\(signals))")")
+                let snippet = r.chunk.text.replacingOccurrences(of: "\n", with: " ")
+                print("   \(snippet.prefix(220))\(snippet.count > 220 ? "…" : "")")
+            }
+            print(String(format: "(%d results in %.1f ms, %@ mode)", results.count, ms, mode.rawValue))
+        }
+    }
+}

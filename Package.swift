@@ -74,6 +74,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "CascadeCLITests",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "RetrievalTests",
             dependencies: ["Retrieval", "KnowledgeBase", "Embeddings"],
             swiftSettings: swiftSettings

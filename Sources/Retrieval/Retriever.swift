@@ -1,5 +1,5 @@
-import Foundation
 import Embeddings
+import Foundation
 import KnowledgeBase
 import VectorSearch
 

@@ -54,7 +54,9 @@ public struct FlatIndex: Sendable {
 
     /// Searches many queries at once with one `sgemm`, which reuses each block of the matrix
     /// across all queries while it is in cache.
-    public func search(batch queries: [[Float]], k: Int, filter: RowFilter? = nil) throws(VectorSearchError) -> [[ScoredRow]] {
+    public func search(batch queries: [[Float]], k: Int, filter: RowFilter? = nil) throws(VectorSearchError)
+        -> [[ScoredRow]]
+    {
         guard !queries.isEmpty else { return [] }
         let q = try VectorMatrix(dimension: dimension, rows: queries)
         let n = count
@@ -75,7 +77,7 @@ public struct FlatIndex: Sendable {
         return (0..<m).map { row in
             out.withUnsafeBufferPointer { c in
                 Self.select(
-                    scores: UnsafeBufferPointer(rebasing: c[row * n ..< (row + 1) * n]), k: k, filter: filter,
+                    scores: UnsafeBufferPointer(rebasing: c[row * n..<(row + 1) * n]), k: k, filter: filter,
                     identifiers: identifiers)
             }
         }

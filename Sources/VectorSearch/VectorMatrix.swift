@@ -64,6 +64,6 @@ public struct VectorMatrix: Sendable, Equatable {
 
     /// A copy of row `index`.
     public func row(_ index: Int) -> [Float] {
-        Array(storage[index * dimension ..< (index + 1) * dimension])
+        Array(storage[index * dimension..<(index + 1) * dimension])
     }
 }

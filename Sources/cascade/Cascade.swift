@@ -1,7 +1,7 @@
 import ArgumentParser
 
 /// `cascade`: knowledge base, retrieval and resolution cascade for outcome-priced AI support.
-@main
+
 struct Cascade: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cascade",

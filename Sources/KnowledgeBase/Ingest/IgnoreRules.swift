@@ -8,7 +8,9 @@ public struct IgnoreRules: Sendable {
     public let patterns: [String]
 
     public init(patterns: [String]) {
-        self.patterns = patterns.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty && !$0.hasPrefix("#") }
+        self.patterns = patterns.map { $0.trimmingCharacters(in: .whitespaces) }.filter {
+            !$0.isEmpty && !$0.hasPrefix("#")
+        }
     }
 
     public init(root: URL) {

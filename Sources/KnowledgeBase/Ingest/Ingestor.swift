@@ -103,7 +103,9 @@ public struct Ingestor: Sendable {
             for document in documents {
                 guard seenDocIDs.insert(document.docID).inserted else {
                     report.failures.append(
-                        .init(source: document.source, error: "duplicate document id '\(document.docID)'; kept the first"))
+                        .init(
+                            source: document.source, error: "duplicate document id '\(document.docID)'; kept the first")
+                    )
                     report.documentsFailed += 1
                     continue
                 }
@@ -140,7 +142,8 @@ public struct Ingestor: Sendable {
         }
         progress?(
             IngestProgress(
-                filesDone: files.count, filesTotal: files.count, chunksEmbedded: report.chunksEmbedded, currentSource: ""))
+                filesDone: files.count, filesTotal: files.count, chunksEmbedded: report.chunksEmbedded,
+                currentSource: ""))
         report.elapsedSeconds = Date().timeIntervalSince(started)
         return report
     }
@@ -174,7 +177,8 @@ public struct Ingestor: Sendable {
         return (documents, data)
     }
 
-    func prepare(_ document: ParsedDocument, collection: String, contentHash: String, byteSize: Int) -> PreparedDocument {
+    func prepare(_ document: ParsedDocument, collection: String, contentHash: String, byteSize: Int) -> PreparedDocument
+    {
         var chunks = chunker.chunk(document)
         if chunks.isEmpty {
             // A document with only a title (a BEIR entry with empty text) still gets one chunk.
@@ -217,7 +221,11 @@ public struct Ingestor: Sendable {
         }
         for document in documents {
             try store.write(document, model: embedder.modelID, vectors: fresh)
-            if existing[document.parsed.docID] == nil { report.documentsAdded += 1 } else { report.documentsUpdated += 1 }
+            if existing[document.parsed.docID] == nil {
+                report.documentsAdded += 1
+            } else {
+                report.documentsUpdated += 1
+            }
             report.chunksWritten += document.chunks.count
         }
         report.chunksEmbedded += missing.count

@@ -47,7 +47,9 @@ public struct BEIRCorpusLoader: DocumentLoader {
             do {
                 line = try decoder.decode(Line.self, from: Data(rawLine.utf8))
             } catch {
-                throw .malformed(source: context.relativePath, line: lineNumber, reason: "not a JSON object with \"_id\" and \"text\"")
+                throw .malformed(
+                    source: context.relativePath, line: lineNumber,
+                    reason: "not a JSON object with \"_id\" and \"text\"")
             }
             guard let id = line._id ?? line.id, !id.isEmpty else {
                 throw .malformed(source: context.relativePath, line: lineNumber, reason: "missing \"_id\"")

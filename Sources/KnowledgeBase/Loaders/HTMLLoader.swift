@@ -274,7 +274,9 @@ public struct HTMLLoader: DocumentLoader {
         func hasPrefix(_ s: String) -> Bool {
             let needle = Array(s.utf8)
             guard position + needle.count <= bytes.count else { return false }
-            return zip(bytes[position..<(position + needle.count)], needle).allSatisfy { Self.lower($0) == Self.lower($1) }
+            return zip(bytes[position..<(position + needle.count)], needle).allSatisfy {
+                Self.lower($0) == Self.lower($1)
+            }
         }
 
         func find(_ s: String, from start: Int) -> Int? {

@@ -17,7 +17,8 @@ public struct MarkdownLoader: DocumentLoader {
         var title: String?
         if lines.first == "---", let end = lines.dropFirst().firstIndex(of: "---") {
             for line in lines[1..<end] where line.hasPrefix("title:") {
-                title = line.dropFirst(6).trimmingCharacters(in: .whitespaces).trimmingCharacters(in: CharacterSet(charactersIn: "\"'"))
+                title = line.dropFirst(6).trimmingCharacters(in: .whitespaces).trimmingCharacters(
+                    in: CharacterSet(charactersIn: "\"'"))
             }
             lines.removeSubrange(0...end)
         }
@@ -102,8 +103,9 @@ public struct MarkdownLoader: DocumentLoader {
 
     static func isThematicBreak(_ line: String) -> Bool {
         let compact = line.filter { $0 != " " }
-        return compact.count >= 3 && (compact.allSatisfy { $0 == "-" } || compact.allSatisfy { $0 == "*" }
-            || compact.allSatisfy { $0 == "_" })
+        return compact.count >= 3
+            && (compact.allSatisfy { $0 == "-" } || compact.allSatisfy { $0 == "*" }
+                || compact.allSatisfy { $0 == "_" })
     }
 
     /// Reduces inline Markdown to its readable text.

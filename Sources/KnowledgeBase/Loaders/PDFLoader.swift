@@ -30,7 +30,8 @@ public struct PDFLoader: DocumentLoader {
             throw .unreadable(source: context.relativePath, reason: "pdftotext could not run: \(error)")
         }
         guard process.terminationStatus == 0 else {
-            throw .malformed(source: context.relativePath, line: nil, reason: "pdftotext failed (damaged or encrypted PDF?)")
+            throw .malformed(
+                source: context.relativePath, line: nil, reason: "pdftotext failed (damaged or encrypted PDF?)")
         }
         let text = String(decoding: output, as: UTF8.self)
         var builder = DocumentTextBuilder()

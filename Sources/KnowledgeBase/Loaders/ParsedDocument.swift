@@ -110,7 +110,8 @@ extension String {
     func slugified() -> String {
         var out = ""
         for scalar in lowercased().unicodeScalars {
-            if scalar.properties.isAlphabetic || scalar.properties.numericType != nil || scalar == "_" || scalar == "-" {
+            if scalar.properties.isAlphabetic || scalar.properties.numericType != nil || scalar == "_" || scalar == "-"
+            {
                 out.unicodeScalars.append(scalar)
             } else if scalar == " " {
                 out.append("-")

@@ -21,7 +21,9 @@ public struct PlainTextLoader: DocumentLoader {
         }
         builder.append(.paragraph, paragraph.joined(separator: "\n"))
         let firstLine = text.split(separator: "\n").first.map { String($0).collapsingWhitespace() } ?? ""
-        let title = firstLine.count <= 120 && !firstLine.isEmpty ? firstLine : context.fileURL.deletingPathExtension().lastPathComponent
+        let title =
+            firstLine.count <= 120 && !firstLine.isEmpty
+            ? firstLine : context.fileURL.deletingPathExtension().lastPathComponent
         return [
             builder.build(
                 docID: context.relativePath, source: context.relativePath, title: title,

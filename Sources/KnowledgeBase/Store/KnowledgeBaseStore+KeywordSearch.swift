@@ -8,7 +8,9 @@ extension KnowledgeBaseStore {
     /// BM25 keyword search over chunk text, headings and titles.
     /// - Returns: chunk ids with their BM25 score (higher is better), best first; empty when the
     ///   query has no searchable word.
-    public func keywordSearch(_ query: String, limit: Int, filter: SearchFilter? = nil) throws -> [(chunkID: Int64, score: Double)] {
+    public func keywordSearch(_ query: String, limit: Int, filter: SearchFilter? = nil) throws -> [(
+        chunkID: Int64, score: Double
+    )] {
         guard limit > 0, let expression = KeywordQuery.matchExpression(for: query) else { return [] }
         let w = Self.keywordColumnWeights
         var sql = """
@@ -18,7 +20,8 @@ extension KnowledgeBaseStore {
         var arguments: [any DatabaseValueConvertible] = [expression]
         if let filter, !filter.isEmpty {
             let condition = filter.sqlCondition()
-            sql += " AND rowid IN (SELECT c.id FROM chunk c JOIN document d ON d.id = c.document_id WHERE \(condition.sql))"
+            sql +=
+                " AND rowid IN (SELECT c.id FROM chunk c JOIN document d ON d.id = c.document_id WHERE \(condition.sql))"
             arguments += condition.arguments as [any DatabaseValueConvertible]
         }
         sql += " ORDER BY rank LIMIT ?"

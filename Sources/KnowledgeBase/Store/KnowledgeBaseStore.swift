@@ -136,7 +136,9 @@ public struct KnowledgeBaseStore: Sendable {
     public func write(_ document: PreparedDocument, model: String, vectors: [String: [Float]]) throws {
         try writer.write { db in
             try Self.deleteDocument(db, collection: document.collection, docID: document.parsed.docID)
-            let metadata = (try? JSONEncoder().encode(document.parsed.metadata)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+            let metadata =
+                (try? JSONEncoder().encode(document.parsed.metadata)).map { String(decoding: $0, as: UTF8.self) }
+                ?? "{}"
             try db.execute(
                 sql: """
                     INSERT INTO document(collection, doc_id, source, title, format, content_hash, pipeline, metadata,
@@ -257,7 +259,8 @@ public struct KnowledgeBaseStore: Sendable {
             while let row = try rows.next() {
                 let blob: Data = row[1]
                 guard blob.count == dimension * MemoryLayout<Float>.size else {
-                    throw StoreError.dimensionMismatch(expected: dimension, actual: blob.count / MemoryLayout<Float>.size)
+                    throw StoreError.dimensionMismatch(
+                        expected: dimension, actual: blob.count / MemoryLayout<Float>.size)
                 }
                 try VectorBlob.withFloats(blob) { floats in try matrix.append(packed: floats) }
                 identifiers.append(row[0])
@@ -280,7 +283,10 @@ public struct KnowledgeBaseStore: Sendable {
             ).map { row in
                 let heading: String = row["heading"]
                 let path = heading.isEmpty ? [] : heading.components(separatedBy: " › ")
-                return (row["text_hash"], ChunkDraft.embeddingText(title: row["title"], headingPath: path, text: row["text"]))
+                return (
+                    row["text_hash"],
+                    ChunkDraft.embeddingText(title: row["title"], headingPath: path, text: row["text"])
+                )
             }
         }
     }
@@ -291,19 +297,23 @@ public struct KnowledgeBaseStore: Sendable {
         var stats = try writer.read { db in
             let documents = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM document") ?? 0
             let chunks = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM chunk") ?? 0
-            let vectors = try Int.fetchOne(
-                db, sql: "SELECT COUNT(*) FROM embedding WHERE model = ?", arguments: [model?.id ?? ""]) ?? 0
-            let missing = try Int.fetchOne(
-                db,
-                sql: """
-                    SELECT COUNT(*) FROM chunk c WHERE NOT EXISTS
-                    (SELECT 1 FROM embedding e WHERE e.model = ? AND e.text_hash = c.text_hash)
-                    """, arguments: [model?.id ?? ""]) ?? 0
+            let vectors =
+                try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM embedding WHERE model = ?", arguments: [model?.id ?? ""]) ?? 0
+            let missing =
+                try Int.fetchOne(
+                    db,
+                    sql: """
+                        SELECT COUNT(*) FROM chunk c WHERE NOT EXISTS
+                        (SELECT 1 FROM embedding e WHERE e.model = ? AND e.text_hash = c.text_hash)
+                        """, arguments: [model?.id ?? ""]) ?? 0
             let collections = try String.fetchAll(db, sql: "SELECT DISTINCT collection FROM document ORDER BY 1")
-            let textBytes = try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(LENGTH(CAST(text AS BLOB))), 0) FROM chunk") ?? 0
-            let vectorBytes = try Int64.fetchOne(
-                db, sql: "SELECT COALESCE(SUM(LENGTH(vector)), 0) FROM embedding WHERE model = ?",
-                arguments: [model?.id ?? ""]) ?? 0
+            let textBytes =
+                try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(LENGTH(CAST(text AS BLOB))), 0) FROM chunk") ?? 0
+            let vectorBytes =
+                try Int64.fetchOne(
+                    db, sql: "SELECT COALESCE(SUM(LENGTH(vector)), 0) FROM embedding WHERE model = ?",
+                    arguments: [model?.id ?? ""]) ?? 0
             let migrations = try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
             return KnowledgeBaseStats(
                 documents: documents, chunks: chunks, vectors: vectors, chunksWithoutVector: missing,

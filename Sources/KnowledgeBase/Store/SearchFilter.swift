@@ -25,7 +25,8 @@ public struct SearchFilter: Hashable, Sendable, Codable {
             arguments += [sourcePrefix, sourcePrefix]
         }
         if let collections {
-            clauses.append("d.collection IN (\(Array(repeating: "?", count: collections.count).joined(separator: ",")))")
+            clauses.append(
+                "d.collection IN (\(Array(repeating: "?", count: collections.count).joined(separator: ",")))")
             arguments += collections.sorted()
         }
         if let formats {

@@ -19,7 +19,10 @@ struct IngestCommand: AsyncParsableCommand {
 
     @OptionGroup var store: KnowledgeBaseOption
 
-    @Option(help: "Embedding model: \(EmbedderRegistry.names.joined(separator: ", ")). Default: the store's model, else hashing.")
+    @Option(
+        help:
+            "Embedding model: \(EmbedderRegistry.names.joined(separator: ", ")). Default: the store's model, else hashing."
+    )
     var embedder: String?
 
     @Flag(help: "Remove documents of this folder whose files no longer exist.")

@@ -89,7 +89,9 @@ struct SearchCommand: AsyncParsableCommand {
                     r.keywordScore.map { String(format: "bm25 %.2f", $0) },
                 ].compactMap { $0 }.joined(separator: ", ")
                 print("\(r.rank). \(r.chunk.title)\(r.chunk.heading.isEmpty ? "" : " › " + r.chunk.heading)")
-                print("   \(r.chunk.citation)  score \(String(format: "%.4f", r.score))\(signals.isEmpty ? "" : " (\(signals))")")
+                print(
+                    "   \(r.chunk.citation)  score \(String(format: "%.4f", r.score))\(signals.isEmpty ? "" : " (\(signals))")"
+                )
                 let snippet = r.chunk.text.replacingOccurrences(of: "\n", with: " ")
                 print("   \(snippet.prefix(220))\(snippet.count > 220 ? "…" : "")")
             }

@@ -1,0 +1,169 @@
+import Foundation
+import GRDB
+import Testing
+
+@Suite("cascade command line", .serialized)
+struct CLITests {
+    let corpus = CLIProcess.repositoryRoot.appendingPathComponent("corpora/sqlite-docs").path
+
+    func smallFolder(_ dir: TemporaryDirectory) throws -> String {
+        try dir.write("kb-docs/wal.md", Data("# WAL\n\nRun PRAGMA journal_mode=WAL to enable write-ahead logging.".utf8))
+        try dir.write("kb-docs/backup.md", Data("# Backup\n\nUse the .backup command of the shell.".utf8))
+        return dir.path("kb-docs")
+    }
+
+    @Test("ingest --json prints the documented summary; a second run embeds nothing")
+    func ingestJSON() throws {
+        let dir = try TemporaryDirectory()
+        let docs = try smallFolder(dir)
+        let kb = dir.path("kb.sqlite")
+        let first = try CLIProcess.run(["ingest", docs, "--kb", kb, "--json"])
+        #expect(first.status == 0, "\(first.stderr)")
+        let summary = try first.json()
+        for key in [
+            "documents_added", "documents_updated", "documents_unchanged", "documents_removed", "documents_failed",
+            "chunks_embedded", "failures", "elapsed_s",
+        ] {
+            #expect(summary[key] != nil, "missing \(key)")
+        }
+        #expect(summary["documents_added"] as? Int == 2)
+
+        let second = try CLIProcess.run(["ingest", docs, "--kb", kb])
+        #expect(second.status == 0)
+        #expect(second.stdout.contains("nothing changed"))
+        #expect(second.stdout.contains("2 unchanged"))
+    }
+
+    @Test("a folder with broken files ingests the good ones, names the bad ones and exits 1")
+    func partialFailure() throws {
+        let dir = try TemporaryDirectory()
+        let docs = try smallFolder(dir)
+        try dir.write("kb-docs/broken.txt", Data([0x66, 0x6F, 0xC3, 0x28]))
+        let result = try CLIProcess.run(["ingest", docs, "--kb", dir.path("kb.sqlite"), "--json"])
+        #expect(result.status == 1)
+        let summary = try result.json()
+        #expect(summary["documents_added"] as? Int == 2)
+        let failures = try #require(summary["failures"] as? [[String: String]])
+        #expect(failures.first?["source"] == "kb-docs/broken.txt")
+        #expect(failures.first?["error"]?.contains("UTF-8") == true)
+    }
+
+    @Test("search --json follows the documented shape in every mode")
+    func searchJSON() throws {
+        let dir = try TemporaryDirectory()
+        let kb = dir.path("kb.sqlite")
+        _ = try CLIProcess.run(["ingest", try smallFolder(dir), "--kb", kb])
+        for mode in ["hybrid", "vector", "keyword"] {
+            let result = try CLIProcess.run(["search", "how do I enable WAL mode", "--kb", kb, "-k", "5", "--mode", mode, "--json"])
+            #expect(result.status == 0, "\(result.stderr)")
+            let output = try result.json()
+            #expect(output["query"] as? String == "how do I enable WAL mode")
+            #expect(output["mode"] as? String == mode)
+            #expect(output["elapsed_ms"] is Double)
+            let results = try #require(output["results"] as? [[String: Any]])
+            let first = try #require(results.first)
+            for key in ["rank", "doc_id", "source", "chunk_id", "heading", "text", "score"] {
+                #expect(first[key] != nil, "missing \(key)")
+            }
+            #expect(first.keys.contains("vector_score") || mode == "keyword")
+            #expect(first["doc_id"] as? String == "wal.md")
+        }
+    }
+
+    @Test("bad usage exits 64, a bad request exits 2, each with a message on stderr")
+    func exitCodes() throws {
+        let dir = try TemporaryDirectory()
+        let kb = dir.path("kb.sqlite")
+        _ = try CLIProcess.run(["ingest", try smallFolder(dir), "--kb", kb])
+        let badFlag = try CLIProcess.run(["search", "x", "--kb", kb, "--mode", "psychic"])
+        #expect(badFlag.status == 64)
+        #expect(badFlag.stderr.contains("psychic"))
+        let empty = try CLIProcess.run(["search", "  ", "--kb", kb])
+        #expect(empty.status == 2)
+        #expect(empty.stderr.contains("query is empty"))
+        let missingKB = try CLIProcess.run(["stats", "--kb", dir.path("nope.sqlite")])
+        #expect(missingKB.status == 2)
+        #expect(missingKB.stderr.contains("cascade ingest"))
+        let missingFolder = try CLIProcess.run(["ingest", dir.path("no-such-folder"), "--kb", kb])
+        #expect(missingFolder.status == 2)
+        #expect(missingFolder.stderr.contains("no such file or folder"))
+    }
+
+    @Test("stats --json names the counts, the model and the BLAS library in use")
+    func statsJSON() throws {
+        let dir = try TemporaryDirectory()
+        let kb = dir.path("kb.sqlite")
+        _ = try CLIProcess.run(["ingest", try smallFolder(dir), "--kb", kb])
+        let stats = try CLIProcess.run(["stats", "--kb", kb, "--json"]).json()
+        #expect(stats["documents"] as? Int == 2)
+        #expect(stats["embedding_model"] as? String == "hashing-v1-384")
+        #expect((stats["blas"] as? String)?.isEmpty == false)
+        #expect((stats["blas_library"] as? String)?.contains("blas") == true)
+    }
+
+    @Test("killing ingest at any moment leaves a consistent store, and re-running finishes the job")
+    func killAndResume() throws {
+        let dir = try TemporaryDirectory()
+        let kb = dir.path("kb.sqlite")
+        let (process, _, _) = try CLIProcess.start(["ingest", corpus, "--kb", kb])
+        // Wait until some documents are committed, then kill -9 mid-run.
+        var committed = 0
+        let deadline = Date().addingTimeInterval(120)
+        while committed < 10, Date() < deadline, process.isRunning {
+            usleep(20_000)
+            if FileManager.default.fileExists(atPath: kb),
+                let queue = try? DatabaseQueue(path: kb),
+                let count = try? queue.read({ try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM document") })
+            {
+                committed = count ?? 0
+            }
+        }
+        #expect(process.isRunning, "ingest finished before it could be interrupted")
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+
+        let interrupted = try DatabaseQueue(path: kb)
+        let before = try interrupted.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM document") ?? 0 }
+        #expect(before >= 10)
+        #expect(try consistencyProblems(interrupted).isEmpty)
+        try interrupted.close()
+
+        let resumed = try CLIProcess.run(["ingest", corpus, "--kb", kb, "--json"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let summary = try resumed.json()
+        let unchanged = summary["documents_unchanged"] as? Int ?? -1
+        let added = summary["documents_added"] as? Int ?? -1
+        #expect(unchanged >= before - 1, "documents committed before the kill must not be redone")
+        let final = try DatabaseQueue(path: kb)
+        #expect(try consistencyProblems(final).isEmpty)
+        let total = try final.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM document") ?? 0 }
+        #expect(total == unchanged + added)
+        let pages = try FileManager.default.subpathsOfDirectory(atPath: corpus).filter { $0.hasSuffix(".html") }.count
+        #expect(total == pages)
+    }
+
+    func consistencyProblems(_ db: DatabaseQueue) throws -> [String] {
+        try db.read { db in
+            var problems: [String] = []
+            if try String.fetchAll(db, sql: "PRAGMA integrity_check") != ["ok"] { problems.append("integrity") }
+            let wrong = try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT COUNT(*) FROM document d
+                    WHERE d.chunk_count != (SELECT COUNT(*) FROM chunk c WHERE c.document_id = d.id)
+                    """) ?? -1
+            if wrong != 0 { problems.append("\(wrong) partial documents") }
+            let chunks = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM chunk") ?? -1
+            let fts = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM chunk_fts") ?? -2
+            if chunks != fts { problems.append("keyword index out of step") }
+            let unembedded = try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT COUNT(*) FROM chunk c
+                    WHERE NOT EXISTS (SELECT 1 FROM embedding e WHERE e.text_hash = c.text_hash)
+                    """) ?? -1
+            if unembedded != 0 { problems.append("\(unembedded) chunks without vectors") }
+            return problems
+        }
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+import Embeddings
+import Testing
+
+@testable import KnowledgeBase
+
+@Suite("Structure-aware chunker")
+struct ChunkerTests {
+    let counter: @Sendable (String) -> Int = { TextSegmenter.estimatedWordPieces($0) }
+
+    func document(_ markdown: String) throws -> ParsedDocument {
+        try parse(MarkdownLoader(), markdown, name: "doc.md")
+    }
+
+    @Test("chunks never span a heading and carry their heading path and anchor")
+    func respectsHeadings() throws {
+        let doc = try document("# Top\n\nIntro text.\n\n## Sub A\n\nAlpha text.\n\n### Deep\n\nDeep text.\n\n## Sub B\n\nBeta text.")
+        let chunks = Chunker(maxTokens: 200, tokenCounter: counter).chunk(doc)
+        #expect(chunks.map(\.text) == ["Intro text.", "Alpha text.", "Deep text.", "Beta text."])
+        #expect(chunks.map(\.headingPath) == [["Top"], ["Top", "Sub A"], ["Top", "Sub A", "Deep"], ["Top", "Sub B"]])
+        #expect(chunks.map(\.anchor) == ["top", "sub-a", "deep", "sub-b"])
+        #expect(chunks.map(\.ordinal) == [0, 1, 2, 3])
+    }
+
+    @Test("no chunk exceeds the token budget, including its title and heading context", arguments: [24, 64, 200])
+    func withinBudget(budget: Int) throws {
+        let sentence = "The write-ahead log lets readers continue while a writer appends changes to the log file. "
+        let long = String(repeating: sentence, count: 40)
+        let words = String(repeating: "supercalifragilistic ", count: 300)
+        let doc = try document("# Title\n\n\(long)\n\nShort paragraph.\n\n\(words)")
+        let chunks = Chunker(maxTokens: budget, overlapTokens: 8, tokenCounter: counter).chunk(doc)
+        #expect(chunks.count > 3)
+        for chunk in chunks {
+            #expect(counter(chunk.embeddingText(title: doc.title)) <= budget + 2, "chunk over budget: \(chunk.text.prefix(60))")
+        }
+    }
+
+    @Test("consecutive chunks of one section overlap by trailing sentences")
+    func overlap() throws {
+        let sentences = (1...30).map { "Sentence number \($0) talks about topic \($0)." }
+        let doc = try document("# T\n\n" + sentences.joined(separator: " "))
+        let chunks = Chunker(maxTokens: 60, overlapTokens: 16, tokenCounter: counter).chunk(doc)
+        #expect(chunks.count >= 3)
+        for (a, b) in zip(chunks, chunks.dropFirst()) {
+            let lastSentence = a.text.components(separatedBy: ". ").last ?? ""
+            #expect(b.text.contains(lastSentence.trimmingCharacters(in: .punctuationCharacters)))
+            #expect(b.startOffset < a.endOffset)
+        }
+        // Every sentence is somewhere.
+        for s in sentences { #expect(chunks.contains { $0.text.contains(s) }) }
+    }
+
+    @Test("chunk offsets locate the chunk's first and last words in the document text")
+    func offsetsCite() throws {
+        let doc = try document("# Head\n\nFirst para is here.\n\nSecond para follows.\n\n## Next\n\nThird.")
+        let chunks = Chunker(maxTokens: 200, tokenCounter: counter).chunk(doc)
+        let scalars = Array(doc.text.unicodeScalars)
+        for chunk in chunks {
+            let span = String(String.UnicodeScalarView(scalars[chunk.startOffset..<chunk.endOffset]))
+            #expect(span.hasPrefix(String(chunk.text.prefix(5))))
+            #expect(span.hasSuffix(String(chunk.text.suffix(5))))
+        }
+    }
+
+    @Test("a document with no text gives no chunks")
+    func empty() throws {
+        let doc = ParsedDocument(docID: "e", source: "e", title: "e", text: "", blocks: [])
+        #expect(Chunker(tokenCounter: counter).chunk(doc).isEmpty)
+    }
+}

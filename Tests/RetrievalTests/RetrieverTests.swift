@@ -1,0 +1,106 @@
+import Embeddings
+import Foundation
+import KnowledgeBase
+import Testing
+
+@testable import Retrieval
+
+/// The repository root, found from this file's path (tests read the shipped corpus).
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+/// One knowledge base of the shipped SQLite documentation, built once for the whole suite.
+actor DemoKnowledgeBase {
+    static let shared = DemoKnowledgeBase()
+    private var store: KnowledgeBaseStore?
+
+    func get() async throws -> KnowledgeBaseStore {
+        if let store { return store }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cascade-demo-\(UUID().uuidString).sqlite").path
+        let store = try KnowledgeBaseStore(path: path)
+        let corpus = repositoryRoot.appendingPathComponent("corpora/sqlite-docs").path
+        _ = try await Ingestor(store: store, embedder: HashingEmbedder()).ingest(corpus)
+        self.store = store
+        return store
+    }
+}
+
+@Suite("Retriever")
+struct RetrieverTests {
+    @Test(
+        "ordinary support questions find the right SQLite page in the top 5 (hybrid)",
+        arguments: [
+            ("How do I enable WAL mode?", "wal.html"),
+            ("how to add a column to an existing table", "lang_altertable.html"),
+            ("foreign key constraints are not enforced", "foreignkeys.html"),
+            ("what is the maximum size of a database file", "limits.html"),
+            ("full text search extension", "fts5.html"),
+            ("how do I use the command line shell", "cli.html"),
+            ("store JSON in a column and query it", "json1.html"),
+            ("upsert insert or update on conflict", "lang_upsert.html"),
+        ])
+    func demoQuestions(question: String, page: String) async throws {
+        let retriever = try Retriever(store: try await DemoKnowledgeBase.shared.get())
+        let results = try await retriever.search(question, k: 5)
+        #expect(results.contains { $0.chunk.docID == page }, "\(question) → \(results.map(\.chunk.docID))")
+    }
+
+    @Test("each mode returns ranked results with the signals it used")
+    func modes() async throws {
+        let retriever = try Retriever(store: try await DemoKnowledgeBase.shared.get())
+        let vector = try await retriever.search("write-ahead log checkpoint", k: 5, mode: .vector)
+        #expect(vector.count == 5 && vector.allSatisfy { $0.vectorScore != nil && $0.keywordScore == nil })
+        let keyword = try await retriever.search("write-ahead log checkpoint", k: 5, mode: .keyword)
+        #expect(keyword.count == 5 && keyword.allSatisfy { $0.keywordScore != nil && $0.vectorScore == nil })
+        let hybrid = try await retriever.search("write-ahead log checkpoint", k: 5, mode: .hybrid)
+        #expect(hybrid.map(\.rank) == [1, 2, 3, 4, 5])
+        #expect(zip(hybrid, hybrid.dropFirst()).allSatisfy { $0.score >= $1.score })
+        #expect(hybrid.allSatisfy { $0.vectorScore != nil || $0.keywordScore != nil })
+    }
+
+    @Test("a filter keeps results inside the prefix and still fills k")
+    func filter() async throws {
+        let retriever = try Retriever(store: try await DemoKnowledgeBase.shared.get())
+        let results = try await retriever.search(
+            "open a database connection", k: 5, filter: SearchFilter(sourcePrefix: "sqlite-docs/c3ref/"))
+        #expect(results.count == 5)
+        #expect(results.allSatisfy { $0.chunk.source.hasPrefix("sqlite-docs/c3ref/") })
+    }
+
+    @Test("empty, oversized and hostile queries get clear errors or safe results")
+    func badQueries() async throws {
+        let retriever = try Retriever(store: try await DemoKnowledgeBase.shared.get())
+        await #expect(throws: RetrievalError.emptyQuery) { try await retriever.search("   \n") }
+        await #expect(throws: RetrievalError.queryTooLong(characters: 5_000, limit: 4_096)) {
+            try await retriever.search(String(repeating: "a", count: 5_000))
+        }
+        await #expect(throws: RetrievalError.invalidK(0)) { try await retriever.search("wal", k: 0) }
+        for hostile in [#"" NEAR( * OR"#, "'; DROP TABLE chunk; --", "((((", "🙂🙂"] {
+            _ = try await retriever.search(hostile, k: 3)
+        }
+    }
+
+    @Test("a retriever refuses an embedder other than the store's model")
+    func modelMismatch() async throws {
+        let store = try await DemoKnowledgeBase.shared.get()
+        #expect(throws: StoreError.modelMismatch(stored: "hashing-v1-384", requested: "hashing-v1-64")) {
+            try Retriever(store: store, embedder: HashingEmbedder(dimension: 64))
+        }
+    }
+
+    @Test("an empty knowledge base says how to fill it")
+    func emptyStore() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("empty-\(UUID().uuidString).sqlite").path
+        let store = try KnowledgeBaseStore(path: path)
+        #expect(throws: StoreError.empty(path: path)) { try Retriever(store: store) }
+        #expect(StoreError.empty(path: path).description.contains("cascade ingest"))
+    }
+
+    @Test("reciprocal-rank fusion adds 1/(k+rank) per list")
+    func fusion() {
+        let fused = RankFusion(k: 60).fuse([[1, 2, 3], [3, 1]])
+        #expect(fused.map(\.id) == [1, 3, 2])
+        #expect(abs(fused[0].score - (1.0 / 61 + 1.0 / 62)) < 1e-12)
+        #expect(abs(fused[1].score - (1.0 / 63 + 1.0 / 61)) < 1e-12)
+    }
+}

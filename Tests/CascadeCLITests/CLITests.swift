@@ -7,7 +7,8 @@ struct CLITests {
     let corpus = CLIProcess.repositoryRoot.appendingPathComponent("corpora/sqlite-docs").path
 
     func smallFolder(_ dir: TemporaryDirectory) throws -> String {
-        try dir.write("kb-docs/wal.md", Data("# WAL\n\nRun PRAGMA journal_mode=WAL to enable write-ahead logging.".utf8))
+        try dir.write(
+            "kb-docs/wal.md", Data("# WAL\n\nRun PRAGMA journal_mode=WAL to enable write-ahead logging.".utf8))
         try dir.write("kb-docs/backup.md", Data("# Backup\n\nUse the .backup command of the shell.".utf8))
         return dir.path("kb-docs")
     }
@@ -54,7 +55,9 @@ struct CLITests {
         let kb = dir.path("kb.sqlite")
         _ = try CLIProcess.run(["ingest", try smallFolder(dir), "--kb", kb])
         for mode in ["hybrid", "vector", "keyword"] {
-            let result = try CLIProcess.run(["search", "how do I enable WAL mode", "--kb", kb, "-k", "5", "--mode", mode, "--json"])
+            let result = try CLIProcess.run([
+                "search", "how do I enable WAL mode", "--kb", kb, "-k", "5", "--mode", mode, "--json",
+            ])
             #expect(result.status == 0, "\(result.stderr)")
             let output = try result.json()
             #expect(output["query"] as? String == "how do I enable WAL mode")
@@ -146,22 +149,24 @@ struct CLITests {
         try db.read { db in
             var problems: [String] = []
             if try String.fetchAll(db, sql: "PRAGMA integrity_check") != ["ok"] { problems.append("integrity") }
-            let wrong = try Int.fetchOne(
-                db,
-                sql: """
-                    SELECT COUNT(*) FROM document d
-                    WHERE d.chunk_count != (SELECT COUNT(*) FROM chunk c WHERE c.document_id = d.id)
-                    """) ?? -1
+            let wrong =
+                try Int.fetchOne(
+                    db,
+                    sql: """
+                        SELECT COUNT(*) FROM document d
+                        WHERE d.chunk_count != (SELECT COUNT(*) FROM chunk c WHERE c.document_id = d.id)
+                        """) ?? -1
             if wrong != 0 { problems.append("\(wrong) partial documents") }
             let chunks = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM chunk") ?? -1
             let fts = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM chunk_fts") ?? -2
             if chunks != fts { problems.append("keyword index out of step") }
-            let unembedded = try Int.fetchOne(
-                db,
-                sql: """
-                    SELECT COUNT(*) FROM chunk c
-                    WHERE NOT EXISTS (SELECT 1 FROM embedding e WHERE e.text_hash = c.text_hash)
-                    """) ?? -1
+            let unembedded =
+                try Int.fetchOne(
+                    db,
+                    sql: """
+                        SELECT COUNT(*) FROM chunk c
+                        WHERE NOT EXISTS (SELECT 1 FROM embedding e WHERE e.text_hash = c.text_hash)
+                        """) ?? -1
             if unembedded != 0 { problems.append("\(unembedded) chunks without vectors") }
             return problems
         }

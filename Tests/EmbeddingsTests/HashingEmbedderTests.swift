@@ -40,7 +40,8 @@ struct HashingEmbedderTests {
 
     @Test("word segmentation lower-cases and splits on punctuation")
     func segmentation() {
-        #expect(TextSegmenter.words("Hello, WORLD! sqlite3_open() café") == ["hello", "world", "sqlite3", "open", "café"])
+        #expect(
+            TextSegmenter.words("Hello, WORLD! sqlite3_open() café") == ["hello", "world", "sqlite3", "open", "café"])
         #expect(TextSegmenter.estimatedWordPieces("Hello, world!") == 4)
         #expect(TextSegmenter.estimatedWordPieces("") == 0)
     }

@@ -1,5 +1,5 @@
-import Foundation
 import Embeddings
+import Foundation
 import Testing
 
 @testable import KnowledgeBase
@@ -14,10 +14,12 @@ struct ChunkerTests {
 
     @Test("chunks never span a heading and carry their heading path and anchor")
     func respectsHeadings() throws {
-        let doc = try document("# Top\n\nIntro text.\n\n## Sub A\n\nAlpha text.\n\n### Deep\n\nDeep text.\n\n## Sub B\n\nBeta text.")
+        let doc = try document(
+            "# Top\n\nIntro text.\n\n## Sub A\n\nAlpha text.\n\n### Deep\n\nDeep text.\n\n## Sub B\n\nBeta text.")
         let chunks = Chunker(maxTokens: 200, tokenCounter: counter).chunk(doc)
         #expect(chunks.map(\.text) == ["Intro text.", "Alpha text.", "Deep text.", "Beta text."])
-        #expect(chunks.map(\.headingPath) == [["Top"], ["Top", "Sub A"], ["Top", "Sub A", "Deep"], ["Top", "Sub B"]])
+        #expect(
+            chunks.map(\.headingPath) == [["Top"], ["Top", "Sub A"], ["Top", "Sub A", "Deep"], ["Top", "Sub B"]])
         #expect(chunks.map(\.anchor) == ["top", "sub-a", "deep", "sub-b"])
         #expect(chunks.map(\.ordinal) == [0, 1, 2, 3])
     }
@@ -31,7 +33,9 @@ struct ChunkerTests {
         let chunks = Chunker(maxTokens: budget, overlapTokens: 8, tokenCounter: counter).chunk(doc)
         #expect(chunks.count > 3)
         for chunk in chunks {
-            #expect(counter(chunk.embeddingText(title: doc.title)) <= budget + 2, "chunk over budget: \(chunk.text.prefix(60))")
+            #expect(
+                counter(chunk.embeddingText(title: doc.title)) <= budget + 2,
+                "chunk over budget: \(chunk.text.prefix(60))")
         }
     }
 

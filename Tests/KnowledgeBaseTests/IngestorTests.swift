@@ -42,7 +42,9 @@ struct IngestorTests {
         #expect(again.documentsAdded == 0 && again.documentsUpdated == 0)
         #expect(again.chunksEmbedded == 0)
 
-        try dir.write("docs/notes.txt", "Release notes\n\nVersion 4 brings dark mode.\n\nVersion 3 removes the legacy sync protocol.")
+        try dir.write(
+            "docs/notes.txt",
+            "Release notes\n\nVersion 4 brings dark mode.\n\nVersion 3 removes the legacy sync protocol.")
         let changed = try await ingestor.ingest(docs)
         #expect(changed.documentsUpdated == 1)
         #expect(changed.documentsUnchanged == 2)
@@ -119,7 +121,9 @@ struct IngestorTests {
     @Test("a BEIR corpus keeps its _id as the document id, and editing one line re-embeds one document")
     func beirIncremental() async throws {
         let dir = try TemporaryDirectory()
-        let lines = (1...20).map { #"{"_id": "doc\#($0)", "title": "Title \#($0)", "text": "Passage number \#($0) about topic \#($0)."}"# }
+        let lines = (1...20).map {
+            #"{"_id": "doc\#($0)", "title": "Title \#($0)", "text": "Passage number \#($0) about topic \#($0)."}"#
+        }
         try dir.write("beir/corpus.jsonl", lines.joined(separator: "\n"))
         let ingestor = try makeIngestor(dir)
         let first = try await ingestor.ingest(dir.path("beir/corpus.jsonl"))

@@ -8,7 +8,8 @@ import Testing
 struct KeywordSearchTests {
     static let hostileQueries = [
         #"""#, #"" OR ""#, "NEAR(a b)", "a AND", "((unbalanced", "col:value", "*", "^start", "title:backup",
-        "-", "a\"b", "'; DROP TABLE chunk; --", "NOT", "AND OR NOT", "\u{0}", "🙂", String(repeating: "x ", count: 5_000),
+        "-", "a\"b", "'; DROP TABLE chunk; --", "NOT", "AND OR NOT", "\u{0}", "🙂",
+        String(repeating: "x ", count: 5_000),
     ]
 
     @Test("any user text is safe as a keyword query", arguments: hostileQueries)
@@ -46,7 +47,8 @@ struct KeywordSearchTests {
         let store = try KnowledgeBaseStore(path: dir.path("kb.sqlite"))
         _ = try await Ingestor(store: store, embedder: HashingEmbedder()).ingest(try Fixtures.copySampleDocs(into: dir))
         let all = try store.keywordSearch("version widget backup", limit: 10)
-        let onlyNotes = try store.keywordSearch("version widget backup", limit: 10, filter: SearchFilter(sourcePrefix: "docs/notes"))
+        let onlyNotes = try store.keywordSearch(
+            "version widget backup", limit: 10, filter: SearchFilter(sourcePrefix: "docs/notes"))
         #expect(all.count > onlyNotes.count)
         #expect(!onlyNotes.isEmpty)
         #expect(try store.chunks(ids: onlyNotes.map(\.chunkID)).allSatisfy { $0.source == "docs/notes.txt" })

@@ -8,7 +8,8 @@ struct LoaderTests {
     @Test("Markdown keeps headings with anchors, code blocks and readable inline text")
     func markdown() throws {
         let doc = try parse(
-            MarkdownLoader(), try String(contentsOf: Fixtures.sampleDocs.appendingPathComponent("guide.md"), encoding: .utf8),
+            MarkdownLoader(),
+            try String(contentsOf: Fixtures.sampleDocs.appendingPathComponent("guide.md"), encoding: .utf8),
             name: "guide.md")
         #expect(doc.title == "Widget Guide")
         let headings = doc.blocks.filter { if case .heading = $0.kind { true } else { false } }
@@ -34,7 +35,8 @@ struct LoaderTests {
     @Test("HTML drops scripts, styles, SVG, navigation and comments, and keeps headings with anchors")
     func html() throws {
         let doc = try parse(
-            HTMLLoader(), try String(contentsOf: Fixtures.sampleDocs.appendingPathComponent("page.html"), encoding: .utf8),
+            HTMLLoader(),
+            try String(contentsOf: Fixtures.sampleDocs.appendingPathComponent("page.html"), encoding: .utf8),
             name: "page.html")
         #expect(doc.title == "Backup & Restore")
         for hidden in ["secret", "color: red", "Home", "Menu entry", "diagram label", "comment", "Copyright footer"] {
@@ -43,7 +45,8 @@ struct LoaderTests {
         let headings = doc.blocks.filter { if case .heading = $0.kind { true } else { false } }
         #expect(headings.map(\.text) == ["Making backups", "Restoring a backup"])
         #expect(headings.map(\.anchor) == ["backups", "restore"])
-        #expect(doc.text.contains("Use the .backup command to copy a live database — it is safe while writers are active."))
+        #expect(
+            doc.text.contains("Use the .backup command to copy a live database — it is safe while writers are active."))
         #expect(doc.text.contains("Copy the file back <while no process has it open>."))
         #expect(doc.blocks.contains { $0.kind == .code && $0.text.contains(#"sqlite3 app.db ".restore backup.db""#) })
     }
@@ -59,10 +62,14 @@ struct LoaderTests {
     @Test("plain text splits paragraphs on blank lines and takes the first line as title")
     func plainText() throws {
         let doc = try parse(
-            PlainTextLoader(), try String(contentsOf: Fixtures.sampleDocs.appendingPathComponent("notes.txt"), encoding: .utf8),
+            PlainTextLoader(),
+            try String(contentsOf: Fixtures.sampleDocs.appendingPathComponent("notes.txt"), encoding: .utf8),
             name: "notes.txt")
         #expect(doc.title == "Release notes")
-        #expect(doc.blocks.map(\.text) == ["Release notes", "Version 2 adds offline mode.", "Version 3 removes the legacy sync protocol."])
+        #expect(
+            doc.blocks.map(\.text) == [
+                "Release notes", "Version 2 adds offline mode.", "Version 3 removes the legacy sync protocol.",
+            ])
     }
 
     @Test("a BEIR corpus gives one document per line, keyed by _id")
@@ -85,7 +92,10 @@ struct LoaderTests {
     func beirMalformed() {
         let context = LoadContext(fileURL: URL(fileURLWithPath: "/tmp/c.jsonl"), relativePath: "c.jsonl")
         let broken = "{\"_id\": \"a\", \"text\": \"ok\"}\n{not json\n"
-        #expect(throws: IngestError.malformed(source: "c.jsonl", line: 2, reason: "not a JSON object with \"_id\" and \"text\"")) {
+        #expect(
+            throws: IngestError.malformed(
+                source: "c.jsonl", line: 2, reason: "not a JSON object with \"_id\" and \"text\"")
+        ) {
             try BEIRCorpusLoader().load(Data(broken.utf8), context: context)
         }
         let duplicate = "{\"_id\": \"a\", \"text\": \"x\"}\n{\"_id\": \"a\", \"text\": \"y\"}\n"
@@ -99,7 +109,9 @@ struct LoaderTests {
         let context = LoadContext(fileURL: URL(fileURLWithPath: "/tmp/x.txt"), relativePath: "x.txt")
         let loader = PlainTextLoader()
         #expect(throws: IngestError.emptyFile(source: "x.txt")) { try loader.load(Data(), context: context) }
-        #expect(throws: IngestError.emptyFile(source: "x.txt")) { try loader.load(Data("  \n\t".utf8), context: context) }
+        #expect(throws: IngestError.emptyFile(source: "x.txt")) {
+            try loader.load(Data("  \n\t".utf8), context: context)
+        }
         #expect(throws: IngestError.binaryContent(source: "x.txt")) {
             try loader.load(Data([0x7F, 0x45, 0x4C, 0x46, 0x00, 0x01]), context: context)
         }

@@ -57,22 +57,24 @@ func assertConsistent(_ store: KnowledgeBaseStore) throws -> [String] {
         var problems: [String] = []
         let integrity = try String.fetchAll(db, sql: "PRAGMA integrity_check")
         if integrity != ["ok"] { problems.append("integrity_check: \(integrity)") }
-        let mismatched = try Int.fetchOne(
-            db,
-            sql: """
-                SELECT COUNT(*) FROM document d
-                WHERE d.chunk_count != (SELECT COUNT(*) FROM chunk c WHERE c.document_id = d.id)
-                """) ?? -1
+        let mismatched =
+            try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT COUNT(*) FROM document d
+                    WHERE d.chunk_count != (SELECT COUNT(*) FROM chunk c WHERE c.document_id = d.id)
+                    """) ?? -1
         if mismatched != 0 { problems.append("\(mismatched) documents with a wrong chunk count") }
         let chunks = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM chunk") ?? -1
         let fts = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM chunk_fts") ?? -2
         if chunks != fts { problems.append("\(chunks) chunks but \(fts) keyword rows") }
-        let missing = try Int.fetchOne(
-            db,
-            sql: """
-                SELECT COUNT(*) FROM chunk c JOIN kb_meta m ON m.key = 'embedding_model'
-                WHERE NOT EXISTS (SELECT 1 FROM embedding e WHERE e.model = m.value AND e.text_hash = c.text_hash)
-                """) ?? -1
+        let missing =
+            try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT COUNT(*) FROM chunk c JOIN kb_meta m ON m.key = 'embedding_model'
+                    WHERE NOT EXISTS (SELECT 1 FROM embedding e WHERE e.model = m.value AND e.text_hash = c.text_hash)
+                    """) ?? -1
         if missing != 0 { problems.append("\(missing) chunks without a vector") }
         return problems
     }

@@ -16,7 +16,9 @@ actor DemoKnowledgeBase {
 
     func get() async throws -> KnowledgeBaseStore {
         if let store { return store }
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("cascade-demo-\(UUID().uuidString).sqlite").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "cascade-demo-\(UUID().uuidString).sqlite"
+        ).path
         let store = try KnowledgeBaseStore(path: path)
         let corpus = repositoryRoot.appendingPathComponent("corpora/sqlite-docs").path
         _ = try await Ingestor(store: store, embedder: HashingEmbedder()).ingest(corpus)
@@ -90,7 +92,8 @@ struct RetrieverTests {
 
     @Test("an empty knowledge base says how to fill it")
     func emptyStore() throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("empty-\(UUID().uuidString).sqlite").path
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("empty-\(UUID().uuidString).sqlite")
+            .path
         let store = try KnowledgeBaseStore(path: path)
         #expect(throws: StoreError.empty(path: path)) { try Retriever(store: store) }
         #expect(StoreError.empty(path: path).description.contains("cascade ingest"))

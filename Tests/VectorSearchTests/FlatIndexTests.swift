@@ -63,7 +63,8 @@ struct FlatIndexTests {
     @Test("batched search (sgemm) returns what single searches return")
     func batchMatchesSingle() throws {
         let rows = randomUnitVectors(count: 1_500, dimension: 384, seed: 3)
-        let index = try FlatIndex(matrix: VectorMatrix(dimension: 384, rows: rows), identifiers: (0..<1_500).map(Int64.init))
+        let index = try FlatIndex(
+            matrix: VectorMatrix(dimension: 384, rows: rows), identifiers: (0..<1_500).map(Int64.init))
         let queries = randomUnitVectors(count: 17, dimension: 384, seed: 4)
         let batched = try index.search(batch: queries, k: 10)
         #expect(batched.count == queries.count)
@@ -129,7 +130,8 @@ struct FlatIndexTests {
     @Test("many concurrent searches on one index agree with a serial search")
     func concurrentSearches() async throws {
         let rows = randomUnitVectors(count: 3_000, dimension: 64, seed: 21)
-        let index = try FlatIndex(matrix: VectorMatrix(dimension: 64, rows: rows), identifiers: (0..<3_000).map(Int64.init))
+        let index = try FlatIndex(
+            matrix: VectorMatrix(dimension: 64, rows: rows), identifiers: (0..<3_000).map(Int64.init))
         let queries = randomUnitVectors(count: 64, dimension: 64, seed: 22)
         let expected = try queries.map { try index.search($0, k: 5).map(\.id) }
         let results = try await withThrowingTaskGroup(of: (Int, [Int64]).self) { group in

@@ -32,7 +32,7 @@ let package = Package(
         ),
         .target(
             name: "Embeddings",
-            dependencies: ["VectorSearch"],
+            dependencies: ["VectorSearch", "CBLAS"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -64,7 +64,8 @@ let package = Package(
         ),
         .testTarget(
             name: "EmbeddingsTests",
-            dependencies: ["Embeddings"],
+            dependencies: ["Embeddings", "VectorSearch"],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

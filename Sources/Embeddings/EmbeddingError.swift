@@ -6,6 +6,10 @@ public enum EmbeddingError: Error, Equatable, Sendable, CustomStringConvertible 
     case modelUnavailable(model: String, reason: String)
     /// An unknown embedder name was requested.
     case unknownEmbedder(String)
+    /// A model file exists but its contents are not what the model needs.
+    case invalidModelFile(path: String, reason: String)
+    /// A remote embedding service failed.
+    case serviceFailed(reason: String)
 
     public var description: String {
         switch self {
@@ -14,7 +18,11 @@ public enum EmbeddingError: Error, Equatable, Sendable, CustomStringConvertible 
         case .modelUnavailable(let model, let reason):
             "model \(model) is unavailable: \(reason)"
         case .unknownEmbedder(let name):
-            "unknown embedder '\(name)': use one of: hashing, minilm"
+            "unknown embedder '\(name)': use one of: \(EmbedderRegistry.names.joined(separator: ", "))"
+        case .invalidModelFile(let path, let reason):
+            "model file \(path) is unusable: \(reason); fetch it again with tools/fetch-model"
+        case .serviceFailed(let reason):
+            "embedding service failed: \(reason)"
         }
     }
 }

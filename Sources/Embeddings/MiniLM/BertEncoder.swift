@@ -1,0 +1,264 @@
+import CBLAS
+import Foundation
+
+/// The BERT forward pass on BLAS: embeddings + LayerNorm, then per layer multi-head
+/// self-attention and a GELU feed-forward block, each with a residual and LayerNorm; then mean
+/// pooling over each sequence's tokens and L2 normalisation.
+///
+/// Sequences of a batch are *packed*, not padded: the token rows of all sequences are stacked
+/// into one matrix, so every dense layer is a single `sgemm` over exactly the real tokens and no
+/// work is spent on padding; attention, the only step that mixes tokens, runs per sequence on
+/// its own rows, so no padding mask is needed either. Weights are immutable after loading, so
+/// one encoder serves any number of concurrent callers (each call allocates its own buffers).
+public final class BertEncoder: @unchecked Sendable {
+    // Safe to share: every stored property is immutable after init, and the weight buffers it
+    // points into (the memory-mapped file and the arrays below) are never written again.
+    public let configuration: BertConfiguration
+    private let file: SafeTensorsFile
+    private let wordEmbeddings: UnsafeBufferPointer<Float>
+    private let positionEmbeddings: UnsafeBufferPointer<Float>
+    private let tokenTypeEmbeddings: UnsafeBufferPointer<Float>
+    private let embeddingNorm: (gamma: UnsafeBufferPointer<Float>, beta: UnsafeBufferPointer<Float>)
+    private let layers: [Layer]
+
+    struct Layer {
+        /// Query, key and value projections stacked into one [3·hidden × hidden] matrix, so the
+        /// three projections are one `sgemm`.
+        var qkvWeight: [Float]
+        var qkvBias: [Float]
+        var attentionOutWeight: UnsafeBufferPointer<Float>
+        var attentionOutBias: UnsafeBufferPointer<Float>
+        var attentionNorm: (gamma: UnsafeBufferPointer<Float>, beta: UnsafeBufferPointer<Float>)
+        var intermediateWeight: UnsafeBufferPointer<Float>
+        var intermediateBias: UnsafeBufferPointer<Float>
+        var outputWeight: UnsafeBufferPointer<Float>
+        var outputBias: UnsafeBufferPointer<Float>
+        var outputNorm: (gamma: UnsafeBufferPointer<Float>, beta: UnsafeBufferPointer<Float>)
+    }
+
+    /// Loads the encoder from a safetensors file, checking every tensor's presence, dtype and shape.
+    public init(configuration c: BertConfiguration, weights file: SafeTensorsFile) throws(EmbeddingError) {
+        self.configuration = c
+        self.file = file
+        let h = c.hiddenSize
+        // Some exports prefix tensor names with "bert."; accept both.
+        let prefix = file.tensors["embeddings.word_embeddings.weight"] == nil ? "bert." : ""
+        func t(_ name: String, _ shape: [Int]) throws(EmbeddingError) -> UnsafeBufferPointer<Float> {
+            try file.floats(prefix + name, shape: shape)
+        }
+        wordEmbeddings = try t("embeddings.word_embeddings.weight", [c.vocabSize, h])
+        positionEmbeddings = try t("embeddings.position_embeddings.weight", [c.maxPositionEmbeddings, h])
+        tokenTypeEmbeddings = try t("embeddings.token_type_embeddings.weight", [c.typeVocabSize, h])
+        embeddingNorm = (try t("embeddings.LayerNorm.weight", [h]), try t("embeddings.LayerNorm.bias", [h]))
+        var layers: [Layer] = []
+        for i in 0..<c.numHiddenLayers {
+            let p = "encoder.layer.\(i)."
+            let q = try t(p + "attention.self.query.weight", [h, h])
+            let k = try t(p + "attention.self.key.weight", [h, h])
+            let v = try t(p + "attention.self.value.weight", [h, h])
+            let qb = try t(p + "attention.self.query.bias", [h])
+            let kb = try t(p + "attention.self.key.bias", [h])
+            let vb = try t(p + "attention.self.value.bias", [h])
+            layers.append(
+                Layer(
+                    qkvWeight: Array(q) + Array(k) + Array(v), qkvBias: Array(qb) + Array(kb) + Array(vb),
+                    attentionOutWeight: try t(p + "attention.output.dense.weight", [h, h]),
+                    attentionOutBias: try t(p + "attention.output.dense.bias", [h]),
+                    attentionNorm: (
+                        try t(p + "attention.output.LayerNorm.weight", [h]),
+                        try t(p + "attention.output.LayerNorm.bias", [h])
+                    ),
+                    intermediateWeight: try t(p + "intermediate.dense.weight", [c.intermediateSize, h]),
+                    intermediateBias: try t(p + "intermediate.dense.bias", [c.intermediateSize]),
+                    outputWeight: try t(p + "output.dense.weight", [h, c.intermediateSize]),
+                    outputBias: try t(p + "output.dense.bias", [h]),
+                    outputNorm: (try t(p + "output.LayerNorm.weight", [h]), try t(p + "output.LayerNorm.bias", [h]))
+                ))
+        }
+        self.layers = layers
+    }
+
+    /// Mean-pooled, L2-normalised sentence vectors for already tokenised sequences (each
+    /// including `[CLS]`/`[SEP]`, at most `maxPositionEmbeddings` long).
+    public func encode(_ sequences: [[Int32]]) -> [[Float]] {
+        let c = configuration
+        let h = c.hiddenSize
+        let lengths = sequences.map { min($0.count, c.maxPositionEmbeddings) }
+        let total = lengths.reduce(0, +)
+        guard total > 0 else { return sequences.map { _ in [Float](repeating: 0, count: h) } }
+        var starts: [Int] = []
+        var running = 0
+        for length in lengths {
+            starts.append(running)
+            running += length
+        }
+
+        var x = [Float](repeating: 0, count: total * h)
+        x.withUnsafeMutableBufferPointer { x in
+            for (s, sequence) in sequences.enumerated() {
+                for position in 0..<lengths[s] {
+                    let id = Int(sequence[position])
+                    let tokenID = id >= 0 && id < c.vocabSize ? id : 0
+                    let row = x.baseAddress! + (starts[s] + position) * h
+                    let word = wordEmbeddings.baseAddress! + tokenID * h
+                    let pos = positionEmbeddings.baseAddress! + position * h
+                    let type = tokenTypeEmbeddings.baseAddress!
+                    for j in 0..<h { row[j] = word[j] + pos[j] + type[j] }
+                }
+            }
+            Self.layerNorm(x, rows: total, width: h, gamma: embeddingNorm.gamma, beta: embeddingNorm.beta, eps: Float(c.layerNormEps))
+        }
+
+        var qkv = [Float](repeating: 0, count: total * 3 * h)
+        var context = [Float](repeating: 0, count: total * h)
+        var projected = [Float](repeating: 0, count: total * h)
+        var intermediate = [Float](repeating: 0, count: total * c.intermediateSize)
+        let maxLength = lengths.max() ?? 0
+        var scores = [Float](repeating: 0, count: maxLength * maxLength)
+        let eps = Float(c.layerNormEps)
+        let heads = c.numAttentionHeads
+        let headSize = c.headSize
+        let scale = 1 / Float(headSize).squareRoot()
+
+        for layer in layers {
+            // Q, K, V for all tokens at once.
+            layer.qkvWeight.withUnsafeBufferPointer { w in
+                layer.qkvBias.withUnsafeBufferPointer { b in
+                    Self.linear(x, rows: total, inputs: h, weight: w, bias: b, outputs: 3 * h, into: &qkv)
+                }
+            }
+            // Attention, per sequence and head, on the sequence's own rows.
+            qkv.withUnsafeBufferPointer { qkv in
+                context.withUnsafeMutableBufferPointer { context in
+                    scores.withUnsafeMutableBufferPointer { scores in
+                        for (s, length) in lengths.enumerated() where length > 0 {
+                            let base = qkv.baseAddress! + starts[s] * 3 * h
+                            for head in 0..<heads {
+                                let q = base + head * headSize
+                                let k = base + h + head * headSize
+                                let v = base + 2 * h + head * headSize
+                                let n = Int32(length)
+                                cblas_sgemm(
+                                    CblasRowMajor, CblasNoTrans, CblasTrans, n, n, Int32(headSize), scale, q,
+                                    Int32(3 * h), k, Int32(3 * h), 0, scores.baseAddress, n)
+                                Self.softmaxRows(scores.baseAddress!, rows: length, width: length)
+                                let out = context.baseAddress! + starts[s] * h + head * headSize
+                                cblas_sgemm(
+                                    CblasRowMajor, CblasNoTrans, CblasNoTrans, n, Int32(headSize), n, 1,
+                                    scores.baseAddress, n, v, Int32(3 * h), 0, out, Int32(h))
+                            }
+                        }
+                    }
+                }
+            }
+            Self.linear(context, rows: total, inputs: h, weight: layer.attentionOutWeight, bias: layer.attentionOutBias, outputs: h, into: &projected)
+            Self.addAndNormalize(&x, projected, rows: total, width: h, norm: layer.attentionNorm, eps: eps)
+
+            Self.linear(
+                x, rows: total, inputs: h, weight: layer.intermediateWeight, bias: layer.intermediateBias,
+                outputs: c.intermediateSize, into: &intermediate)
+            intermediate.withUnsafeMutableBufferPointer { Self.gelu($0) }
+            Self.linear(
+                intermediate, rows: total, inputs: c.intermediateSize, weight: layer.outputWeight, bias: layer.outputBias,
+                outputs: h, into: &projected)
+            Self.addAndNormalize(&x, projected, rows: total, width: h, norm: layer.outputNorm, eps: eps)
+        }
+
+        // Mean pooling over each sequence's tokens, then L2 normalisation.
+        return (0..<sequences.count).map { s in
+            var pooled = [Float](repeating: 0, count: h)
+            let length = lengths[s]
+            guard length > 0 else { return pooled }
+            x.withUnsafeBufferPointer { x in
+                for position in 0..<length {
+                    let row = x.baseAddress! + (starts[s] + position) * h
+                    for j in 0..<h { pooled[j] += row[j] }
+                }
+            }
+            var norm: Float = 0
+            for j in 0..<h {
+                pooled[j] /= Float(length)
+                norm += pooled[j] * pooled[j]
+            }
+            let inverse = 1 / max(norm.squareRoot(), 1e-12)
+            for j in 0..<h { pooled[j] *= inverse }
+            return pooled
+        }
+    }
+
+    /// `out (rows × outputs) = input (rows × inputs) · weightᵀ + bias`, with PyTorch's
+    /// `[outputs × inputs]` weight layout; the bias is broadcast into `out` first so BLAS adds
+    /// the product to it (`beta = 1`).
+    static func linear(
+        _ input: [Float], rows: Int, inputs: Int, weight: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>,
+        outputs: Int, into out: inout [Float]
+    ) {
+        out.withUnsafeMutableBufferPointer { out in
+            for r in 0..<rows {
+                (out.baseAddress! + r * outputs).update(from: bias.baseAddress!, count: outputs)
+            }
+            input.withUnsafeBufferPointer { input in
+                cblas_sgemm(
+                    CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inputs), 1,
+                    input.baseAddress, Int32(inputs), weight.baseAddress, Int32(inputs), 1, out.baseAddress,
+                    Int32(outputs))
+            }
+        }
+    }
+
+    static func addAndNormalize(
+        _ x: inout [Float], _ residual: [Float], rows: Int, width: Int,
+        norm: (gamma: UnsafeBufferPointer<Float>, beta: UnsafeBufferPointer<Float>), eps: Float
+    ) {
+        x.withUnsafeMutableBufferPointer { x in
+            residual.withUnsafeBufferPointer { r in
+                for i in 0..<(rows * width) { x[i] += r[i] }
+            }
+            layerNorm(x, rows: rows, width: width, gamma: norm.gamma, beta: norm.beta, eps: eps)
+        }
+    }
+
+    static func layerNorm(
+        _ x: UnsafeMutableBufferPointer<Float>, rows: Int, width: Int, gamma: UnsafeBufferPointer<Float>,
+        beta: UnsafeBufferPointer<Float>, eps: Float
+    ) {
+        for r in 0..<rows {
+            let row = x.baseAddress! + r * width
+            var sum: Float = 0
+            for j in 0..<width { sum += row[j] }
+            let mean = sum / Float(width)
+            var variance: Float = 0
+            for j in 0..<width {
+                let d = row[j] - mean
+                variance += d * d
+            }
+            let inverse = 1 / (variance / Float(width) + eps).squareRoot()
+            for j in 0..<width { row[j] = (row[j] - mean) * inverse * gamma[j] + beta[j] }
+        }
+    }
+
+    static func softmaxRows(_ m: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+        for r in 0..<rows {
+            let row = m + r * width
+            var maximum = -Float.infinity
+            for j in 0..<width { maximum = max(maximum, row[j]) }
+            var sum: Float = 0
+            for j in 0..<width {
+                let e = expf(row[j] - maximum)
+                row[j] = e
+                sum += e
+            }
+            let inverse = 1 / sum
+            for j in 0..<width { row[j] *= inverse }
+        }
+    }
+
+    /// The exact (erf) GELU that BERT was trained with.
+    static func gelu(_ x: UnsafeMutableBufferPointer<Float>) {
+        let invSqrt2: Float = 0.707_106_781_186_547_5
+        for i in x.indices {
+            let v = x[i]
+            x[i] = 0.5 * v * (1 + erff(v * invSqrt2))
+        }
+    }
+}

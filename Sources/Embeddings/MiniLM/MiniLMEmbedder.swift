@@ -1,0 +1,121 @@
+import Foundation
+
+/// all-MiniLM-L6-v2 (sentence-transformers), run natively: WordPiece tokenizer, 6-layer BERT on
+/// BLAS, mean pooling, L2 normalisation; 384-dimensional vectors; inputs truncated at 256
+/// word pieces as the reference does.
+///
+/// Loading maps the safetensors file and checks every tensor against `config.json`; nothing
+/// is downloaded at run time. Texts of a call are sorted by length and encoded in packed
+/// batches, so short and long texts never pad each other.
+public struct MiniLMEmbedder: Embedder {
+    public static let defaultModelID = "sentence-transformers/all-MiniLM-L6-v2"
+    /// Where `tools/fetch-model` puts the model, relative to the working directory.
+    public static let defaultDirectoryName = "models/all-MiniLM-L6-v2"
+
+    public let modelID: String
+    public let dimension: Int
+    public let maxTokens: Int
+    public var preferredBatchSize: Int { 64 }
+    public let tokenizer: WordPieceTokenizer
+    public let encoder: BertEncoder
+    /// Largest number of tokens packed into one forward pass (bounds working memory).
+    public var maxTokensPerPass = 8_192
+
+    /// Loads the model from a folder holding `config.json`, `vocab.txt` and `model.safetensors`.
+    public init(directory: URL, maxSequenceLength: Int = 256) throws(EmbeddingError) {
+        let fileManager = FileManager.default
+        for name in ["config.json", "vocab.txt", "model.safetensors"]
+        where !fileManager.fileExists(atPath: directory.appendingPathComponent(name).path) {
+            throw .modelUnavailable(
+                model: Self.defaultModelID,
+                reason: "\(name) not found in \(directory.path); run tools/fetch-model to download it, "
+                    + "or use --embedder hashing")
+        }
+        let configuration = try BertConfiguration.load(from: directory.appendingPathComponent("config.json"))
+        let weights = try SafeTensorsFile(path: directory.appendingPathComponent("model.safetensors").path)
+        self.encoder = try BertEncoder(configuration: configuration, weights: weights)
+        self.tokenizer = try WordPieceTokenizer(vocabularyFile: directory.appendingPathComponent("vocab.txt"))
+        guard tokenizer.vocabulary.count <= configuration.vocabSize else {
+            throw .invalidModelFile(path: directory.path, reason: "vocab.txt has more tokens than config.json allows")
+        }
+        self.modelID = Self.defaultModelID
+        self.dimension = configuration.hiddenSize
+        self.maxTokens = min(maxSequenceLength, configuration.maxPositionEmbeddings)
+    }
+
+    /// The model folder to use: `$CASCADE_MODEL_DIR`, else `models/all-MiniLM-L6-v2` in the
+    /// working directory or any parent of it (so commands work from inside the repository).
+    public static func defaultDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL {
+        if let explicit = environment["CASCADE_MODEL_DIR"], !explicit.isEmpty { return URL(fileURLWithPath: explicit) }
+        var directory = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        for _ in 0..<8 {
+            let candidate = directory.appendingPathComponent(defaultDirectoryName)
+            if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("model.safetensors").path) {
+                return candidate
+            }
+            let parent = directory.deletingLastPathComponent()
+            if parent.path == directory.path { break }
+            directory = parent
+        }
+        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(defaultDirectoryName)
+    }
+
+    /// Whether the model files are present where ``defaultDirectory(environment:)`` looks.
+    public static var isAvailable: Bool {
+        FileManager.default.fileExists(atPath: defaultDirectory().appendingPathComponent("model.safetensors").path)
+    }
+
+    public func tokenCount(of text: String) -> Int {
+        tokenizer.tokenize(text).count
+    }
+
+    public func embed(_ texts: [String]) async throws -> [[Float]] {
+        let tokenizer = self.tokenizer
+        let encoder = self.encoder
+        let maxTokens = self.maxTokens
+        let perPass = maxTokensPerPass
+        return await Self.runOffCooperativePool {
+            let sequences = texts.map { tokenizer.encode($0, maxLength: maxTokens) }
+            return Self.encodeInBatches(sequences, encoder: encoder, maxTokensPerPass: perPass)
+        }
+    }
+
+    /// Synchronous embedding, for callers already on their own thread (benchmarks).
+    public func embedSynchronously(_ texts: [String]) -> [[Float]] {
+        let sequences = texts.map { tokenizer.encode($0, maxLength: maxTokens) }
+        return Self.encodeInBatches(sequences, encoder: encoder, maxTokensPerPass: maxTokensPerPass)
+    }
+
+    /// Sorts by length (so neighbours have similar lengths), packs up to `maxTokensPerPass`
+    /// tokens per forward pass, and returns vectors in input order.
+    static func encodeInBatches(_ sequences: [[Int32]], encoder: BertEncoder, maxTokensPerPass: Int) -> [[Float]] {
+        let order = sequences.indices.sorted { sequences[$0].count < sequences[$1].count }
+        var vectors = [[Float]](repeating: [], count: sequences.count)
+        var batch: [Int] = []
+        var batchTokens = 0
+        func flush() {
+            guard !batch.isEmpty else { return }
+            let encoded = encoder.encode(batch.map { sequences[$0] })
+            for (index, vector) in zip(batch, encoded) { vectors[index] = vector }
+            batch.removeAll()
+            batchTokens = 0
+        }
+        for index in order {
+            if batchTokens + sequences[index].count > maxTokensPerPass { flush() }
+            batch.append(index)
+            batchTokens += sequences[index].count
+        }
+        flush()
+        return vectors
+    }
+
+    /// Runs CPU-heavy work on a dedicated thread so it does not occupy one of the few threads of
+    /// Swift's cooperative pool (which would stall unrelated tasks, e.g. a server's requests).
+    static func runOffCooperativePool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            let thread = Thread { continuation.resume(returning: work()) }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+    }
+}

@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "cascade", targets: ["cascade"]),
+        .executable(name: "cascade-bench-embed", targets: ["EmbeddingBenchmark"]),
         .library(name: "VectorSearch", targets: ["VectorSearch"]),
         .library(name: "Embeddings", targets: ["Embeddings"]),
         .library(name: "KnowledgeBase", targets: ["KnowledgeBase"]),
@@ -31,8 +32,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "CKernels",
+            cSettings: [
+                // Vectorised kernels even in debug builds; no fast-math (see kernels.c).
+                .unsafeFlags(["-O3", "-ffp-contract=fast", "-fno-math-errno"])
+            ]
+        ),
+        .target(
             name: "Embeddings",
-            dependencies: ["VectorSearch", "CBLAS"],
+            dependencies: ["VectorSearch", "CBLAS", "CKernels"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -57,6 +65,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "EmbeddingBenchmark",
+            dependencies: ["Embeddings", "KnowledgeBase", "VectorSearch", "CBLAS"],
+            path: "Benchmarks/EmbeddingBenchmark",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "VectorSearchTests",
             dependencies: ["VectorSearch", "CBLAS"],
@@ -70,7 +84,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KnowledgeBaseTests",
-            dependencies: ["KnowledgeBase", "Embeddings", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["KnowledgeBase", "Embeddings", "VectorSearch", .product(name: "GRDB", package: "GRDB.swift")],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),

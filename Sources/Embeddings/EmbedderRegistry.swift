@@ -21,7 +21,8 @@ public enum EmbedderRegistry {
 
     /// The embedder that produces vectors with model id `modelID` (as recorded in a store).
     public static func embedder(forModelID modelID: String) throws(EmbeddingError) -> any Embedder {
-        if modelID.hasPrefix("hashing-v1-"), let dimension = Int(modelID.dropFirst("hashing-v1-".count)), dimension > 0 {
+        if modelID.hasPrefix("hashing-v1-"), let dimension = Int(modelID.dropFirst("hashing-v1-".count)), dimension > 0
+        {
             return HashingEmbedder(dimension: dimension)
         }
         if modelID == MiniLMEmbedder.defaultModelID {

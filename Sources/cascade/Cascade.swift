@@ -10,6 +10,8 @@ struct Cascade: AsyncParsableCommand {
             Exit codes: 0 success; 1 finished, but some inputs failed (see the report); \
             2 the command failed (bad input, unreadable store, …); 64 invalid command-line usage.
             """,
-        subcommands: [IngestCommand.self, SearchCommand.self, StatsCommand.self]
+        subcommands: [
+            IngestCommand.self, SearchCommand.self, StatsCommand.self, EmbedCommand.self, ReindexCommand.self,
+        ]
     )
 }

@@ -18,7 +18,7 @@ struct CLITests {
         let dir = try TemporaryDirectory()
         let docs = try smallFolder(dir)
         let kb = dir.path("kb.sqlite")
-        let first = try CLIProcess.run(["ingest", docs, "--kb", kb, "--json"])
+        let first = try CLIProcess.run(["ingest", docs, "--kb", kb, "--embedder", "hashing", "--json"])
         #expect(first.status == 0, "\(first.stderr)")
         let summary = try first.json()
         for key in [
@@ -29,7 +29,7 @@ struct CLITests {
         }
         #expect(summary["documents_added"] as? Int == 2)
 
-        let second = try CLIProcess.run(["ingest", docs, "--kb", kb])
+        let second = try CLIProcess.run(["ingest", docs, "--kb", kb, "--embedder", "hashing"])
         #expect(second.status == 0)
         #expect(second.stdout.contains("nothing changed"))
         #expect(second.stdout.contains("2 unchanged"))
@@ -40,7 +40,9 @@ struct CLITests {
         let dir = try TemporaryDirectory()
         let docs = try smallFolder(dir)
         try dir.write("kb-docs/broken.txt", Data([0x66, 0x6F, 0xC3, 0x28]))
-        let result = try CLIProcess.run(["ingest", docs, "--kb", dir.path("kb.sqlite"), "--json"])
+        let result = try CLIProcess.run([
+            "ingest", docs, "--kb", dir.path("kb.sqlite"), "--embedder", "hashing", "--json",
+        ])
         #expect(result.status == 1)
         let summary = try result.json()
         #expect(summary["documents_added"] as? Int == 2)
@@ -53,7 +55,7 @@ struct CLITests {
     func searchJSON() throws {
         let dir = try TemporaryDirectory()
         let kb = dir.path("kb.sqlite")
-        _ = try CLIProcess.run(["ingest", try smallFolder(dir), "--kb", kb])
+        _ = try CLIProcess.run(["ingest", try smallFolder(dir), "--kb", kb, "--embedder", "hashing"])
         for mode in ["hybrid", "vector", "keyword"] {
             let result = try CLIProcess.run([
                 "search", "how do I enable WAL mode", "--kb", kb, "-k", "5", "--mode", mode, "--json",
@@ -77,7 +79,7 @@ struct CLITests {
     func exitCodes() throws {
         let dir = try TemporaryDirectory()
         let kb = dir.path("kb.sqlite")
-        _ = try CLIProcess.run(["ingest", try smallFolder(dir), "--kb", kb])
+        _ = try CLIProcess.run(["ingest", try smallFolder(dir), "--kb", kb, "--embedder", "hashing"])
         let badFlag = try CLIProcess.run(["search", "x", "--kb", kb, "--mode", "psychic"])
         #expect(badFlag.status == 64)
         #expect(badFlag.stderr.contains("psychic"))
@@ -96,7 +98,7 @@ struct CLITests {
     func statsJSON() throws {
         let dir = try TemporaryDirectory()
         let kb = dir.path("kb.sqlite")
-        _ = try CLIProcess.run(["ingest", try smallFolder(dir), "--kb", kb])
+        _ = try CLIProcess.run(["ingest", try smallFolder(dir), "--kb", kb, "--embedder", "hashing"])
         let stats = try CLIProcess.run(["stats", "--kb", kb, "--json"]).json()
         #expect(stats["documents"] as? Int == 2)
         #expect(stats["embedding_model"] as? String == "hashing-v1-384")
@@ -108,7 +110,7 @@ struct CLITests {
     func killAndResume() throws {
         let dir = try TemporaryDirectory()
         let kb = dir.path("kb.sqlite")
-        let (process, _, _) = try CLIProcess.start(["ingest", corpus, "--kb", kb])
+        let (process, _, _) = try CLIProcess.start(["ingest", corpus, "--kb", kb, "--embedder", "hashing"])
         // Wait until some documents are committed, then kill -9 mid-run.
         var committed = 0
         let deadline = Date().addingTimeInterval(120)
@@ -143,6 +145,25 @@ struct CLITests {
         #expect(total == unchanged + added)
         let pages = try FileManager.default.subpathsOfDirectory(atPath: corpus).filter { $0.hasSuffix(".html") }.count
         #expect(total == pages)
+    }
+
+    @Test("embed prints the vector; a knowledge base can be re-embedded with another model and keeps working")
+    func embedAndReindex() throws {
+        let dir = try TemporaryDirectory()
+        let kb = dir.path("kb.sqlite")
+        let hashing = try CLIProcess.run(["embed", "some text", "--embedder", "hashing", "--json"]).json()
+        #expect(hashing["model"] as? String == "hashing-v1-384")
+        #expect((hashing["vector"] as? [Double])?.count == 384)
+        let plain = try CLIProcess.run(["embed", "some text", "--embedder", "hashing"])
+        #expect(plain.stdout.split(separator: " ").count == 384)
+        let unknown = try CLIProcess.run(["embed", "x", "--embedder", "word2vec"])
+        #expect(unknown.status == 2)
+        #expect(unknown.stderr.contains("minilm, hashing"))
+
+        _ = try CLIProcess.run(["ingest", try smallFolder(dir), "--kb", kb, "--embedder", "hashing"])
+        let reindex = try CLIProcess.run(["reindex", "--kb", kb, "--embedder", "hashing", "--json"])
+        #expect(reindex.status == 0, "\(reindex.stderr)")
+        #expect(try reindex.json()["chunks_embedded"] as? Int == 0, "same model: nothing to embed")
     }
 
     func consistencyProblems(_ db: DatabaseQueue) throws -> [String] {

@@ -6,7 +6,8 @@ import VectorSearch
 
 /// The model folder fetched by tools/fetch-model (CI fetches it before the tests).
 let modelDirectory = MiniLMEmbedder.defaultDirectory()
-let modelPresent = FileManager.default.fileExists(atPath: modelDirectory.appendingPathComponent("model.safetensors").path)
+let modelPresent = FileManager.default.fileExists(
+    atPath: modelDirectory.appendingPathComponent("model.safetensors").path)
 
 struct ReferenceVectors: Decodable {
     var sentences: [String]
@@ -63,7 +64,10 @@ struct MiniLMTests {
     @Test("a batch gives the same vectors as one text at a time, in input order")
     func batchingIsTransparent() async throws {
         let model = try #require(sharedMiniLM)
-        let texts = ["short", "a somewhat longer sentence about databases", "", "WAL mode", String(repeating: "long ", count: 300)]
+        let texts = [
+            "short", "a somewhat longer sentence about databases", "", "WAL mode",
+            String(repeating: "long ", count: 300),
+        ]
         let batched = try await model.embed(texts)
         for (text, vector) in zip(texts, batched) {
             let single = try await model.embed(text)
@@ -74,7 +78,9 @@ struct MiniLMTests {
     @Test("similar questions are closer than unrelated ones")
     func semantics() async throws {
         let model = try #require(sharedMiniLM)
-        let v = try await model.embed(["How do I turn on write-ahead logging?", "Enable WAL journal mode", "My cat likes fish"])
+        let v = try await model.embed([
+            "How do I turn on write-ahead logging?", "Enable WAL journal mode", "My cat likes fish",
+        ])
         #expect(VectorMath.dot(v[0], v[1]) > VectorMath.dot(v[0], v[2]) + 0.2)
     }
 

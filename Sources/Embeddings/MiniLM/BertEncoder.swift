@@ -1,4 +1,5 @@
 import CBLAS
+import CKernels
 import Foundation
 
 /// The BERT forward pass on BLAS: embeddings + LayerNorm, then per layer multi-head
@@ -106,15 +107,15 @@ public final class BertEncoder: @unchecked Sendable {
                     for j in 0..<h { row[j] = word[j] + pos[j] + type[j] }
                 }
             }
-            Self.layerNorm(x, rows: total, width: h, gamma: embeddingNorm.gamma, beta: embeddingNorm.beta, eps: Float(c.layerNormEps))
+            Self.layerNorm(
+                x, rows: total, width: h, gamma: embeddingNorm.gamma, beta: embeddingNorm.beta,
+                eps: Float(c.layerNormEps))
         }
 
         var qkv = [Float](repeating: 0, count: total * 3 * h)
         var context = [Float](repeating: 0, count: total * h)
         var projected = [Float](repeating: 0, count: total * h)
         var intermediate = [Float](repeating: 0, count: total * c.intermediateSize)
-        let maxLength = lengths.max() ?? 0
-        var scores = [Float](repeating: 0, count: maxLength * maxLength)
         let eps = Float(c.layerNormEps)
         let heads = c.numAttentionHeads
         let headSize = c.headSize
@@ -130,36 +131,30 @@ public final class BertEncoder: @unchecked Sendable {
             // Attention, per sequence and head, on the sequence's own rows.
             qkv.withUnsafeBufferPointer { qkv in
                 context.withUnsafeMutableBufferPointer { context in
-                    scores.withUnsafeMutableBufferPointer { scores in
-                        for (s, length) in lengths.enumerated() where length > 0 {
-                            let base = qkv.baseAddress! + starts[s] * 3 * h
-                            for head in 0..<heads {
-                                let q = base + head * headSize
-                                let k = base + h + head * headSize
-                                let v = base + 2 * h + head * headSize
-                                let n = Int32(length)
-                                cblas_sgemm(
-                                    CblasRowMajor, CblasNoTrans, CblasTrans, n, n, Int32(headSize), scale, q,
-                                    Int32(3 * h), k, Int32(3 * h), 0, scores.baseAddress, n)
-                                Self.softmaxRows(scores.baseAddress!, rows: length, width: length)
-                                let out = context.baseAddress! + starts[s] * h + head * headSize
-                                cblas_sgemm(
-                                    CblasRowMajor, CblasNoTrans, CblasNoTrans, n, Int32(headSize), n, 1,
-                                    scores.baseAddress, n, v, Int32(3 * h), 0, out, Int32(h))
-                            }
-                        }
-                    }
+                    Self.attention(
+                        qkv: qkv.baseAddress!, context: context.baseAddress!, starts: starts, lengths: lengths,
+                        hidden: h, heads: heads, headSize: headSize, scale: scale)
                 }
             }
-            Self.linear(context, rows: total, inputs: h, weight: layer.attentionOutWeight, bias: layer.attentionOutBias, outputs: h, into: &projected)
+            Self.linear(
+                context, rows: total, inputs: h, weight: layer.attentionOutWeight, bias: layer.attentionOutBias,
+                outputs: h, into: &projected)
             Self.addAndNormalize(&x, projected, rows: total, width: h, norm: layer.attentionNorm, eps: eps)
 
             Self.linear(
                 x, rows: total, inputs: h, weight: layer.intermediateWeight, bias: layer.intermediateBias,
                 outputs: c.intermediateSize, into: &intermediate)
-            intermediate.withUnsafeMutableBufferPointer { Self.gelu($0) }
+            intermediate.withUnsafeMutableBufferPointer { buffer in
+                let base = UInt(bitPattern: buffer.baseAddress!)
+                let width = c.intermediateSize
+                Self.parallelRows(total) { rows in
+                    ck_gelu(
+                        UnsafeMutablePointer<Float>(bitPattern: base)! + rows.lowerBound * width, rows.count * width)
+                }
+            }
             Self.linear(
-                intermediate, rows: total, inputs: c.intermediateSize, weight: layer.outputWeight, bias: layer.outputBias,
+                intermediate, rows: total, inputs: c.intermediateSize, weight: layer.outputWeight,
+                bias: layer.outputBias,
                 outputs: h, into: &projected)
             Self.addAndNormalize(&x, projected, rows: total, width: h, norm: layer.outputNorm, eps: eps)
         }
@@ -183,6 +178,56 @@ public final class BertEncoder: @unchecked Sendable {
             let inverse = 1 / max(norm.squareRoot(), 1e-12)
             for j in 0..<h { pooled[j] *= inverse }
             return pooled
+        }
+    }
+
+    /// Runs `body` over disjoint row ranges covering `0..<rows`, one per core (inline when small).
+    static func parallelRows(_ rows: Int, _ body: @Sendable (Range<Int>) -> Void) {
+        let workers = min(ProcessInfo.processInfo.activeProcessorCount, max(1, rows / 64))
+        guard workers > 1 else { return body(0..<rows) }
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            body((rows * w / workers)..<(rows * (w + 1) / workers))
+        }
+    }
+
+    /// Self-attention for every sequence and head, sequences split across the CPU's cores.
+    ///
+    /// Each (sequence, head) is two small products (L×d·d×L and L×L·L×d); handing them to a
+    /// multi-threaded BLAS one by one costs more in thread hand-offs than in arithmetic, so BLAS
+    /// runs single-threaded here and the sequences are spread over worker threads instead. Each
+    /// worker writes only its own sequences' rows of `context` and uses its own score buffer.
+    static func attention(
+        qkv: UnsafePointer<Float>, context: UnsafeMutablePointer<Float>, starts: [Int], lengths: [Int], hidden h: Int,
+        heads: Int, headSize: Int, scale: Float
+    ) {
+        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, lengths.count))
+        // Balance by work (≈ L²): deal sequences, longest first, to the least-loaded worker.
+        var assignment = [[Int]](repeating: [], count: workers)
+        var load = [Int](repeating: 0, count: workers)
+        for s in lengths.indices.sorted(by: { lengths[$0] > lengths[$1] }) {
+            let w = load.indices.min { load[$0] < load[$1] }!
+            assignment[w].append(s)
+            load[w] += lengths[s] * lengths[s]
+        }
+        let plan = assignment
+        let qkvAddress = UInt(bitPattern: qkv)
+        let contextAddress = UInt(bitPattern: context)
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            let qkv = UnsafePointer<Float>(bitPattern: qkvAddress)!
+            let context = UnsafeMutablePointer<Float>(bitPattern: contextAddress)!
+            let maxLength = plan[w].map { lengths[$0] }.max() ?? 0
+            var scratch = [Float](repeating: 0, count: (maxLength + 16) * (headSize + 4))
+            scratch.withUnsafeMutableBufferPointer { scratch in
+                for s in plan[w] {
+                    let base = qkv + starts[s] * 3 * h
+                    for head in 0..<heads {
+                        ck_attention_head(
+                            base + head * headSize, base + h + head * headSize, base + 2 * h + head * headSize,
+                            3 * h, context + starts[s] * h + head * headSize, h, lengths[s], headSize, scale,
+                            scratch.baseAddress!)
+                    }
+                }
+            }
         }
     }
 
@@ -212,9 +257,17 @@ public final class BertEncoder: @unchecked Sendable {
     ) {
         x.withUnsafeMutableBufferPointer { x in
             residual.withUnsafeBufferPointer { r in
-                for i in 0..<(rows * width) { x[i] += r[i] }
+                let xAddress = UInt(bitPattern: x.baseAddress!)
+                let rAddress = UInt(bitPattern: r.baseAddress!)
+                let gamma = UInt(bitPattern: norm.gamma.baseAddress!)
+                let beta = UInt(bitPattern: norm.beta.baseAddress!)
+                parallelRows(rows) { range in
+                    ck_add_layernorm_rows(
+                        UnsafeMutablePointer<Float>(bitPattern: xAddress)! + range.lowerBound * width,
+                        UnsafePointer<Float>(bitPattern: rAddress)! + range.lowerBound * width, range.count, width,
+                        UnsafePointer<Float>(bitPattern: gamma)!, UnsafePointer<Float>(bitPattern: beta)!, eps)
+                }
             }
-            layerNorm(x, rows: rows, width: width, gamma: norm.gamma, beta: norm.beta, eps: eps)
         }
     }
 
@@ -222,43 +275,6 @@ public final class BertEncoder: @unchecked Sendable {
         _ x: UnsafeMutableBufferPointer<Float>, rows: Int, width: Int, gamma: UnsafeBufferPointer<Float>,
         beta: UnsafeBufferPointer<Float>, eps: Float
     ) {
-        for r in 0..<rows {
-            let row = x.baseAddress! + r * width
-            var sum: Float = 0
-            for j in 0..<width { sum += row[j] }
-            let mean = sum / Float(width)
-            var variance: Float = 0
-            for j in 0..<width {
-                let d = row[j] - mean
-                variance += d * d
-            }
-            let inverse = 1 / (variance / Float(width) + eps).squareRoot()
-            for j in 0..<width { row[j] = (row[j] - mean) * inverse * gamma[j] + beta[j] }
-        }
-    }
-
-    static func softmaxRows(_ m: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
-        for r in 0..<rows {
-            let row = m + r * width
-            var maximum = -Float.infinity
-            for j in 0..<width { maximum = max(maximum, row[j]) }
-            var sum: Float = 0
-            for j in 0..<width {
-                let e = expf(row[j] - maximum)
-                row[j] = e
-                sum += e
-            }
-            let inverse = 1 / sum
-            for j in 0..<width { row[j] *= inverse }
-        }
-    }
-
-    /// The exact (erf) GELU that BERT was trained with.
-    static func gelu(_ x: UnsafeMutableBufferPointer<Float>) {
-        let invSqrt2: Float = 0.707_106_781_186_547_5
-        for i in x.indices {
-            let v = x[i]
-            x[i] = 0.5 * v * (1 + erff(v * invSqrt2))
-        }
+        ck_add_layernorm_rows(x.baseAddress!, nil, rows, width, gamma.baseAddress!, beta.baseAddress!, eps)
     }
 }

@@ -57,7 +57,8 @@ public struct MiniLMEmbedder: Embedder {
             if parent.path == directory.path { break }
             directory = parent
         }
-        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(defaultDirectoryName)
+        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(
+            defaultDirectoryName)
     }
 
     /// Whether the model files are present where ``defaultDirectory(environment:)`` looks.

@@ -75,7 +75,8 @@ public final class SafeTensorsFile: @unchecked Sendable {
             guard offsets[0] >= 0, offsets[0] <= offsets[1], offsets[1] <= dataLength else {
                 throw HeaderError(reason: "tensor \(name) points outside the file (truncated download?)")
             }
-            let elementSize = ["F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "F64": 8, "U8": 1, "I8": 1][dtype] ?? 0
+            let elementSize =
+                ["F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "F64": 8, "U8": 1, "I8": 1][dtype] ?? 0
             guard elementSize > 0, shape.reduce(1, *) * elementSize == offsets[1] - offsets[0] else {
                 throw HeaderError(reason: "tensor \(name): \(dtype) \(shape) does not match its byte size")
             }

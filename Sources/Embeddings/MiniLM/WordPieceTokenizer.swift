@@ -102,7 +102,8 @@ public struct WordPieceTokenizer: Sendable {
         out.reserveCapacity(cleaned.count)
         let needsDecomposition = cleaned.contains { $0.value >= 0xC0 }
         let decomposed =
-            needsDecomposition ? String(cleaned).decomposedStringWithCanonicalMapping.unicodeScalars : String(cleaned).unicodeScalars
+            needsDecomposition
+            ? String(cleaned).decomposedStringWithCanonicalMapping.unicodeScalars : String(cleaned).unicodeScalars
         for scalar in decomposed where scalar.properties.generalCategory != .nonspacingMark {
             if scalar.isASCII {
                 let v = scalar.value

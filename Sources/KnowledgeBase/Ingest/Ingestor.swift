@@ -149,7 +149,9 @@ public struct Ingestor: Sendable {
     }
 
     /// Reads and parses one file, enforcing the size limit and picking the loader by extension.
-    func load(_ url: URL, relativePath: String, collection: String) throws(IngestError) -> ([ParsedDocument], Data) {
+    public func load(_ url: URL, relativePath: String, collection: String) throws(IngestError) -> (
+        [ParsedDocument], Data
+    ) {
         let source = "\(collection)/\(relativePath)"
         let ext = url.pathExtension.lowercased()
         guard let loader = loaders.first(where: { $0.fileExtensions.contains(ext) }) else {
@@ -177,7 +179,8 @@ public struct Ingestor: Sendable {
         return (documents, data)
     }
 
-    func prepare(_ document: ParsedDocument, collection: String, contentHash: String, byteSize: Int) -> PreparedDocument
+    public func prepare(_ document: ParsedDocument, collection: String, contentHash: String, byteSize: Int)
+        -> PreparedDocument
     {
         var chunks = chunker.chunk(document)
         if chunks.isEmpty {
@@ -232,7 +235,7 @@ public struct Ingestor: Sendable {
     }
 
     /// Regular, non-hidden files under `root`, sorted by relative path, minus `.cascadeignore` matches.
-    static func enumerateFiles(root: URL) -> [(url: URL, relative: String)] {
+    public static func enumerateFiles(root: URL) -> [(url: URL, relative: String)] {
         let ignore = IgnoreRules(root: root)
         guard
             let enumerator = FileManager.default.enumerator(

@@ -291,6 +291,18 @@ public struct KnowledgeBaseStore: Sendable {
         }
     }
 
+    /// Number of distinct chunk texts without a vector for `model`.
+    public func countChunksMissingVectors(model: String) throws -> Int {
+        try writer.read { db in
+            try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT COUNT(DISTINCT c.text_hash) FROM chunk c
+                    WHERE NOT EXISTS (SELECT 1 FROM embedding e WHERE e.model = ? AND e.text_hash = c.text_hash)
+                    """, arguments: [model]) ?? 0
+        }
+    }
+
     /// Counts and sizes for `cascade stats`.
     public func stats() throws -> KnowledgeBaseStats {
         let model = try embeddingModel()

@@ -21,7 +21,7 @@ struct IngestCommand: AsyncParsableCommand {
 
     @Option(
         help:
-            "Embedding model: \(EmbedderRegistry.names.joined(separator: ", ")). Default: the store's model, else hashing."
+            "Embedding model: \(EmbedderRegistry.names.joined(separator: ", ")). Default: the store's model, else minilm when its files are present, else hashing."
     )
     var embedder: String?
 
@@ -52,7 +52,7 @@ struct IngestCommand: AsyncParsableCommand {
             } else if let model = try kb.embeddingModel() {
                 chosen = try EmbedderRegistry.embedder(forModelID: model.id)
             } else {
-                chosen = try EmbedderRegistry.embedder(named: "hashing")
+                chosen = try EmbedderRegistry.defaultEmbedder()
             }
             let ingestor = Ingestor(store: kb, embedder: chosen, chunkTokens: chunkTokens, maxFileSize: maxFileSize)
             let bar = ProgressBar()

@@ -1,0 +1,24 @@
+#ifndef CASCADE_CKERNELS_H
+#define CASCADE_CKERNELS_H
+
+#include <stddef.h>
+
+/// In place: x = 0.5·x·(1 + erf(x/√2)), the exact GELU of BERT. erf: Abramowitz & Stegun 7.1.26
+/// (absolute error < 1.5e-7) with a polynomial exp (relative error < 2e-7).
+void ck_gelu(float *x, size_t n);
+
+/// Softmax of each row of a row-major rows × width matrix, in place.
+void ck_softmax_rows(float *m, size_t rows, size_t width);
+
+/// For each row: x = LayerNorm(x + residual)·gamma + beta (residual may be NULL).
+void ck_add_layernorm_rows(float *x, const float *residual, size_t rows, size_t width, const float *gamma,
+                           const float *beta, float eps);
+
+/// One attention head of one sequence: out[i] = Σ_j softmax_j(scale · q_i·k_j) · v_j.
+/// q, k, v point at the head's first element in row-major matrices whose rows are `ld` floats
+/// apart (the packed Q|K|V rows); out rows are `ld_out` apart. `scratch` must hold
+/// (length + 16) · (head_size + 4) floats.
+void ck_attention_head(const float *q, const float *k, const float *v, size_t ld, float *out, size_t ld_out,
+                       size_t length, size_t head_size, float scale, float *scratch);
+
+#endif

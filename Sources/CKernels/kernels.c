@@ -1,0 +1,219 @@
+// Element-wise and attention kernels of the MiniLM encoder, written so the compiler vectorises
+// them, and compiled for several instruction sets with runtime selection (target_clones): the
+// same binary uses AVX-512 or AVX2 where the CPU has them and SSE2 elsewhere.
+//
+// Compiled without -ffast-math or -fassociative-math on purpose: the exp range reduction relies
+// on the exact order of its operations. Reductions (max, sum) therefore keep sixteen explicit
+// partial results, which vectorise without needing the compiler to reorder anything.
+#include "ckernels.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+
+#if defined(__x86_64__) && defined(__clang__) && defined(__linux__)
+#define CK_CLONES __attribute__((target_clones("avx512f", "arch=haswell", "default")))
+#else
+#define CK_CLONES
+#endif
+
+static inline float ck_exp(float x) {
+    x = fminf(fmaxf(x, -87.3f), 88.3f);
+    const float n = rintf(x * 1.44269504088896341f);
+    float r = x - n * 0.693359375f;
+    r = r + n * 2.12194440054690583e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    float e = p * r * r + r + 1.0f;
+    int32_t scale_bits = ((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &scale_bits, 4);
+    return e * scale;
+}
+
+// Maximum of a row. Sixteen independent running maxima with plain comparisons vectorise into
+// one register of lanes; a single fmaxf accumulator does not (NaN rules force a serial chain).
+static inline float ck_row_max(const float *row, size_t n) {
+    float acc[16];
+    for (int l = 0; l < 16; l++) acc[l] = -3.0e38f;
+    size_t j = 0;
+    for (; j + 16 <= n; j += 16)
+        for (int l = 0; l < 16; l++) acc[l] = row[j + l] > acc[l] ? row[j + l] : acc[l];
+    float m = -3.0e38f;
+    for (int l = 0; l < 16; l++) m = acc[l] > m ? acc[l] : m;
+    for (; j < n; j++) m = row[j] > m ? row[j] : m;
+    return m;
+}
+
+// Sum of a row, with sixteen partial sums (see the note at the top of the file).
+static inline float ck_row_sum(const float *row, size_t n) {
+    float acc[16] = {0};
+    size_t j = 0;
+    for (; j + 16 <= n; j += 16)
+        for (int l = 0; l < 16; l++) acc[l] += row[j + l];
+    float total = 0.0f;
+    for (int l = 0; l < 16; l++) total += acc[l];
+    for (; j < n; j++) total += row[j];
+    return total;
+}
+
+// In place: row[j] = exp(row[j] - shift); returns the sum of the results.
+static inline float ck_exp_shifted_sum(float *row, size_t n, float shift) {
+    for (size_t j = 0; j < n; j++) row[j] = ck_exp(row[j] - shift);
+    return ck_row_sum(row, n);
+}
+
+static inline float ck_erf(float x) {
+    float a = fabsf(x);
+    float t = 1.0f / (1.0f + 0.3275911f * a);
+    float y = 1.061405429f;
+    y = y * t - 1.453152027f;
+    y = y * t + 1.421413741f;
+    y = y * t - 0.284496736f;
+    y = y * t + 0.254829592f;
+    float r = 1.0f - y * t * ck_exp(-a * a);
+    return copysignf(r, x);
+}
+
+CK_CLONES
+void ck_gelu(float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i];
+        x[i] = 0.5f * v * (1.0f + ck_erf(v * 0.70710678118654752f));
+    }
+}
+
+CK_CLONES
+void ck_softmax_rows(float *m, size_t rows, size_t width) {
+    for (size_t r = 0; r < rows; r++) {
+        float *row = m + r * width;
+        const float maximum = ck_row_max(row, width);
+        const float inverse = 1.0f / ck_exp_shifted_sum(row, width, maximum);
+        for (size_t j = 0; j < width; j++) row[j] *= inverse;
+    }
+}
+
+CK_CLONES
+void ck_add_layernorm_rows(float *x, const float *residual, size_t rows, size_t width, const float *gamma,
+                           const float *beta, float eps) {
+    for (size_t r = 0; r < rows; r++) {
+        float *row = x + r * width;
+        if (residual) {
+            const float *res = residual + r * width;
+            for (size_t j = 0; j < width; j++) row[j] += res[j];
+        }
+        const float mean = ck_row_sum(row, width) / (float)width;
+        float acc[16] = {0};
+        size_t j0 = 0;
+        for (; j0 + 16 <= width; j0 += 16)
+            for (int l = 0; l < 16; l++) {
+                const float d = row[j0 + l] - mean;
+                acc[l] += d * d;
+            }
+        float variance = 0.0f;
+        for (int l = 0; l < 16; l++) variance += acc[l];
+        for (; j0 < width; j0++) variance += (row[j0] - mean) * (row[j0] - mean);
+        const float inverse = 1.0f / sqrtf(variance / (float)width + eps);
+        for (size_t j = 0; j < width; j++) row[j] = (row[j] - mean) * inverse * gamma[j] + beta[j];
+    }
+}
+
+// Attention for head size 32, register-blocked: 4 query rows × 16 keys of scores, and 4 rows ×
+// 32 dims of output, are accumulated in registers so the inner loops are bound by FMAs, not by
+// loads and stores.
+CK_CLONES
+static void ck_attention_head32(const float *restrict q, const float *restrict k, const float *restrict v, size_t ld,
+                                float *restrict out, size_t ld_out, size_t length, float scale,
+                                float *restrict scratch) {
+    const size_t padded = (length + 15) & ~(size_t)15;
+    float *restrict kt = scratch;                  // 32 × padded, zero beyond length
+    float *restrict s = scratch + 32 * padded;     // 4 × padded score rows
+    for (size_t d = 0; d < 32; d++) {
+        for (size_t j = 0; j < length; j++) kt[d * padded + j] = k[j * ld + d];
+        for (size_t j = length; j < padded; j++) kt[d * padded + j] = 0.0f;
+    }
+    for (size_t i0 = 0; i0 < length; i0 += 4) {
+        const size_t rows = length - i0 < 4 ? length - i0 : 4;
+        float a[4][32];
+        for (size_t r = 0; r < 4; r++) {
+            const float *qi = q + (i0 + (r < rows ? r : 0)) * ld;
+            for (size_t d = 0; d < 32; d++) a[r][d] = qi[d] * scale;
+        }
+        for (size_t j0 = 0; j0 < padded; j0 += 16) {
+            float acc0[16] = {0}, acc1[16] = {0}, acc2[16] = {0}, acc3[16] = {0};
+            for (size_t d = 0; d < 32; d++) {
+                const float *restrict kv = kt + d * padded + j0;
+                const float b0 = a[0][d], b1 = a[1][d], b2 = a[2][d], b3 = a[3][d];
+                for (size_t x = 0; x < 16; x++) {
+                    acc0[x] += b0 * kv[x];
+                    acc1[x] += b1 * kv[x];
+                    acc2[x] += b2 * kv[x];
+                    acc3[x] += b3 * kv[x];
+                }
+            }
+            for (size_t x = 0; x < 16; x++) {
+                s[j0 + x] = acc0[x];
+                s[padded + j0 + x] = acc1[x];
+                s[2 * padded + j0 + x] = acc2[x];
+                s[3 * padded + j0 + x] = acc3[x];
+            }
+        }
+        float inverse[4];
+        for (size_t r = 0; r < 4; r++) {
+            float *restrict sr = s + r * padded;
+            inverse[r] = 1.0f / ck_exp_shifted_sum(sr, length, ck_row_max(sr, length));
+        }
+        float o0[32] = {0}, o1[32] = {0}, o2[32] = {0}, o3[32] = {0};
+        for (size_t j = 0; j < length; j++) {
+            const float *restrict vj = v + j * ld;
+            const float p0 = s[j], p1 = s[padded + j], p2 = s[2 * padded + j], p3 = s[3 * padded + j];
+            for (size_t d = 0; d < 32; d++) {
+                o0[d] += p0 * vj[d];
+                o1[d] += p1 * vj[d];
+                o2[d] += p2 * vj[d];
+                o3[d] += p3 * vj[d];
+            }
+        }
+        float *o[4] = {o0, o1, o2, o3};
+        for (size_t r = 0; r < rows; r++) {
+            float *oi = out + (i0 + r) * ld_out;
+            for (size_t d = 0; d < 32; d++) oi[d] = o[r][d] * inverse[r];
+        }
+    }
+}
+
+CK_CLONES
+void ck_attention_head(const float *q, const float *k, const float *v, size_t ld, float *out, size_t ld_out,
+                       size_t length, size_t head_size, float scale, float *scratch) {
+    if (head_size == 32) {
+        ck_attention_head32(q, k, v, ld, out, ld_out, length, scale, scratch);
+        return;
+    }
+    // General head size: straightforward loops (one query row at a time).
+    float *kt = scratch;
+    float *s = scratch + head_size * length;
+    for (size_t j = 0; j < length; j++)
+        for (size_t d = 0; d < head_size; d++) kt[d * length + j] = k[j * ld + d];
+    for (size_t i = 0; i < length; i++) {
+        const float *qi = q + i * ld;
+        for (size_t j = 0; j < length; j++) s[j] = 0.0f;
+        for (size_t d = 0; d < head_size; d++) {
+            const float qd = qi[d] * scale;
+            const float *row = kt + d * length;
+            for (size_t j = 0; j < length; j++) s[j] += qd * row[j];
+        }
+        const float inverse = 1.0f / ck_exp_shifted_sum(s, length, ck_row_max(s, length));
+        float *oi = out + i * ld_out;
+        for (size_t d = 0; d < head_size; d++) oi[d] = 0.0f;
+        for (size_t j = 0; j < length; j++) {
+            const float p = s[j] * inverse;
+            const float *vj = v + j * ld;
+            for (size_t d = 0; d < head_size; d++) oi[d] += p * vj[d];
+        }
+    }
+}

@@ -84,7 +84,9 @@ let package = Package(
         ),
         .testTarget(
             name: "KnowledgeBaseTests",
-            dependencies: ["KnowledgeBase", "Embeddings", "VectorSearch", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "KnowledgeBase", "Embeddings", "VectorSearch", .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),

@@ -33,6 +33,11 @@ enum EmbeddingBenchmark {
             case "--no-peer": options.peerPython = nil
             case "--json": options.json = true
             case "--texts-out": options.textsOut = args.next()
+            case "--print-core-type":
+                if let core = BLASCoreSelection.recommendedCoreType(environment: ProcessInfo.processInfo.environment) {
+                    print(core)
+                }
+                exit(0)
             default:
                 FileHandle.standardError.write(Data("unknown argument \(arg)\n".utf8))
                 exit(64)
@@ -87,7 +92,9 @@ enum EmbeddingBenchmark {
             print(String(decoding: data, as: UTF8.self))
             return
         }
-        print("BLAS: \(BLASLibrary.summary)")
+        print("BLAS (cascade): \(BLASLibrary.summary)")
+        if rows.count > 1 { print("BLAS (peer):    \(rows[1]["blas"] as? String ?? "unknown")") }
+        print("OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(unset)")")
         print(String(format: "machine sgemm peak (2048×384 · 384×1536): %.1f GFLOP/s", peak))
         print("engine            chunks  tokens   chunks/s  tokens/s   GFLOP/s  %peak  peak MB  load s")
         for row in rows {

@@ -71,6 +71,12 @@ let package = Package(
             path: "Benchmarks/EmbeddingBenchmark",
             swiftSettings: swiftSettings
         ),
+        // A real HTTP server on loopback for tests of clients of outside services (test-only).
+        .target(
+            name: "TestSupport",
+            path: "Tests/TestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "VectorSearchTests",
             dependencies: ["VectorSearch", "CBLAS"],
@@ -78,7 +84,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EmbeddingsTests",
-            dependencies: ["Embeddings", "VectorSearch"],
+            dependencies: ["Embeddings", "VectorSearch", "TestSupport"],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),

@@ -2,31 +2,45 @@
 /// with the same model that built it without the user naming it again.
 public enum EmbedderRegistry {
     /// Names accepted by `--embedder`.
-    public static let names = ["minilm", "hashing"]
+    public static let names = ["minilm", "hashing", "http"]
 
     /// The embedder used when none is named: MiniLM when its files are present, else hashing.
     public static func defaultEmbedder() throws(EmbeddingError) -> any Embedder {
-        MiniLMEmbedder.isAvailable ? try embedder(named: "minilm") : HashingEmbedder()
+        MiniLMEmbedder.isAvailable
+            ? try MiniLMEmbedder(directory: MiniLMEmbedder.defaultDirectory()) : HashingEmbedder()
     }
 
-    /// The embedder called `name` on the command line.
-    public static func embedder(named name: String) throws(EmbeddingError) -> any Embedder {
+    /// The embedder called `name` on the command line. `http` reads its endpoint from the
+    /// environment (see ``HTTPEmbedder/Configuration/fromEnvironment(_:)``) and probes its dimension.
+    public static func embedder(named name: String) async throws -> any Embedder {
         switch name.lowercased() {
         case "hashing": return HashingEmbedder()
         case "minilm", "all-minilm-l6-v2", MiniLMEmbedder.defaultModelID.lowercased():
             return try MiniLMEmbedder(directory: MiniLMEmbedder.defaultDirectory())
-        default: throw .unknownEmbedder(name)
+        case "http": return try await HTTPEmbedder.connect(HTTPEmbedder.Configuration.fromEnvironment())
+        default: throw EmbeddingError.unknownEmbedder(name)
         }
     }
 
-    /// The embedder that produces vectors with model id `modelID` (as recorded in a store).
-    public static func embedder(forModelID modelID: String) throws(EmbeddingError) -> any Embedder {
-        if modelID.hasPrefix("hashing-v1-"), let dimension = Int(modelID.dropFirst("hashing-v1-".count)), dimension > 0
-        {
-            return HashingEmbedder(dimension: dimension)
+    /// The embedder that produces vectors with model id `modelID` and `dimension` (as recorded in a store).
+    public static func embedder(forModelID modelID: String, dimension: Int? = nil) throws(EmbeddingError)
+        -> any Embedder
+    {
+        if modelID.hasPrefix("hashing-v1-"), let size = Int(modelID.dropFirst("hashing-v1-".count)), size > 0 {
+            return HashingEmbedder(dimension: size)
         }
         if modelID == MiniLMEmbedder.defaultModelID {
             return try MiniLMEmbedder(directory: MiniLMEmbedder.defaultDirectory())
+        }
+        if modelID.hasPrefix("http:"), let dimension {
+            var configuration = try HTTPEmbedder.Configuration.fromEnvironment()
+            guard "http:\(configuration.model)" == modelID else {
+                throw .modelUnavailable(
+                    model: modelID,
+                    reason: "CASCADE_EMBEDDINGS_MODEL is '\(configuration.model)'; set it to '\(modelID.dropFirst(5))'")
+            }
+            configuration.model = String(modelID.dropFirst(5))
+            return HTTPEmbedder(configuration: configuration, dimension: dimension)
         }
         throw .modelUnavailable(model: modelID, reason: "no embedder for this model id is available in this build")
     }

@@ -21,7 +21,7 @@ public struct Retriever: Sendable {
     ///   when `embedder` is not the store's model.
     public init(store: KnowledgeBaseStore, embedder: (any Embedder)? = nil) throws {
         guard let model = try store.embeddingModel() else { throw StoreError.empty(path: store.path) }
-        let chosen = try embedder ?? EmbedderRegistry.embedder(forModelID: model.id)
+        let chosen = try embedder ?? EmbedderRegistry.embedder(forModelID: model.id, dimension: model.dimension)
         guard chosen.modelID == model.id else {
             throw StoreError.modelMismatch(stored: model.id, requested: chosen.modelID)
         }

@@ -47,9 +47,11 @@ struct HashingEmbedderTests {
     }
 
     @Test("the registry maps names and stored model ids to embedders")
-    func registry() throws {
-        #expect(try EmbedderRegistry.embedder(named: "hashing").modelID == "hashing-v1-384")
+    func registry() async throws {
+        #expect(try await EmbedderRegistry.embedder(named: "hashing").modelID == "hashing-v1-384")
         #expect(try EmbedderRegistry.embedder(forModelID: "hashing-v1-64").dimension == 64)
-        #expect(throws: EmbeddingError.unknownEmbedder("bogus")) { try EmbedderRegistry.embedder(named: "bogus") }
+        await #expect(throws: EmbeddingError.unknownEmbedder("bogus")) {
+            try await EmbedderRegistry.embedder(named: "bogus")
+        }
     }
 }

@@ -26,9 +26,12 @@ struct EmbedCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let chosen =
-                try embedder.map { name throws(EmbeddingError) in try EmbedderRegistry.embedder(named: name) }
-                ?? EmbedderRegistry.defaultEmbedder()
+            let chosen: any Embedder
+            if let embedder {
+                chosen = try await EmbedderRegistry.embedder(named: embedder)
+            } else {
+                chosen = try EmbedderRegistry.defaultEmbedder()
+            }
             let vector = try await chosen.embed(text)
             if json {
                 try Terminal.printJSON(

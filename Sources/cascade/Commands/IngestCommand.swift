@@ -48,9 +48,9 @@ struct IngestCommand: AsyncParsableCommand {
             let kb = try KnowledgeBaseStore(path: store.kb)
             let chosen: any Embedder
             if let embedder {
-                chosen = try EmbedderRegistry.embedder(named: embedder)
+                chosen = try await EmbedderRegistry.embedder(named: embedder)
             } else if let model = try kb.embeddingModel() {
-                chosen = try EmbedderRegistry.embedder(forModelID: model.id)
+                chosen = try EmbedderRegistry.embedder(forModelID: model.id, dimension: model.dimension)
             } else {
                 chosen = try EmbedderRegistry.defaultEmbedder()
             }

@@ -29,7 +29,7 @@ struct ReindexCommand: AsyncParsableCommand {
                 throw StoreError.cannotOpen(path: store.kb, reason: "no such file")
             }
             let kb = try KnowledgeBaseStore(path: store.kb)
-            let chosen = try EmbedderRegistry.embedder(named: embedder)
+            let chosen = try await EmbedderRegistry.embedder(named: embedder)
             let bar = ProgressBar()
             let report = try await Reindexer(store: kb, embedder: chosen).run { done, total in
                 bar.update(done: done, total: total, detail: "chunks embedded with \(chosen.modelID)")

@@ -134,3 +134,22 @@ struct ModelFileTests {
         #expect(throws: EmbeddingError.self) { try file.floats("missing", shape: [2, 2]) }
     }
 }
+
+@Suite("all-MiniLM-L6-v2 under concurrency", .enabled(if: requireModel, "run tools/fetch-model first"))
+struct MiniLMConcurrencyTests {
+    @Test("concurrent callers of one embedder get the same vectors as a serial caller")
+    func concurrentEmbedding() async throws {
+        let model = try #require(sharedMiniLM)
+        let texts = (0..<12).map { "Question number \($0): how do I configure feature \($0)?" }
+        let serial = try await model.embed(texts)
+        let concurrent = try await withThrowingTaskGroup(of: (Int, [Float]).self) { group in
+            for (i, text) in texts.enumerated() { group.addTask { (i, try await model.embed(text)) } }
+            var out = [[Float]](repeating: [], count: texts.count)
+            for try await (i, v) in group { out[i] = v }
+            return out
+        }
+        for (a, b) in zip(serial, concurrent) {
+            #expect(zip(a, b).allSatisfy { abs($0 - $1) < 1e-5 })
+        }
+    }
+}

@@ -12,17 +12,24 @@ let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 /// One knowledge base of the shipped SQLite documentation, built once for the whole suite.
 actor DemoKnowledgeBase {
     static let shared = DemoKnowledgeBase()
-    private var store: KnowledgeBaseStore?
+    /// One build shared by every caller: concurrent tests await the same task instead of each
+    /// building their own (the actor is re-entrant across the await).
+    private var build: Task<KnowledgeBaseStore, any Error>?
 
     func get() async throws -> KnowledgeBaseStore {
-        if let store { return store }
+        if let build { return try await build.value }
+        let task = Task { try await Self.make() }
+        build = task
+        return try await task.value
+    }
+
+    private static func make() async throws -> KnowledgeBaseStore {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent(
             "cascade-demo-\(UUID().uuidString).sqlite"
         ).path
         let store = try KnowledgeBaseStore(path: path)
         let corpus = repositoryRoot.appendingPathComponent("corpora/sqlite-docs").path
         _ = try await Ingestor(store: store, embedder: HashingEmbedder()).ingest(corpus)
-        self.store = store
         return store
     }
 }
@@ -105,5 +112,62 @@ struct RetrieverTests {
         #expect(fused.map(\.id) == [1, 3, 2])
         #expect(abs(fused[0].score - (1.0 / 61 + 1.0 / 62)) < 1e-12)
         #expect(abs(fused[1].score - (1.0 / 63 + 1.0 / 61)) < 1e-12)
+    }
+}
+
+let miniLMPresent = MiniLMEmbedder.isAvailable || ProcessInfo.processInfo.environment["CI"] != nil
+
+@Suite("Retriever with all-MiniLM-L6-v2", .enabled(if: miniLMPresent, "run tools/fetch-model first"))
+struct MiniLMRetrieverTests {
+    /// A slice of the demo corpus (answers plus look-alike distractors), embedded with the real model once.
+    actor Slice {
+        static let shared = Slice()
+        private var build: Task<Retriever, any Error>?
+
+        func get() async throws -> Retriever {
+            if let build { return try await build.value }
+            let task = Task { try await Self.make() }
+            build = task
+            return try await task.value
+        }
+
+        private static func make() async throws -> Retriever {
+            let root = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "minilm-slice-\(UUID().uuidString)")
+            let docs = root.appendingPathComponent("sqlite-docs")
+            try FileManager.default.createDirectory(at: docs, withIntermediateDirectories: true)
+            let pages = [
+                "wal.html", "lang_altertable.html", "foreignkeys.html", "limits.html", "lang_upsert.html",
+                "lockingv3.html", "quirks.html", "lang_transaction.html", "autoinc.html", "backup.html",
+            ]
+            for page in pages {
+                try FileManager.default.copyItem(
+                    at: repositoryRoot.appendingPathComponent("corpora/sqlite-docs/\(page)"),
+                    to: docs.appendingPathComponent(page))
+            }
+            let store = try KnowledgeBaseStore(path: root.appendingPathComponent("kb.sqlite").path)
+            let model = try MiniLMEmbedder(directory: MiniLMEmbedder.defaultDirectory())
+            _ = try await Ingestor(store: store, embedder: model).ingest(docs.path)
+            return try Retriever(store: store)
+        }
+    }
+
+    @Test(
+        "paraphrased support questions find the answering page first, in every mode that uses vectors",
+        arguments: [
+            ("my writes block readers, can I make them not wait for each other?", "wal.html"),
+            ("rename a column in a table that already has data", "lang_altertable.html"),
+            ("deleting a parent row does not cascade to children", "foreignkeys.html"),
+            ("how big can a single database get", "limits.html"),
+            ("insert a row or update it if the key already exists", "lang_upsert.html"),
+            ("copy a live database to another file while it is in use", "backup.html"),
+        ])
+    func paraphrases(question: String, page: String) async throws {
+        let retriever = try await Slice.shared.get()
+        #expect(retriever.embedder.modelID == MiniLMEmbedder.defaultModelID)
+        for mode in [SearchMode.vector, .hybrid] {
+            let results = try await retriever.search(question, k: 3, mode: mode)
+            #expect(results.contains { $0.chunk.docID == page }, "\(mode): \(question) → \(results.map(\.chunk.docID))")
+        }
     }
 }

@@ -47,6 +47,9 @@ enum EmbeddingBenchmark {
     }
 
     static func main() async throws {
+        // The same OpenBLAS start-up settings as the cascade CLI.
+        BLASCoreSelection.reexecIfNeeded(
+            environment: ProcessInfo.processInfo.environment, arguments: CommandLine.arguments)
         let options = parse()
         let loadStart = ContinuousClock.now
         let model = try MiniLMEmbedder(directory: MiniLMEmbedder.defaultDirectory())
@@ -94,7 +97,10 @@ enum EmbeddingBenchmark {
         }
         print("BLAS (cascade): \(BLASLibrary.summary)")
         if rows.count > 1 { print("BLAS (peer):    \(rows[1]["blas"] as? String ?? "unknown")") }
-        print("OPENBLAS_CORETYPE=\(ProcessInfo.processInfo.environment["OPENBLAS_CORETYPE"] ?? "(unset)")")
+        let environment = ProcessInfo.processInfo.environment
+        print(
+            "OPENBLAS_CORETYPE=\(environment["OPENBLAS_CORETYPE"] ?? "(unset)") "
+                + "OPENBLAS_THREAD_TIMEOUT=\(environment["OPENBLAS_THREAD_TIMEOUT"] ?? "(unset)") (same for the peer)")
         print(String(format: "machine sgemm peak (2048×384 · 384×1536): %.1f GFLOP/s", peak))
         print("engine            chunks  tokens   chunks/s  tokens/s   GFLOP/s  %peak  peak MB  load s")
         for row in rows {

@@ -123,66 +123,91 @@ void ck_add_layernorm_rows(float *x, const float *residual, size_t rows, size_t 
     }
 }
 
-// Attention for head size 32, register-blocked: 4 query rows × 16 keys of scores, and 4 rows ×
-// 32 dims of output, are accumulated in registers so the inner loops are bound by FMAs, not by
-// loads and stores.
+// Attention for head size 32, register-blocked with the compilers' vector extension (16 floats
+// per vector: one AVX-512 register, two AVX2 or four SSE registers): blocks of 8 query rows × 16
+// keys of scores, and 8 rows × 32 dims of output, stay in registers, so the inner loops are bound
+// by FMAs rather than by loads and stores.
+typedef float ck_v16 __attribute__((vector_size(64)));
+
+// Unaligned 16-float load and store (macros, not functions: a 64-byte vector passed by value
+// would change the calling convention between the clones).
+#define CK_LOAD16(dst, p) memcpy(&(dst), (p), sizeof(ck_v16))
+#define CK_STORE16(p, src)          \
+    do {                            \
+        ck_v16 ck_tmp_ = (src);     \
+        memcpy((p), &ck_tmp_, sizeof ck_tmp_); \
+    } while (0)
+
+#define CK_ROWS 8
 CK_CLONES
 static void ck_attention_head32(const float *restrict q, const float *restrict k, const float *restrict v, size_t ld,
                                 float *restrict out, size_t ld_out, size_t length, float scale,
                                 float *restrict scratch) {
     const size_t padded = (length + 15) & ~(size_t)15;
-    float *restrict kt = scratch;                  // 32 × padded, zero beyond length
-    float *restrict s = scratch + 32 * padded;     // 4 × padded score rows
-    for (size_t d = 0; d < 32; d++) {
-        for (size_t j = 0; j < length; j++) kt[d * padded + j] = k[j * ld + d];
-        for (size_t j = length; j < padded; j++) kt[d * padded + j] = 0.0f;
+    float *restrict kt = scratch;               // 32 × padded, zero beyond length
+    float *restrict s = scratch + 32 * padded;  // CK_ROWS × padded score rows
+    for (size_t j = 0; j < length; j++) {
+        const float *kj = k + j * ld;
+        for (size_t d = 0; d < 32; d++) kt[d * padded + j] = kj[d];
     }
-    for (size_t i0 = 0; i0 < length; i0 += 4) {
-        const size_t rows = length - i0 < 4 ? length - i0 : 4;
-        float a[4][32];
-        for (size_t r = 0; r < 4; r++) {
+    for (size_t d = 0; d < 32; d++)
+        for (size_t j = length; j < padded; j++) kt[d * padded + j] = 0.0f;
+
+    for (size_t i0 = 0; i0 < length; i0 += CK_ROWS) {
+        const size_t rows = length - i0 < CK_ROWS ? length - i0 : CK_ROWS;
+        float a[CK_ROWS][32];
+        for (size_t r = 0; r < CK_ROWS; r++) {
             const float *qi = q + (i0 + (r < rows ? r : 0)) * ld;
             for (size_t d = 0; d < 32; d++) a[r][d] = qi[d] * scale;
         }
         for (size_t j0 = 0; j0 < padded; j0 += 16) {
-            float acc0[16] = {0}, acc1[16] = {0}, acc2[16] = {0}, acc3[16] = {0};
+            ck_v16 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0}, c4 = {0}, c5 = {0}, c6 = {0}, c7 = {0};
             for (size_t d = 0; d < 32; d++) {
-                const float *restrict kv = kt + d * padded + j0;
-                const float b0 = a[0][d], b1 = a[1][d], b2 = a[2][d], b3 = a[3][d];
-                for (size_t x = 0; x < 16; x++) {
-                    acc0[x] += b0 * kv[x];
-                    acc1[x] += b1 * kv[x];
-                    acc2[x] += b2 * kv[x];
-                    acc3[x] += b3 * kv[x];
-                }
+                ck_v16 kv;
+                CK_LOAD16(kv, kt + d * padded + j0);
+                c0 += a[0][d] * kv;
+                c1 += a[1][d] * kv;
+                c2 += a[2][d] * kv;
+                c3 += a[3][d] * kv;
+                c4 += a[4][d] * kv;
+                c5 += a[5][d] * kv;
+                c6 += a[6][d] * kv;
+                c7 += a[7][d] * kv;
             }
-            for (size_t x = 0; x < 16; x++) {
-                s[j0 + x] = acc0[x];
-                s[padded + j0 + x] = acc1[x];
-                s[2 * padded + j0 + x] = acc2[x];
-                s[3 * padded + j0 + x] = acc3[x];
-            }
+            CK_STORE16(s + 0 * padded + j0, c0);
+            CK_STORE16(s + 1 * padded + j0, c1);
+            CK_STORE16(s + 2 * padded + j0, c2);
+            CK_STORE16(s + 3 * padded + j0, c3);
+            CK_STORE16(s + 4 * padded + j0, c4);
+            CK_STORE16(s + 5 * padded + j0, c5);
+            CK_STORE16(s + 6 * padded + j0, c6);
+            CK_STORE16(s + 7 * padded + j0, c7);
         }
-        float inverse[4];
-        for (size_t r = 0; r < 4; r++) {
+        float inverse[CK_ROWS];
+        for (size_t r = 0; r < rows; r++) {
             float *restrict sr = s + r * padded;
             inverse[r] = 1.0f / ck_exp_shifted_sum(sr, length, ck_row_max(sr, length));
         }
-        float o0[32] = {0}, o1[32] = {0}, o2[32] = {0}, o3[32] = {0};
+        for (size_t r = rows; r < CK_ROWS; r++) {
+            inverse[r] = 0.0f;
+            for (size_t j = 0; j < length; j++) s[r * padded + j] = 0.0f;
+        }
+        ck_v16 o[CK_ROWS][2];
+        for (size_t r = 0; r < CK_ROWS; r++) o[r][0] = o[r][1] = (ck_v16){0};
         for (size_t j = 0; j < length; j++) {
-            const float *restrict vj = v + j * ld;
-            const float p0 = s[j], p1 = s[padded + j], p2 = s[2 * padded + j], p3 = s[3 * padded + j];
-            for (size_t d = 0; d < 32; d++) {
-                o0[d] += p0 * vj[d];
-                o1[d] += p1 * vj[d];
-                o2[d] += p2 * vj[d];
-                o3[d] += p3 * vj[d];
+            ck_v16 v0, v1;
+            CK_LOAD16(v0, v + j * ld);
+            CK_LOAD16(v1, v + j * ld + 16);
+            for (size_t r = 0; r < CK_ROWS; r++) {
+                const float p = s[r * padded + j];
+                o[r][0] += p * v0;
+                o[r][1] += p * v1;
             }
         }
-        float *o[4] = {o0, o1, o2, o3};
         for (size_t r = 0; r < rows; r++) {
             float *oi = out + (i0 + r) * ld_out;
-            for (size_t d = 0; d < 32; d++) oi[d] = o[r][d] * inverse[r];
+            CK_STORE16(oi, o[r][0] * inverse[r]);
+            CK_STORE16(oi + 16, o[r][1] * inverse[r]);
         }
     }
 }

@@ -4,14 +4,20 @@
     import Darwin
 #endif
 
-/// Picks the OpenBLAS kernel family for CPUs that Debian's OpenBLAS does not recognise.
+/// Start-up settings for OpenBLAS that can only be given through the environment, because the
+/// library reads them once, when it loads.
 ///
-/// OpenBLAS 0.3.21 (Debian 12) falls back to its SSE3 "Prescott" kernels on CPUs newer than it
-/// knows, even when they have AVX-512: single-precision GEMM then runs about 5× slower than it
-/// could. The kernel is chosen once, when the library loads, from `OPENBLAS_CORETYPE`, so the
-/// only fix from inside a program is to set that variable and re-execute itself; the CLI does
-/// so at start-up. A value the user (or the machine) already set is always respected, and
-/// `CASCADE_BLAS_CORETYPE=off` disables the choice.
+/// - `OPENBLAS_CORETYPE`: OpenBLAS 0.3.21 (Debian 12) falls back to its SSE3 "Prescott" kernels
+///   on CPUs newer than it knows, even when they have AVX-512: single-precision GEMM then runs
+///   about 5× slower than it could. When that happened, the best kernel family the CPU supports
+///   is chosen (SkylakeX with AVX-512, else Haswell with AVX2).
+/// - `OPENBLAS_THREAD_TIMEOUT`: after each call OpenBLAS's worker threads spin for a while
+///   waiting for the next one; between BLAS calls cascade runs its own parallel kernels
+///   (attention, GELU), and spinning workers would steal those cores. A short timeout (2⁴ cycles)
+///   lets them sleep at once; measured +10% embedding throughput on two cores.
+///
+/// A value the user (or the machine) already set is always respected, and
+/// `CASCADE_BLAS_CORETYPE=off` disables the kernel choice.
 public enum BLASCoreSelection {
     /// The core type to run with, or nil when the loaded kernel should be kept.
     public static func recommendedCoreType(environment: [String: String]) -> String? {
@@ -24,6 +30,33 @@ public enum BLASCoreSelection {
         if ["avx512f", "avx512bw", "avx512vl", "avx512dq"].allSatisfy(flags.contains) { return "SkylakeX" }
         if ["avx2", "fma"].allSatisfy(flags.contains) { return "Haswell" }
         return nil
+    }
+
+    /// Environment variables to add before OpenBLAS loads (empty when nothing needs changing).
+    public static func recommendedEnvironment(environment: [String: String]) -> [String: String] {
+        guard BLASLibrary.openBLASConfig != nil else { return [:] }
+        var add: [String: String] = [:]
+        if let core = recommendedCoreType(environment: environment) { add["OPENBLAS_CORETYPE"] = core }
+        if environment["OPENBLAS_THREAD_TIMEOUT"] == nil && environment["GOTO_THREAD_TIMEOUT"] == nil {
+            add["OPENBLAS_THREAD_TIMEOUT"] = "4"
+        }
+        return add
+    }
+
+    /// Sets ``recommendedEnvironment(environment:)`` and replaces the process with a fresh copy
+    /// of itself (same arguments, same pid) so OpenBLAS loads with it. Does nothing when no
+    /// variable needs setting or the process already re-executed once; if `exec` fails the
+    /// process simply continues with the settings it has.
+    public static func reexecIfNeeded(environment: [String: String], arguments: [String]) {
+        guard environment["CASCADE_BLAS_REEXEC"] == nil else { return }
+        let add = recommendedEnvironment(environment: environment)
+        guard !add.isEmpty else { return }
+        for (name, value) in add { setenv(name, value, 1) }
+        setenv("CASCADE_BLAS_REEXEC", "1", 1)
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
+        argv.append(nil)
+        execv("/proc/self/exe", &argv)
+        for name in add.keys { unsetenv(name) }
     }
 
     /// The CPU feature flags from `/proc/cpuinfo` (empty where that file does not exist).

@@ -17,7 +17,7 @@ void ck_add_layernorm_rows(float *x, const float *residual, size_t rows, size_t 
 /// One attention head of one sequence: out[i] = Σ_j softmax_j(scale · q_i·k_j) · v_j.
 /// q, k, v point at the head's first element in row-major matrices whose rows are `ld` floats
 /// apart (the packed Q|K|V rows); out rows are `ld_out` apart. `scratch` must hold
-/// (length + 16) · (head_size + 4) floats.
+/// (length + 16) · (head_size + 8) floats.
 void ck_attention_head(const float *q, const float *k, const float *v, size_t ld, float *out, size_t ld_out,
                        size_t length, size_t head_size, float scale, float *scratch);
 

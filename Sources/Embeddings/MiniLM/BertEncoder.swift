@@ -216,7 +216,7 @@ public final class BertEncoder: @unchecked Sendable {
             let qkv = UnsafePointer<Float>(bitPattern: qkvAddress)!
             let context = UnsafeMutablePointer<Float>(bitPattern: contextAddress)!
             let maxLength = plan[w].map { lengths[$0] }.max() ?? 0
-            var scratch = [Float](repeating: 0, count: (maxLength + 16) * (headSize + 4))
+            var scratch = [Float](repeating: 0, count: (maxLength + 16) * (headSize + 8))
             scratch.withUnsafeMutableBufferPointer { scratch in
                 for s in plan[w] {
                     let base = qkv + starts[s] * 3 * h

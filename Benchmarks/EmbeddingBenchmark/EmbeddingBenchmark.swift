@@ -79,9 +79,17 @@ enum EmbeddingBenchmark {
         ]
         var rows = [cascadeRow]
         if let python = options.peerPython {
-            if let peer = try runPeer(
+            if var peer = try runPeer(
                 python: python, texts: texts, model: MiniLMEmbedder.defaultDirectory().path, flops: flops)
             {
+                // Both engines must compute the same function: compare the first vectors.
+                if let raw = peer.removeValue(forKey: "first_vectors") as? [Any] {
+                    let theirs = raw.map { ($0 as? [Any] ?? []).map { ($0 as? NSNumber)?.doubleValue ?? 0 } }
+                    let cosines = zip(vectors, theirs).map { mine, other in
+                        zip(mine, other).reduce(0.0) { $0 + Double($1.0) * $1.1 }
+                    }
+                    peer["min_cosine_vs_cascade"] = cosines.min() ?? 0
+                }
                 rows.append(peer)
             }
         }
@@ -116,6 +124,13 @@ enum EmbeddingBenchmark {
             b > 0
         {
             print(String(format: "ratio cascade / %@: %.2f× chunks/s", rows[1]["engine"] as? String ?? "peer", a / b))
+            if let cosine = rows[1]["min_cosine_vs_cascade"] as? Double {
+                print(String(format: "same function: min cosine between the two engines' vectors %.6f", cosine))
+            }
+        }
+        if let g = rows[0]["gflops"] as? Double {
+            print(
+                String(format: "cascade achieves %.0f%% of this machine's sgemm GFLOP/s (goal ≥ 70%%)", g / peak * 100))
         }
     }
 

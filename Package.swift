@@ -74,6 +74,7 @@ let package = Package(
         // A real HTTP server on loopback for tests of clients of outside services (test-only).
         .target(
             name: "TestSupport",
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
             path: "Tests/TestSupport",
             swiftSettings: swiftSettings
         ),
@@ -91,14 +92,15 @@ let package = Package(
         .testTarget(
             name: "KnowledgeBaseTests",
             dependencies: [
-                "KnowledgeBase", "Embeddings", "VectorSearch", .product(name: "GRDB", package: "GRDB.swift"),
+                "KnowledgeBase", "Embeddings", "VectorSearch", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
             ],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "CascadeCLITests",
-            dependencies: [.product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,4 +1,5 @@
 import Foundation
+@_exported import TestSupport
 
 /// Runs the real `cascade` binary, as a script or a user would, and captures what it prints.
 struct CLIProcess {
@@ -81,26 +82,5 @@ final class Locked<T>: @unchecked Sendable {
             stored = value
             wasSet = true
         }
-    }
-}
-
-/// A temporary folder removed when the test ends.
-final class TemporaryDirectory: @unchecked Sendable {
-    // Immutable after init; safe to share.
-    let url: URL
-
-    init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("cascade-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(at: url) }
-
-    func path(_ relative: String) -> String { url.appendingPathComponent(relative).path }
-
-    func write(_ relative: String, _ data: Data) throws {
-        let file = url.appendingPathComponent(relative)
-        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try data.write(to: file)
     }
 }

@@ -167,29 +167,6 @@ struct CLITests {
     }
 
     func consistencyProblems(_ db: DatabaseQueue) throws -> [String] {
-        try db.read { db in
-            var problems: [String] = []
-            if try String.fetchAll(db, sql: "PRAGMA integrity_check") != ["ok"] { problems.append("integrity") }
-            let wrong =
-                try Int.fetchOne(
-                    db,
-                    sql: """
-                        SELECT COUNT(*) FROM document d
-                        WHERE d.chunk_count != (SELECT COUNT(*) FROM chunk c WHERE c.document_id = d.id)
-                        """) ?? -1
-            if wrong != 0 { problems.append("\(wrong) partial documents") }
-            let chunks = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM chunk") ?? -1
-            let fts = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM chunk_fts") ?? -2
-            if chunks != fts { problems.append("keyword index out of step") }
-            let unembedded =
-                try Int.fetchOne(
-                    db,
-                    sql: """
-                        SELECT COUNT(*) FROM chunk c
-                        WHERE NOT EXISTS (SELECT 1 FROM embedding e WHERE e.text_hash = c.text_hash)
-                        """) ?? -1
-            if unembedded != 0 { problems.append("\(unembedded) chunks without vectors") }
-            return problems
-        }
+        try knowledgeBaseConsistencyProblems(db)
     }
 }

@@ -81,10 +81,21 @@ static inline float ck_erf(float x) {
 }
 
 CK_CLONES
-void ck_gelu(float *x, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        float v = x[i];
-        x[i] = 0.5f * v * (1.0f + ck_erf(v * 0.70710678118654752f));
+void ck_bias_gelu_rows(float *x, size_t rows, size_t width, const float *bias) {
+    for (size_t r = 0; r < rows; r++) {
+        float *row = x + r * width;
+        for (size_t j = 0; j < width; j++) {
+            const float v = row[j] + bias[j];
+            row[j] = 0.5f * v * (1.0f + ck_erf(v * 0.70710678118654752f));
+        }
+    }
+}
+
+CK_CLONES
+void ck_add_bias_rows(float *x, size_t rows, size_t width, const float *bias) {
+    for (size_t r = 0; r < rows; r++) {
+        float *row = x + r * width;
+        for (size_t j = 0; j < width; j++) row[j] += bias[j];
     }
 }
 
@@ -99,14 +110,16 @@ void ck_softmax_rows(float *m, size_t rows, size_t width) {
 }
 
 CK_CLONES
-void ck_add_layernorm_rows(float *x, const float *residual, size_t rows, size_t width, const float *gamma,
-                           const float *beta, float eps) {
+void ck_add_layernorm_rows(float *x, const float *residual, const float *bias, size_t rows, size_t width,
+                           const float *gamma, const float *beta, float eps) {
     for (size_t r = 0; r < rows; r++) {
         float *row = x + r * width;
         if (residual) {
             const float *res = residual + r * width;
             for (size_t j = 0; j < width; j++) row[j] += res[j];
         }
+        if (bias)
+            for (size_t j = 0; j < width; j++) row[j] += bias[j];
         const float mean = ck_row_sum(row, width) / (float)width;
         float acc[16] = {0};
         size_t j0 = 0;

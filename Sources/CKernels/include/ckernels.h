@@ -3,16 +3,20 @@
 
 #include <stddef.h>
 
-/// In place: x = 0.5·x·(1 + erf(x/√2)), the exact GELU of BERT. erf: Abramowitz & Stegun 7.1.26
-/// (absolute error < 1.5e-7) with a polynomial exp (relative error < 2e-7).
-void ck_gelu(float *x, size_t n);
+/// In place, for each row of a rows × width matrix: x = GELU(x + bias), the exact (erf) GELU of
+/// BERT. erf: Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7) with a polynomial exp
+/// (relative error < 2e-7).
+void ck_bias_gelu_rows(float *x, size_t rows, size_t width, const float *bias);
+
+/// In place, for each row of a rows × width matrix: x = x + bias.
+void ck_add_bias_rows(float *x, size_t rows, size_t width, const float *bias);
 
 /// Softmax of each row of a row-major rows × width matrix, in place.
 void ck_softmax_rows(float *m, size_t rows, size_t width);
 
-/// For each row: x = LayerNorm(x + residual)·gamma + beta (residual may be NULL).
-void ck_add_layernorm_rows(float *x, const float *residual, size_t rows, size_t width, const float *gamma,
-                           const float *beta, float eps);
+/// For each row: x = LayerNorm(x + residual + bias)·gamma + beta (residual and bias may be NULL).
+void ck_add_layernorm_rows(float *x, const float *residual, const float *bias, size_t rows, size_t width,
+                           const float *gamma, const float *beta, float eps);
 
 /// One attention head of one sequence: out[i] = Σ_j softmax_j(scale · q_i·k_j) · v_j.
 /// q, k, v point at the head's first element in row-major matrices whose rows are `ld` floats

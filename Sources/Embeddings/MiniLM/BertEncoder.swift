@@ -124,8 +124,12 @@ public final class BertEncoder: @unchecked Sendable {
         for layer in layers {
             // Q, K, V for all tokens at once.
             layer.qkvWeight.withUnsafeBufferPointer { w in
-                layer.qkvBias.withUnsafeBufferPointer { b in
-                    Self.linear(x, rows: total, inputs: h, weight: w, bias: b, outputs: 3 * h, into: &qkv)
+                Self.linear(x, rows: total, inputs: h, weight: w, outputs: 3 * h, into: &qkv)
+            }
+            layer.qkvBias.withUnsafeBufferPointer { bias in
+                let b = SharedFloats(bias)
+                Self.rowwise(&qkv, rows: total, width: 3 * h) { range, start in
+                    ck_add_bias_rows(start, range.count, 3 * h, b.pointer)
                 }
             }
             // Attention, per sequence and head, on the sequence's own rows.
@@ -136,27 +140,23 @@ public final class BertEncoder: @unchecked Sendable {
                         hidden: h, heads: heads, headSize: headSize, scale: scale)
                 }
             }
-            Self.linear(
-                context, rows: total, inputs: h, weight: layer.attentionOutWeight, bias: layer.attentionOutBias,
-                outputs: h, into: &projected)
-            Self.addAndNormalize(&x, projected, rows: total, width: h, norm: layer.attentionNorm, eps: eps)
+            Self.linear(context, rows: total, inputs: h, weight: layer.attentionOutWeight, outputs: h, into: &projected)
+            Self.addAndNormalize(
+                &x, projected, bias: layer.attentionOutBias, rows: total, width: h, norm: layer.attentionNorm, eps: eps)
 
             Self.linear(
-                x, rows: total, inputs: h, weight: layer.intermediateWeight, bias: layer.intermediateBias,
-                outputs: c.intermediateSize, into: &intermediate)
-            intermediate.withUnsafeMutableBufferPointer { buffer in
-                let base = UInt(bitPattern: buffer.baseAddress!)
-                let width = c.intermediateSize
-                Self.parallelRows(total) { rows in
-                    ck_gelu(
-                        UnsafeMutablePointer<Float>(bitPattern: base)! + rows.lowerBound * width, rows.count * width)
-                }
+                x, rows: total, inputs: h, weight: layer.intermediateWeight, outputs: c.intermediateSize,
+                into: &intermediate)
+            let intermediateBias = SharedFloats(layer.intermediateBias)
+            let intermediateWidth = c.intermediateSize
+            Self.rowwise(&intermediate, rows: total, width: intermediateWidth) { range, start in
+                ck_bias_gelu_rows(start, range.count, intermediateWidth, intermediateBias.pointer)
             }
             Self.linear(
-                intermediate, rows: total, inputs: c.intermediateSize, weight: layer.outputWeight,
-                bias: layer.outputBias,
-                outputs: h, into: &projected)
-            Self.addAndNormalize(&x, projected, rows: total, width: h, norm: layer.outputNorm, eps: eps)
+                intermediate, rows: total, inputs: c.intermediateSize, weight: layer.outputWeight, outputs: h,
+                into: &projected)
+            Self.addAndNormalize(
+                &x, projected, bias: layer.outputBias, rows: total, width: h, norm: layer.outputNorm, eps: eps)
         }
 
         // Mean pooling over each sequence's tokens, then L2 normalisation.
@@ -231,42 +231,52 @@ public final class BertEncoder: @unchecked Sendable {
         }
     }
 
-    /// `out (rows × outputs) = input (rows × inputs) · weightᵀ + bias`, with PyTorch's
-    /// `[outputs × inputs]` weight layout; the bias is broadcast into `out` first so BLAS adds
-    /// the product to it (`beta = 1`).
+    /// `out (rows × outputs) = input (rows × inputs) · weightᵀ`, with PyTorch's `[outputs × inputs]`
+    /// weight layout. The bias is not added here: it is fused into the element-wise pass that
+    /// follows (GELU, residual + LayerNorm), which saves a full write and read of `out`.
     static func linear(
-        _ input: [Float], rows: Int, inputs: Int, weight: UnsafeBufferPointer<Float>, bias: UnsafeBufferPointer<Float>,
-        outputs: Int, into out: inout [Float]
+        _ input: [Float], rows: Int, inputs: Int, weight: UnsafeBufferPointer<Float>, outputs: Int,
+        into out: inout [Float]
     ) {
         out.withUnsafeMutableBufferPointer { out in
-            for r in 0..<rows {
-                (out.baseAddress! + r * outputs).update(from: bias.baseAddress!, count: outputs)
-            }
             input.withUnsafeBufferPointer { input in
                 cblas_sgemm(
                     CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inputs), 1,
-                    input.baseAddress, Int32(inputs), weight.baseAddress, Int32(inputs), 1, out.baseAddress,
+                    input.baseAddress, Int32(inputs), weight.baseAddress, Int32(inputs), 0, out.baseAddress,
                     Int32(outputs))
             }
         }
     }
 
+    /// Runs a row-wise C kernel over `matrix` with the rows split across the cores; the kernel
+    /// gets its share of rows and the share's first element. Shares are disjoint, so no two
+    /// workers write the same row.
+    static func rowwise(
+        _ matrix: inout [Float], rows: Int, width: Int,
+        _ kernel: @Sendable (Range<Int>, UnsafeMutablePointer<Float>) -> Void
+    ) {
+        matrix.withUnsafeMutableBufferPointer { buffer in
+            let base = UInt(bitPattern: buffer.baseAddress!)
+            parallelRows(rows) { range in
+                kernel(range, UnsafeMutablePointer<Float>(bitPattern: base)! + range.lowerBound * width)
+            }
+        }
+    }
+
+    /// `x = LayerNorm(x + residual + bias)` row by row, split across the cores.
     static func addAndNormalize(
-        _ x: inout [Float], _ residual: [Float], rows: Int, width: Int,
+        _ x: inout [Float], _ residual: [Float], bias: UnsafeBufferPointer<Float>, rows: Int, width: Int,
         norm: (gamma: UnsafeBufferPointer<Float>, beta: UnsafeBufferPointer<Float>), eps: Float
     ) {
-        x.withUnsafeMutableBufferPointer { x in
-            residual.withUnsafeBufferPointer { r in
-                let xAddress = UInt(bitPattern: x.baseAddress!)
-                let rAddress = UInt(bitPattern: r.baseAddress!)
-                let gamma = UInt(bitPattern: norm.gamma.baseAddress!)
-                let beta = UInt(bitPattern: norm.beta.baseAddress!)
-                parallelRows(rows) { range in
-                    ck_add_layernorm_rows(
-                        UnsafeMutablePointer<Float>(bitPattern: xAddress)! + range.lowerBound * width,
-                        UnsafePointer<Float>(bitPattern: rAddress)! + range.lowerBound * width, range.count, width,
-                        UnsafePointer<Float>(bitPattern: gamma)!, UnsafePointer<Float>(bitPattern: beta)!, eps)
-                }
+        residual.withUnsafeBufferPointer { r in
+            let residual = SharedFloats(r)
+            let bias = SharedFloats(bias)
+            let gamma = SharedFloats(norm.gamma)
+            let beta = SharedFloats(norm.beta)
+            rowwise(&x, rows: rows, width: width) { range, start in
+                ck_add_layernorm_rows(
+                    start, residual.pointer + range.lowerBound * width, bias.pointer, range.count, width, gamma.pointer,
+                    beta.pointer, eps)
             }
         }
     }
@@ -275,6 +285,14 @@ public final class BertEncoder: @unchecked Sendable {
         _ x: UnsafeMutableBufferPointer<Float>, rows: Int, width: Int, gamma: UnsafeBufferPointer<Float>,
         beta: UnsafeBufferPointer<Float>, eps: Float
     ) {
-        ck_add_layernorm_rows(x.baseAddress!, nil, rows, width, gamma.baseAddress!, beta.baseAddress!, eps)
+        ck_add_layernorm_rows(x.baseAddress!, nil, nil, rows, width, gamma.baseAddress!, beta.baseAddress!, eps)
     }
+}
+
+/// A read-only float buffer handed to worker threads. Safe to send: the buffers wrapped (weights,
+/// and activations of the current layer) stay alive and unmodified for the whole parallel section.
+struct SharedFloats: @unchecked Sendable {
+    let pointer: UnsafePointer<Float>
+
+    init(_ buffer: UnsafeBufferPointer<Float>) { pointer = buffer.baseAddress! }
 }

@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "Embeddings", targets: ["Embeddings"]),
         .library(name: "KnowledgeBase", targets: ["KnowledgeBase"]),
         .library(name: "Retrieval", targets: ["Retrieval"]),
+        .library(name: "Metering", targets: ["Metering"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -55,6 +56,11 @@ let package = Package(
         .target(
             name: "Retrieval",
             dependencies: ["KnowledgeBase", "Embeddings", "VectorSearch"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Metering",
+            dependencies: ["KnowledgeBase", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -101,6 +107,11 @@ let package = Package(
         .testTarget(
             name: "CascadeCLITests",
             dependencies: ["TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MeteringTests",
+            dependencies: ["Metering", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

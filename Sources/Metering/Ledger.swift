@@ -1,0 +1,207 @@
+import Foundation
+import GRDB
+import KnowledgeBase
+
+/// The metering ledger: an append-only, hash-chained record of every query, every tier attempt
+/// and every later correction, in its own SQLite file.
+///
+/// - Append-only: the schema refuses UPDATE and DELETE (triggers); corrections are new rows.
+/// - Idempotent: a query id is recorded once per tenant; recording it again returns the stored
+///   outcome and writes nothing. The id is checked and written in the same transaction as the
+///   rows, so a failed write never marks an id as seen.
+/// - Auditable: each row carries the SHA-256 of its content chained to the previous row;
+///   ``verify()`` names the first row that was altered, removed or re-ordered.
+/// - Safe for several processes: writes are serialised by SQLite's write lock (WAL, busy timeout).
+public struct Ledger: Sendable {
+    public let writer: any DatabaseWriter
+    public let path: String
+    /// How far back an event's occurred-at time may be (backfills from another system).
+    public static let backfillLimitDays = 34
+    /// Clock skew tolerated for "future" times.
+    public static let futureToleranceSeconds: TimeInterval = 300
+
+    public init(path: String) throws {
+        do {
+            let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(30)
+            let pool = try DatabasePool(path: path, configuration: configuration)
+            try self.init(writer: pool, path: path)
+        } catch let error as LedgerError {
+            throw error
+        } catch {
+            throw LedgerError.cannotOpen(path: path, reason: "\(error)")
+        }
+    }
+
+    public init(writer: any DatabaseWriter, path: String = ":memory:") throws {
+        self.writer = writer
+        self.path = path
+        do {
+            try LedgerSchema.migrator.migrate(writer)
+        } catch {
+            throw LedgerError.cannotOpen(path: path, reason: "not a cascade ledger or damaged (\(error))")
+        }
+    }
+
+    /// The result of recording a query.
+    public enum RecordResult: Sendable {
+        /// Written now.
+        case recorded([LedgerEntry])
+        /// The query id was already recorded: the stored rows, nothing written.
+        case duplicate([LedgerEntry])
+
+        public var entries: [LedgerEntry] {
+            switch self {
+            case .recorded(let e), .duplicate(let e): e
+            }
+        }
+    }
+
+    /// Appends a query row and its attempt rows in one transaction, unless the tenant already
+    /// has this query id.
+    /// - Parameter now: the recording time (tests pass a fixed clock).
+    public func record(query: LedgerEntry, attempts: [LedgerEntry], now: Date = Date()) throws -> RecordResult {
+        try Self.checkOccurredAt(query.occurredAt, now: now)
+        return try writer.write { db in
+            let existing = try Self.entries(db, tenant: query.tenant, queryID: query.queryID)
+            if existing.contains(where: { $0.kind == .query }) { return .duplicate(existing) }
+            var written: [LedgerEntry] = []
+            for var entry in attempts + [query] {
+                entry.recordedAt = now
+                written.append(try Self.append(db, &entry))
+            }
+            return .recorded(written)
+        }
+    }
+
+    /// Appends a correction that references an existing query (reopen, void, agent answer).
+    public func correct(
+        tenant: String?, queryID: String, outcome: String, answer: String? = nil, note: String? = nil,
+        now: Date = Date()
+    ) throws -> LedgerEntry {
+        try writer.write { db in
+            let original = try Self.entries(db, tenant: tenant, queryID: queryID).first { $0.kind == .query }
+            guard let original else { throw LedgerError.unknownQuery(queryID) }
+            var entry = LedgerEntry(
+                kind: .correction, queryID: queryID, tenant: original.tenant, conversationID: original.conversationID,
+                userID: original.userID, tier: original.tier, outcome: outcome, answer: answer, occurredAt: now,
+                recordedAt: now, note: note)
+            return try Self.append(db, &entry)
+        }
+    }
+
+    /// Every row, in ledger order, optionally for one tenant and from a date on.
+    public func entries(tenant: String? = nil, since: Date? = nil) throws -> [LedgerEntry] {
+        try writer.read { db in
+            var sql = "SELECT * FROM ledger_entry WHERE 1"
+            var arguments: [any DatabaseValueConvertible] = []
+            if let tenant {
+                sql += " AND tenant = ?"
+                arguments.append(tenant)
+            }
+            if let since {
+                sql += " AND occurred_at_ms >= ?"
+                arguments.append(LedgerEntry.milliseconds(since))
+            }
+            sql += " ORDER BY seq"
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(Self.entry)
+        }
+    }
+
+    /// The rows of one query (its attempts, the query row, its corrections).
+    public func entries(tenant: String?, queryID: String) throws -> [LedgerEntry] {
+        try writer.read { db in try Self.entries(db, tenant: tenant, queryID: queryID) }
+    }
+
+    /// The outcome of an integrity check.
+    public struct Verification: Sendable, Codable, Hashable {
+        public var rows: Int
+        public var ok: Bool
+        /// The first row that is missing, altered or out of order, and what is wrong with it.
+        public var firstBrokenSequence: Int64?
+        public var problem: String?
+    }
+
+    /// Recomputes the hash chain over every row.
+    public func verify() throws -> Verification {
+        try writer.read { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT * FROM ledger_entry ORDER BY seq")
+            var previous = ""
+            var expected: Int64 = 1
+            for row in rows {
+                let entry = Self.entry(row)
+                if entry.sequence != expected {
+                    return Verification(
+                        rows: rows.count, ok: false, firstBrokenSequence: expected,
+                        problem: "row \(expected) is missing (next row is \(entry.sequence))")
+                }
+                if entry.previousHash != previous {
+                    return Verification(
+                        rows: rows.count, ok: false, firstBrokenSequence: entry.sequence,
+                        problem: "row \(entry.sequence) does not chain to the row before it")
+                }
+                if SHA256.hex(entry.canonicalContent) != entry.hash {
+                    return Verification(
+                        rows: rows.count, ok: false, firstBrokenSequence: entry.sequence,
+                        problem: "row \(entry.sequence) was altered after it was written (hash mismatch)")
+                }
+                previous = entry.hash
+                expected += 1
+            }
+            return Verification(rows: rows.count, ok: true, firstBrokenSequence: nil, problem: nil)
+        }
+    }
+
+    static func checkOccurredAt(_ date: Date, now: Date) throws {
+        if date.timeIntervalSince(now) > futureToleranceSeconds { throw LedgerError.occurredInFuture(date) }
+        if now.timeIntervalSince(date) > Double(backfillLimitDays) * 86_400 {
+            throw LedgerError.occurredTooLongAgo(date, limitDays: backfillLimitDays)
+        }
+    }
+
+    private static func append(_ db: Database, _ entry: inout LedgerEntry) throws -> LedgerEntry {
+        let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM ledger_entry ORDER BY seq DESC LIMIT 1")
+        entry.sequence = (last?["seq"] as Int64? ?? 0) + 1
+        entry.previousHash = last?["hash"] ?? ""
+        entry.hash = SHA256.hex(entry.canonicalContent)
+        try db.execute(
+            sql: """
+                INSERT INTO ledger_entry(seq, kind, query_id, tenant, conversation_id, user_id, tier, outcome, question,
+                    answer, citations, confidence, cost_micros, tokens_in, tokens_out, latency_ms, occurred_at_ms,
+                    recorded_at_ms, note, previous_hash, hash)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                entry.sequence, entry.kind.rawValue, entry.queryID, entry.tenant, entry.conversationID, entry.userID,
+                entry.tier, entry.outcome, entry.question, entry.answer, entry.citations,
+                entry.confidence.map { (($0 * 1_000_000).rounded()) / 1_000_000 }, entry.costMicros, entry.tokensIn,
+                entry.tokensOut, entry.latencyMs, LedgerEntry.milliseconds(entry.occurredAt),
+                LedgerEntry.milliseconds(entry.recordedAt), entry.note, entry.previousHash, entry.hash,
+            ])
+        return entry
+    }
+
+    private static func entries(_ db: Database, tenant: String?, queryID: String) throws -> [LedgerEntry] {
+        var sql = "SELECT * FROM ledger_entry WHERE query_id = ?"
+        var arguments: [any DatabaseValueConvertible] = [queryID]
+        if let tenant {
+            sql += " AND tenant = ?"
+            arguments.append(tenant)
+        }
+        return try Row.fetchAll(db, sql: sql + " ORDER BY seq", arguments: StatementArguments(arguments)).map(entry)
+    }
+
+    static func entry(_ row: Row) -> LedgerEntry {
+        LedgerEntry(
+            sequence: row["seq"], kind: LedgerEntry.Kind(rawValue: row["kind"]) ?? .query, queryID: row["query_id"],
+            tenant: row["tenant"], conversationID: row["conversation_id"], userID: row["user_id"], tier: row["tier"],
+            outcome: row["outcome"], question: row["question"], answer: row["answer"], citations: row["citations"],
+            confidence: row["confidence"], costMicros: row["cost_micros"], tokensIn: row["tokens_in"],
+            tokensOut: row["tokens_out"], latencyMs: row["latency_ms"],
+            occurredAt: LedgerEntry.date(milliseconds: row["occurred_at_ms"]),
+            recordedAt: LedgerEntry.date(milliseconds: row["recorded_at_ms"]), note: row["note"],
+            previousHash: row["previous_hash"], hash: row["hash"])
+    }
+}

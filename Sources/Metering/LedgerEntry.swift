@@ -1,0 +1,103 @@
+import Foundation
+
+/// One row of the metering ledger. Rows are never changed: a correction (reopened conversation,
+/// voided resolution, an agent's answer) is a new row that references the original query.
+public struct LedgerEntry: Hashable, Sendable, Codable {
+    /// What a row records.
+    public enum Kind: String, Hashable, Sendable, Codable {
+        /// The outcome of one query: which tier answered (or that it was escalated or rejected).
+        case query
+        /// One tier's try at a query, with its cost (charged to the query even when it failed).
+        case attempt
+        /// A later change to a query's outcome, referencing it.
+        case correction
+    }
+
+    /// Position in the ledger (1, 2, 3…, never reused: a gap means a row was removed).
+    public var sequence: Int64
+    public var kind: Kind
+    public var queryID: String
+    public var tenant: String
+    public var conversationID: String?
+    public var userID: String?
+    /// For queries: `rule`, `rag`, `llm`, `escalated` or `rejected`; for attempts: the tier tried.
+    public var tier: String
+    /// For attempts: `resolved`, `below_threshold`, `skipped`, `failed`, `escalate`; for
+    /// queries: `resolved`, `escalated`, `rejected`; for corrections: `reopened`, `voided`,
+    /// `agent_answer`.
+    public var outcome: String
+    public var question: String?
+    public var answer: String?
+    /// JSON list of citations (`[{"doc_id","source","heading","chunk_id"}]`), for query rows.
+    public var citations: String?
+    public var confidence: Double?
+    /// Model cost in integer micro-dollars (1 USD = 1,000,000).
+    public var costMicros: Int64
+    public var tokensIn: Int
+    public var tokensOut: Int
+    public var latencyMs: Int
+    /// When the event happened (UTC); may be up to 34 days before `recordedAt` for backfills.
+    public var occurredAt: Date
+    /// When the row was written (UTC).
+    public var recordedAt: Date
+    /// Free text: why a tier was not enough, a void reason…
+    public var note: String?
+    /// SHA-256 of the previous row (empty for the first row) and of this row's content.
+    public var previousHash: String
+    public var hash: String
+
+    public init(
+        sequence: Int64 = 0, kind: Kind, queryID: String, tenant: String, conversationID: String? = nil,
+        userID: String? = nil, tier: String, outcome: String, question: String? = nil, answer: String? = nil,
+        citations: String? = nil, confidence: Double? = nil, costMicros: Int64 = 0, tokensIn: Int = 0,
+        tokensOut: Int = 0,
+        latencyMs: Int = 0, occurredAt: Date, recordedAt: Date = Date(), note: String? = nil, previousHash: String = "",
+        hash: String = ""
+    ) {
+        self.sequence = sequence
+        self.kind = kind
+        self.queryID = queryID
+        self.tenant = tenant
+        self.conversationID = conversationID
+        self.userID = userID
+        self.tier = tier
+        self.outcome = outcome
+        self.question = question
+        self.answer = answer
+        self.citations = citations
+        self.confidence = confidence
+        self.costMicros = costMicros
+        self.tokensIn = tokensIn
+        self.tokensOut = tokensOut
+        self.latencyMs = latencyMs
+        self.occurredAt = occurredAt
+        self.recordedAt = recordedAt
+        self.note = note
+        self.previousHash = previousHash
+        self.hash = hash
+    }
+
+    /// The text the row's hash is computed over: every field but the hash itself, in a fixed
+    /// order, with times as whole milliseconds since 1970 (what the database stores).
+    var canonicalContent: String {
+        func field(_ value: String?) -> String {
+            guard let value else { return "∅" }
+            return value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "|", with: "\\p")
+        }
+        let confidenceText = confidence.map { String(format: "%.6f", $0) }
+        return [
+            String(sequence), kind.rawValue, field(queryID), field(tenant), field(conversationID), field(userID),
+            field(tier), field(outcome), field(question), field(answer), field(citations), field(confidenceText),
+            String(costMicros), String(tokensIn), String(tokensOut), String(latencyMs),
+            String(Self.milliseconds(occurredAt)), String(Self.milliseconds(recordedAt)), field(note), previousHash,
+        ].joined(separator: "|")
+    }
+
+    static func milliseconds(_ date: Date) -> Int64 {
+        Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+    }
+
+    static func date(milliseconds: Int64) -> Date {
+        Date(timeIntervalSince1970: Double(milliseconds) / 1000)
+    }
+}

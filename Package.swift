@@ -17,10 +17,12 @@ let package = Package(
         .library(name: "KnowledgeBase", targets: ["KnowledgeBase"]),
         .library(name: "Retrieval", targets: ["Retrieval"]),
         .library(name: "Metering", targets: ["Metering"]),
+        .library(name: "Cascade", targets: ["Cascade"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
     ],
     targets: [
         .systemLibrary(
@@ -63,10 +65,15 @@ let package = Package(
             dependencies: ["KnowledgeBase", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "Cascade",
+            dependencies: ["Retrieval", "KnowledgeBase", "Embeddings", "Metering", "Yams"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "cascade",
             dependencies: [
-                "Retrieval", "KnowledgeBase", "Embeddings", "VectorSearch",
+                "Cascade", "Metering", "Retrieval", "KnowledgeBase", "Embeddings", "VectorSearch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -107,6 +114,11 @@ let package = Package(
         .testTarget(
             name: "CascadeCLITests",
             dependencies: ["TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CascadeTests",
+            dependencies: ["Cascade", "Metering", "Retrieval", "KnowledgeBase", "Embeddings", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -154,6 +154,11 @@ public struct Ledger: Sendable {
         }
     }
 
+    /// Refuses an event time outside the accepted window (34 days back, a few minutes ahead).
+    public static func checkOccurredAtWindow(_ date: Date, now: Date = Date()) throws {
+        try checkOccurredAt(date, now: now)
+    }
+
     static func checkOccurredAt(_ date: Date, now: Date) throws {
         if date.timeIntervalSince(now) > futureToleranceSeconds { throw LedgerError.occurredInFuture(date) }
         if now.timeIntervalSince(date) > Double(backfillLimitDays) * 86_400 {

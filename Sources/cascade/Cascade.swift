@@ -12,6 +12,7 @@ struct Cascade: AsyncParsableCommand {
             """,
         subcommands: [
             IngestCommand.self, SearchCommand.self, StatsCommand.self, EmbedCommand.self, ReindexCommand.self,
+            AskCommand.self, EscalationsCommand.self, LedgerCommand.self,
         ]
     )
 }

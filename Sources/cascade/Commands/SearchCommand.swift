@@ -51,6 +51,30 @@ struct SearchCommand: AsyncParsableCommand {
             var score: Double
             var vector_score: Double?
             var keyword_score: Double?
+
+            enum CodingKeys: String, CodingKey {
+                case rank, doc_id, source, title, chunk_id, heading, anchor, citation, text, start_offset, end_offset
+                case score, vector_score, keyword_score
+            }
+
+            /// Every documented field is present; missing signals are `null`, not left out.
+            func encode(to encoder: any Encoder) throws {
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encode(rank, forKey: .rank)
+                try c.encode(doc_id, forKey: .doc_id)
+                try c.encode(source, forKey: .source)
+                try c.encode(title, forKey: .title)
+                try c.encode(chunk_id, forKey: .chunk_id)
+                try c.encode(heading, forKey: .heading)
+                try c.encode(anchor, forKey: .anchor)
+                try c.encode(citation, forKey: .citation)
+                try c.encode(text, forKey: .text)
+                try c.encode(start_offset, forKey: .start_offset)
+                try c.encode(end_offset, forKey: .end_offset)
+                try c.encode(score, forKey: .score)
+                try c.encode(vector_score, forKey: .vector_score)
+                try c.encode(keyword_score, forKey: .keyword_score)
+            }
         }
         var query: String
         var mode: String

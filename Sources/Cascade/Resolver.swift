@@ -1,0 +1,186 @@
+import Embeddings
+import Foundation
+import KnowledgeBase
+import Metering
+import Retrieval
+
+/// Resolves a question with the cheapest tier that is confident enough, and records every step
+/// in the metering ledger: rules (free) → RAG (embedding cost) → LLM (token cost) → a human
+/// (never billable). Junk is rejected up front, politely, and never billed.
+public struct Resolver: Sendable {
+    public var rules: RuleSet
+    /// Nil when no knowledge base is available: RAG is skipped and says so.
+    public var retriever: Retriever?
+    public var ledger: Ledger
+    /// Minimum RAG confidence to resolve without a human (per tenant; calibrated by evaluation).
+    public var threshold: Double
+    public var confidence = RAGConfidence()
+    public var pricing = Pricing.standard
+
+    public init(rules: RuleSet, retriever: Retriever?, ledger: Ledger, threshold: Double = 0.6) {
+        self.rules = rules
+        self.retriever = retriever
+        self.ledger = ledger
+        self.threshold = threshold
+    }
+
+    /// Answers `question`, or returns the recorded outcome when its query id is already in the ledger.
+    public func resolve(_ question: Question) async throws -> Resolution {
+        let recorded = try ledger.entries(tenant: question.tenant, queryID: question.queryID)
+        if recorded.contains(where: { $0.kind == .query }) { return Self.resolution(from: recorded) }
+        try Ledger.checkOccurredAtWindow(question.occurredAt)
+
+        var attempts: [Attempt] = []
+        var outcome: (tier: String, answer: String, citations: [Citation], confidence: Double?)?
+
+        if case .reject(let reason, let reply) = QueryScreen.screen(question.text) {
+            attempts.append(
+                Attempt(
+                    tier: "screen", costMicros: 0, tokensIn: 0, tokensOut: 0, latencyMs: 0, outcome: "rejected",
+                    note: reason))
+            outcome = ("rejected", reply, [], nil)
+        }
+
+        if outcome == nil {
+            let started = ContinuousClock.now
+            if let rule = rules.match(question.text) {
+                let ms = Self.milliseconds(since: started)
+                if rule.escalate {
+                    attempts.append(
+                        Attempt(
+                            tier: "rule", confidence: 1, costMicros: 0, tokensIn: 0, tokensOut: 0, latencyMs: ms,
+                            outcome: "escalate", note: "rule \(rule.id) sends this to a human"))
+                } else {
+                    attempts.append(
+                        Attempt(
+                            tier: "rule", confidence: 1, costMicros: 0, tokensIn: 0, tokensOut: 0, latencyMs: ms,
+                            outcome: "resolved", note: "rule \(rule.id)"))
+                    outcome = ("rule", rule.answer ?? "", [], 1)
+                }
+            } else {
+                attempts.append(
+                    Attempt(
+                        tier: "rule", costMicros: 0, tokensIn: 0, tokensOut: 0,
+                        latencyMs: Self.milliseconds(since: started), outcome: "no_match", note: "no rule matched"))
+            }
+        }
+
+        let forcedEscalation = attempts.last?.outcome == "escalate"
+        if outcome == nil && !forcedEscalation {
+            let (attempt, answer) = try await ragAttempt(question)
+            attempts.append(attempt)
+            if let answer { outcome = ("rag", answer.text, answer.citations, attempt.confidence) }
+        }
+        if outcome == nil && !forcedEscalation {
+            attempts.append(
+                Attempt(
+                    tier: "llm", costMicros: 0, tokensIn: 0, tokensOut: 0, latencyMs: 0, outcome: "skipped",
+                    note: "no LLM endpoint configured"))
+        }
+        let final =
+            outcome
+            ?? (
+                "escalated",
+                "I've passed your question to our support team; a person will answer you here soon.",
+                [], nil
+            )
+        let resolution = Resolution(
+            queryID: question.queryID, tenant: question.tenant, conversationID: question.conversationID,
+            tier: final.tier,
+            answer: final.answer, citations: final.citations, confidence: final.confidence,
+            costMicros: attempts.reduce(0) { $0 + $1.costMicros }, attempts: attempts, replayed: false)
+        switch try ledger.record(
+            query: Self.entry(resolution, question: question),
+            attempts: attempts.map { Self.entry($0, question: question) })
+        {
+        case .recorded: return resolution
+        case .duplicate(let stored): return Self.resolution(from: stored)  // a concurrent retry won the race
+        }
+    }
+
+    func ragAttempt(_ question: Question) async throws -> (Attempt, (text: String, citations: [Citation])?) {
+        guard let retriever else {
+            return (
+                Attempt(
+                    tier: "rag", costMicros: 0, tokensIn: 0, tokensOut: 0, latencyMs: 0, outcome: "skipped",
+                    note: "no knowledge base"), nil
+            )
+        }
+        let started = ContinuousClock.now
+        let tokens = retriever.embedder.tokenCount(of: question.text) + 2
+        let cost = pricing.costMicros(model: retriever.embedder.modelID, tokensIn: tokens)
+        let results = try await retriever.search(question.text, k: 5, mode: .hybrid)
+        let ms = Self.milliseconds(since: started)
+        guard let top = results.first, let signals = RAGConfidence.signals(results) else {
+            return (
+                Attempt(
+                    tier: "rag", confidence: 0, costMicros: cost, tokensIn: tokens, tokensOut: 0, latencyMs: ms,
+                    outcome: "below_threshold", note: "nothing relevant found"), nil
+            )
+        }
+        let value = (confidence.confidence(signals) * 1_000_000).rounded() / 1_000_000
+        guard value >= threshold else {
+            let note = String(format: "confidence %.2f below the threshold %.2f", value, threshold)
+            return (
+                Attempt(
+                    tier: "rag", confidence: value, costMicros: cost, tokensIn: tokens, tokensOut: 0, latencyMs: ms,
+                    outcome: "below_threshold", note: note), nil
+            )
+        }
+        let citation = Citation(
+            docID: top.chunk.docID, source: top.chunk.citation, heading: top.chunk.heading, chunkID: top.chunk.chunkID)
+        let answer = PassageTrimmer.trim(top.chunk.text, question: question.text)
+        return (
+            Attempt(
+                tier: "rag", confidence: value, costMicros: cost, tokensIn: tokens, tokensOut: 0, latencyMs: ms,
+                outcome: "resolved", note: nil), (answer, [citation])
+        )
+    }
+
+    static func milliseconds(since start: ContinuousClock.Instant) -> Int {
+        let elapsed = ContinuousClock.now - start
+        return Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+    }
+
+    static func entry(_ attempt: Attempt, question: Question) -> LedgerEntry {
+        LedgerEntry(
+            kind: .attempt, queryID: question.queryID, tenant: question.tenant, conversationID: question.conversationID,
+            userID: question.userID, tier: attempt.tier, outcome: attempt.outcome, confidence: attempt.confidence,
+            costMicros: attempt.costMicros, tokensIn: attempt.tokensIn, tokensOut: attempt.tokensOut,
+            latencyMs: attempt.latencyMs, occurredAt: question.occurredAt, note: attempt.note)
+    }
+
+    static func entry(_ resolution: Resolution, question: Question) -> LedgerEntry {
+        let citations = (try? JSONEncoder().encode(resolution.citations)).map { String(decoding: $0, as: UTF8.self) }
+        let outcome: String
+        switch resolution.tier {
+        case "escalated": outcome = "escalated"
+        case "rejected": outcome = "rejected"
+        default: outcome = "resolved"
+        }
+        return LedgerEntry(
+            kind: .query, queryID: question.queryID, tenant: question.tenant, conversationID: question.conversationID,
+            userID: question.userID, tier: resolution.tier, outcome: outcome, question: question.text,
+            answer: resolution.answer, citations: citations, confidence: resolution.confidence,
+            costMicros: resolution.costMicros, tokensIn: resolution.attempts.reduce(0) { $0 + $1.tokensIn },
+            tokensOut: resolution.attempts.reduce(0) { $0 + $1.tokensOut },
+            latencyMs: resolution.attempts.reduce(0) { $0 + $1.latencyMs }, occurredAt: question.occurredAt,
+            note: resolution.attempts.compactMap { a in a.note.map { "\(a.tier): \($0)" } }.joined(separator: "; "))
+    }
+
+    /// Rebuilds the outcome of a recorded query from its ledger rows.
+    static func resolution(from rows: [LedgerEntry]) -> Resolution {
+        let query = rows.first { $0.kind == .query }
+        let citations =
+            query?.citations.flatMap { try? JSONDecoder().decode([Citation].self, from: Data($0.utf8)) } ?? []
+        let attempts = rows.filter { $0.kind == .attempt }.map {
+            Attempt(
+                tier: $0.tier, confidence: $0.confidence, costMicros: $0.costMicros, tokensIn: $0.tokensIn,
+                tokensOut: $0.tokensOut, latencyMs: $0.latencyMs, outcome: $0.outcome, note: $0.note)
+        }
+        return Resolution(
+            queryID: query?.queryID ?? "", tenant: query?.tenant ?? "", conversationID: query?.conversationID,
+            tier: query?.tier ?? "", answer: query?.answer ?? "", citations: citations, confidence: query?.confidence,
+            costMicros: query?.costMicros ?? 0, attempts: attempts, replayed: true)
+    }
+}

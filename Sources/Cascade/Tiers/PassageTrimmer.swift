@@ -1,0 +1,60 @@
+import Foundation
+
+/// Cuts a retrieved passage down to the sentences that answer the question: the sentence that
+/// shares the most (stemmed) words with the question, plus its neighbours while they fit.
+public enum PassageTrimmer {
+    public static func trim(_ passage: String, question: String, maxCharacters: Int = 480) -> String {
+        let sentences = split(passage)
+        guard sentences.count > 1 else { return String(passage.prefix(maxCharacters)) }
+        let questionWords = Set(words(question))
+        let scores = sentences.map { sentence in
+            Set(words(sentence)).intersection(questionWords).count
+        }
+        guard let best = scores.indices.max(by: { scores[$0] < scores[$1] || (scores[$0] == scores[$1] && $0 > $1) })
+        else { return passage }
+        var lower = best
+        var upper = best
+        var length = sentences[best].count
+        // Grow around the best sentence, preferring what follows it, while the result fits.
+        while true {
+            if upper + 1 < sentences.count, length + sentences[upper + 1].count + 1 <= maxCharacters {
+                upper += 1
+                length += sentences[upper].count + 1
+            } else if lower > 0, length + sentences[lower - 1].count + 1 <= maxCharacters {
+                lower -= 1
+                length += sentences[lower].count + 1
+            } else {
+                break
+            }
+        }
+        return sentences[lower...upper].joined(separator: " ")
+    }
+
+    static func split(_ text: String) -> [String] {
+        var sentences: [String] = []
+        var current = ""
+        let characters = Array(text)
+        for (i, c) in characters.enumerated() {
+            current.append(c)
+            let atEnd = i + 1 == characters.count || characters[i + 1].isWhitespace
+            if (c == "." || c == "?" || c == "!") && atEnd {
+                sentences.append(current.trimmingCharacters(in: .whitespacesAndNewlines))
+                current = ""
+            }
+        }
+        let rest = current.trimmingCharacters(in: .whitespacesAndNewlines)
+        if !rest.isEmpty { sentences.append(rest) }
+        return sentences.filter { !$0.isEmpty }
+    }
+
+    static func words(_ text: String) -> [String] {
+        TextFolding.fold(text).split(separator: " ").map { word in
+            var w = String(word)
+            for suffix in ["ing", "ed", "es", "s"] where w.count > 4 && w.hasSuffix(suffix) {
+                w.removeLast(suffix.count)
+                break
+            }
+            return w
+        }.filter { $0.count > 2 }
+    }
+}

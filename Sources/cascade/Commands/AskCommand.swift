@@ -1,0 +1,157 @@
+import ArgumentParser
+import Cascade
+import Foundation
+import KnowledgeBase
+import Metering
+import Retrieval
+
+struct AskCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ask",
+        abstract: "Resolve a question through the cascade (rules → RAG → LLM → human) and record it in the ledger.",
+        discussion: """
+            With --batch, reads JSON lines {"query_id","text"} (or BEIR {"_id","text"}; optional conversation_id, \
+            user_id, occurred_at) and prints one JSON line per input line. A query id already in the ledger \
+            returns the recorded outcome and writes nothing.
+            """
+    )
+
+    @Argument(help: "The question (omit with --batch).")
+    var question: String?
+
+    @Option(help: "The tenant asking.")
+    var tenant: String
+
+    @Option(help: "Conversation id, to link follow-up questions.")
+    var conversation: String?
+
+    @Option(help: "Idempotency key: a retry with the same id returns the recorded outcome.")
+    var queryID: String?
+
+    @Option(help: "JSONL file of questions to resolve.")
+    var batch: String?
+
+    @OptionGroup var store: KnowledgeBaseOption
+    @OptionGroup var ledgerOption: LedgerOption
+
+    @Option(help: "Rules file (YAML). Default: corpora/sqlite-docs/rules.yaml when it exists.")
+    var rules: String?
+
+    @Option(help: "Minimum RAG confidence to answer without a human, in [0, 1].")
+    var threshold: Double = 0.6
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func validate() throws {
+        guard (question == nil) != (batch == nil) else {
+            throw ValidationError("give either a question or --batch FILE")
+        }
+        guard (0...1).contains(threshold) else { throw ValidationError("--threshold must be between 0 and 1") }
+        guard !tenant.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--tenant is empty") }
+    }
+
+    func run() async throws {
+        var failures = 0
+        try await runReportingErrors {
+            let resolver = try makeResolver()
+            if let question {
+                let resolution = try await resolver.resolve(
+                    Question(
+                        queryID: queryID ?? UUID().uuidString.lowercased(), tenant: tenant,
+                        conversationID: conversation, text: question))
+                if json { try Terminal.printJSON(resolution) } else { printHuman(resolution) }
+                return
+            }
+            failures = try await runBatch(resolver)
+        }
+        if failures > 0 { throw ExitStatus.partialFailure }
+    }
+
+    func makeResolver() throws -> Resolver {
+        let ruleSet: RuleSet
+        if let rules {
+            ruleSet = try RuleSet.load(path: rules)
+        } else if FileManager.default.fileExists(atPath: "corpora/sqlite-docs/rules.yaml") {
+            ruleSet = try RuleSet.load(path: "corpora/sqlite-docs/rules.yaml")
+        } else {
+            ruleSet = .empty
+        }
+        var retriever: Retriever?
+        if FileManager.default.fileExists(atPath: store.kb) {
+            retriever = try Retriever(store: try KnowledgeBaseStore(path: store.kb))
+        } else {
+            Terminal.note("note: no knowledge base at \(store.kb): the RAG tier is skipped")
+        }
+        return Resolver(
+            rules: ruleSet, retriever: retriever, ledger: try Ledger(path: ledgerOption.ledger), threshold: threshold)
+    }
+
+    struct BatchLine: Decodable {
+        var query_id: String?
+        var _id: String?
+        var text: String?
+        var conversation_id: String?
+        var user_id: String?
+        var occurred_at: String?
+    }
+
+    /// Resolves every line; bad lines are reported on their own output line and counted.
+    func runBatch(_ resolver: Resolver) async throws -> Int {
+        guard let data = FileManager.default.contents(atPath: batch ?? "") else {
+            throw ValidationError("cannot read batch file \(batch ?? "")")
+        }
+        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        let bar = ProgressBar()
+        var failures = 0
+        let formatter = ISO8601DateFormatter()
+        for (index, raw) in lines.enumerated() where !raw.trimmingCharacters(in: .whitespaces).isEmpty {
+            bar.update(done: index, total: lines.count, detail: "questions")
+            do {
+                guard let line = try? JSONDecoder().decode(BatchLine.self, from: Data(raw.utf8)) else {
+                    throw LedgerError.invalidInput(
+                        "line \(index + 1): not a JSON object with \"query_id\" and \"text\"")
+                }
+                guard let text = line.text else {
+                    throw LedgerError.invalidInput("line \(index + 1): missing \"text\"")
+                }
+                var occurred = Date()
+                if let stamp = line.occurred_at {
+                    guard let date = formatter.date(from: stamp) else {
+                        throw LedgerError.invalidInput(
+                            "line \(index + 1): occurred_at must be ISO 8601 UTC, e.g. 2026-11-26T10:00:00Z")
+                    }
+                    occurred = date
+                }
+                let question = Question(
+                    queryID: line.query_id ?? line._id ?? UUID().uuidString.lowercased(), tenant: tenant,
+                    conversationID: line.conversation_id ?? conversation, userID: line.user_id, text: text,
+                    occurredAt: occurred)
+                let resolution = try await resolver.resolve(question)
+                if json { try Terminal.printJSON(resolution) } else { printHuman(resolution) }
+            } catch {
+                failures += 1
+                let message = (error as? any CustomStringConvertible)?.description ?? "\(error)"
+                if json {
+                    try Terminal.printJSON(["line": String(index + 1), "error": message])
+                } else {
+                    Terminal.error("line \(index + 1): \(message)")
+                }
+            }
+        }
+        bar.finish()
+        return failures
+    }
+
+    func printHuman(_ r: Resolution) {
+        print("[\(r.tier)] \(r.answer)")
+        for c in r.citations { print("  source: \(c.source)\(c.heading.isEmpty ? "" : " (\(c.heading))")") }
+        let confidence = r.confidence.map { String(format: "%.2f", $0) } ?? "n/a"
+        print(
+            "  query \(r.queryID) · confidence \(confidence) · cost \(r.costMicros) µ$\(r.replayed ? " · replayed from the ledger" : "")"
+        )
+        for a in r.attempts {
+            print("    \(a.tier): \(a.outcome)\(a.note.map { " (\($0))" } ?? "")")
+        }
+    }
+}

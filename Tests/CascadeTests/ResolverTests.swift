@@ -1,0 +1,116 @@
+import Embeddings
+import Foundation
+import KnowledgeBase
+import Metering
+import Retrieval
+import TestSupport
+import Testing
+
+@testable import Cascade
+
+let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+@Suite("Resolution cascade")
+struct ResolverTests {
+    struct Fixture {
+        let dir: TemporaryDirectory
+        let resolver: Resolver
+    }
+
+    func fixture(threshold: Double = 0.6) async throws -> Fixture {
+        let dir = try TemporaryDirectory()
+        try dir.write(
+            "docs/wal.md",
+            "# Write-ahead logging\n\nRun PRAGMA journal_mode=WAL to enable write-ahead logging. Readers do not block writers."
+        )
+        try dir.write(
+            "docs/backup.md",
+            "# Backups\n\nUse the .backup command of the sqlite3 shell to copy a live database safely.")
+        let store = try KnowledgeBaseStore(path: dir.path("kb.sqlite"))
+        _ = try await Ingestor(store: store, embedder: HashingEmbedder()).ingest(dir.path("docs"))
+        let rules = try RuleSet.parse(
+            """
+            rules:
+              - id: human
+                match: { phrases: [talk to a human] }
+                escalate: true
+              - id: hours
+                match: { all: [opening, hours] }
+                answer: We answer tickets around the clock.
+            """)
+        let ledger = try Ledger(path: dir.path("ledger.sqlite"))
+        var resolver = Resolver(
+            rules: rules, retriever: try Retriever(store: store), ledger: ledger, threshold: threshold)
+        // Hashing vectors score lower than a neural model's: a confidence that resolves on a clear match.
+        resolver.confidence = RAGConfidence(bias: -2, similarityWeight: 6, marginWeight: 2, agreementWeight: 1)
+        return Fixture(dir: dir, resolver: resolver)
+    }
+
+    @Test("each tier answers what it should, and the ledger accounts for every query once")
+    func tiers() async throws {
+        let f = try await fixture()
+        let rule = try await f.resolver.resolve(
+            Question(queryID: "q1", tenant: "acme", text: "What are your opening hours?"))
+        #expect(rule.tier == "rule")
+        #expect(rule.costMicros == 0)
+        #expect(rule.confidence == 1)
+
+        let rag = try await f.resolver.resolve(
+            Question(queryID: "q2", tenant: "acme", text: "how do I copy a live database with the backup command"))
+        #expect(rag.tier == "rag")
+        #expect(rag.citations.first?.docID == "backup.md")
+        #expect((rag.confidence ?? 0) >= 0.6)
+        #expect(rag.attempts.map(\.tier) == ["rule", "rag"])
+
+        let human = try await f.resolver.resolve(
+            Question(queryID: "q3", tenant: "acme", text: "I need to talk to a human"))
+        #expect(human.tier == "escalated")
+        #expect(human.attempts.map(\.outcome) == ["escalate"])
+
+        let unknown = try await f.resolver.resolve(
+            Question(queryID: "q4", tenant: "acme", text: "what is the tallest mountain on mars"))
+        #expect(unknown.tier == "escalated")
+        #expect(unknown.attempts.map(\.tier) == ["rule", "rag", "llm"])
+        #expect(unknown.attempts.last?.outcome == "skipped")
+
+        let junk = try await f.resolver.resolve(Question(queryID: "q5", tenant: "acme", text: "hello"))
+        #expect(junk.tier == "rejected")
+        #expect(junk.costMicros == 0)
+
+        let entries = try f.resolver.ledger.entries(tenant: "acme")
+        let queries = entries.filter { $0.kind == .query }
+        #expect(queries.map(\.queryID) == ["q1", "q2", "q3", "q4", "q5"])
+        #expect(queries.map(\.tier) == ["rule", "rag", "escalated", "escalated", "rejected"])
+        for query in queries {
+            let attempts = entries.filter { $0.kind == .attempt && $0.queryID == query.queryID }
+            #expect(
+                query.costMicros == attempts.reduce(0) { $0 + $1.costMicros },
+                "a query's cost includes its failed attempts")
+        }
+        #expect(try f.resolver.ledger.verify().ok)
+    }
+
+    @Test("a retried query id returns the recorded outcome and writes nothing")
+    func idempotentReplay() async throws {
+        let f = try await fixture()
+        let first = try await f.resolver.resolve(
+            Question(queryID: "same", tenant: "acme", text: "opening hours please"))
+        let rows = try f.resolver.ledger.entries().count
+        let again = try await f.resolver.resolve(
+            Question(queryID: "same", tenant: "acme", text: "opening hours please"))
+        #expect(again.replayed)
+        #expect(again.tier == first.tier)
+        #expect(again.answer == first.answer)
+        #expect(try f.resolver.ledger.entries().count == rows)
+    }
+
+    @Test("an event older than the backfill window is refused and writes nothing")
+    func backfill() async throws {
+        let f = try await fixture()
+        let old = Question(
+            queryID: "old", tenant: "acme", text: "opening hours", occurredAt: Date().addingTimeInterval(-40 * 86_400))
+        await #expect(throws: LedgerError.self) { try await f.resolver.resolve(old) }
+        #expect(try f.resolver.ledger.entries().isEmpty)
+    }
+}

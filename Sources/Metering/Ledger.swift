@@ -26,7 +26,7 @@ public struct Ledger: Sendable {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             var configuration = Configuration()
             configuration.busyMode = .timeout(30)
-            let pool = try DatabasePool(path: path, configuration: configuration)
+            let pool = try DatabaseOpening.pool(path: path, configuration: configuration)
             try self.init(writer: pool, path: path)
         } catch let error as LedgerError {
             throw error
@@ -39,7 +39,7 @@ public struct Ledger: Sendable {
         self.writer = writer
         self.path = path
         do {
-            try LedgerSchema.migrator.migrate(writer)
+            try DatabaseOpening.migrate(LedgerSchema.migrator, writer)
         } catch {
             throw LedgerError.cannotOpen(path: path, reason: "not a cascade ledger or damaged (\(error))")
         }

@@ -25,7 +25,7 @@ public struct KnowledgeBaseStore: Sendable {
             configuration.prepareDatabase { db in
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
             }
-            let pool = try DatabasePool(path: path, configuration: configuration)
+            let pool = try DatabaseOpening.pool(path: path, configuration: configuration)
             try self.init(writer: pool, path: path)
         } catch let error as StoreError {
             throw error
@@ -39,7 +39,7 @@ public struct KnowledgeBaseStore: Sendable {
         self.writer = writer
         self.path = path
         do {
-            try KnowledgeBaseSchema.migrator.migrate(writer)
+            try DatabaseOpening.migrate(KnowledgeBaseSchema.migrator, writer)
         } catch {
             throw StoreError.cannotOpen(
                 path: path, reason: "not a cascade knowledge base or damaged (\(Self.describe(error)))")

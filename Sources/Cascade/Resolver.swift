@@ -16,6 +16,8 @@ public struct Resolver: Sendable {
     public var threshold: Double
     public var confidence = RAGConfidence()
     public var pricing = Pricing.standard
+    /// The LLM tier; nil when no endpoint is configured (the tier is then recorded as skipped).
+    public var llm: LLMClient?
 
     public init(rules: RuleSet, retriever: Retriever?, ledger: Ledger, threshold: Double = 0.6) {
         self.rules = rules
@@ -66,16 +68,17 @@ public struct Resolver: Sendable {
         }
 
         let forcedEscalation = attempts.last?.outcome == "escalate"
+        var retrieved: [SearchResult] = []
         if outcome == nil && !forcedEscalation {
-            let (attempt, answer) = try await ragAttempt(question)
+            let (attempt, answer, results) = try await ragAttempt(question)
             attempts.append(attempt)
+            retrieved = results
             if let answer { outcome = ("rag", answer.text, answer.citations, attempt.confidence) }
         }
         if outcome == nil && !forcedEscalation {
-            attempts.append(
-                Attempt(
-                    tier: "llm", costMicros: 0, tokensIn: 0, tokensOut: 0, latencyMs: 0, outcome: "skipped",
-                    note: "no LLM endpoint configured"))
+            let (attempt, answer) = await llmAttempt(question, results: retrieved)
+            attempts.append(attempt)
+            if let answer { outcome = ("llm", answer.text, answer.citations, attempt.confidence) }
         }
         let final =
             outcome
@@ -98,12 +101,14 @@ public struct Resolver: Sendable {
         }
     }
 
-    func ragAttempt(_ question: Question) async throws -> (Attempt, (text: String, citations: [Citation])?) {
+    func ragAttempt(_ question: Question) async throws -> (
+        Attempt, (text: String, citations: [Citation])?, [SearchResult]
+    ) {
         guard let retriever else {
             return (
                 Attempt(
                     tier: "rag", costMicros: 0, tokensIn: 0, tokensOut: 0, latencyMs: 0, outcome: "skipped",
-                    note: "no knowledge base"), nil
+                    note: "no knowledge base"), nil, []
             )
         }
         let started = ContinuousClock.now
@@ -115,7 +120,7 @@ public struct Resolver: Sendable {
             return (
                 Attempt(
                     tier: "rag", confidence: 0, costMicros: cost, tokensIn: tokens, tokensOut: 0, latencyMs: ms,
-                    outcome: "below_threshold", note: "nothing relevant found"), nil
+                    outcome: "below_threshold", note: "nothing relevant found"), nil, results
             )
         }
         let value = (confidence.confidence(signals) * 1_000_000).rounded() / 1_000_000
@@ -124,7 +129,7 @@ public struct Resolver: Sendable {
             return (
                 Attempt(
                     tier: "rag", confidence: value, costMicros: cost, tokensIn: tokens, tokensOut: 0, latencyMs: ms,
-                    outcome: "below_threshold", note: note), nil
+                    outcome: "below_threshold", note: note), nil, results
             )
         }
         let citation = Citation(
@@ -133,8 +138,67 @@ public struct Resolver: Sendable {
         return (
             Attempt(
                 tier: "rag", confidence: value, costMicros: cost, tokensIn: tokens, tokensOut: 0, latencyMs: ms,
-                outcome: "resolved", note: nil), (answer, [citation])
+                outcome: "resolved", note: nil), (answer, [citation]), results
         )
+    }
+
+    /// The LLM tier: the retrieved passages as context, a validated JSON reply, its token cost.
+    func llmAttempt(_ question: Question, results: [SearchResult]) async -> (
+        Attempt, (text: String, citations: [Citation])?
+    ) {
+        func attempt(
+            _ outcome: String, note: String, cost: Int64 = 0, usage: LLMClient.Usage = .init(), ms: Int = 0,
+            confidence: Double? = nil
+        ) -> Attempt {
+            Attempt(
+                tier: "llm", confidence: confidence, costMicros: cost, tokensIn: usage.promptTokens,
+                tokensOut: usage.completionTokens, latencyMs: ms, outcome: outcome, note: note)
+        }
+        guard let llm else { return (attempt("skipped", note: "no LLM endpoint configured"), nil) }
+        if PromptInjection.looksLikeInjection(question.text) {
+            return (attempt("skipped", note: "the question looks like a prompt-injection attempt"), nil)
+        }
+        // Passages that try to instruct the model are not shown to it.
+        let usable = results.filter { !PromptInjection.looksLikeInjection($0.chunk.text) }
+        guard !usable.isEmpty else { return (attempt("skipped", note: "no usable passages to answer from"), nil) }
+        let started = ContinuousClock.now
+        let outcome = await llm.answer(
+            question: question.text,
+            passages: usable.map { LLMClient.Passage(id: $0.chunk.chunkID, text: $0.chunk.text) })
+        let ms = Self.milliseconds(since: started)
+        switch outcome {
+        case .answered(let answer, let cited, let confidence, let usage):
+            let cost = pricing.costMicros(
+                model: llm.configuration.model, tokensIn: usage.promptTokens, tokensOut: usage.completionTokens)
+            let byID = Dictionary(usable.map { ($0.chunk.chunkID, $0.chunk) }, uniquingKeysWith: { a, _ in a })
+            let citations = cited.compactMap { byID[$0] }.map {
+                Citation(docID: $0.docID, source: $0.citation, heading: $0.heading, chunkID: $0.chunkID)
+            }
+            guard confidence >= threshold else {
+                let note = String(format: "model confidence %.2f below the threshold %.2f", confidence, threshold)
+                return (
+                    attempt("below_threshold", note: note, cost: cost, usage: usage, ms: ms, confidence: confidence),
+                    nil
+                )
+            }
+            return (
+                attempt(
+                    "resolved", note: "answered from \(citations.count) passage(s)", cost: cost, usage: usage, ms: ms,
+                    confidence: confidence), (answer, citations)
+            )
+        case .cannotAnswer(let usage):
+            let cost = pricing.costMicros(
+                model: llm.configuration.model, tokensIn: usage.promptTokens, tokensOut: usage.completionTokens)
+            return (
+                attempt(
+                    "cannot_answer", note: "the model found no answer in the passages", cost: cost, usage: usage, ms: ms
+                ), nil
+            )
+        case .failed(let reason, let usage):
+            let cost = pricing.costMicros(
+                model: llm.configuration.model, tokensIn: usage.promptTokens, tokensOut: usage.completionTokens)
+            return (attempt("failed", note: reason, cost: cost, usage: usage, ms: ms), nil)
+        }
     }
 
     static func milliseconds(since start: ContinuousClock.Instant) -> Int {

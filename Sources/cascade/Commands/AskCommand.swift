@@ -83,8 +83,10 @@ struct AskCommand: AsyncParsableCommand {
         } else {
             Terminal.note("note: no knowledge base at \(store.kb): the RAG tier is skipped")
         }
-        return Resolver(
+        var resolver = Resolver(
             rules: ruleSet, retriever: retriever, ledger: try Ledger(path: ledgerOption.ledger), threshold: threshold)
+        resolver.llm = LLMClient.Configuration.fromEnvironment().map(LLMClient.init(configuration:))
+        return resolver
     }
 
     struct BatchLine: Decodable {

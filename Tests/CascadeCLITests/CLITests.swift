@@ -110,20 +110,26 @@ struct CLITests {
     func killAndResume() throws {
         let dir = try TemporaryDirectory()
         let kb = dir.path("kb.sqlite")
-        let (process, _, _) = try CLIProcess.start(["ingest", corpus, "--kb", kb, "--embedder", "hashing"])
+        let (process, _, stderr) = try CLIProcess.start(["ingest", corpus, "--kb", kb, "--embedder", "hashing"])
         // Wait until some documents are committed, then kill -9 mid-run.
         var committed = 0
         let deadline = Date().addingTimeInterval(120)
         while committed < 10, Date() < deadline, process.isRunning {
             usleep(20_000)
-            if FileManager.default.fileExists(atPath: kb),
+            // Read only once the store is set up (its WAL file exists): opening a file that the
+            // CLI is still switching to WAL would race with that switch.
+            if FileManager.default.fileExists(atPath: kb + "-wal"),
                 let queue = try? DatabaseQueue(path: kb),
                 let count = try? queue.read({ try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM document") })
             {
                 committed = count ?? 0
             }
         }
-        #expect(process.isRunning, "ingest finished before it could be interrupted")
+        if !process.isRunning {
+            let message = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            Issue.record("ingest finished before it could be interrupted: \(message)")
+            return
+        }
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
 

@@ -34,11 +34,14 @@ struct AskCommand: AsyncParsableCommand {
     @OptionGroup var store: KnowledgeBaseOption
     @OptionGroup var ledgerOption: LedgerOption
 
-    @Option(help: "Rules file (YAML). Default: corpora/sqlite-docs/rules.yaml when it exists.")
+    @Option(help: "Rules file (YAML). Default: the tenant's, else corpora/sqlite-docs/rules.yaml when it exists.")
     var rules: String?
 
-    @Option(help: "Minimum RAG confidence to answer without a human, in [0, 1].")
-    var threshold: Double = 0.6
+    @Option(help: "Minimum confidence to answer without a human, in [0, 1]. Default: the tenant's, else 0.6.")
+    var threshold: Double?
+
+    @Option(help: "Folder of per-tenant settings (<tenant>.yaml: rules, threshold, llm).")
+    var tenantsDir: String = ".cascade/tenants"
 
     @Flag(help: "Print JSON.")
     var json = false
@@ -47,7 +50,9 @@ struct AskCommand: AsyncParsableCommand {
         guard (question == nil) != (batch == nil) else {
             throw ValidationError("give either a question or --batch FILE")
         }
-        guard (0...1).contains(threshold) else { throw ValidationError("--threshold must be between 0 and 1") }
+        if let threshold, !(0...1).contains(threshold) {
+            throw ValidationError("--threshold must be between 0 and 1")
+        }
         guard !tenant.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--tenant is empty") }
     }
 
@@ -69,9 +74,10 @@ struct AskCommand: AsyncParsableCommand {
     }
 
     func makeResolver() throws -> Resolver {
+        let tenantConfiguration = try TenantConfiguration.load(tenant: tenant, directory: tenantsDir)
         let ruleSet: RuleSet
-        if let rules {
-            ruleSet = try RuleSet.load(path: rules)
+        if let path = rules ?? tenantConfiguration.rules {
+            ruleSet = try RuleSet.load(path: path)
         } else if FileManager.default.fileExists(atPath: "corpora/sqlite-docs/rules.yaml") {
             ruleSet = try RuleSet.load(path: "corpora/sqlite-docs/rules.yaml")
         } else {
@@ -84,8 +90,9 @@ struct AskCommand: AsyncParsableCommand {
             Terminal.note("note: no knowledge base at \(store.kb): the RAG tier is skipped")
         }
         var resolver = Resolver(
-            rules: ruleSet, retriever: retriever, ledger: try Ledger(path: ledgerOption.ledger), threshold: threshold)
-        resolver.llm = LLMClient.Configuration.fromEnvironment().map(LLMClient.init(configuration:))
+            rules: ruleSet, retriever: retriever, ledger: try Ledger(path: ledgerOption.ledger),
+            threshold: threshold ?? tenantConfiguration.threshold ?? 0.6)
+        resolver.llm = tenantConfiguration.llmClient()
         return resolver
     }
 

@@ -1,0 +1,68 @@
+import Foundation
+import Yams
+
+/// Per-tenant settings of the cascade, from `<tenants dir>/<tenant>.yaml`:
+///
+/// ```yaml
+/// rules: corpora/sqlite-docs/rules.yaml   # relative paths are relative to the working directory
+/// threshold: 0.62                         # minimum confidence to resolve without a human
+/// llm:
+///   url: https://api.openai.com/v1
+///   model: gpt-4o-mini
+///   api_key_env: ACME_OPENAI_KEY          # the key itself never goes into the file
+/// ```
+///
+/// Every field is optional; command-line flags override the file, and the file overrides the
+/// defaults (`CASCADE_LLM_*` environment variables for the LLM, threshold 0.6).
+public struct TenantConfiguration: Hashable, Sendable, Codable {
+    public struct LLM: Hashable, Sendable, Codable {
+        public var url: String
+        public var model: String
+        public var apiKeyEnv: String?
+
+        enum CodingKeys: String, CodingKey {
+            case url, model
+            case apiKeyEnv = "api_key_env"
+        }
+    }
+
+    public var rules: String?
+    public var threshold: Double?
+    public var llm: LLM?
+
+    public init(rules: String? = nil, threshold: Double? = nil, llm: LLM? = nil) {
+        self.rules = rules
+        self.threshold = threshold
+        self.llm = llm
+    }
+
+    /// The tenant's file in `directory`, or an empty configuration when there is none.
+    public static func load(tenant: String, directory: String) throws(RuleError) -> TenantConfiguration {
+        guard tenant.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }),
+            !tenant.hasPrefix(".")
+        else {
+            throw RuleError(line: nil, message: "tenant names may only use letters, digits, '-', '_' and '.'")
+        }
+        let path = URL(fileURLWithPath: directory).appendingPathComponent("\(tenant).yaml").path
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return TenantConfiguration() }
+        let configuration: TenantConfiguration
+        do {
+            configuration = try YAMLDecoder().decode(TenantConfiguration.self, from: text)
+        } catch {
+            throw RuleError(line: nil, message: "\(path): invalid tenant configuration (\(error))")
+        }
+        if let threshold = configuration.threshold, !(0...1).contains(threshold) {
+            throw RuleError(line: nil, message: "\(path): threshold must be between 0 and 1")
+        }
+        return configuration
+    }
+
+    /// The LLM client this tenant uses: its own endpoint, else the `CASCADE_LLM_*` environment.
+    public func llmClient(environment: [String: String] = ProcessInfo.processInfo.environment) -> LLMClient? {
+        if let llm, let url = URL(string: llm.url) {
+            let key = llm.apiKeyEnv.flatMap { environment[$0] }
+            return LLMClient(configuration: .init(baseURL: url, model: llm.model, apiKey: key))
+        }
+        return LLMClient.Configuration.fromEnvironment(environment).map(LLMClient.init(configuration:))
+    }
+}

@@ -1,0 +1,49 @@
+import Embeddings
+import Foundation
+import KnowledgeBase
+import Metering
+import Retrieval
+import TestSupport
+import Testing
+
+@testable import Cascade
+
+let miniLMAvailable = MiniLMEmbedder.isAvailable || ProcessInfo.processInfo.environment["CI"] != nil
+
+@Suite("The whole cascade on the demo corpus (MiniLM)", .enabled(if: miniLMAvailable, "run tools/fetch-model first"))
+struct DemoCascadeTests {
+    @Test("sample support questions end at the expected tier, each recorded once")
+    func sampleQuestions() async throws {
+        let dir = try TemporaryDirectory()
+        let pages = [
+            "wal.html", "queryplanner.html", "lang_createindex.html", "foreignkeys.html", "quirks.html", "limits.html",
+        ]
+        for page in pages {
+            try dir.write(
+                "sqlite-docs/\(page)",
+                try Data(contentsOf: repositoryRoot.appendingPathComponent("corpora/sqlite-docs/\(page)")))
+        }
+        let store = try KnowledgeBaseStore(path: dir.path("kb.sqlite"))
+        _ = try await Ingestor(store: store, embedder: try MiniLMEmbedder(directory: MiniLMEmbedder.defaultDirectory()))
+            .ingest(dir.path("sqlite-docs"))
+        let resolver = Resolver(
+            rules: try RuleSet.load(path: repositoryRoot.appendingPathComponent("corpora/sqlite-docs/rules.yaml").path),
+            retriever: try Retriever(store: store), ledger: try Ledger(path: dir.path("ledger.sqlite")))
+        let cases: [(String, String, String?)] = [
+            ("How do I turn on WAL mode?", "rule", nil),
+            ("How do I create an index on two columns?", "rag", nil),
+            ("Why are my foreign keys not enforced?", "rag", nil),
+            ("Can I get a refund for my license?", "escalated", nil),
+            ("What is the capital of France?", "escalated", nil),
+            ("hello", "rejected", nil),
+        ]
+        for (i, (text, tier, _)) in cases.enumerated() {
+            let resolution = try await resolver.resolve(Question(queryID: "d\(i)", tenant: "acme", text: text))
+            #expect(resolution.tier == tier, "\(text) → \(resolution.tier) \(resolution.attempts)")
+            if tier == "rag" { #expect(!resolution.citations.isEmpty) }
+        }
+        let queries = try resolver.ledger.entries(tenant: "acme").filter { $0.kind == .query }
+        #expect(queries.count == cases.count)
+        #expect(try resolver.ledger.verify().ok)
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Cascade
+
+@Suite("Tenant configuration")
+struct TenantConfigurationTests {
+    @Test("a tenant file sets rules, threshold and its own LLM endpoint, with the key read from the environment")
+    func load() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write(
+            "tenants/acme.yaml",
+            """
+            rules: rules/acme.yaml
+            threshold: 0.7
+            llm:
+              url: http://127.0.0.1:9/v1
+              model: gpt-4o-mini
+              api_key_env: ACME_KEY
+            """)
+        let configuration = try TenantConfiguration.load(tenant: "acme", directory: dir.path("tenants"))
+        #expect(configuration.rules == "rules/acme.yaml")
+        #expect(configuration.threshold == 0.7)
+        let client = try #require(configuration.llmClient(environment: ["ACME_KEY": "sk-acme"]))
+        #expect(client.configuration.model == "gpt-4o-mini")
+        #expect(client.configuration.apiKey == "sk-acme")
+    }
+
+    @Test("no file means defaults; a bad file or tenant name is a clear error")
+    func defaultsAndErrors() throws {
+        let dir = try TemporaryDirectory()
+        #expect(try TenantConfiguration.load(tenant: "globex", directory: dir.path("tenants")) == TenantConfiguration())
+        #expect(TenantConfiguration().llmClient(environment: [:]) == nil)
+        try dir.write("tenants/bad.yaml", "threshold: 7\n")
+        #expect(throws: RuleError.self) { try TenantConfiguration.load(tenant: "bad", directory: dir.path("tenants")) }
+        try dir.write("tenants/ugly.yaml", "threshold: [not, a, number]\n")
+        #expect(throws: RuleError.self) { try TenantConfiguration.load(tenant: "ugly", directory: dir.path("tenants")) }
+        #expect(throws: RuleError.self) {
+            try TenantConfiguration.load(tenant: "../etc/passwd", directory: dir.path("tenants"))
+        }
+    }
+}

@@ -19,7 +19,6 @@ enum EmbeddingBenchmark {
         var corpus = "corpora/sqlite-docs"
         var peerPython: String? = "tools/.venv/bin/python"
         var json = false
-        var textsOut: String?
     }
 
     static func parse() -> Options {
@@ -32,12 +31,6 @@ enum EmbeddingBenchmark {
             case "--peer": options.peerPython = args.next()
             case "--no-peer": options.peerPython = nil
             case "--json": options.json = true
-            case "--texts-out": options.textsOut = args.next()
-            case "--print-core-type":
-                if let core = BLASCoreSelection.recommendedCoreType(environment: ProcessInfo.processInfo.environment) {
-                    print(core)
-                }
-                exit(0)
             default:
                 FileHandle.standardError.write(Data("unknown argument \(arg)\n".utf8))
                 exit(64)

@@ -22,11 +22,7 @@ public struct Ledger: Sendable {
 
     public init(path: String) throws {
         do {
-            let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            var configuration = Configuration()
-            configuration.busyMode = .timeout(30)
-            let pool = try DatabaseOpening.pool(path: path, configuration: configuration)
+            let pool = try DatabaseOpening.pool(path: path)
             try self.init(writer: pool, path: path)
         } catch let error as LedgerError {
             throw error

@@ -18,14 +18,9 @@ public struct KnowledgeBaseStore: Sendable {
     /// Opens (creating if needed) the knowledge base at `path` and migrates it to the current schema.
     public init(path: String) throws(StoreError) {
         do {
-            let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            var configuration = Configuration()
-            configuration.busyMode = .timeout(30)
-            configuration.prepareDatabase { db in
+            let pool = try DatabaseOpening.pool(path: path) { db in
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
             }
-            let pool = try DatabaseOpening.pool(path: path, configuration: configuration)
             try self.init(writer: pool, path: path)
         } catch let error as StoreError {
             throw error

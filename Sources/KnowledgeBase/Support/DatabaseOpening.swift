@@ -3,10 +3,18 @@ import GRDB
 
 /// Opening SQLite files that other processes may be opening at the same moment.
 public enum DatabaseOpening {
-    /// Opens a WAL-mode connection pool, retrying while another process holds the lock that
-    /// switching a new file to WAL needs (SQLite reports that as "database is locked" at once,
-    /// without waiting on the busy timeout).
-    public static func pool(path: String, configuration: Configuration, attempts: Int = 100) throws -> DatabasePool {
+    /// Opens (creating its folder if needed) a WAL-mode connection pool whose writers wait up to
+    /// 30 s for each other, retrying while another process holds the lock that switching a new
+    /// file to WAL needs (SQLite reports that as "database is locked" at once, without waiting
+    /// on the busy timeout).
+    public static func pool(
+        path: String, prepare: (@Sendable (Database) throws -> Void)? = nil, attempts: Int = 100
+    ) throws -> DatabasePool {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(30)
+        if let prepare { configuration.prepareDatabase(prepare) }
         var delay: UInt32 = 5_000
         for attempt in 1...attempts {
             do {

@@ -31,7 +31,7 @@ let package = Package(
         ),
         .target(
             name: "VectorSearch",
-            dependencies: ["CBLAS"],
+            dependencies: ["CBLAS", "CKernels"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -52,6 +52,8 @@ let package = Package(
                 "Embeddings",
                 "VectorSearch",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                // The SQLite C API, for incremental blob reads of single vectors.
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -10,7 +10,8 @@ import VectorSearch
 public struct Retriever: Sendable {
     public let store: KnowledgeBaseStore
     public let embedder: any Embedder
-    public let index: FlatIndex
+    /// Every vector of the store's model, in memory (float32 or int8, as the store says).
+    public let vectors: ChunkVectorIndex
     public var fusion = RankFusion()
 
     /// Longest query accepted, in characters: enough for a pasted error message, not a document.
@@ -27,7 +28,7 @@ public struct Retriever: Sendable {
         }
         self.store = store
         self.embedder = chosen
-        self.index = try store.loadVectorIndex(model: model.id, dimension: model.dimension)
+        self.vectors = try store.loadVectorIndex(model: model.id, dimension: model.dimension)
     }
 
     /// The `k` best chunks for `query`.
@@ -45,16 +46,13 @@ public struct Retriever: Sendable {
         guard (1...1000).contains(k) else { throw RetrievalError.invalidK(k) }
         let depth = mode == .hybrid ? max(k * 4, 50) : k
 
-        var vectorHits: [ScoredRow] = []
+        var vectorHits: [(id: Int64, score: Float)] = []
         var keywordHits: [(chunkID: Int64, score: Double)] = []
         if mode != .keyword {
             let vector = try await embedder.embed(trimmed)
-            let rowFilter = try filter.flatMap { f -> RowFilter? in
-                guard !f.isEmpty else { return nil }
-                let allowed = try store.chunkIDs(matching: f)
-                return RowFilter(identifiers: index.identifiers) { allowed.contains($0) }
+            vectorHits = try store.vectorSearch(vectors, query: vector, k: depth, filter: filter).map {
+                ($0.chunkID, $0.score)
             }
-            vectorHits = try index.search(vector, k: depth, filter: rowFilter)
         }
         if mode != .vector {
             keywordHits = try store.keywordSearch(trimmed, limit: depth, filter: filter)

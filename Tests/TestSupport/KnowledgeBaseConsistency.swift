@@ -28,6 +28,30 @@ public func knowledgeBaseConsistencyProblems(_ reader: any DatabaseReader) throw
                     WHERE NOT EXISTS (SELECT 1 FROM embedding e WHERE e.model = m.value AND e.text_hash = c.text_hash)
                     """) ?? -1
         if missing != 0 { problems.append("\(missing) chunks without a vector") }
+        let orphans =
+            try Int.fetchOne(
+                db,
+                sql:
+                    "SELECT COUNT(*) FROM embedding e WHERE NOT EXISTS (SELECT 1 FROM chunk c WHERE c.text_hash = e.text_hash)"
+            ) ?? -1
+        if orphans != 0 { problems.append("\(orphans) vectors no chunk uses") }
+        let badPacks =
+            try Int.fetchOne(
+                db,
+                sql: """
+                    SELECT COUNT(*) FROM vector_pack p
+                    WHERE length(p.vectors) != p.row_count * p.dimension * 4
+                       OR p.row_count - p.dead_rows != (SELECT COUNT(*) FROM embedding e WHERE e.pack_id = p.id)
+                       OR EXISTS (SELECT 1 FROM embedding e WHERE e.pack_id = p.id AND e.slot >= p.row_count)
+                    """) ?? -1
+        if badPacks != 0 { problems.append("\(badPacks) vector packs whose size or live rows are wrong") }
+        let dangling =
+            try Int.fetchOne(
+                db,
+                sql:
+                    "SELECT COUNT(*) FROM embedding e WHERE NOT EXISTS (SELECT 1 FROM vector_pack p WHERE p.id = e.pack_id)"
+            ) ?? -1
+        if dangling != 0 { problems.append("\(dangling) vectors pointing at a missing pack") }
         return problems
     }
 }

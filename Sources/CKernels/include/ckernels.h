@@ -2,6 +2,7 @@
 #define CASCADE_CKERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /// In place, for each row of a rows × width matrix: x = GELU(x + bias), the exact (erf) GELU of
 /// BERT. erf: Abramowitz & Stegun 7.1.26 (absolute error < 1.5e-7) with a polynomial exp
@@ -24,5 +25,16 @@ void ck_add_layernorm_rows(float *x, const float *residual, const float *bias, s
 /// (length + 16) · (head_size + 8) floats.
 void ck_attention_head(const float *q, const float *k, const float *v, size_t ld, float *out, size_t ld_out,
                        size_t length, size_t head_size, float scale, float *scratch);
+
+/// Vector search: out[i] = Σ_d codes[i·dim + d] · query[d] for rows [0, rows), in exact int32
+/// arithmetic. `row_sums[i]` must be Σ_d codes[i·dim + d] (it lets the AVX-512 VNNI path use the
+/// unsigned × signed byte dot product with the query shifted by +128).
+void ck_int8_dot_rows(const int8_t *codes, size_t rows, size_t dim, const int8_t *query, const int32_t *row_sums,
+                      int32_t *out);
+
+/// Vector search: out[j] = matrix[rows[j]] · query for the `count` listed rows (f32, row-major,
+/// `dim` floats per row). Scoring only the rows a filter allows reads only their bytes.
+void ck_f32_dot_selected_rows(const float *matrix, size_t dim, const int32_t *rows, size_t count,
+                              const float *query, float *out);
 
 #endif

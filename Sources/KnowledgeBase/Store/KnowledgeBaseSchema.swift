@@ -56,6 +56,51 @@ enum KnowledgeBaseSchema {
                     END;
                     """)
         }
+        migrator.registerMigration("v2-vector-packs") { db in
+            // Vectors move from one row each into packs of up to 1,024 rows per blob (see
+            // VectorPacking); vectors no chunk uses any more are dropped on the way.
+            try db.execute(
+                sql: """
+                    ALTER TABLE embedding RENAME TO embedding_v1;
+                    CREATE TABLE vector_pack (
+                        id INTEGER PRIMARY KEY,
+                        model TEXT NOT NULL,
+                        dimension INTEGER NOT NULL,
+                        row_count INTEGER NOT NULL,
+                        dead_rows INTEGER NOT NULL DEFAULT 0,
+                        vectors BLOB NOT NULL
+                    );
+                    CREATE INDEX vector_pack_by_model ON vector_pack(model, dimension, id);
+                    CREATE TABLE embedding (
+                        model TEXT NOT NULL,
+                        text_hash TEXT NOT NULL,
+                        pack_id INTEGER NOT NULL,
+                        slot INTEGER NOT NULL,
+                        PRIMARY KEY (model, text_hash)
+                    ) WITHOUT ROWID;
+                    CREATE INDEX embedding_by_pack ON embedding(pack_id, slot);
+                    """)
+            let models = try String.fetchAll(db, sql: "SELECT DISTINCT model FROM embedding_v1 ORDER BY model")
+            for model in models {
+                let rows = try Row.fetchCursor(
+                    db,
+                    sql: """
+                        SELECT e.text_hash, e.vector FROM embedding_v1 e
+                        WHERE e.model = ? AND EXISTS (SELECT 1 FROM chunk c WHERE c.text_hash = e.text_hash)
+                        ORDER BY e.text_hash
+                        """, arguments: [model])
+                var batch: [(String, [Float])] = []
+                while let row = try rows.next() {
+                    batch.append((row[0], VectorBlob.decode(row[1])))
+                    if batch.count == VectorPacking.rowsPerPack {
+                        try VectorPacking.append(db, model: model, vectors: batch)
+                        batch.removeAll(keepingCapacity: true)
+                    }
+                }
+                try VectorPacking.append(db, model: model, vectors: batch)
+            }
+            try db.execute(sql: "DROP TABLE embedding_v1")
+        }
         return migrator
     }
 }

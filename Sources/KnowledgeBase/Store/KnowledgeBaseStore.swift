@@ -77,7 +77,12 @@ public struct KnowledgeBaseStore: Sendable {
 
     /// Switches the knowledge base to `model` (used by reindex once all chunks have its vectors).
     public func switchEmbeddingModel(id: String, dimension: Int) throws {
-        try writer.write { db in try Self.setModel(db, id: id, dimension: dimension) }
+        try writer.write { db in
+            try Self.setModel(db, id: id, dimension: dimension)
+            // The previous model's vectors can no longer serve a query: free their space.
+            try db.execute(sql: "DELETE FROM embedding WHERE model != ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM vector_pack WHERE model != ?", arguments: [id])
+        }
     }
 
     private static func setModel(_ db: Database, id: String, dimension: Int) throws {
@@ -110,18 +115,21 @@ public struct KnowledgeBaseStore: Sendable {
         let hashes = Array(Set(textHashes))
         guard !hashes.isEmpty else { return [:] }
         return try writer.read { db in
-            var result: [String: [Float]] = [:]
-            for batch in stride(from: 0, to: hashes.count, by: 500) {
-                let slice = Array(hashes[batch..<min(batch + 500, hashes.count)])
-                let marks = Array(repeating: "?", count: slice.count).joined(separator: ",")
-                let rows = try Row.fetchCursor(
-                    db, sql: "SELECT text_hash, vector FROM embedding WHERE model = ? AND text_hash IN (\(marks))",
-                    arguments: StatementArguments([model] + slice))
-                while let row = try rows.next() {
-                    result[row["text_hash"]] = VectorBlob.decode(row["vector"])
+            var found: [(hash: String, ref: VectorRef)] = []
+            let statement = try db.cachedStatement(
+                sql: "SELECT pack_id, slot FROM embedding WHERE model = ? AND text_hash = ?")
+            for hash in hashes {
+                if let row = try Row.fetchOne(statement, arguments: [model, hash]) {
+                    found.append((hash, VectorRef(pack: row[0], slot: row[1])))
                 }
             }
-            return result
+            guard !found.isEmpty else { return [:] }
+            found.sort { $0.ref < $1.ref }
+            let dimension =
+                try Int.fetchOne(
+                    db, sql: "SELECT dimension FROM vector_pack WHERE id = ?", arguments: [found[0].ref.pack]) ?? 0
+            let vectors = try VectorPacking.vectors(db, refs: found.map(\.ref), dimension: dimension)
+            return Dictionary(zip(found.map(\.hash), vectors), uniquingKeysWith: { a, _ in a })
         }
     }
 
@@ -130,7 +138,7 @@ public struct KnowledgeBaseStore: Sendable {
     ///   - vectors: vectors for the chunks' text hashes under `model`; hashes already stored may be omitted.
     public func write(_ document: PreparedDocument, model: String, vectors: [String: [Float]]) throws {
         try writer.write { db in
-            try Self.deleteDocument(db, collection: document.collection, docID: document.parsed.docID)
+            let replaced = try Self.deleteDocument(db, collection: document.collection, docID: document.parsed.docID)
             let metadata =
                 (try? JSONEncoder().encode(document.parsed.metadata)).map { String(decoding: $0, as: UTF8.self) }
                 ?? "{}"
@@ -161,23 +169,18 @@ public struct KnowledgeBaseStore: Sendable {
                 try db.execute(
                     sql: "INSERT INTO chunk_fts(rowid, title, heading, body) VALUES (?, ?, ?, ?)",
                     arguments: [chunkID, document.parsed.title, chunk.heading, chunk.text])
-                if let vector = vectors[hash] {
-                    try db.execute(
-                        sql: "INSERT OR IGNORE INTO embedding(model, text_hash, vector) VALUES (?, ?, ?)",
-                        arguments: [model, hash, VectorBlob.encode(vector)])
-                }
             }
+            try VectorPacking.append(
+                db, model: model, vectors: document.textHashes.compactMap { h in vectors[h].map { (h, $0) } })
+            try VectorPacking.collectGarbage(db, textHashes: replaced ?? [])
         }
     }
 
     /// Stores vectors for text hashes (reindex writes them in batches, resumably).
     public func storeVectors(_ vectors: [String: [Float]], model: String) throws {
         try writer.write { db in
-            for (hash, vector) in vectors {
-                try db.execute(
-                    sql: "INSERT OR IGNORE INTO embedding(model, text_hash, vector) VALUES (?, ?, ?)",
-                    arguments: [model, hash, VectorBlob.encode(vector)])
-            }
+            try VectorPacking.append(
+                db, model: model, vectors: vectors.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
         }
     }
 
@@ -186,22 +189,29 @@ public struct KnowledgeBaseStore: Sendable {
     public func removeDocuments(collection: String, docIDs: some Sequence<String>) throws -> Int {
         try writer.write { db in
             var removed = 0
+            var hashes: [String] = []
             for docID in docIDs {
-                if try Self.deleteDocument(db, collection: collection, docID: docID) { removed += 1 }
+                if let gone = try Self.deleteDocument(db, collection: collection, docID: docID) {
+                    removed += 1
+                    hashes += gone
+                }
             }
+            try VectorPacking.collectGarbage(db, textHashes: hashes)
             return removed
         }
     }
 
-    @discardableResult
-    private static func deleteDocument(_ db: Database, collection: String, docID: String) throws -> Bool {
+    /// Deletes one document and its chunks; returns the removed chunks' text hashes (their vectors
+    /// are garbage once no other chunk uses them), or nil when there was no such document.
+    private static func deleteDocument(_ db: Database, collection: String, docID: String) throws -> [String]? {
         guard
             let id = try Int64.fetchOne(
                 db, sql: "SELECT id FROM document WHERE collection = ? AND doc_id = ?", arguments: [collection, docID])
-        else { return false }
+        else { return nil }
+        let hashes = try String.fetchAll(db, sql: "SELECT text_hash FROM chunk WHERE document_id = ?", arguments: [id])
         try db.execute(sql: "DELETE FROM chunk WHERE document_id = ?", arguments: [id])
         try db.execute(sql: "DELETE FROM document WHERE id = ?", arguments: [id])
-        return true
+        return hashes
     }
 
     // MARK: - Reading
@@ -233,35 +243,6 @@ public struct KnowledgeBaseStore: Sendable {
             return result
         }
         return ids.compactMap { byID[$0] }
-    }
-
-    /// Loads every chunk vector of `model` into one contiguous matrix for BLAS search.
-    /// Chunks without a vector of that model (an interrupted reindex) are left out.
-    public func loadVectorIndex(model: String, dimension: Int) throws -> FlatIndex {
-        try writer.read { db in
-            let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM chunk") ?? 0
-            var matrix = VectorMatrix(dimension: dimension)
-            matrix.reserveCapacity(rows: count)
-            var identifiers: [Int64] = []
-            identifiers.reserveCapacity(count)
-            let rows = try Row.fetchCursor(
-                db,
-                sql: """
-                    SELECT c.id, e.vector FROM chunk c
-                    JOIN embedding e ON e.model = ? AND e.text_hash = c.text_hash
-                    ORDER BY c.id
-                    """, arguments: [model])
-            while let row = try rows.next() {
-                let blob: Data = row[1]
-                guard blob.count == dimension * MemoryLayout<Float>.size else {
-                    throw StoreError.dimensionMismatch(
-                        expected: dimension, actual: blob.count / MemoryLayout<Float>.size)
-                }
-                try VectorBlob.withFloats(blob) { floats in try matrix.append(packed: floats) }
-                identifiers.append(row[0])
-            }
-            return try FlatIndex(matrix: matrix, identifiers: identifiers)
-        }
     }
 
     /// Text hashes of chunks that have no vector for `model` yet, with the text to embed.
@@ -319,7 +300,9 @@ public struct KnowledgeBaseStore: Sendable {
                 try Int64.fetchOne(db, sql: "SELECT COALESCE(SUM(LENGTH(CAST(text AS BLOB))), 0) FROM chunk") ?? 0
             let vectorBytes =
                 try Int64.fetchOne(
-                    db, sql: "SELECT COALESCE(SUM(LENGTH(vector)), 0) FROM embedding WHERE model = ?",
+                    db,
+                    sql:
+                        "SELECT COALESCE(SUM((row_count - dead_rows) * dimension * 4), 0) FROM vector_pack WHERE model = ?",
                     arguments: [model?.id ?? ""]) ?? 0
             let migrations = try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations")
             return KnowledgeBaseStats(

@@ -140,7 +140,7 @@ struct AskCommand: AsyncParsableCommand {
                 if json { try Terminal.printJSON(resolution) } else { printHuman(resolution) }
             } catch {
                 failures += 1
-                let message = (error as? any CustomStringConvertible)?.description ?? "\(error)"
+                let message = String(describing: error)
                 if json {
                     try Terminal.printJSON(["line": String(index + 1), "error": message])
                 } else {

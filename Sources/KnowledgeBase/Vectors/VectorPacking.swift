@@ -1,0 +1,155 @@
+import Foundation
+import GRDB
+import GRDBSQLite
+
+/// Stored vectors live in packs: one `vector_pack` row holds up to ``rowsPerPack`` float32 vectors
+/// of one model back to back in a single blob, and the `embedding` table maps a chunk text hash
+/// to its (pack, slot).
+///
+/// Why packs: loading an index then reads a few hundred large blobs instead of one row per
+/// vector, which is what lets a million-vector knowledge base open about as fast as reading the
+/// same bytes from a flat file. Vectors are shared by every chunk with the same text and are
+/// deleted once no chunk uses them; a pack whose rows are at least half dead is rewritten.
+enum VectorPacking {
+    /// 1,024 rows of 384 float32 = 1.5 MB per blob.
+    static let rowsPerPack = 1024
+
+    /// Stores `vectors` (text hash → vector) under `model`, skipping hashes that already have one.
+    static func append(_ db: Database, model: String, vectors: some Sequence<(String, [Float])>) throws {
+        var pending: [(hash: String, vector: [Float])] = []
+        var seen = Set<String>()
+        let exists = try db.cachedStatement(sql: "SELECT 1 FROM embedding WHERE model = ? AND text_hash = ?")
+        for (hash, vector) in vectors where seen.insert(hash).inserted {
+            if try Bool.fetchOne(exists, arguments: [model, hash]) == true { continue }
+            pending.append((hash, vector))
+        }
+        guard let dimension = pending.first?.vector.count else { return }
+        for item in pending where item.vector.count != dimension {
+            throw StoreError.dimensionMismatch(expected: dimension, actual: item.vector.count)
+        }
+        let insertSlot = try db.cachedStatement(
+            sql: "INSERT INTO embedding(model, text_hash, pack_id, slot) VALUES (?, ?, ?, ?)")
+        var start = 0
+        while start < pending.count {
+            // Fill the model's last pack first, so ingesting document by document still makes full packs.
+            let tail = try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT id, row_count, vectors FROM vector_pack
+                    WHERE model = ? AND dimension = ? AND dead_rows = 0 AND row_count < ?
+                    ORDER BY id DESC LIMIT 1
+                    """, arguments: [model, dimension, rowsPerPack])
+            let used: Int = tail?["row_count"] ?? 0
+            let take = min(rowsPerPack - used, pending.count - start)
+            var blob: Data = tail?["vectors"] ?? Data()
+            blob.reserveCapacity((used + take) * dimension * 4)
+            for item in pending[start..<start + take] {
+                item.vector.withUnsafeBufferPointer { blob.append($0) }
+            }
+            let packID: Int64
+            if let tail {
+                packID = tail["id"]
+                try db.execute(
+                    sql: "UPDATE vector_pack SET row_count = ?, vectors = ? WHERE id = ?",
+                    arguments: [used + take, blob, packID])
+            } else {
+                try db.execute(
+                    sql:
+                        "INSERT INTO vector_pack(model, dimension, row_count, dead_rows, vectors) VALUES (?, ?, ?, 0, ?)",
+                    arguments: [model, dimension, take, blob])
+                packID = db.lastInsertedRowID
+            }
+            for (offset, item) in pending[start..<start + take].enumerated() {
+                try insertSlot.execute(arguments: [model, item.hash, packID, used + offset])
+            }
+            start += take
+        }
+    }
+
+    /// Deletes the vectors (of every model) of those `textHashes` no chunk uses any more, and
+    /// compacts packs left at least half dead.
+    static func collectGarbage(_ db: Database, textHashes: some Sequence<String>) throws {
+        let used = try db.cachedStatement(sql: "SELECT 1 FROM chunk WHERE text_hash = ? LIMIT 1")
+        var touched = Set<Int64>()
+        for hash in Set(textHashes) where try Bool.fetchOne(used, arguments: [hash]) != true {
+            let packs = try Int64.fetchAll(
+                db, sql: "SELECT pack_id FROM embedding WHERE text_hash = ?", arguments: [hash])
+            guard !packs.isEmpty else { continue }
+            try db.execute(sql: "DELETE FROM embedding WHERE text_hash = ?", arguments: [hash])
+            for pack in packs {
+                try db.execute(sql: "UPDATE vector_pack SET dead_rows = dead_rows + 1 WHERE id = ?", arguments: [pack])
+                touched.insert(pack)
+            }
+        }
+        for pack in touched.sorted() {
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT row_count, dead_rows FROM vector_pack WHERE id = ?", arguments: [pack])
+            else { continue }
+            let rowCount: Int = row["row_count"], dead: Int = row["dead_rows"]
+            if dead * 2 >= rowCount { try compact(db, pack: pack) }
+        }
+    }
+
+    /// Rewrites a pack with only its live rows (or deletes it when none is left).
+    static func compact(_ db: Database, pack: Int64) throws {
+        let live = try Row.fetchAll(
+            db, sql: "SELECT model, text_hash, slot FROM embedding WHERE pack_id = ? ORDER BY slot", arguments: [pack])
+        guard !live.isEmpty else {
+            try db.execute(sql: "DELETE FROM vector_pack WHERE id = ?", arguments: [pack])
+            return
+        }
+        guard
+            let info = try Row.fetchOne(
+                db, sql: "SELECT dimension, vectors FROM vector_pack WHERE id = ?", arguments: [pack])
+        else { return }
+        let dimension: Int = info["dimension"]
+        let old: Data = info["vectors"]
+        let rowBytes = dimension * 4
+        var blob = Data(capacity: live.count * rowBytes)
+        for (newSlot, row) in live.enumerated() {
+            let slot: Int = row["slot"]
+            blob.append(old[old.startIndex + slot * rowBytes..<old.startIndex + (slot + 1) * rowBytes])
+            try db.execute(
+                sql: "UPDATE embedding SET slot = ? WHERE model = ? AND text_hash = ?",
+                arguments: [newSlot, row["model"], row["text_hash"]])
+        }
+        try db.execute(
+            sql: "UPDATE vector_pack SET row_count = ?, dead_rows = 0, vectors = ? WHERE id = ?",
+            arguments: [live.count, blob, pack])
+    }
+
+    /// Reads the float32 vectors at `refs` straight from their blobs (SQLite incremental blob
+    /// I/O: only the requested bytes are read, not the 1.5 MB pack).
+    static func vectors(_ db: Database, refs: [VectorRef], dimension: Int) throws -> [[Float]] {
+        var out: [[Float]] = []
+        out.reserveCapacity(refs.count)
+        var handle: OpaquePointer?
+        defer { if handle != nil { sqlite3_blob_close(handle) } }
+        var openPack: Int64 = -1
+        let rowBytes = Int32(dimension * 4)
+        for ref in refs {
+            if ref.pack != openPack {
+                let rc: Int32
+                if handle == nil {
+                    rc = sqlite3_blob_open(db.sqliteConnection, "main", "vector_pack", "vectors", ref.pack, 0, &handle)
+                } else {
+                    rc = sqlite3_blob_reopen(handle, ref.pack)
+                }
+                guard rc == SQLITE_OK else {
+                    throw StoreError.cannotOpen(path: "vector pack \(ref.pack)", reason: "missing (error \(rc))")
+                }
+                openPack = ref.pack
+            }
+            var vector = [Float](repeating: 0, count: dimension)
+            let rc = vector.withUnsafeMutableBytes { buffer in
+                sqlite3_blob_read(handle, buffer.baseAddress, rowBytes, Int32(ref.slot) * rowBytes)
+            }
+            guard rc == SQLITE_OK else {
+                throw StoreError.cannotOpen(path: "vector pack \(ref.pack)", reason: "row \(ref.slot) unreadable")
+            }
+            out.append(vector)
+        }
+        return out
+    }
+}

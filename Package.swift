@@ -12,12 +12,14 @@ let package = Package(
     products: [
         .executable(name: "cascade", targets: ["cascade"]),
         .executable(name: "cascade-bench-embed", targets: ["EmbeddingBenchmark"]),
+        .executable(name: "cascade-bench-vectors", targets: ["VectorBenchmark"]),
         .library(name: "VectorSearch", targets: ["VectorSearch"]),
         .library(name: "Embeddings", targets: ["Embeddings"]),
         .library(name: "KnowledgeBase", targets: ["KnowledgeBase"]),
         .library(name: "Retrieval", targets: ["Retrieval"]),
         .library(name: "Metering", targets: ["Metering"]),
         .library(name: "Cascade", targets: ["Cascade"]),
+        .library(name: "Evaluation", targets: ["Evaluation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -72,10 +74,15 @@ let package = Package(
             dependencies: ["Retrieval", "KnowledgeBase", "Embeddings", "Metering", "Yams"],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "Evaluation",
+            dependencies: ["Cascade", "Retrieval", "KnowledgeBase", "Embeddings", "Metering"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "cascade",
             dependencies: [
-                "Cascade", "Metering", "Retrieval", "KnowledgeBase", "Embeddings", "VectorSearch",
+                "Cascade", "Evaluation", "Metering", "Retrieval", "KnowledgeBase", "Embeddings", "VectorSearch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
@@ -84,6 +91,12 @@ let package = Package(
             name: "EmbeddingBenchmark",
             dependencies: ["Embeddings", "KnowledgeBase", "VectorSearch", "CBLAS"],
             path: "Benchmarks/EmbeddingBenchmark",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "VectorBenchmark",
+            dependencies: ["KnowledgeBase", "VectorSearch", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Benchmarks/VectorBenchmark",
             swiftSettings: swiftSettings
         ),
         // A real HTTP server on loopback for tests of clients of outside services (test-only).
@@ -126,6 +139,14 @@ let package = Package(
         .testTarget(
             name: "MeteringTests",
             dependencies: ["Metering", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EvaluationTests",
+            dependencies: [
+                "Evaluation", "Cascade", "Metering", "Retrieval", "KnowledgeBase", "Embeddings", "TestSupport",
+            ],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

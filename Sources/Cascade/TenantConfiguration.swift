@@ -6,6 +6,11 @@ import Yams
 /// ```yaml
 /// rules: corpora/sqlite-docs/rules.yaml   # relative paths are relative to the working directory
 /// threshold: 0.62                         # minimum confidence to resolve without a human
+/// confidence:                             # RAG confidence weights, written by `cascade calibrate`
+///   bias: -6.1
+///   similarity: 10.2
+///   margin: 4.0
+///   agreement: 0.9
 /// llm:
 ///   url: https://api.openai.com/v1
 ///   model: gpt-4o-mini
@@ -26,23 +31,58 @@ public struct TenantConfiguration: Hashable, Sendable, Codable {
         }
     }
 
+    /// Weights of the RAG confidence (see ``RAGConfidence``), as fitted by `cascade calibrate`.
+    public struct Confidence: Hashable, Sendable, Codable {
+        public var bias: Double
+        public var similarity: Double
+        public var margin: Double
+        public var agreement: Double
+
+        public init(_ model: RAGConfidence) {
+            bias = model.bias
+            similarity = model.similarityWeight
+            margin = model.marginWeight
+            agreement = model.agreementWeight
+        }
+
+        public var model: RAGConfidence {
+            RAGConfidence(bias: bias, similarityWeight: similarity, marginWeight: margin, agreementWeight: agreement)
+        }
+    }
+
     public var rules: String?
     public var threshold: Double?
+    public var confidence: Confidence?
     public var llm: LLM?
 
-    public init(rules: String? = nil, threshold: Double? = nil, llm: LLM? = nil) {
+    public init(rules: String? = nil, threshold: Double? = nil, confidence: Confidence? = nil, llm: LLM? = nil) {
         self.rules = rules
         self.threshold = threshold
+        self.confidence = confidence
         self.llm = llm
+    }
+
+    /// Writes this configuration to `<directory>/<tenant>.yaml` (atomically; the folder is created).
+    public func save(tenant: String, directory: String) throws {
+        _ = try Self.validatedName(tenant)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let path = URL(fileURLWithPath: directory).appendingPathComponent("\(tenant).yaml")
+        let text = try YAMLEncoder().encode(self)
+        try Data(text.utf8).write(to: path, options: .atomic)
+    }
+
+    static func validatedName(_ tenant: String) throws(RuleError) -> String {
+        guard tenant.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }),
+            !tenant.hasPrefix("."), !tenant.isEmpty
+        else {
+            throw RuleError(line: nil, message: "tenant names may only use letters, digits, '-', '_' and '.'")
+        }
+        return tenant
     }
 
     /// The tenant's file in `directory`, or an empty configuration when there is none.
     public static func load(tenant: String, directory: String) throws(RuleError) -> TenantConfiguration {
-        guard tenant.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }),
-            !tenant.hasPrefix(".")
-        else {
-            throw RuleError(line: nil, message: "tenant names may only use letters, digits, '-', '_' and '.'")
-        }
+        _ = try validatedName(tenant)
         let path = URL(fileURLWithPath: directory).appendingPathComponent("\(tenant).yaml").path
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return TenantConfiguration() }
         let configuration: TenantConfiguration

@@ -12,7 +12,8 @@ public struct Retriever: Sendable {
     public let embedder: any Embedder
     /// Every vector of the store's model, in memory (float32 or int8, as the store says).
     public let vectors: ChunkVectorIndex
-    public var fusion = RankFusion()
+    public var fusion = ScoreFusion()
+    public var rankFusion = RankFusion()
 
     /// Longest query accepted, in characters: enough for a pasted error message, not a document.
     public static let maxQueryCharacters = 4096
@@ -44,12 +45,15 @@ public struct Retriever: Sendable {
             throw RetrievalError.queryTooLong(characters: trimmed.count, limit: Self.maxQueryCharacters)
         }
         guard (1...1000).contains(k) else { throw RetrievalError.invalidK(k) }
-        let depth = mode == .hybrid ? max(k * 4, 50) : k
+        let fused = mode == .hybrid || mode == .rrf
+        let depth = fused ? max(k * 4, 50) : k
 
         var vectorHits: [(id: Int64, score: Float)] = []
         var keywordHits: [(chunkID: Int64, score: Double)] = []
+        var queryVector: [Float]?
         if mode != .keyword {
             let vector = try await embedder.embed(trimmed)
+            queryVector = vector
             vectorHits = try store.vectorSearch(vectors, query: vector, k: depth, filter: filter).map {
                 ($0.chunkID, $0.score)
             }
@@ -67,7 +71,15 @@ public struct Retriever: Sendable {
         switch mode {
         case .vector: ranked = vectorHits.map { ($0.id, Double($0.score)) }
         case .keyword: ranked = keywordHits.map { ($0.chunkID, $0.score) }
-        case .hybrid: ranked = fusion.fuse([vectorHits.map(\.id), keywordHits.map(\.chunkID)])
+        case .rrf: ranked = rankFusion.fuse([vectorHits.map(\.id), keywordHits.map(\.chunkID)])
+        case .hybrid:
+            let inVector = Set(vectorHits.map(\.id))
+            let missing = keywordHits.map(\.chunkID).filter { !inVector.contains($0) }
+            let exact = try store.vectorScores(vectors, query: queryVector ?? [], chunkIDs: missing)
+            ranked = fusion.fuse(
+                vector: vectorHits.map { ($0.id, Double($0.score)) },
+                keyword: keywordHits.map { ($0.chunkID, $0.score) },
+                exactCosine: exact.mapValues(Double.init))
         }
         let top = Array(ranked.prefix(k))
         let chunks = try store.chunks(ids: top.map(\.id))

@@ -6,6 +6,8 @@ public enum VectorSearchError: Error, Equatable, Sendable, CustomStringConvertib
     case dimensionMismatch(expected: Int, actual: Int)
     /// The number of identifiers differs from the number of rows.
     case identifierCountMismatch(rows: Int, identifiers: Int)
+    /// A vector file (`.npy`) could not be used.
+    case invalidFile(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -16,6 +18,8 @@ public enum VectorSearchError: Error, Equatable, Sendable, CustomStringConvertib
                 + "embed the query with the same model that built the index"
         case .identifierCountMismatch(let rows, let identifiers):
             "index has \(rows) vectors but \(identifiers) identifiers; rebuild the index"
+        case .invalidFile(let path, let reason):
+            "cannot use vector file \(path): \(reason); write it with numpy.save(path, array.astype('<f4'))"
         }
     }
 }

@@ -11,8 +11,9 @@ struct Cascade: AsyncParsableCommand {
             2 the command failed (bad input, unreadable store, …); 64 invalid command-line usage.
             """,
         subcommands: [
-            IngestCommand.self, SearchCommand.self, StatsCommand.self, EmbedCommand.self, ReindexCommand.self,
-            AskCommand.self, EscalationsCommand.self, LedgerCommand.self,
+            IngestCommand.self, ImportVectorsCommand.self, SearchCommand.self, StatsCommand.self, EmbedCommand.self,
+            ReindexCommand.self,
+            AskCommand.self, EscalationsCommand.self, LedgerCommand.self, EvalCommand.self, CalibrateCommand.self,
         ]
     )
 }

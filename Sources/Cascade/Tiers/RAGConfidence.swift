@@ -30,6 +30,12 @@ public struct RAGConfidence: Hashable, Sendable {
         public var topSimilarity: Double
         public var margin: Double
         public var agreement: Bool
+
+        public init(topSimilarity: Double, margin: Double, agreement: Bool) {
+            self.topSimilarity = topSimilarity
+            self.margin = margin
+            self.agreement = agreement
+        }
     }
 
     public static func signals(_ results: [SearchResult]) -> Signals? {

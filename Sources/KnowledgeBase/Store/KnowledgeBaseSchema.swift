@@ -57,7 +57,7 @@ enum KnowledgeBaseSchema {
                     """)
         }
         migrator.registerMigration("v2-vector-packs") { db in
-            // Vectors move from one row each into packs of up to 1,024 rows per blob (see
+            // Vectors move from one row each into packs of many rows per blob (see
             // VectorPacking); vectors no chunk uses any more are dropped on the way.
             try db.execute(
                 sql: """

@@ -20,6 +20,9 @@ public struct KnowledgeBaseStore: Sendable {
         do {
             let pool = try DatabaseOpening.pool(path: path) { db in
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
+                // Memory-mapped reads: vector packs are read by pointer, not copied through the
+                // page cache (index loads and the int8 re-rank's single-row blob reads).
+                try db.execute(sql: "PRAGMA mmap_size = 68719476736")
             }
             try self.init(writer: pool, path: path)
         } catch let error as StoreError {
@@ -70,6 +73,12 @@ public struct KnowledgeBaseStore: Sendable {
             if let existing, existing != id {
                 let chunks = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM chunk") ?? 0
                 if chunks > 0 { throw StoreError.modelMismatch(stored: existing, requested: id) }
+            }
+            let stored = try String.fetchOne(db, sql: "SELECT value FROM kb_meta WHERE key = 'embedding_dimension'")
+            if existing == id, let stored, stored != String(dimension),
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM chunk") ?? 0 > 0
+            {
+                throw StoreError.dimensionMismatch(expected: Int(stored) ?? 0, actual: dimension)
             }
             try Self.setModel(db, id: id, dimension: dimension)
         }
@@ -203,11 +212,9 @@ public struct KnowledgeBaseStore: Sendable {
 
     /// Deletes one document and its chunks; returns the removed chunks' text hashes (their vectors
     /// are garbage once no other chunk uses them), or nil when there was no such document.
-    private static func deleteDocument(_ db: Database, collection: String, docID: String) throws -> [String]? {
-        guard
-            let id = try Int64.fetchOne(
-                db, sql: "SELECT id FROM document WHERE collection = ? AND doc_id = ?", arguments: [collection, docID])
-        else { return nil }
+    static func deleteDocument(_ db: Database, collection: String, docID: String) throws -> [String]? {
+        let find = try db.cachedStatement(sql: "SELECT id FROM document WHERE collection = ? AND doc_id = ?")
+        guard let id = try Int64.fetchOne(find, arguments: [collection, docID]) else { return nil }
         let hashes = try String.fetchAll(db, sql: "SELECT text_hash FROM chunk WHERE document_id = ?", arguments: [id])
         try db.execute(sql: "DELETE FROM chunk WHERE document_id = ?", arguments: [id])
         try db.execute(sql: "DELETE FROM document WHERE id = ?", arguments: [id])

@@ -12,6 +12,7 @@ public struct ChunkVectorIndex: Sendable {
     public let encoding: VectorEncoding
     let exact: FlatIndex?
     let quantized: QuantizedIndex?
+    let filters = VectorFilterCache()
 
     /// Number of vectors (distinct chunk texts).
     public var count: Int { exact?.count ?? quantized?.count ?? 0 }
@@ -43,6 +44,14 @@ public struct ChunkVectorIndex: Sendable {
         self.encoding = .int8
         self.exact = nil
         self.quantized = quantized
+    }
+
+    /// The in-memory stage alone, for measurements: the exact top `k` rows (f32), or the int8
+    /// candidate rows before their float32 re-rank.
+    public func searchRows(_ query: [Float], k: Int) throws -> [ScoredRow] {
+        if let exact { return try exact.search(query, k: k) }
+        if let quantized { return try quantized.candidates(for: query, count: Self.candidateCount(k: k)) }
+        return []
     }
 
     /// How many int8 candidates are re-ranked in float32 for a top-`k` search.

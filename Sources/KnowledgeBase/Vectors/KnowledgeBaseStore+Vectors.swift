@@ -118,19 +118,24 @@ extension KnowledgeBaseStore {
         var allowedChunks: Set<Int64>?
         var rowFilter: RowFilter?
         if let filter, !filter.isEmpty {
-            let condition = filter.sqlCondition()
-            let matches = try writer.read { db in
-                try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT c.id, e.pack_id, e.slot FROM chunk c JOIN document d ON d.id = c.document_id
-                        JOIN embedding e ON e.model = ? AND e.text_hash = c.text_hash
-                        WHERE \(condition.sql)
-                        """, arguments: StatementArguments([index.model] + condition.arguments))
+            let entry = try index.filters.entry(for: filter) {
+                let condition = filter.sqlCondition()
+                let matches = try writer.read { db in
+                    try Row.fetchAll(
+                        db,
+                        sql: """
+                            SELECT c.id, e.pack_id, e.slot FROM chunk c JOIN document d ON d.id = c.document_id
+                            JOIN embedding e ON e.model = ? AND e.text_hash = c.text_hash
+                            WHERE \(condition.sql)
+                            """, arguments: StatementArguments([index.model] + condition.arguments))
+                }
+                let refs = matches.map { VectorRef(pack: $0[1], slot: $0[2]).packed }.sorted()
+                return VectorFilterCache.Entry(
+                    rows: RowFilter.sortedSubset(of: index.identifiers, allowed: refs),
+                    chunks: Set(matches.map { $0[0] }))
             }
-            allowedChunks = Set(matches.map { $0[0] })
-            let refs = matches.map { VectorRef(pack: $0[1], slot: $0[2]).packed }.sorted()
-            rowFilter = RowFilter.sortedSubset(of: index.identifiers, allowed: refs)
+            allowedChunks = entry.chunks
+            rowFilter = entry.rows
         }
         var scored: [ScoredRow]
         if let exact = index.exact {
@@ -152,24 +157,71 @@ extension KnowledgeBaseStore {
         } else {
             scored = []
         }
-        // Map rows to chunks; chunks sharing a text share the row's score.
+        return try chunks(for: scored, index: index, k: k, allowed: allowedChunks)
+    }
+
+    /// Many queries at once (no filter): float32 indexes score them with one `sgemm`, which
+    /// reuses each block of the matrix across the whole batch.
+    public func vectorSearch(_ index: ChunkVectorIndex, queries: [[Float]], k: Int) throws
+        -> [[(chunkID: Int64, score: Float)]]
+    {
+        guard let exact = index.exact else {
+            return try queries.map { try vectorSearch(index, query: $0, k: k) }
+        }
+        return try exact.search(batch: queries, k: k).map { try chunks(for: $0, index: index, k: k, allowed: nil) }
+    }
+
+    /// Maps index rows to chunks; chunks sharing a text share the row's score.
+    private func chunks(for scored: [ScoredRow], index: ChunkVectorIndex, k: Int, allowed: Set<Int64>?) throws
+        -> [(chunkID: Int64, score: Float)]
+    {
+        guard !scored.isEmpty else { return [] }
         let chunkIDs = try writer.read { db in
-            let statement = try db.cachedStatement(
-                sql: """
-                    SELECT c.id FROM embedding e JOIN chunk c ON c.text_hash = e.text_hash
-                    WHERE e.model = ? AND e.pack_id = ? AND e.slot = ? ORDER BY c.id
-                    """)
+            var statement = RawStatement(
+                try db.cachedStatement(
+                    sql: """
+                        SELECT c.id FROM embedding e JOIN chunk c ON c.text_hash = e.text_hash
+                        WHERE e.pack_id = ? AND e.slot = ? AND e.model = ?
+                        """))
             return try scored.map { row in
                 let ref = VectorRef(packed: row.id)
-                return try Int64.fetchAll(statement, arguments: [index.model, ref.pack, ref.slot])
+                statement.bind(ref.pack)
+                statement.bind(ref.slot)
+                statement.bind(index.model)
+                return try statement.int64Column(db).sorted()
             }
         }
         var results: [(chunkID: Int64, score: Float)] = []
         for (row, ids) in zip(scored, chunkIDs) {
-            for id in ids where allowedChunks?.contains(id) ?? true {
+            for id in ids where allowed?.contains(id) ?? true {
                 results.append((id, row.score))
             }
         }
         return Array(results.prefix(k))
+    }
+
+    /// Exact scores of the given chunks' vectors against `query` (chunks without a vector of the
+    /// index's model are left out): how hybrid search scores keyword-only candidates.
+    public func vectorScores(_ index: ChunkVectorIndex, query: [Float], chunkIDs: [Int64]) throws -> [Int64: Float] {
+        guard !chunkIDs.isEmpty, query.count == index.dimension else { return [:] }
+        return try writer.read { db in
+            var lookup = RawStatement(
+                try db.cachedStatement(
+                    sql: """
+                        SELECT e.pack_id, e.slot FROM chunk c JOIN embedding e ON e.model = ? AND e.text_hash = c.text_hash
+                        WHERE c.id = ?
+                        """))
+            var found: [(chunk: Int64, ref: VectorRef)] = []
+            for id in chunkIDs {
+                lookup.bind(index.model)
+                lookup.bind(id)
+                try lookup.rows(db) { column in found.append((id, VectorRef(pack: column(0), slot: Int(column(1))))) }
+            }
+            found.sort { $0.ref < $1.ref }
+            let vectors = try VectorPacking.vectors(db, refs: found.map(\.ref), dimension: index.dimension)
+            var scores: [Int64: Float] = [:]
+            for (item, vector) in zip(found, vectors) { scores[item.chunk] = VectorMath.dot(vector, query) }
+            return scores
+        }
     }
 }

@@ -11,26 +11,20 @@ import GRDBSQLite
 /// same bytes from a flat file. Vectors are shared by every chunk with the same text and are
 /// deleted once no chunk uses them; a pack whose rows are at least half dead is rewritten.
 enum VectorPacking {
-    /// 1,024 rows of 384 float32 = 1.5 MB per blob.
-    static let rowsPerPack = 1024
+    /// 128 rows of 384 float32 = 192 KB per blob: large enough that loading is a stream of big
+    /// reads, small enough that reading one row (SQLite walks a blob's overflow pages from its
+    /// start) stays cheap for the int8 re-rank.
+    static let rowsPerPack = 128
 
     /// Stores `vectors` (text hash → vector) under `model`, skipping hashes that already have one.
     static func append(_ db: Database, model: String, vectors: some Sequence<(String, [Float])>) throws {
-        var pending: [(hash: String, vector: [Float])] = []
-        var seen = Set<String>()
-        let exists = try db.cachedStatement(sql: "SELECT 1 FROM embedding WHERE model = ? AND text_hash = ?")
-        for (hash, vector) in vectors where seen.insert(hash).inserted {
-            if try Bool.fetchOne(exists, arguments: [model, hash]) == true { continue }
-            pending.append((hash, vector))
-        }
-        guard let dimension = pending.first?.vector.count else { return }
-        for item in pending where item.vector.count != dimension {
-            throw StoreError.dimensionMismatch(expected: dimension, actual: item.vector.count)
-        }
-        let insertSlot = try db.cachedStatement(
-            sql: "INSERT INTO embedding(model, text_hash, pack_id, slot) VALUES (?, ?, ?, ?)")
-        var start = 0
-        while start < pending.count {
+        var insertSlot = RawStatement(
+            try db.cachedStatement(
+                sql: "INSERT OR IGNORE INTO embedding(model, text_hash, pack_id, slot) VALUES (?, ?, ?, ?)"))
+        var iterator = vectors.makeIterator()
+        var pendingFirst = iterator.next()
+        while let first = pendingFirst {
+            let dimension = first.1.count
             // Fill the model's last pack first, so ingesting document by document still makes full packs.
             let tail = try Row.fetchOne(
                 db,
@@ -39,30 +33,47 @@ enum VectorPacking {
                     WHERE model = ? AND dimension = ? AND dead_rows = 0 AND row_count < ?
                     ORDER BY id DESC LIMIT 1
                     """, arguments: [model, dimension, rowsPerPack])
-            let used: Int = tail?["row_count"] ?? 0
-            let take = min(rowsPerPack - used, pending.count - start)
-            var blob: Data = tail?["vectors"] ?? Data()
-            blob.reserveCapacity((used + take) * dimension * 4)
-            for item in pending[start..<start + take] {
-                item.vector.withUnsafeBufferPointer { blob.append($0) }
-            }
             let packID: Int64
+            var used: Int
+            var blob: Data
             if let tail {
                 packID = tail["id"]
-                try db.execute(
-                    sql: "UPDATE vector_pack SET row_count = ?, vectors = ? WHERE id = ?",
-                    arguments: [used + take, blob, packID])
+                used = tail["row_count"]
+                blob = tail["vectors"]
             } else {
+                // An empty pack row reserves the id the slots point at; filled below.
                 try db.execute(
                     sql:
-                        "INSERT INTO vector_pack(model, dimension, row_count, dead_rows, vectors) VALUES (?, ?, ?, 0, ?)",
-                    arguments: [model, dimension, take, blob])
+                        "INSERT INTO vector_pack(model, dimension, row_count, dead_rows, vectors) VALUES (?, ?, 0, 0, x'')",
+                    arguments: [model, dimension])
                 packID = db.lastInsertedRowID
+                used = 0
+                blob = Data()
             }
-            for (offset, item) in pending[start..<start + take].enumerated() {
-                try insertSlot.execute(arguments: [model, item.hash, packID, used + offset])
+            let before = used
+            blob.reserveCapacity(rowsPerPack * dimension * 4)
+            // Claim a slot per new text hash; a hash that already has a vector is ignored (one statement).
+            while used < rowsPerPack, let (hash, vector) = pendingFirst {
+                guard vector.count == dimension else {
+                    throw StoreError.dimensionMismatch(expected: dimension, actual: vector.count)
+                }
+                insertSlot.bind(model)
+                insertSlot.bind(hash)
+                insertSlot.bind(packID)
+                insertSlot.bind(used)
+                if try insertSlot.step(db) > 0 {
+                    vector.withUnsafeBufferPointer { blob.append($0) }
+                    used += 1
+                }
+                pendingFirst = iterator.next()
             }
-            start += take
+            if used == 0 {
+                try db.execute(sql: "DELETE FROM vector_pack WHERE id = ?", arguments: [packID])
+            } else if used > before {
+                try db.execute(
+                    sql: "UPDATE vector_pack SET row_count = ?, vectors = ? WHERE id = ?",
+                    arguments: [used, blob, packID])
+            }
         }
     }
 

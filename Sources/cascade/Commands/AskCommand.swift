@@ -93,6 +93,7 @@ struct AskCommand: AsyncParsableCommand {
             rules: ruleSet, retriever: retriever, ledger: try Ledger(path: ledgerOption.ledger),
             threshold: threshold ?? tenantConfiguration.threshold ?? 0.6)
         resolver.llm = tenantConfiguration.llmClient()
+        if let confidence = tenantConfiguration.confidence { resolver.confidence = confidence.model }
         return resolver
     }
 

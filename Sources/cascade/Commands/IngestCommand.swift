@@ -34,6 +34,8 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "Largest file accepted, in bytes.")
     var maxFileSize: Int = 64 << 20
 
+    @OptionGroup var encoding: VectorEncodingOption
+
     @Flag(help: "Print the summary as JSON.")
     var json = false
 
@@ -46,6 +48,7 @@ struct IngestCommand: AsyncParsableCommand {
         var report = IngestReport()
         try await runReportingErrors {
             let kb = try KnowledgeBaseStore(path: store.kb)
+            try encoding.apply(to: kb)
             let chosen: any Embedder
             if let embedder {
                 chosen = try await EmbedderRegistry.embedder(named: embedder)

@@ -1,0 +1,200 @@
+import Cascade
+import Foundation
+import KnowledgeBase
+import Retrieval
+
+/// Fits the RAG tier's confidence to labelled questions and picks the escalation threshold.
+///
+/// *Calibrated* means: among questions answered with confidence c, about c of them are right.
+/// The confidence is a logistic function of retrieval signals (``RAGConfidence``); calibration
+/// refits its weights by maximum likelihood (Newton's method, a small ridge penalty for stability)
+/// on questions labelled right (an answerable question whose top passage is from a relevant
+/// document) or wrong (any other answerable question, and every unanswerable one). The
+/// threshold is then the lowest confidence at which the false-resolution rate stays under the
+/// target on the calibration half, and is reported on the held-out half it never saw.
+public struct Calibration: Sendable {
+    /// One labelled question's signals.
+    public struct Sample: Sendable, Hashable {
+        public var queryID: String
+        public var signals: RAGConfidence.Signals
+        public var correct: Bool
+    }
+
+    /// One bin of a reliability table.
+    public struct Bin: Sendable, Codable, Hashable {
+        public var lower: Double
+        public var upper: Double
+        public var count: Int
+        public var meanConfidence: Double
+        public var accuracy: Double
+
+        enum CodingKeys: String, CodingKey {
+            case lower, upper, count
+            case meanConfidence = "mean_confidence"
+            case accuracy
+        }
+    }
+
+    /// What a threshold does on one set of samples.
+    public struct Operating: Sendable, Codable, Hashable {
+        public var threshold: Double
+        public var questions: Int
+        public var resolved: Int
+        public var falseResolutionRate: Double
+        /// Answerable questions resolved correctly ÷ answerable questions.
+        public var correctAutoResolutionRate: Double
+
+        enum CodingKeys: String, CodingKey {
+            case threshold, questions, resolved
+            case falseResolutionRate = "false_resolution_rate"
+            case correctAutoResolutionRate = "correct_auto_resolution_rate"
+        }
+    }
+
+    /// Signals of every question: answerable ones labelled by their judgements.
+    public static func samples(
+        dataset: BEIRDataset, unanswerable: [BEIRDataset.Query], retriever: Retriever
+    ) async throws -> (samples: [Sample], answerable: Set<String>) {
+        var samples: [Sample] = []
+        var answerable = Set<String>()
+        for query in dataset.judgedQueries {
+            answerable.insert(query.id)
+            let results = try await retriever.search(query.text, k: 5, mode: .hybrid)
+            guard let signals = RAGConfidence.signals(results), let top = results.first else {
+                samples.append(
+                    Sample(
+                        queryID: query.id, signals: .init(topSimilarity: 0, margin: 0, agreement: false), correct: false
+                    ))
+                continue
+            }
+            let relevant = dataset.qrels[query.id] ?? [:]
+            samples.append(Sample(queryID: query.id, signals: signals, correct: (relevant[top.chunk.docID] ?? 0) > 0))
+        }
+        for query in unanswerable {
+            let results = try await retriever.search(query.text, k: 5, mode: .hybrid)
+            let signals = RAGConfidence.signals(results) ?? .init(topSimilarity: 0, margin: 0, agreement: false)
+            samples.append(Sample(queryID: "unanswerable:" + query.id, signals: signals, correct: false))
+        }
+        return (samples, answerable)
+    }
+
+    /// Deterministic half split by a hash of the query id (calibration, held-out).
+    public static func split(_ samples: [Sample]) -> (calibration: [Sample], heldOut: [Sample]) {
+        var a: [Sample] = []
+        var b: [Sample] = []
+        for s in samples {
+            if (Int(SHA256.hex(s.queryID).suffix(1), radix: 16) ?? 0) % 2 == 0 {
+                a.append(s)
+            } else {
+                b.append(s)
+            }
+        }
+        return (a, b)
+    }
+
+    /// Maximum-likelihood logistic fit of the confidence weights.
+    public static func fit(_ samples: [Sample], ridge: Double = 0.01) -> RAGConfidence {
+        func features(_ s: RAGConfidence.Signals) -> [Double] {
+            [1, s.topSimilarity, s.margin, s.agreement ? 1 : 0]
+        }
+        var w = [-5.0, 9.0, 6.0, 0.8]  // start from the hand-set weights
+        for _ in 0..<50 {
+            var gradient = [Double](repeating: 0, count: 4)
+            var hessian = [[Double]](repeating: [Double](repeating: 0, count: 4), count: 4)
+            for s in samples {
+                let x = features(s.signals)
+                let z = zip(w, x).reduce(0) { $0 + $1.0 * $1.1 }
+                let p = 1 / (1 + exp(-z))
+                let y = s.correct ? 1.0 : 0.0
+                for i in 0..<4 {
+                    gradient[i] += (p - y) * x[i]
+                    for j in 0..<4 { hessian[i][j] += p * (1 - p) * x[i] * x[j] }
+                }
+            }
+            for i in 1..<4 {
+                gradient[i] += ridge * w[i]
+                hessian[i][i] += ridge
+            }
+            for i in 0..<4 { hessian[i][i] += 1e-9 }
+            guard let step = solve(hessian, gradient) else { break }
+            for i in 0..<4 { w[i] -= step[i] }
+            if step.map(abs).max() ?? 0 < 1e-8 { break }
+        }
+        return RAGConfidence(bias: w[0], similarityWeight: w[1], marginWeight: w[2], agreementWeight: w[3])
+    }
+
+    /// Gaussian elimination with partial pivoting (4 × 4).
+    static func solve(_ a: [[Double]], _ b: [Double]) -> [Double]? {
+        var m = a
+        var v = b
+        let n = v.count
+        for col in 0..<n {
+            guard let pivot = (col..<n).max(by: { abs(m[$0][col]) < abs(m[$1][col]) }), abs(m[pivot][col]) > 1e-12
+            else { return nil }
+            m.swapAt(col, pivot)
+            v.swapAt(col, pivot)
+            for row in (col + 1)..<n {
+                let f = m[row][col] / m[col][col]
+                for k in col..<n { m[row][k] -= f * m[col][k] }
+                v[row] -= f * v[col]
+            }
+        }
+        var x = [Double](repeating: 0, count: n)
+        for row in stride(from: n - 1, through: 0, by: -1) {
+            var s = v[row]
+            for k in (row + 1)..<n { s -= m[row][k] * x[k] }
+            x[row] = s / m[row][row]
+        }
+        return x
+    }
+
+    /// Reliability table (equal-width bins) and expected calibration error.
+    public static func reliability(_ samples: [Sample], model: RAGConfidence, bins: Int = 10) -> (
+        table: [Bin], ece: Double
+    ) {
+        var table: [Bin] = []
+        var ece = 0.0
+        for b in 0..<bins {
+            let lower = Double(b) / Double(bins)
+            let upper = Double(b + 1) / Double(bins)
+            let members = samples.filter {
+                let c = model.confidence($0.signals)
+                return c >= lower && (c < upper || (b == bins - 1 && c <= 1))
+            }
+            guard !members.isEmpty else { continue }
+            let mean = members.map { model.confidence($0.signals) }.reduce(0, +) / Double(members.count)
+            let accuracy = Double(members.filter(\.correct).count) / Double(members.count)
+            table.append(
+                Bin(lower: lower, upper: upper, count: members.count, meanConfidence: mean, accuracy: accuracy))
+            ece += Double(members.count) / Double(max(samples.count, 1)) * abs(mean - accuracy)
+        }
+        return (table, ece)
+    }
+
+    /// What resolving at `threshold` does on `samples`.
+    public static func operating(
+        _ samples: [Sample], model: RAGConfidence, threshold: Double, answerable: Set<String>
+    ) -> Operating {
+        let resolved = samples.filter { model.confidence($0.signals) >= threshold }
+        let wrong = resolved.filter { !$0.correct }.count
+        let answerableCount = samples.filter { answerable.contains($0.queryID) }.count
+        return Operating(
+            threshold: threshold, questions: samples.count, resolved: resolved.count,
+            falseResolutionRate: resolved.isEmpty ? 0 : Double(wrong) / Double(resolved.count),
+            correctAutoResolutionRate: Double(resolved.filter(\.correct).count) / Double(max(answerableCount, 1)))
+    }
+
+    /// The lowest threshold (rounded up to 0.01) whose false-resolution rate on `samples` is at
+    /// most `target`; 1.0 (escalate everything) when none is.
+    public static func threshold(
+        _ samples: [Sample], model: RAGConfidence, target: Double, answerable: Set<String>
+    ) -> Double {
+        var best = 1.0
+        for step in stride(from: 100, through: 1, by: -1) {
+            let t = Double(step) / 100
+            let point = operating(samples, model: model, threshold: t, answerable: answerable)
+            if point.resolved > 0 && point.falseResolutionRate <= target { best = t }
+        }
+        return best
+    }
+}

@@ -1,0 +1,254 @@
+import ArgumentParser
+import Cascade
+import Embeddings
+import Evaluation
+import Foundation
+import KnowledgeBase
+import Metering
+import Retrieval
+
+struct EvalCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Measure retrieval and the cascade on a BEIR-format evaluation set.",
+        subcommands: [EvalRetrievalCommand.self, EvalCascadeCommand.self]
+    )
+}
+
+/// Options every evaluation command shares: the set, the embedder, the cache.
+struct EvaluationOptions: ParsableArguments {
+    @Option(help: "A BEIR-format set: corpus.jsonl (or corpus-path), queries.jsonl, qrels/test.tsv.")
+    var dataset: String
+
+    @Option(
+        help:
+            "Embedding model (\(EmbedderRegistry.names.joined(separator: ", "))). Default: minilm when present, else hashing."
+    )
+    var embedder: String?
+
+    @Option(help: "Where corpora are ingested and kept between runs.")
+    var cache: String = ".cascade/eval-cache"
+
+    /// The set, with its corpus ingested (or reused) into a cached knowledge base.
+    func open() async throws -> (BEIRDataset, Retriever) {
+        let set = try BEIRDataset.load(dataset)
+        let chosen: any Embedder =
+            if let embedder { try await EmbedderRegistry.embedder(named: embedder) } else {
+                try EmbedderRegistry.defaultEmbedder()
+            }
+        let bar = ProgressBar()
+        let kb = try await EvaluationCache(directory: URL(fileURLWithPath: cache)).knowledgeBase(
+            for: set, embedder: chosen
+        ) { progress in
+            bar.update(
+                done: progress.filesDone, total: progress.filesTotal,
+                detail: "ingesting the corpus: \(progress.chunksEmbedded) chunks embedded")
+        }
+        bar.finish()
+        if !kb.reused { Terminal.note("corpus ingested into \(kb.path) (reused next time)") }
+        return (set, try Retriever(store: kb.store, embedder: chosen))
+    }
+
+    /// Unanswerable questions: the given file, else `unanswerable.jsonl` in the set, else none.
+    func unanswerable(_ path: String?, set: BEIRDataset) throws -> [BEIRDataset.Query] {
+        if let path { return try BEIRDataset.readQueries(URL(fileURLWithPath: path)) }
+        let shipped = set.root.appendingPathComponent("unanswerable.jsonl")
+        return FileManager.default.fileExists(atPath: shipped.path) ? try BEIRDataset.readQueries(shipped) : []
+    }
+}
+
+struct EvalRetrievalCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "retrieval",
+        abstract: "hit@1/5/10, recall@10, MRR@10, nDCG@10 and latency per search mode.",
+        discussion: """
+            Chunks of one document count once, at their best rank. --run-file writes the ranked documents per \
+            query so the numbers can be re-checked with any BEIR scorer.
+            """
+    )
+
+    @OptionGroup var options: EvaluationOptions
+
+    @Option(
+        help:
+            "Search mode: \(SearchMode.allCases.map(\.rawValue).joined(separator: ", ")). Default: hybrid, as search uses."
+    )
+    var mode: SearchMode?
+
+    @Flag(help: "Evaluate every mode side by side.")
+    var compare = false
+
+    @Option(name: .short, help: "Documents kept per query (metrics use the first 10).")
+    var k: Int = 10
+
+    @Option(help: "Write the run (one JSON line per query: query_id, results [{doc_id, score}]) to this file.")
+    var runFile: String?
+
+    @Option(help: "Also write a Markdown summary (for a pull request) to this file.")
+    var markdown: String?
+
+    @Option(help: .hidden)
+    var vectorWeight: Double?
+
+    @Flag(help: "Print as JSON.")
+    var json = false
+
+    func validate() throws {
+        if compare && mode != nil { throw ValidationError("use either --mode or --compare, not both") }
+        if compare && runFile != nil { throw ValidationError("--run-file needs a single mode (drop --compare)") }
+        if !(10...1000).contains(k) { throw ValidationError("-k must be between 10 and 1000") }
+        if let vectorWeight, !(0...1).contains(vectorWeight) {
+            throw ValidationError("--vector-weight must be in [0, 1]")
+        }
+    }
+
+    struct Row: Encodable {
+        var mode: String
+        var queries: Int
+        var metrics: RetrievalMetrics
+        var latency_p50_ms: Double
+        var latency_p95_ms: Double
+    }
+
+    func run() async throws {
+        try await runReportingErrors {
+            var (set, retriever) = try await options.open()
+            if let vectorWeight { retriever.fusion.vectorWeight = vectorWeight }
+
+            let modes: [SearchMode] = compare ? [.keyword, .vector, .rrf, .hybrid] : [mode ?? .hybrid]
+            var rows: [Row] = []
+            for mode in modes {
+                let bar = ProgressBar()
+                let outcome = try await RetrievalEvaluation(retriever: retriever, k: k).run(set, mode: mode) {
+                    bar.update(done: $0, total: $1, detail: mode.rawValue)
+                }
+                bar.finish()
+                if let runFile {
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.sortedKeys]
+                    let lines = try outcome.run.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+                    try (lines.joined(separator: "\n") + "\n").write(toFile: runFile, atomically: true, encoding: .utf8)
+                }
+                rows.append(
+                    Row(
+                        mode: mode.rawValue, queries: outcome.queries, metrics: outcome.metrics,
+                        latency_p50_ms: outcome.latencyP50Ms, latency_p95_ms: outcome.latencyP95Ms))
+            }
+            let table = Self.markdownTable(rows, set: set, model: retriever.embedder.modelID)
+            if let markdown { try table.write(toFile: markdown, atomically: true, encoding: .utf8) }
+            if json {
+                struct Output: Encodable {
+                    var dataset: String
+                    var model: String
+                    var rows: [Row]
+                }
+                try Terminal.printJSON(Output(dataset: set.name, model: retriever.embedder.modelID, rows: rows))
+            } else {
+                print(table, terminator: "")
+            }
+        }
+    }
+
+    static func markdownTable(_ rows: [Row], set: BEIRDataset, model: String) -> String {
+        var out = "Retrieval on \(set.name) (\(rows.first?.queries ?? 0) judged queries, \(model))\n\n"
+        out += "| mode | hit@1 | hit@5 | hit@10 | recall@10 | MRR@10 | nDCG@10 | p50 ms | p95 ms |\n"
+        out += "|---|---|---|---|---|---|---|---|---|\n"
+        for r in rows {
+            let m = r.metrics
+            out += String(
+                format: "| %@ | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.1f | %.1f |\n", r.mode, m.hitAt1, m.hitAt5,
+                m.hitAt10, m.recallAt10, m.mrrAt10, m.ndcgAt10, r.latency_p50_ms, r.latency_p95_ms)
+        }
+        return out
+    }
+}
+
+struct EvalCascadeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cascade",
+        abstract:
+            "Run the set's questions through the cascade: resolved per tier, escalations, false resolutions, cost.",
+        discussion: """
+            A resolution is wrong when an answerable question is resolved citing none of its relevant documents, \
+            or an unanswerable one is resolved at all. The tenant's settings (rules, threshold, confidence, LLM) \
+            apply; nothing is written to any billing ledger.
+            """
+    )
+
+    @OptionGroup var options: EvaluationOptions
+
+    @Option(help: "JSONL of {_id, text} questions the corpus cannot answer. Default: unanswerable.jsonl in the set.")
+    var unanswerable: String?
+
+    @Option(help: "Tenant whose settings apply.")
+    var tenant: String = "eval"
+
+    @Option(help: "Folder of per-tenant settings.")
+    var tenantsDir: String = ".cascade/tenants"
+
+    @Option(help: "Override the tenant's confidence threshold.")
+    var threshold: Double?
+
+    @Option(help: "Also write a Markdown summary to this file.")
+    var markdown: String?
+
+    @Flag(help: "Print as JSON (summary and one item per question).")
+    var json = false
+
+    func run() async throws {
+        try await runReportingErrors {
+            let (set, retriever) = try await options.open()
+            let extra = try options.unanswerable(unanswerable, set: set)
+            let configuration = try TenantConfiguration.load(tenant: tenant, directory: tenantsDir)
+            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "cascade-eval-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: scratch) }
+            var resolver = Resolver(
+                rules: try configuration.rules.map { try RuleSet.load(path: $0) } ?? .empty, retriever: retriever,
+                ledger: try Ledger(path: scratch.appendingPathComponent("ledger.sqlite").path),
+                threshold: threshold ?? configuration.threshold ?? 0.6)
+            if let confidence = configuration.confidence { resolver.confidence = confidence.model }
+            resolver.llm = configuration.llmClient()
+            let bar = ProgressBar()
+            let items = try await CascadeEvaluation(resolver: resolver).run(set, unanswerable: extra, tenant: tenant) {
+                bar.update(done: $0, total: $1, detail: "questions")
+            }
+            bar.finish()
+            let summary = CascadeEvaluation.Summary(items: items)
+            let text = Self.markdown(summary, set: set, threshold: resolver.threshold)
+            if let markdown { try text.write(toFile: markdown, atomically: true, encoding: .utf8) }
+            if json {
+                struct Output: Encodable {
+                    var dataset: String
+                    var threshold: Double
+                    var summary: CascadeEvaluation.Summary
+                    var items: [CascadeEvaluation.Item]
+                }
+                try Terminal.printJSON(
+                    Output(dataset: set.name, threshold: resolver.threshold, summary: summary, items: items))
+            } else {
+                print(text, terminator: "")
+            }
+        }
+    }
+
+    static func markdown(_ s: CascadeEvaluation.Summary, set: BEIRDataset, threshold: Double) -> String {
+        func pct(_ x: Double) -> String { String(format: "%.1f%%", x * 100) }
+        return """
+            Cascade on \(set.name): \(s.questions) questions (\(s.answerable) answerable, \(s.unanswerable) unanswerable), \
+            threshold \(String(format: "%.2f", threshold))
+
+            | measure | value |
+            |---|---|
+            | resolved by rule | \(pct(s.resolvedShareByTier["rule"] ?? 0)) |
+            | resolved by RAG | \(pct(s.resolvedShareByTier["rag"] ?? 0)) |
+            | resolved by LLM | \(pct(s.resolvedShareByTier["llm"] ?? 0)) |
+            | escalated | \(pct(s.escalationRate)) |
+            | rejected (junk) | \(pct(s.rejectedRate)) |
+            | false-resolution rate | \(pct(s.falseResolutionRate)) (\(s.wrongResolutions) of \(s.resolutions) resolutions) |
+            | correct auto-resolution rate | \(pct(s.correctAutoResolutionRate)) of answerable questions |
+            | cost per query | \(String(format: "%.2f", s.costMicrosPerQuery)) µ$ (total \(s.totalCostMicros) µ$) |
+
+            """
+    }
+}

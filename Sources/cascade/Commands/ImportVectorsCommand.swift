@@ -1,0 +1,73 @@
+import ArgumentParser
+import Embeddings
+import Foundation
+import KnowledgeBase
+
+struct ImportVectorsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import-vectors",
+        abstract: "Import precomputed vectors: a corpus.jsonl and a .npy float32 matrix, row i for line i.",
+        discussion: """
+            Each corpus line (_id, title, text) becomes one document with one chunk. --model names the model \
+            that computed the vectors (minilm, hashing or a model id); queries must be embedded with it. \
+            Documents with an _id already in the collection are replaced.
+            """
+    )
+
+    @Option(help: "BEIR-style corpus: one JSON object per line with _id, title, text.")
+    var corpus: String
+
+    @Option(help: "A .npy float32 matrix of shape (lines, dimension).")
+    var vectors: String
+
+    @Option(help: "The embedding model of the vectors: minilm, hashing, or a full model id.")
+    var model: String = "minilm"
+
+    @Option(help: "Collection name. Default: the corpus file's folder name.")
+    var collection: String?
+
+    @OptionGroup var store: KnowledgeBaseOption
+    @OptionGroup var encoding: VectorEncodingOption
+
+    @Flag(help: "Print the summary as JSON.")
+    var json = false
+
+    struct Output: Encodable {
+        var documents: Int
+        var vectors: Int
+        var seconds: Double
+        var rows_per_second: Double
+        var model: String
+    }
+
+    func run() async throws {
+        try await runReportingErrors {
+            let modelID =
+                switch model.lowercased() {
+                case "minilm": MiniLMEmbedder.defaultModelID
+                case "hashing": HashingEmbedder().modelID
+                default: model
+                }
+            let kb = try KnowledgeBaseStore(path: store.kb)
+            try encoding.apply(to: kb)
+            let corpusURL = URL(fileURLWithPath: corpus)
+            let name = collection ?? corpusURL.deletingLastPathComponent().lastPathComponent
+            let bar = ProgressBar()
+            let report = try VectorImporter(store: kb).importVectors(
+                corpus: corpusURL, vectors: URL(fileURLWithPath: vectors), model: modelID, collection: name
+            ) { done, total in bar.update(done: done, total: total, detail: "documents") }
+            bar.finish()
+            let rate = report.seconds > 0 ? Double(report.documents) / report.seconds : 0
+            if json {
+                try Terminal.printJSON(
+                    Output(
+                        documents: report.documents, vectors: report.vectors, seconds: report.seconds,
+                        rows_per_second: rate, model: modelID))
+            } else {
+                print(
+                    "Imported \(report.documents) documents into \(store.kb) (\(report.vectors) vectors of \(modelID)) "
+                        + "in \(String(format: "%.1f", report.seconds))s, \(String(format: "%.0f", rate)) rows/s")
+            }
+        }
+    }
+}

@@ -132,13 +132,17 @@ public struct Resolver: Sendable {
                     outcome: "below_threshold", note: note), nil, results
             )
         }
-        let citation = Citation(
-            docID: top.chunk.docID, source: top.chunk.citation, heading: top.chunk.heading, chunkID: top.chunk.chunkID)
-        let answer = PassageTrimmer.trim(top.chunk.text, question: question.text)
+        let cited = RAGAnswer.citedResults(results)
+        let citations = cited.map {
+            Citation(
+                docID: $0.chunk.docID, source: $0.chunk.citation, heading: $0.chunk.heading, chunkID: $0.chunk.chunkID)
+        }
+        let answer = RAGAnswer.text(question: question.text, cited: cited)
+        _ = top
         return (
             Attempt(
                 tier: "rag", confidence: value, costMicros: cost, tokensIn: tokens, tokensOut: 0, latencyMs: ms,
-                outcome: "resolved", note: nil), (answer, [citation]), results
+                outcome: "resolved", note: nil), (answer, citations), results
         )
     }
 

@@ -67,8 +67,32 @@ public struct TenantConfiguration: Hashable, Sendable, Codable {
         _ = try Self.validatedName(tenant)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let path = URL(fileURLWithPath: directory).appendingPathComponent("\(tenant).yaml")
-        let text = try YAMLEncoder().encode(self)
-        try Data(text.utf8).write(to: path, options: .atomic)
+        try Data(yaml().utf8).write(to: path, options: .atomic)
+    }
+
+    /// The configuration as YAML, numbers in plain decimal notation (readable, diff-friendly).
+    public func yaml() -> String {
+        func number(_ x: Double) -> String { String(format: "%.6g", x) }
+        func quoted(_ s: String) -> String {
+            "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
+        var lines: [String] = []
+        if let rules { lines.append("rules: \(quoted(rules))") }
+        if let threshold { lines.append("threshold: \(number(threshold))") }
+        if let confidence {
+            lines.append("confidence:")
+            lines.append("  bias: \(number(confidence.bias))")
+            lines.append("  similarity: \(number(confidence.similarity))")
+            lines.append("  margin: \(number(confidence.margin))")
+            lines.append("  agreement: \(number(confidence.agreement))")
+        }
+        if let llm {
+            lines.append("llm:")
+            lines.append("  url: \(quoted(llm.url))")
+            lines.append("  model: \(quoted(llm.model))")
+            if let key = llm.apiKeyEnv { lines.append("  api_key_env: \(quoted(key))") }
+        }
+        return lines.joined(separator: "\n") + "\n"
     }
 
     static func validatedName(_ tenant: String) throws(RuleError) -> String {

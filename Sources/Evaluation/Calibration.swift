@@ -8,8 +8,8 @@ import Retrieval
 /// *Calibrated* means: among questions answered with confidence c, about c of them are right.
 /// The confidence is a logistic function of retrieval signals (``RAGConfidence``); calibration
 /// refits its weights by maximum likelihood (Newton's method, a small ridge penalty for stability)
-/// on questions labelled right (an answerable question whose top passage is from a relevant
-/// document) or wrong (any other answerable question, and every unanswerable one). The
+/// on questions labelled right (an answerable question whose answer would cite a relevant
+/// document, see ``RAGAnswer``) or wrong (any other answerable question, and every unanswerable one). The
 /// threshold is then the lowest confidence at which the false-resolution rate stays under the
 /// target on the calibration half, and is reported on the held-out half it never saw.
 public struct Calibration: Sendable {
@@ -60,7 +60,7 @@ public struct Calibration: Sendable {
         for query in dataset.judgedQueries {
             answerable.insert(query.id)
             let results = try await retriever.search(query.text, k: 5, mode: .hybrid)
-            guard let signals = RAGConfidence.signals(results), let top = results.first else {
+            guard let signals = RAGConfidence.signals(results) else {
                 samples.append(
                     Sample(
                         queryID: query.id, signals: .init(topSimilarity: 0, margin: 0, agreement: false), correct: false
@@ -68,7 +68,9 @@ public struct Calibration: Sendable {
                 continue
             }
             let relevant = dataset.qrels[query.id] ?? [:]
-            samples.append(Sample(queryID: query.id, signals: signals, correct: (relevant[top.chunk.docID] ?? 0) > 0))
+            let cited = RAGAnswer.citedResults(results).map(\.chunk.docID)
+            samples.append(
+                Sample(queryID: query.id, signals: signals, correct: cited.contains { (relevant[$0] ?? 0) > 0 }))
         }
         for query in unanswerable {
             let results = try await retriever.search(query.text, k: 5, mode: .hybrid)
@@ -78,15 +80,20 @@ public struct Calibration: Sendable {
         return (samples, answerable)
     }
 
-    /// Deterministic half split by a hash of the query id (calibration, held-out).
+    /// Deterministic, stratified half split (calibration, held-out): within right and within
+    /// wrong questions, ordered by similarity, they alternate between the halves. Both halves
+    /// then hold the hard cases (wrong answers with high similarity); a purely random split of a
+    /// hundred questions can put all of them on one side.
     public static func split(_ samples: [Sample]) -> (calibration: [Sample], heldOut: [Sample]) {
         var a: [Sample] = []
         var b: [Sample] = []
-        for s in samples {
-            if (Int(SHA256.hex(s.queryID).suffix(1), radix: 16) ?? 0) % 2 == 0 {
-                a.append(s)
-            } else {
-                b.append(s)
+        for label in [true, false] {
+            let group = samples.filter { $0.correct == label }.sorted {
+                $0.signals.topSimilarity != $1.signals.topSimilarity
+                    ? $0.signals.topSimilarity > $1.signals.topSimilarity : $0.queryID < $1.queryID
+            }
+            for (i, sample) in group.enumerated() {
+                if i % 2 == 0 { a.append(sample) } else { b.append(sample) }
             }
         }
         return (a, b)
@@ -184,8 +191,10 @@ public struct Calibration: Sendable {
             correctAutoResolutionRate: Double(resolved.filter(\.correct).count) / Double(max(answerableCount, 1)))
     }
 
-    /// The lowest threshold (rounded up to 0.01) whose false-resolution rate on `samples` is at
-    /// most `target`; 1.0 (escalate everything) when none is.
+    /// The lowest threshold (on a 0.01 grid) such that it and every higher threshold keep the
+    /// false-resolution rate on `samples` at most `target`: scanning down from 1.0, the scan stops
+    /// at the first threshold that breaks the target, so a lucky dip below a bad region is never
+    /// chosen. 1.0 (escalate everything) when even the highest thresholds break it.
     public static func threshold(
         _ samples: [Sample], model: RAGConfidence, target: Double, answerable: Set<String>
     ) -> Double {
@@ -193,7 +202,9 @@ public struct Calibration: Sendable {
         for step in stride(from: 100, through: 1, by: -1) {
             let t = Double(step) / 100
             let point = operating(samples, model: model, threshold: t, answerable: answerable)
-            if point.resolved > 0 && point.falseResolutionRate <= target { best = t }
+            if point.resolved == 0 { continue }
+            if point.falseResolutionRate > target { break }
+            best = t
         }
         return best
     }

@@ -10,7 +10,7 @@ struct CalibrateCommand: AsyncParsableCommand {
         commandName: "calibrate",
         abstract: "Fit the RAG confidence on labelled questions and pick the escalation threshold.",
         discussion: """
-            Questions are split in two halves by a hash of their id: the confidence weights and the threshold \
+            Questions are split in two stratified halves (right and wrong ones alternate by similarity): the confidence weights and the threshold \
             (the lowest one whose false-resolution rate is at most --max-false-resolution) come from the first \
             half, and are reported on the held-out half. --write-config stores both in the tenant's settings.
             """
@@ -59,6 +59,17 @@ struct CalibrateCommand: AsyncParsableCommand {
         var held_out: Calibration.Operating
         var all_questions: Calibration.Operating
         var written_to: String?
+        var questions_detail: [Detail]
+    }
+
+    struct Detail: Encodable {
+        var query_id: String
+        var half: String
+        var top_similarity: Double
+        var margin: Double
+        var agreement: Bool
+        var confidence: Double
+        var correct: Bool
     }
 
     func run() async throws {
@@ -87,7 +98,15 @@ struct CalibrateCommand: AsyncParsableCommand {
                 held_out: Calibration.operating(heldOut, model: fitted, threshold: threshold, answerable: answerable),
                 all_questions: Calibration.operating(
                     samples, model: fitted, threshold: threshold, answerable: answerable),
-                written_to: nil)
+                written_to: nil,
+                questions_detail: [("calibration", fitSet), ("held-out", heldOut)].flatMap { half, samples in
+                    samples.map {
+                        Detail(
+                            query_id: $0.queryID, half: half, top_similarity: $0.signals.topSimilarity,
+                            margin: $0.signals.margin, agreement: $0.signals.agreement,
+                            confidence: fitted.confidence($0.signals), correct: $0.correct)
+                    }
+                })
             if writeConfig {
                 var configuration = try TenantConfiguration.load(tenant: tenant, directory: tenantsDir)
                 configuration.threshold = threshold

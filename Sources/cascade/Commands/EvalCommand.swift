@@ -29,9 +29,22 @@ struct EvaluationOptions: ParsableArguments {
     @Option(help: "Where corpora are ingested and kept between runs.")
     var cache: String = ".cascade/eval-cache"
 
+    @Option(help: "Use this knowledge base (already holding the set's corpus) instead of the cache.")
+    var kb: String?
+
     /// The set, with its corpus ingested (or reused) into a cached knowledge base.
     func open() async throws -> (BEIRDataset, Retriever) {
         let set = try BEIRDataset.load(dataset)
+        if let kb {
+            guard FileManager.default.fileExists(atPath: kb) else {
+                throw StoreError.cannotOpen(
+                    path: kb, reason: "no such file; drop --kb to ingest the set's corpus into the cache")
+            }
+            let store = try KnowledgeBaseStore(path: kb)
+            var chosen: (any Embedder)?
+            if let embedder { chosen = try await EmbedderRegistry.embedder(named: embedder) }
+            return (set, try Retriever(store: store, embedder: chosen))
+        }
         let chosen: any Embedder =
             if let embedder { try await EmbedderRegistry.embedder(named: embedder) } else {
                 try EmbedderRegistry.defaultEmbedder()

@@ -1,0 +1,144 @@
+import Foundation
+import Testing
+
+@Suite("cascade eval, calibrate and import-vectors", .serialized)
+struct EvalCLITests {
+    /// A small BEIR set whose questions share words with their passages.
+    func tinySet(_ dir: TemporaryDirectory) throws -> String {
+        let passages = [
+            ("wal", "Write-ahead log", "WAL mode lets readers continue while a writer appends to the log."),
+            ("vacuum", "VACUUM", "VACUUM rebuilds the database file so it shrinks after large deletes."),
+            ("fk", "Foreign keys", "Foreign key constraints are enforced after PRAGMA foreign_keys=ON."),
+            ("busy", "Busy timeout", "A busy timeout makes a locked database wait and retry."),
+            ("json", "JSON", "json_extract reads values from JSON documents in text columns."),
+        ]
+        let corpus = try passages.map {
+            String(
+                decoding: try JSONSerialization.data(withJSONObject: ["_id": $0.0, "title": $0.1, "text": $0.2]),
+                as: UTF8.self)
+        }
+        try dir.write("set/corpus.jsonl", Data(corpus.joined(separator: "\n").utf8))
+        try dir.write(
+            "set/queries.jsonl",
+            Data(
+                """
+                {"_id": "q1", "text": "readers continue while writer appends wal"}
+                {"_id": "q2", "text": "database file shrinks after deletes vacuum"}
+                {"_id": "q3", "text": "foreign key constraints enforced"}
+                {"_id": "q4", "text": "locked database wait and retry"}
+                """.utf8))
+        try dir.write(
+            "set/qrels/test.tsv",
+            Data("query-id\tcorpus-id\tscore\nq1\twal\t1\nq2\tvacuum\t1\nq3\tfk\t1\nq4\tbusy\t2\n".utf8))
+        try dir.write(
+            "set/unanswerable.jsonl",
+            Data(
+                "{\"_id\": \"u1\", \"text\": \"best pizza in town\"}\n{\"_id\": \"u2\", \"text\": \"capital of peru\"}\n"
+                    .utf8))
+        return dir.path("set")
+    }
+
+    @Test("eval retrieval --compare prints every mode; --run-file writes a re-scorable run")
+    func retrieval() throws {
+        let dir = try TemporaryDirectory()
+        let set = try tinySet(dir)
+        let common = ["--dataset", set, "--embedder", "hashing", "--cache", dir.path("cache")]
+        let compare = try CLIProcess.run(["eval", "retrieval"] + common + ["--compare", "--json"])
+        #expect(compare.status == 0, "\(compare.stderr)")
+        let rows = try #require(try compare.json()["rows"] as? [[String: Any]])
+        #expect(rows.compactMap { $0["mode"] as? String } == ["keyword", "vector", "rrf", "hybrid"])
+        let metrics = try #require(rows.last?["metrics"] as? [String: Double])
+        for key in ["hit_at_1", "hit_at_5", "hit_at_10", "recall_at_10", "mrr_at_10", "ndcg_at_10"] {
+            #expect(metrics[key] != nil, "missing \(key)")
+        }
+
+        let run = try CLIProcess.run(
+            ["eval", "retrieval"] + common + ["--mode", "keyword", "--run-file", dir.path("run.jsonl")])
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = try String(contentsOfFile: dir.path("run.jsonl"), encoding: .utf8).split(separator: "\n")
+        #expect(lines.count == 4)
+        let first = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        #expect(first["query_id"] as? String == "q1")
+        let results = try #require(first["results"] as? [[String: Any]])
+        #expect(results.first?["doc_id"] as? String == "wal")
+        #expect(results.first?["score"] is Double)
+        #expect(!FileManager.default.fileExists(atPath: set + "/run.jsonl"))
+    }
+
+    @Test("wrong flags and broken sets are clear errors with the documented exit codes")
+    func errors() throws {
+        let dir = try TemporaryDirectory()
+        let set = try tinySet(dir)
+        let both = try CLIProcess.run(["eval", "retrieval", "--dataset", set, "--mode", "vector", "--compare"])
+        #expect(both.status == 64)
+        #expect(both.stderr.contains("either --mode or --compare"))
+        try dir.write("set/qrels/test.tsv", Data("query-id\tcorpus-id\tscore\nq1\twal\n".utf8))
+        let broken = try CLIProcess.run([
+            "eval", "retrieval", "--dataset", set, "--embedder", "hashing", "--cache", dir.path("c"),
+        ])
+        #expect(broken.status == 2)
+        #expect(broken.stderr.contains("test.tsv, line 2"))
+    }
+
+    @Test("calibrate --write-config stores the threshold and confidence in the tenant's settings, keeping the rest")
+    func calibrate() throws {
+        let dir = try TemporaryDirectory()
+        let set = try tinySet(dir)
+        try dir.write("tenants/demo.yaml", Data("rules: my-rules.yaml\nthreshold: 0.9\n".utf8))
+        let result = try CLIProcess.run([
+            "calibrate", "--dataset", set, "--embedder", "hashing", "--cache", dir.path("cache"), "--tenant", "demo",
+            "--tenants-dir", dir.path("tenants"), "--write-config", "--json",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let output = try result.json()
+        let threshold = try #require(output["threshold"] as? Double)
+        #expect((0...1).contains(threshold))
+        #expect(output["held_out"] != nil && output["before"] != nil && output["after"] != nil)
+        let yaml = try String(contentsOfFile: dir.path("tenants/demo.yaml"), encoding: .utf8)
+        #expect(yaml.contains("rules: \"my-rules.yaml\""))
+        #expect(yaml.contains("threshold: \(String(format: "%.6g", threshold))"))
+        #expect(yaml.contains("confidence:\n  bias: "))
+    }
+
+    @Test("import-vectors stores a .npy matrix with its corpus, and search finds the rows")
+    func importVectors() throws {
+        let dir = try TemporaryDirectory()
+        // Two 384-d unit vectors along the first two axes, for two passages.
+        var values = [Float](repeating: 0, count: 2 * 384)
+        values[0] = 1
+        values[384 + 1] = 1
+        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 384), }"
+        header += String(repeating: " ", count: (64 - (10 + header.utf8.count + 1) % 64) % 64) + "\n"
+        var npy =
+            Data([0x93]) + Data("NUMPY".utf8)
+            + Data([1, 0, UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)])
+        npy.append(Data(header.utf8))
+        values.withUnsafeBufferPointer { npy.append($0) }
+        try dir.write("v.npy", npy)
+        try dir.write(
+            "c/corpus.jsonl",
+            Data(
+                "{\"_id\": \"a\", \"title\": \"A\", \"text\": \"first\"}\n{\"_id\": \"b\", \"title\": \"B\", \"text\": \"second\"}\n"
+                    .utf8))
+        let kb = dir.path("kb.sqlite")
+        let result = try CLIProcess.run([
+            "import-vectors", "--corpus", dir.path("c/corpus.jsonl"), "--vectors", dir.path("v.npy"), "--model",
+            "hashing",
+            "--kb", kb, "--vector-encoding", "int8", "--json",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let summary = try result.json()
+        #expect(summary["documents"] as? Int == 2)
+        #expect(summary["vectors"] as? Int == 2)
+        #expect(summary["rows_per_second"] is Double)
+        let search = try CLIProcess.run(["search", "second", "--kb", kb, "--mode", "keyword", "--json"])
+        #expect(search.status == 0, "\(search.stderr)")
+
+        try dir.write("short.npy", npy.prefix(npy.count - 4))
+        let bad = try CLIProcess.run([
+            "import-vectors", "--corpus", dir.path("c/corpus.jsonl"), "--vectors", dir.path("short.npy"), "--kb", kb,
+        ])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("data bytes"))
+    }
+}

@@ -13,6 +13,18 @@ public struct ChunkVectorIndex: Sendable {
     let exact: FlatIndex?
     let quantized: QuantizedIndex?
     let filters = VectorFilterCache()
+    /// The chunks of each row, read once at load so a search maps rows to chunks without SQL:
+    /// `firstChunk[row]` (−1 when none), and the further chunks of rows shared by several.
+    var firstChunk: [Int64] = []
+    var moreChunks: [Int32: [Int64]] = [:]
+
+    /// The chunk ids of row `row`, ascending.
+    func chunks(ofRow row: Int) -> [Int64] {
+        let first = firstChunk[row]
+        guard first >= 0 else { return [] }
+        guard let more = moreChunks[Int32(row)] else { return [first] }
+        return [first] + more
+    }
 
     /// Number of vectors (distinct chunk texts).
     public var count: Int { exact?.count ?? quantized?.count ?? 0 }
@@ -22,8 +34,9 @@ public struct ChunkVectorIndex: Sendable {
 
     /// Bytes the index holds in memory: vectors (or codes, scales and sums) plus row identifiers.
     public var memoryBytes: Int {
-        if let exact { return exact.matrix.storage.count * 4 + exact.identifiers.count * 8 }
-        if let quantized { return quantized.matrix.memoryBytes + quantized.identifiers.count * 8 }
+        let mapping = firstChunk.count * 8 + moreChunks.values.reduce(0) { $0 + 16 + $1.count * 8 }
+        if let exact { return exact.matrix.storage.count * 4 + exact.identifiers.count * 8 + mapping }
+        if let quantized { return quantized.matrix.memoryBytes + quantized.identifiers.count * 8 + mapping }
         return 0
     }
 

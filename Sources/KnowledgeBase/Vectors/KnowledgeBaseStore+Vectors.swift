@@ -54,7 +54,9 @@ extension KnowledgeBaseStore {
                 }
                 let index = try FlatIndex(
                     matrix: VectorMatrix(dimension: dimension, storage: storage), identifiers: identifiers)
-                return ChunkVectorIndex(model: model, dimension: dimension, exact: index)
+                var loaded = ChunkVectorIndex(model: model, dimension: dimension, exact: index)
+                try Self.mapChunks(db, into: &loaded)
+                return loaded
             case .int8:
                 var matrix = QuantizedMatrix(dimension: dimension)
                 matrix.reserveCapacity(rows: total)
@@ -67,9 +69,41 @@ extension KnowledgeBaseStore {
                     identifiers.append(ref.packed)
                 }
                 let index = try QuantizedIndex(matrix: matrix, identifiers: identifiers)
-                return ChunkVectorIndex(model: model, dimension: dimension, quantized: index)
+                var loaded = ChunkVectorIndex(model: model, dimension: dimension, quantized: index)
+                try Self.mapChunks(db, into: &loaded)
+                return loaded
             }
         }
+    }
+
+    /// Reads which chunks use each row (one pass over the chunks, in the same read transaction
+    /// as the vectors, so the mapping and the matrix describe the same snapshot).
+    private static func mapChunks(_ db: Database, into index: inout ChunkVectorIndex) throws {
+        let identifiers = index.identifiers
+        var first = [Int64](repeating: -1, count: identifiers.count)
+        var more: [Int32: [Int64]] = [:]
+        var statement = RawStatement(
+            try db.cachedStatement(
+                sql: """
+                    SELECT e.pack_id, e.slot, c.id FROM chunk c
+                    JOIN embedding e ON e.model = ? AND e.text_hash = c.text_hash
+                    ORDER BY c.id
+                    """))
+        statement.bind(index.model)
+        try statement.rows(db) { column in
+            let ref = VectorRef(pack: column(0), slot: Int(column(1))).packed
+            // Identifiers are ascending: binary search for the row.
+            var lo = 0
+            var hi = identifiers.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if identifiers[mid] < ref { lo = mid + 1 } else { hi = mid }
+            }
+            guard lo < identifiers.count, identifiers[lo] == ref else { return }
+            if first[lo] < 0 { first[lo] = column(2) } else { more[Int32(lo), default: []].append(column(2)) }
+        }
+        index.firstChunk = first
+        index.moreChunks = more
     }
 
     /// Calls `body` with every live stored row of `model`, in ascending ``VectorRef`` order, with a
@@ -175,27 +209,20 @@ extension KnowledgeBaseStore {
     private func chunks(for scored: [ScoredRow], index: ChunkVectorIndex, k: Int, allowed: Set<Int64>?) throws
         -> [(chunkID: Int64, score: Float)]
     {
-        guard !scored.isEmpty else { return [] }
-        let chunkIDs = try writer.read { db in
-            var statement = RawStatement(
-                try db.cachedStatement(
-                    sql: """
-                        SELECT c.id FROM embedding e JOIN chunk c ON c.text_hash = e.text_hash
-                        WHERE e.pack_id = ? AND e.slot = ? AND e.model = ?
-                        """))
-            return try scored.map { row in
-                let ref = VectorRef(packed: row.id)
-                statement.bind(ref.pack)
-                statement.bind(ref.slot)
-                statement.bind(index.model)
-                return try statement.int64Column(db).sorted()
-            }
-        }
+        let identifiers = index.identifiers
         var results: [(chunkID: Int64, score: Float)] = []
-        for (row, ids) in zip(scored, chunkIDs) {
-            for id in ids where allowed?.contains(id) ?? true {
+        for row in scored {
+            var lo = 0
+            var hi = identifiers.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if identifiers[mid] < row.id { lo = mid + 1 } else { hi = mid }
+            }
+            guard lo < identifiers.count, identifiers[lo] == row.id else { continue }
+            for id in index.chunks(ofRow: lo) where allowed?.contains(id) ?? true {
                 results.append((id, row.score))
             }
+            if results.count >= k { break }
         }
         return Array(results.prefix(k))
     }

@@ -66,7 +66,7 @@ let package = Package(
         ),
         .target(
             name: "Metering",
-            dependencies: ["KnowledgeBase", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["KnowledgeBase", "Yams", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -43,6 +43,26 @@ enum LedgerSchema {
                     END;
                     """)
         }
+        migrator.registerMigration("v2-billing") { db in
+            // Billing choices per tenant, appended with the month they take effect.
+            try db.execute(
+                sql: """
+                    CREATE TABLE tenant_billing (
+                        seq INTEGER PRIMARY KEY,
+                        tenant TEXT NOT NULL,
+                        plan TEXT NOT NULL,
+                        billing TEXT NOT NULL,
+                        timezone TEXT NOT NULL,
+                        reopen_window_hours INTEGER NOT NULL,
+                        effective_month TEXT NOT NULL,
+                        recorded_at_ms INTEGER NOT NULL
+                    );
+                    CREATE INDEX tenant_billing_by_tenant ON tenant_billing(tenant, effective_month);
+                    CREATE TRIGGER tenant_billing_no_update BEFORE UPDATE ON tenant_billing BEGIN
+                        SELECT RAISE(ABORT, 'billing settings are append-only: record a new change');
+                    END;
+                    """)
+        }
         return migrator
     }
 }

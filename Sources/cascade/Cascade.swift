@@ -14,6 +14,8 @@ struct Cascade: AsyncParsableCommand {
             IngestCommand.self, ImportVectorsCommand.self, SearchCommand.self, StatsCommand.self, EmbedCommand.self,
             ReindexCommand.self,
             AskCommand.self, EscalationsCommand.self, LedgerCommand.self, EvalCommand.self, CalibrateCommand.self,
+            ReportCommand.self, InvoiceCommand.self, SimulateCommand.self,
+            PlansCommand.self, TenantsCommand.self,
         ]
     )
 }

@@ -6,7 +6,7 @@ struct LedgerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ledger",
         abstract: "Read and check the metering ledger.",
-        subcommands: [Show.self, Verify.self]
+        subcommands: [Show.self, Verify.self, Reopen.self, Void.self]
     )
 
     struct Show: AsyncParsableCommand {
@@ -70,6 +70,51 @@ struct LedgerCommand: AsyncParsableCommand {
                 }
             }
             if !ok { throw ExitStatus.partialFailure }
+        }
+    }
+
+    struct Reopen: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Record that a resolved question was reopened (voided if within the tenant's window, 72 h by default).")
+        @Argument(help: "The query id.") var queryID: String
+        @Option(help: "Tenant (needed when several tenants used the same query id).") var tenant: String?
+        @Option(help: "Why, for the record.") var reason: String?
+        @OptionGroup var ledgerOption: LedgerOption
+        @Flag(help: "Print the appended row as JSON.") var json = false
+
+        func run() async throws {
+            try await runReportingErrors {
+                let row = try Ledger(path: ledgerOption.ledger).correct(
+                    tenant: tenant, queryID: queryID, outcome: "reopened", note: reason)
+                if json {
+                    try Terminal.printJSON(row)
+                } else {
+                    print("reopened \(queryID) (ledger row \(row.sequence))")
+                }
+            }
+        }
+    }
+
+    struct Void: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Void a resolution: it is never billable (the reason is kept in the ledger).")
+        @Argument(help: "The query id.") var queryID: String
+        @Option(help: "Tenant (needed when several tenants used the same query id).") var tenant: String?
+        @Option(help: "Why it is voided.") var reason: String
+        @OptionGroup var ledgerOption: LedgerOption
+        @Flag(help: "Print the appended row as JSON.") var json = false
+
+        func validate() throws {
+            if reason.trimmingCharacters(in: .whitespaces).isEmpty { throw ValidationError("--reason must say why") }
+        }
+
+        func run() async throws {
+            try await runReportingErrors {
+                let row = try Ledger(path: ledgerOption.ledger).correct(
+                    tenant: tenant, queryID: queryID, outcome: "voided", note: reason)
+                if json { try Terminal.printJSON(row) } else { print("voided \(queryID) (ledger row \(row.sequence))") }
+            }
         }
     }
 }

@@ -1,0 +1,132 @@
+import Foundation
+
+/// A month's invoice for one tenant: line items computed from ``MonthlyUsage`` and a ``Plan``.
+///
+/// Rounding: each line's amount is computed at full precision and rounded once, half-to-even,
+/// to cents (``Money/cents(_:)``); the total is the sum of the rounded lines. Every line lists
+/// the ledger query ids behind it, so finance can trace any amount back to ledger rows.
+public struct Invoice: Sendable, Codable, Hashable {
+    public struct Line: Sendable, Codable, Hashable {
+        public var kind: String
+        public var description: String
+        public var quantity: Decimal
+        public var unitPrice: Decimal
+        public var amount: Decimal
+        public var queryIDs: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case kind, description, quantity
+            case unitPrice = "unit_price"
+            case amount
+            case queryIDs = "query_ids"
+        }
+    }
+
+    public var tenant: String
+    public var month: String
+    public var plan: String
+    public var billing: BillingMode
+    public var status: String
+    public var lines: [Line]
+    public var total: Decimal
+    public var currency = "USD"
+
+    enum CodingKeys: String, CodingKey {
+        case tenant, month, plan, billing, status, lines, total, currency
+    }
+
+    /// Computes the invoice of `usage` on `plan` with `billing`.
+    /// - Parameters:
+    ///   - activeFrom: when the tenant's first plan started inside this month, the base fee is
+    ///     prorated by the days left (counted from that day, inclusive).
+    public static func compute(
+        usage: MonthlyUsage, plan: Plan, billing: BillingMode, timeZone: TimeZone, activeFrom: Date? = nil,
+        status: String = "preview"
+    ) -> Invoice {
+        var lines: [Line] = []
+        let days = usage.month.dayCount
+        var activeDays = days
+        if let activeFrom {
+            let (start, end) = usage.month.interval(in: timeZone)
+            if activeFrom > start && activeFrom < end {
+                var calendar = Calendar(identifier: .gregorian)
+                calendar.timeZone = timeZone
+                activeDays = days - calendar.component(.day, from: activeFrom) + 1
+            }
+        }
+        if plan.baseFee > 0 {
+            let fraction = Decimal(activeDays) / Decimal(days)
+            lines.append(
+                Line(
+                    kind: "base_fee",
+                    description: activeDays == days
+                        ? "\(plan.name) plan, \(usage.month)"
+                        : "\(plan.name) plan, \(usage.month), \(activeDays) of \(days) days",
+                    quantity: fraction, unitPrice: plan.baseFee, amount: Money.cents(plan.baseFee * fraction),
+                    queryIDs: []))
+        }
+        if billing.includesTokens, let margin = plan.tokenMargin {
+            let cost = Money.dollars(micros: usage.totalCostMicros)
+            let ids = usage.queries.filter { $0.costMicros > 0 }.map(\.queryID)
+            lines.append(
+                Line(
+                    kind: "token_usage", description: "Model usage at cost × \(margin) margin", quantity: cost,
+                    unitPrice: margin, amount: Money.cents(cost * margin), queryIDs: ids))
+        }
+        if billing.includesResolutions, !plan.resolutionTiers.isEmpty {
+            let billable = usage.billable.sorted { $0.occurredAt < $1.occurredAt }.map(\.queryID)
+            let included = min(plan.includedResolutions, billable.count)
+            if included > 0 {
+                lines.append(
+                    Line(
+                        kind: "included_resolutions", description: "Resolutions included in the plan",
+                        quantity: Decimal(included), unitPrice: 0, amount: 0, queryIDs: Array(billable.prefix(included))
+                    ))
+            }
+            // Tier bounds count every billable resolution of the month: included ones fill the
+            // first tier first ("the first 1,000 resolutions at $0.89" includes the free 100).
+            var remaining = Array(billable.dropFirst(included))
+            var counted = included
+            var charge: Decimal = 0
+            for tier in plan.resolutionTiers where !remaining.isEmpty {
+                let room = tier.upTo.map { max(0, $0 - counted) } ?? remaining.count
+                let take = min(room, remaining.count)
+                guard take > 0 else { continue }
+                let amount = Money.cents(Decimal(take) * tier.price)
+                charge += amount
+                lines.append(
+                    Line(
+                        kind: "resolutions",
+                        description: tier.upTo.map { "Resolutions up to \($0) a month" } ?? "Resolutions",
+                        quantity: Decimal(take), unitPrice: tier.price, amount: amount,
+                        queryIDs: Array(remaining.prefix(take))))
+                remaining.removeFirst(take)
+                counted += take
+            }
+            if let minimum = plan.monthlyMinimum, charge < minimum {
+                lines.append(
+                    Line(
+                        kind: "minimum", description: "Monthly resolution minimum \(Money.format(minimum))",
+                        quantity: 1, unitPrice: minimum - charge, amount: Money.cents(minimum - charge), queryIDs: []))
+            }
+            if let cap = plan.monthlyCap, charge > cap {
+                lines.append(
+                    Line(
+                        kind: "cap", description: "Monthly resolution cap \(Money.format(cap))", quantity: 1,
+                        unitPrice: cap - charge, amount: Money.cents(cap - charge), queryIDs: []))
+            }
+            let held = usage.flagged.map(\.queryID)
+            if !held.isEmpty {
+                lines.append(
+                    Line(
+                        kind: "held_for_review",
+                        description: "Resolutions flagged for review (not charged until approved)",
+                        quantity: Decimal(held.count), unitPrice: 0, amount: 0, queryIDs: held))
+            }
+        }
+        let total = lines.reduce(Decimal(0)) { $0 + $1.amount }
+        return Invoice(
+            tenant: usage.tenant, month: usage.month.description, plan: plan.id, billing: billing, status: status,
+            lines: lines, total: total)
+    }
+}

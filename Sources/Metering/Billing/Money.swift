@@ -1,0 +1,43 @@
+import Foundation
+
+/// Money arithmetic for invoices: `Decimal` dollars, never `Double`.
+///
+/// Rounding rule (the one customers see): every invoice line is computed at full precision and
+/// rounded once, half-to-even, to whole cents; totals are the sums of the rounded lines, so the
+/// lines always add up to the total printed under them.
+public enum Money {
+    /// Exact dollars of an integer micro-dollar amount.
+    public static func dollars(micros: Int64) -> Decimal {
+        Decimal(micros) / Decimal(1_000_000)
+    }
+
+    /// `amount` rounded half-to-even to cents.
+    public static func cents(_ amount: Decimal) -> Decimal {
+        var value = amount
+        var rounded = Decimal()
+        NSDecimalRound(&rounded, &value, 2, .bankers)
+        return rounded
+    }
+
+    /// "$1,234.50"-style text (always two decimals, dot separator, no locale surprises).
+    public static func format(_ amount: Decimal) -> String {
+        let negative = amount < 0
+        let text = NSDecimalNumber(decimal: cents(negative ? -amount : amount)).stringValue
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        let whole = String(parts[0])
+        let fraction = parts.count > 1 ? String(parts[1]).padding(toLength: 2, withPad: "0", startingAt: 0) : "00"
+        var grouped = ""
+        for (i, c) in whole.reversed().enumerated() {
+            if i > 0 && i % 3 == 0 { grouped.append(",") }
+            grouped.append(c)
+        }
+        return (negative ? "-$" : "$") + String(grouped.reversed()) + "." + fraction
+    }
+
+    /// Parses a plain decimal string ("79", "2.70", "0.0125"); nil for anything else.
+    public static func parse(_ text: String) -> Decimal? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty, trimmed.allSatisfy({ $0.isNumber || $0 == "." || $0 == "-" }) else { return nil }
+        return Decimal(string: trimmed, locale: Locale(identifier: "en_US_POSIX"))
+    }
+}

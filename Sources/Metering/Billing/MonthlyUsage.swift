@@ -1,0 +1,197 @@
+import Foundation
+
+/// One tenant's month of ledger rows, classified query by query into what is billable and why
+/// not. This is the definition customers dispute, so every exclusion carries its reason:
+///
+/// - only resolved queries (rule, RAG or LLM tier) can be billable; escalated, rejected and
+///   human-handled ones never are;
+/// - at most one billable resolution per conversation per month (the first); without a
+///   conversation id, the same user asking the same normalised question again that month is a
+///   duplicate;
+/// - a resolution reopened within the tenant's window (72 hours by default) is void, and a voided
+///   one (`cascade ledger void`) is never billable;
+/// - usage that looks like gaming (a day far above the month's other days, one user or one
+///   question dominating, a burst of near-duplicates) is *flagged*: held out of the charge and
+///   listed, for a person to decide. Nothing is silently billed or silently dropped.
+public struct MonthlyUsage: Sendable {
+    public enum Status: String, Sendable, Codable, Hashable {
+        case billable
+        case flagged
+        case duplicate
+        case reopened
+        case voided
+        case escalated
+        case rejected
+        case humanHandled = "human_handled"
+    }
+
+    public struct Query: Sendable, Codable, Hashable {
+        public var queryID: String
+        public var tier: String
+        public var status: Status
+        public var costMicros: Int64
+        public var occurredAt: Date
+        public var conversationID: String?
+        public var userID: String?
+        public var flags: [String]
+
+        enum CodingKeys: String, CodingKey {
+            case queryID = "query_id"
+            case tier, status
+            case costMicros = "cost_micros"
+            case occurredAt = "occurred_at"
+            case conversationID = "conversation_id"
+            case userID = "user_id"
+            case flags
+        }
+    }
+
+    public var tenant: String
+    public var month: BillingMonth
+    public var queries: [Query]
+    /// Model cost per tier, from every attempt (failed ones and escalated queries included).
+    public var costMicrosByTier: [String: Int64]
+    /// Why usage was flagged, one line per finding.
+    public var findings: [String]
+
+    public var totalCostMicros: Int64 { costMicrosByTier.values.reduce(0, +) }
+    public var billable: [Query] { queries.filter { $0.status == .billable } }
+    public var flagged: [Query] { queries.filter { $0.status == .flagged } }
+    public func count(_ status: Status) -> Int { queries.filter { $0.status == status }.count }
+    public var resolutions: [Query] { queries.filter { ["rule", "rag", "llm"].contains($0.tier) } }
+
+    /// Classifies `entries` (every row of the tenant; the month is cut in `timeZone`).
+    public init(
+        tenant: String, month: BillingMonth, entries: [LedgerEntry], timeZone: TimeZone, reopenWindowHours: Int = 72
+    ) {
+        self.tenant = tenant
+        self.month = month
+        let (start, end) = month.interval(in: timeZone)
+        var corrections: [String: [LedgerEntry]] = [:]
+        for entry in entries where entry.kind == .correction { corrections[entry.queryID, default: []].append(entry) }
+        let rows = entries.filter { $0.tenant == tenant && $0.occurredAt >= start && $0.occurredAt < end }
+        var costs: [String: Int64] = [:]
+        for attempt in rows where attempt.kind == .attempt { costs[attempt.tier, default: 0] += attempt.costMicros }
+        costMicrosByTier = costs
+
+        var seenConversation = Set<String>()
+        var classified: [Query] = []
+        for row in rows.filter({ $0.kind == .query }).sorted(by: {
+            ($0.occurredAt, $0.sequence) < ($1.occurredAt, $1.sequence)
+        }) {
+            var status: Status
+            switch row.tier {
+            case "rule", "rag", "llm": status = .billable
+            case "rejected": status = .rejected
+            default: status = .escalated
+            }
+            let fixes = corrections[row.queryID] ?? []
+            if status == .billable {
+                if fixes.contains(where: { $0.outcome == "voided" }) {
+                    status = .voided
+                } else if let reopen = fixes.first(where: { $0.outcome == "reopened" }),
+                    reopen.occurredAt.timeIntervalSince(row.occurredAt) <= Double(reopenWindowHours) * 3600
+                {
+                    status = .reopened
+                } else if fixes.contains(where: { $0.outcome == "answered_by_agent" || $0.outcome == "agent_answer" }) {
+                    status = .humanHandled
+                }
+            }
+            if status == .billable {
+                let key =
+                    row.conversationID.map { "c:" + $0 }
+                    ?? row.userID.map { "u:\($0)|" + Self.normalized(row.question ?? "") }
+                if let key, !seenConversation.insert(key).inserted { status = .duplicate }
+            }
+            classified.append(
+                Query(
+                    queryID: row.queryID, tier: row.tier, status: status, costMicros: row.costMicros,
+                    occurredAt: row.occurredAt, conversationID: row.conversationID, userID: row.userID, flags: []))
+        }
+        queries = classified
+        findings = []
+        var questions: [String: String] = [:]
+        for row in rows where row.kind == .query { questions[row.queryID] = row.question ?? "" }
+        flagAnomalies(questions: questions, timeZone: timeZone)
+    }
+
+    /// Lower-cased letters and digits, single spaces: "How do I… VACUUM?" → "how do i vacuum".
+    public static func normalized(_ text: String) -> String {
+        var words: [String] = []
+        var current = ""
+        for scalar in text.lowercased().unicodeScalars {
+            if CharacterSet.alphanumerics.contains(scalar) {
+                current.unicodeScalars.append(scalar)
+            } else if !current.isEmpty {
+                words.append(current)
+                current = ""
+            }
+        }
+        if !current.isEmpty { words.append(current) }
+        return words.joined(separator: " ")
+    }
+
+    /// Flags thresholds: documented in the README ("What counts as a billable resolution").
+    public static let spikeFactor = 3.0
+    public static let spikeMinimum = 20
+    public static let dominanceShare = 0.5
+    public static let dominanceMinimum = 20
+    public static let burstSize = 5
+    public static let burstWindow: TimeInterval = 3600
+
+    private mutating func flagAnomalies(questions: [String: String], timeZone: TimeZone) {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        let candidates = queries.indices.filter { queries[$0].status == .billable }
+        func flag(_ indices: [Int], _ reason: String) {
+            for i in indices where !queries[i].flags.contains(reason) { queries[i].flags.append(reason) }
+        }
+        // A day far above the month's other days.
+        let byDay = Dictionary(grouping: candidates) { calendar.component(.day, from: queries[$0].occurredAt) }
+        if byDay.count > 1 {
+            for (day, members) in byDay {
+                let others = byDay.filter { $0.key != day }.values.map(\.count)
+                let mean = Double(others.reduce(0, +)) / Double(others.count)
+                if members.count >= Self.spikeMinimum && Double(members.count) > Self.spikeFactor * max(mean, 1) {
+                    flag(members, "day_spike")
+                    findings.append(
+                        "day \(month)-\(String(format: "%02d", day)): \(members.count) resolutions, more than \(Int(Self.spikeFactor))× the other days' mean (\(String(format: "%.1f", mean)))"
+                    )
+                }
+            }
+        }
+        // One end-user or one normalised question dominating.
+        let total = candidates.count
+        let byUser = Dictionary(grouping: candidates.filter { queries[$0].userID != nil }) { queries[$0].userID ?? "" }
+        for (user, members) in byUser
+        where members.count >= Self.dominanceMinimum && Double(members.count) > Self.dominanceShare * Double(total) {
+            flag(members, "user_dominates")
+            findings.append("user \(user): \(members.count) of \(total) resolutions")
+        }
+        let byQuestion = Dictionary(grouping: candidates) { Self.normalized(questions[queries[$0].queryID] ?? "") }
+        for (question, members) in byQuestion
+        where members.count >= Self.dominanceMinimum && Double(members.count) > Self.dominanceShare * Double(total) {
+            flag(members, "question_dominates")
+            findings.append("question \"\(question.prefix(60))\": \(members.count) of \(total) resolutions")
+        }
+        // A burst of near-duplicates: the same normalised question many times within an hour.
+        for (question, members) in byQuestion where members.count >= Self.burstSize {
+            let times = members.sorted { queries[$0].occurredAt < queries[$1].occurredAt }
+            for i in 0...(times.count - Self.burstSize) {
+                let window = Array(times[i..<(i + Self.burstSize)])
+                if queries[window.last!].occurredAt.timeIntervalSince(queries[window.first!].occurredAt)
+                    <= Self.burstWindow
+                {
+                    flag(window, "burst")
+                    if !findings.contains(where: { $0.hasPrefix("burst: \"\(question.prefix(60))\"") }) {
+                        findings.append(
+                            "burst: \"\(question.prefix(60))\" asked \(Self.burstSize)+ times within an hour")
+                    }
+                }
+            }
+        }
+        for i in queries.indices where queries[i].status == .billable && !queries[i].flags.isEmpty {
+            queries[i].status = .flagged
+        }
+    }
+}

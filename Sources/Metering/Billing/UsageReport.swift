@@ -1,0 +1,102 @@
+import Foundation
+
+/// The numbers finance reads for one tenant and month: volumes by tier, resolution rate, cost per
+/// resolution, cost attribution and margin per tier.
+public struct UsageReport: Sendable, Codable, Hashable {
+    public struct TierLine: Sendable, Codable, Hashable {
+        public var tier: String
+        public var resolutions: Int
+        public var costMicros: Int64
+        /// This tier's share of all resolutions and of all model cost.
+        public var resolutionShare: Double
+        public var costShare: Double
+        /// What this tier's resolutions and tokens were billed (resolution charges split by
+        /// billable resolutions, token charges by cost), and billed minus cost.
+        public var billed: Decimal
+        public var margin: Decimal
+
+        enum CodingKeys: String, CodingKey {
+            case tier, resolutions
+            case costMicros = "cost_micros"
+            case resolutionShare = "resolution_share"
+            case costShare = "cost_share"
+            case billed, margin
+        }
+    }
+
+    public var tenant: String
+    public var month: String
+    public var queries: Int
+    public var resolutions: Int
+    public var billableResolutions: Int
+    public var flaggedResolutions: Int
+    public var escalated: Int
+    public var rejected: Int
+    public var duplicates: Int
+    public var reopened: Int
+    public var voided: Int
+    /// Resolutions ÷ (queries − rejected junk).
+    public var resolutionRate: Double
+    public var totalCostMicros: Int64
+    /// All model cost of the month (failed attempts and escalations included) ÷ billable resolutions.
+    public var blendedCostPerResolution: Decimal?
+    public var tiers: [TierLine]
+    public var invoiceTotal: Decimal
+    public var findings: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case tenant, month, queries, resolutions
+        case billableResolutions = "billable_resolutions"
+        case flaggedResolutions = "flagged_resolutions"
+        case escalated, rejected, duplicates, reopened, voided
+        case resolutionRate = "resolution_rate"
+        case totalCostMicros = "total_cost_micros"
+        case blendedCostPerResolution = "blended_cost_per_resolution"
+        case tiers
+        case invoiceTotal = "invoice_total"
+        case findings
+    }
+
+    public init(usage: MonthlyUsage, invoice: Invoice) {
+        tenant = usage.tenant
+        month = usage.month.description
+        queries = usage.queries.count
+        resolutions = usage.resolutions.count
+        billableResolutions = usage.count(.billable)
+        flaggedResolutions = usage.count(.flagged)
+        escalated = usage.count(.escalated) + usage.count(.humanHandled)
+        rejected = usage.count(.rejected)
+        duplicates = usage.count(.duplicate)
+        reopened = usage.count(.reopened)
+        voided = usage.count(.voided)
+        let asked = queries - rejected
+        resolutionRate = asked > 0 ? Double(resolutions) / Double(asked) : 0
+        totalCostMicros = usage.totalCostMicros
+        blendedCostPerResolution =
+            billableResolutions > 0
+            ? Money.dollars(micros: totalCostMicros) / Decimal(billableResolutions) : nil
+        invoiceTotal = invoice.total
+        findings = usage.findings
+        let resolutionCharge = invoice.lines.filter { ["resolutions", "minimum", "cap"].contains($0.kind) }
+            .reduce(Decimal(0)) { $0 + $1.amount }
+        let tokenCharge = invoice.lines.filter { $0.kind == "token_usage" }.reduce(Decimal(0)) { $0 + $1.amount }
+        var lines: [TierLine] = []
+        for tier in ["rule", "rag", "llm", "escalated", "screen"] {
+            let resolved = usage.resolutions.filter { $0.tier == tier }.count
+            let billable = usage.billable.filter { $0.tier == tier }.count
+            let cost = usage.costMicrosByTier[tier] ?? 0
+            guard resolved > 0 || cost > 0 else { continue }
+            var billed: Decimal = 0
+            if billableResolutions > 0 { billed += resolutionCharge * Decimal(billable) / Decimal(billableResolutions) }
+            if totalCostMicros > 0 { billed += tokenCharge * Decimal(cost) / Decimal(totalCostMicros) }
+            let rounded = Money.cents(billed)
+            lines.append(
+                TierLine(
+                    tier: tier, resolutions: resolved, costMicros: cost,
+                    resolutionShare: resolutions > 0 ? Double(resolved) / Double(resolutions) : 0,
+                    costShare: totalCostMicros > 0 ? Double(cost) / Double(totalCostMicros) : 0, billed: rounded,
+                    margin: rounded - Money.dollars(micros: cost)))
+        }
+        tiers = lines
+    }
+}

@@ -1,0 +1,344 @@
+import ArgumentParser
+import Foundation
+import Metering
+
+/// What every billing command needs: the ledger, the plan catalog, and the tenant's month.
+struct BillingOptions: ParsableArguments {
+    @OptionGroup var ledgerOption: LedgerOption
+
+    @Option(help: "Plan catalog (YAML). Default: .cascade/plans.yaml when present, else the built-in plans.")
+    var plans: String?
+
+    @Option(help: "Tenant.")
+    var tenant: String
+
+    func open() throws -> (Ledger, PlanCatalog) {
+        guard FileManager.default.fileExists(atPath: ledgerOption.ledger) else {
+            throw ValidationError(
+                "no ledger at \(ledgerOption.ledger); answer questions with `cascade ask` first, or pass --ledger")
+        }
+        return (try Ledger(path: ledgerOption.ledger), try PlanCatalog.load(path: plans))
+    }
+
+    /// Usage and invoice of `month`, on the tenant's plan or on `override`.
+    func compute(
+        ledger: Ledger, catalog: PlanCatalog, month: BillingMonth, override: (plan: String, billing: BillingMode)? = nil
+    ) throws -> (MonthlyUsage, Invoice, TenantBilling) {
+        guard
+            let setting = try ledger.billing(tenant: tenant, month: month)
+                ?? ledger.billingHistory(tenant: tenant).first
+        else { throw BillingError.noBillingSettings(tenant: tenant) }
+        let planID = override?.plan ?? setting.plan
+        guard let plan = catalog.plan(planID) else {
+            throw BillingError.unknownPlan(planID, known: catalog.plans.map(\.id))
+        }
+        let billing = override?.billing ?? setting.billing
+        let usage = MonthlyUsage(
+            tenant: tenant, month: month, entries: try ledger.entries(tenant: tenant), timeZone: setting.zone,
+            reopenWindowHours: setting.reopenWindowHours)
+        // A tenant's first plan starting inside this month: prorate the base fee from that day.
+        let history = try ledger.billingHistory(tenant: tenant)
+        var activeFrom: Date?
+        if let first = history.first, first.effectiveMonth == month.description,
+            let started = try ledger.firstBillingDate(tenant: tenant)
+        {
+            activeFrom = started
+        }
+        let invoice = Invoice.compute(
+            usage: usage, plan: plan, billing: billing, timeZone: setting.zone, activeFrom: activeFrom)
+        return (usage, invoice, setting)
+    }
+}
+
+func printInvoice(_ invoice: Invoice) {
+    print(
+        "Invoice \(invoice.status): tenant \(invoice.tenant), \(invoice.month), plan \(invoice.plan), \(invoice.billing.rawValue) billing"
+    )
+    for line in invoice.lines {
+        let quantity = NSDecimalNumber(decimal: line.quantity).stringValue
+        print(
+            "  \(line.description.padding(toLength: 58, withPad: " ", startingAt: 0)) \(quantity.padding(toLength: 10, withPad: " ", startingAt: 0)) × \(NSDecimalNumber(decimal: line.unitPrice).stringValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(Money.format(line.amount))"
+        )
+    }
+    print("  \("Total".padding(toLength: 83, withPad: " ", startingAt: 0)) \(Money.format(invoice.total))")
+}
+
+struct ReportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Resolutions by tier, resolution rate, cost per resolution, cost attribution and margin per month.",
+        discussion: "Months are cut in the tenant's time zone (cascade tenants set --timezone)."
+    )
+
+    @OptionGroup var options: BillingOptions
+
+    @Option(help: "One month, YYYY-MM. Default: the current month.")
+    var month: String?
+
+    @Option(help: "A range for the trend, YYYY-MM..YYYY-MM.")
+    var months: String?
+
+    @Flag(help: "Print as JSON.") var json = false
+    @Flag(help: "Print as CSV (one row per month and tier).") var csv = false
+    @Option(help: "Write a self-contained HTML page with charts to this file.") var html: String?
+
+    func validate() throws {
+        if month != nil && months != nil { throw ValidationError("use --month or --months, not both") }
+        if json && csv { throw ValidationError("use --json or --csv, not both") }
+    }
+
+    func run() async throws {
+        try await runReportingErrors {
+            let (ledger, catalog) = try options.open()
+            let zone = try ledger.billingHistory(tenant: options.tenant).last?.zone ?? TimeZone(identifier: "UTC")!
+            let range =
+                try months.map { try BillingMonth.range($0) } ?? [
+                    try month.map { try BillingMonth($0) } ?? BillingMonth.containing(Date(), in: zone)
+                ]
+            var reports: [UsageReport] = []
+            for m in range {
+                let (usage, invoice, _) = try options.compute(ledger: ledger, catalog: catalog, month: m)
+                reports.append(UsageReport(usage: usage, invoice: invoice))
+            }
+            if let html { try ReportHTML.page(reports).write(toFile: html, atomically: true, encoding: .utf8) }
+            if json {
+                try Terminal.printJSON(reports.count == 1 ? AnyEncodable(reports[0]) : AnyEncodable(reports))
+            } else if csv {
+                print(
+                    "tenant,month,tier,resolutions,resolution_share,cost_usd,cost_share,billed_usd,margin_usd,queries,billable_resolutions,resolution_rate,blended_cost_per_resolution_usd"
+                )
+                for r in reports {
+                    for t in r.tiers {
+                        print(
+                            [
+                                r.tenant, r.month, t.tier, "\(t.resolutions)",
+                                String(format: "%.4f", t.resolutionShare),
+                                "\(Money.dollars(micros: t.costMicros))", String(format: "%.4f", t.costShare),
+                                "\(t.billed)", "\(t.margin)",
+                                "\(r.queries)", "\(r.billableResolutions)", String(format: "%.4f", r.resolutionRate),
+                                r.blendedCostPerResolution.map { "\($0)" } ?? "",
+                            ].joined(separator: ","))
+                    }
+                }
+            } else {
+                for r in reports { printText(r) }
+                if let html { print("HTML report written to \(html)") }
+            }
+        }
+    }
+
+    func printText(_ r: UsageReport) {
+        func pct(_ x: Double) -> String { String(format: "%.1f%%", x * 100) }
+        print("Report \(r.tenant) \(r.month)")
+        print(
+            "  queries \(r.queries), resolutions \(r.resolutions) (rate \(pct(r.resolutionRate))), billable \(r.billableResolutions), flagged \(r.flaggedResolutions)"
+        )
+        print(
+            "  escalated \(r.escalated), rejected \(r.rejected), duplicates \(r.duplicates), reopened \(r.reopened), voided \(r.voided)"
+        )
+        let blended =
+            r.blendedCostPerResolution.map { String(format: "$%.6f", NSDecimalNumber(decimal: $0).doubleValue) } ?? "-"
+        print(
+            "  model cost \(Money.format(Money.dollars(micros: r.totalCostMicros))) (\(r.totalCostMicros) µ$), blended cost per billable resolution \(blended), invoice \(Money.format(r.invoiceTotal))"
+        )
+        print("  tier       resolutions  share   cost µ$   cost share  billed      margin")
+        for t in r.tiers {
+            print(
+                "  \(t.tier.padding(toLength: 10, withPad: " ", startingAt: 0)) \(String(t.resolutions).padding(toLength: 12, withPad: " ", startingAt: 0)) \(pct(t.resolutionShare).padding(toLength: 7, withPad: " ", startingAt: 0)) \(String(t.costMicros).padding(toLength: 9, withPad: " ", startingAt: 0)) \(pct(t.costShare).padding(toLength: 11, withPad: " ", startingAt: 0)) \(Money.format(t.billed).padding(toLength: 11, withPad: " ", startingAt: 0)) \(Money.format(t.margin))"
+            )
+        }
+        for finding in r.findings { print("  flagged: \(finding)") }
+    }
+}
+
+struct InvoiceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "invoice",
+        abstract: "The month's invoice (a preview while the month is open): line items with the query ids behind them.",
+        discussion: "Each line is rounded half-to-even to cents once; the total is the sum of the rounded lines."
+    )
+
+    @OptionGroup var options: BillingOptions
+    @Option(help: "Month, YYYY-MM. Default: the current month.") var month: String?
+    @Flag(help: "Print as JSON (each line lists its query_ids).") var json = false
+
+    func run() async throws {
+        try await runReportingErrors {
+            let (ledger, catalog) = try options.open()
+            let zone = try ledger.billingHistory(tenant: options.tenant).last?.zone ?? TimeZone(identifier: "UTC")!
+            let chosen = try month.map { try BillingMonth($0) } ?? BillingMonth.containing(Date(), in: zone)
+            let (_, invoice, _) = try options.compute(ledger: ledger, catalog: catalog, month: chosen)
+            if json { try Terminal.printJSON(invoice) } else { printInvoice(invoice) }
+        }
+    }
+}
+
+struct SimulateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "simulate",
+        abstract: "What the same month's usage would cost on another plan or billing mode."
+    )
+
+    @OptionGroup var options: BillingOptions
+    @Option(help: "Month, YYYY-MM. Default: the current month.") var month: String?
+    @Option(help: "Plan to price the usage on.") var plan: String
+    @Option(help: "Billing mode: token, resolution or both.") var billing: String
+    @Flag(help: "Print as JSON.") var json = false
+
+    func run() async throws {
+        try await runReportingErrors {
+            guard let mode = BillingMode(rawValue: billing) else {
+                throw ValidationError("--billing must be token, resolution or both")
+            }
+            let (ledger, catalog) = try options.open()
+            guard let target = catalog.plan(plan) else {
+                throw BillingError.unknownPlan(plan, known: catalog.plans.map(\.id))
+            }
+            guard target.billingModes.contains(mode) else {
+                throw BillingError.modeNotOffered(plan: plan, mode: billing)
+            }
+            let zone = try ledger.billingHistory(tenant: options.tenant).last?.zone ?? TimeZone(identifier: "UTC")!
+            let chosen = try month.map { try BillingMonth($0) } ?? BillingMonth.containing(Date(), in: zone)
+            let (_, actual, _) = try options.compute(ledger: ledger, catalog: catalog, month: chosen)
+            var (_, simulated, _) = try options.compute(
+                ledger: ledger, catalog: catalog, month: chosen, override: (target.id, mode))
+            simulated.status = "simulation"
+            if json {
+                struct Output: Encodable {
+                    var actual: Invoice
+                    var simulated: Invoice
+                    var difference: Decimal
+                }
+                try Terminal.printJSON(
+                    Output(actual: actual, simulated: simulated, difference: simulated.total - actual.total))
+            } else {
+                printInvoice(simulated)
+                print(
+                    "Current plan (\(actual.plan), \(actual.billing.rawValue)): \(Money.format(actual.total)); difference \(Money.format(simulated.total - actual.total))"
+                )
+            }
+        }
+    }
+}
+
+struct PlansCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plans", abstract: "The plan catalog.", subcommands: [List.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the plans and their prices.")
+        @Option(help: "Plan catalog (YAML). Default: .cascade/plans.yaml when present, else the built-in plans.")
+        var plans: String?
+        @Flag(help: "Print as JSON.") var json = false
+
+        struct Row: Encodable {
+            var id: String
+            var name: String
+            var base_fee: Decimal
+            var token_margin: Decimal?
+            var included_resolutions: Int
+            var resolution_tiers: [[String: String]]
+            var minimum: Decimal?
+            var cap: Decimal?
+            var billing: [String]
+            var negotiated: Bool
+        }
+
+        func run() async throws {
+            try await runReportingErrors {
+                let catalog = try PlanCatalog.load(path: plans)
+                let rows = catalog.plans.map { p in
+                    Row(
+                        id: p.id, name: p.name, base_fee: p.baseFee, token_margin: p.tokenMargin,
+                        included_resolutions: p.includedResolutions,
+                        resolution_tiers: p.resolutionTiers.map {
+                            ["up_to": $0.upTo.map(String.init) ?? "", "price": "\($0.price)"]
+                        },
+                        minimum: p.monthlyMinimum, cap: p.monthlyCap, billing: p.billingModes.map(\.rawValue).sorted(),
+                        negotiated: p.negotiated)
+                }
+                if json { try Terminal.printJSON(rows); return }
+                for p in catalog.plans {
+                    let tiers = p.resolutionTiers.map { t in
+                        "\(Money.format(t.price))\(t.upTo.map { " up to \($0)" } ?? "")"
+                    }
+                    .joined(separator: ", then ")
+                    print(
+                        "\(p.id.padding(toLength: 11, withPad: " ", startingAt: 0)) \(Money.format(p.baseFee))/month"
+                            + (p.tokenMargin.map { ", tokens at cost × \($0)" } ?? "")
+                            + (tiers.isEmpty ? "" : ", resolutions \(tiers)")
+                            + (p.includedResolutions > 0 ? " (\(p.includedResolutions) included)" : "")
+                            + (p.monthlyMinimum.map { ", minimum \(Money.format($0))" } ?? "")
+                            + (p.monthlyCap.map { ", cap \(Money.format($0))" } ?? "")
+                            + (p.negotiated ? " — negotiated terms" : ""))
+                }
+            }
+        }
+    }
+}
+
+struct TenantsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tenants", abstract: "Tenants' plans and billing.", subcommands: [Set.self, Show.self])
+
+    struct Set: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Choose a tenant's plan, billing mode and time zone (a change applies from the next month).")
+        @Argument(help: "Tenant.") var tenant: String
+        @Option(help: "Plan id (see `cascade plans list`).") var plan: String
+        @Option(help: "token, resolution or both.") var billing: String = "resolution"
+        @Option(help: "IANA time zone months are cut in.") var timezone: String = "UTC"
+        @Option(help: "Hours within which a reopened resolution is voided.") var reopenWindow: Int = 72
+        @Option(help: "Plan catalog (YAML).") var plans: String?
+        @OptionGroup var ledgerOption: LedgerOption
+        @Flag(help: "Print as JSON.") var json = false
+
+        func run() async throws {
+            try await runReportingErrors {
+                guard let mode = BillingMode(rawValue: billing) else {
+                    throw ValidationError("--billing must be token, resolution or both")
+                }
+                guard (1...24 * 90).contains(reopenWindow) else {
+                    throw ValidationError("--reopen-window must be 1…2160 hours")
+                }
+                let catalog = try PlanCatalog.load(path: plans)
+                guard let chosen = catalog.plan(plan) else {
+                    throw BillingError.unknownPlan(plan, known: catalog.plans.map(\.id))
+                }
+                let setting = try Ledger(path: ledgerOption.ledger).setBilling(
+                    tenant: tenant, plan: chosen, billing: mode, timeZone: timezone, reopenWindowHours: reopenWindow)
+                if json { try Terminal.printJSON(setting); return }
+                print(
+                    "\(tenant): plan \(setting.plan), \(setting.billing.rawValue) billing, months in \(setting.timeZone), from \(setting.effectiveMonth)"
+                )
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A tenant's billing settings, oldest first.")
+        @Argument(help: "Tenant.") var tenant: String
+        @OptionGroup var ledgerOption: LedgerOption
+        @Flag(help: "Print as JSON.") var json = false
+
+        func run() async throws {
+            try await runReportingErrors {
+                let history = try Ledger(path: ledgerOption.ledger).billingHistory(tenant: tenant)
+                if json { try Terminal.printJSON(history); return }
+                if history.isEmpty { print("\(tenant) has no plan yet") }
+                for s in history {
+                    print(
+                        "from \(s.effectiveMonth): plan \(s.plan), \(s.billing.rawValue) billing, \(s.timeZone), reopen window \(s.reopenWindowHours) h"
+                    )
+                }
+            }
+        }
+    }
+}
+
+/// Type erasure so one `--json` path prints either one report or a list.
+struct AnyEncodable: Encodable {
+    let value: any Encodable
+    init(_ value: any Encodable) { self.value = value }
+    func encode(to encoder: any Encoder) throws { try value.encode(to: encoder) }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+
+@Suite("cascade billing commands", .serialized)
+struct BillingCLITests {
+    /// A ledger with three answered questions for tenant t (one escalated), via `ask --batch`.
+    func ledgerWithQuestions(_ dir: TemporaryDirectory) throws -> String {
+        let ledger = dir.path("ledger.sqlite")
+        try dir.write(
+            "rules.yaml",
+            Data(
+                "rules:\n  - id: wal\n    match:\n      any: [wal]\n    answer: Run PRAGMA journal_mode=WAL.\n  - id: refund\n    match:\n      any: [refund]\n    escalate: true\n"
+                    .utf8))
+        try dir.write(
+            "batch.jsonl",
+            Data(
+                """
+                {"query_id": "q1", "text": "how do I enable wal", "conversation_id": "c1"}
+                {"query_id": "q2", "text": "wal again please", "conversation_id": "c1"}
+                {"query_id": "q3", "text": "I want a refund"}
+                """.utf8))
+        let asked = try CLIProcess.run([
+            "ask", "--tenant", "t", "--batch", dir.path("batch.jsonl"), "--rules", dir.path("rules.yaml"), "--ledger",
+            ledger,
+            "--kb", dir.path("none.sqlite"),
+        ])
+        #expect(asked.status == 0, "\(asked.stderr)")
+        return ledger
+    }
+
+    @Test("plans list, tenants set, report and invoice work together and trace lines to query ids")
+    func endToEnd() throws {
+        let dir = try TemporaryDirectory()
+        let ledger = try ledgerWithQuestions(dir)
+        let plans = try CLIProcess.run(["plans", "list", "--json"])
+        #expect(plans.status == 0)
+        #expect(plans.stdout.contains("\"id\":\"pro\""))
+
+        let noPlan = try CLIProcess.run(["invoice", "--tenant", "t", "--ledger", ledger])
+        #expect(noPlan.status == 2)
+        #expect(noPlan.stderr.contains("cascade tenants set t"))
+
+        let set = try CLIProcess.run([
+            "tenants", "set", "t", "--plan", "pro", "--billing", "resolution", "--ledger", ledger, "--json",
+        ])
+        #expect(set.status == 0, "\(set.stderr)")
+
+        let invoice = try CLIProcess.run(["invoice", "--tenant", "t", "--ledger", ledger, "--json"])
+        #expect(invoice.status == 0, "\(invoice.stderr)")
+        let lines = try #require(try invoice.json()["lines"] as? [[String: Any]])
+        let included = try #require(lines.first { $0["kind"] as? String == "included_resolutions" })
+        // q2 is the same conversation as q1 (a duplicate), q3 escalated: one billable resolution.
+        #expect(included["query_ids"] as? [String] == ["q1"])
+
+        let report = try CLIProcess.run([
+            "report", "--tenant", "t", "--ledger", ledger, "--json", "--html", dir.path("r.html"),
+        ])
+        #expect(report.status == 0, "\(report.stderr)")
+        let body = try report.json()
+        #expect(body["billable_resolutions"] as? Int == 1)
+        #expect(body["duplicates"] as? Int == 1)
+        #expect(body["escalated"] as? Int == 1)
+        let html = try String(contentsOfFile: dir.path("r.html"), encoding: .utf8)
+        #expect(html.contains("<svg") && !html.contains("http://") && !html.contains("https://"))
+
+        let csv = try CLIProcess.run(["report", "--tenant", "t", "--ledger", ledger, "--csv"])
+        #expect(csv.stdout.hasPrefix("tenant,month,tier,"))
+
+        let simulate = try CLIProcess.run([
+            "simulate", "--tenant", "t", "--ledger", ledger, "--plan", "team", "--billing", "token", "--json",
+        ])
+        #expect(simulate.status == 0, "\(simulate.stderr)")
+        #expect((try simulate.json()["simulated"] as? [String: Any])?["plan"] as? String == "team")
+
+        let void = try CLIProcess.run(["ledger", "void", "q1", "--reason", "test", "--ledger", ledger])
+        #expect(void.status == 0, "\(void.stderr)")
+        let after = try CLIProcess.run(["report", "--tenant", "t", "--ledger", ledger, "--json"])
+        // The voided resolution no longer holds its conversation's slot: q2, the later resolution
+        // in the same conversation, becomes the billable one.
+        #expect(try after.json()["billable_resolutions"] as? Int == 1)
+        #expect(try after.json()["voided"] as? Int == 1)
+        #expect(try after.json()["duplicates"] as? Int == 0)
+    }
+
+    @Test("bad months, plans and time zones are clear errors")
+    func errors() throws {
+        let dir = try TemporaryDirectory()
+        let ledger = try ledgerWithQuestions(dir)
+        let zone = try CLIProcess.run([
+            "tenants", "set", "t", "--plan", "pro", "--timezone", "Mars/Base", "--ledger", ledger,
+        ])
+        #expect(zone.status == 2)
+        #expect(zone.stderr.contains("IANA"))
+        let plan = try CLIProcess.run(["tenants", "set", "t", "--plan", "gold", "--ledger", ledger])
+        #expect(plan.stderr.contains("plans: free, starter, pro, team, enterprise"))
+        _ = try CLIProcess.run(["tenants", "set", "t", "--plan", "pro", "--ledger", ledger])
+        let month = try CLIProcess.run(["report", "--tenant", "t", "--month", "2026-13", "--ledger", ledger])
+        #expect(month.status == 2)
+        #expect(month.stderr.contains("YYYY-MM"))
+        let reopen = try CLIProcess.run(["ledger", "reopen", "nope", "--ledger", ledger])
+        #expect(reopen.status == 2)
+    }
+}

@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "cascade", targets: ["cascade"]),
         .executable(name: "cascade-bench-embed", targets: ["EmbeddingBenchmark"]),
         .executable(name: "cascade-bench-vectors", targets: ["VectorBenchmark"]),
+        .executable(name: "cascade-bench-billing", targets: ["BillingBenchmark"]),
         .library(name: "VectorSearch", targets: ["VectorSearch"]),
         .library(name: "Embeddings", targets: ["Embeddings"]),
         .library(name: "KnowledgeBase", targets: ["KnowledgeBase"]),
@@ -97,6 +98,12 @@ let package = Package(
             name: "VectorBenchmark",
             dependencies: ["KnowledgeBase", "VectorSearch", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Benchmarks/VectorBenchmark",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "BillingBenchmark",
+            dependencies: ["Metering"],
+            path: "Benchmarks/BillingBenchmark",
             swiftSettings: swiftSettings
         ),
         // A real HTTP server on loopback for tests of clients of outside services (test-only).

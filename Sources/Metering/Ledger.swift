@@ -72,6 +72,27 @@ public struct Ledger: Sendable {
         }
     }
 
+    /// Records many queries in one transaction (imports, backfills, benchmarks): the same rules as
+    /// ``record(query:attempts:now:)`` for each, duplicates skipped. Returns how many were new.
+    @discardableResult
+    public func record(batch: [(query: LedgerEntry, attempts: [LedgerEntry])], now: Date = Date()) throws -> Int {
+        for item in batch { try Self.checkOccurredAt(item.query.occurredAt, now: now) }
+        return try writer.write { db in
+            var recorded = 0
+            let exists = try db.cachedStatement(
+                sql: "SELECT 1 FROM ledger_entry WHERE tenant = ? AND query_id = ? AND kind = 'query'")
+            for item in batch {
+                if try Bool.fetchOne(exists, arguments: [item.query.tenant, item.query.queryID]) == true { continue }
+                for var entry in item.attempts + [item.query] {
+                    entry.recordedAt = now
+                    _ = try Self.append(db, &entry)
+                }
+                recorded += 1
+            }
+            return recorded
+        }
+    }
+
     /// Appends a correction that references an existing query (reopen, void, agent answer).
     public func correct(
         tenant: String?, queryID: String, outcome: String, answer: String? = nil, note: String? = nil,

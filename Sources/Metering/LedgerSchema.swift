@@ -63,6 +63,26 @@ enum LedgerSchema {
                     END;
                     """)
         }
+        migrator.registerMigration("v3-invoices") { db in
+            // Finalized invoices: written once, never changed (late corrections become credits on
+            // a later invoice).
+            try db.execute(
+                sql: """
+                    CREATE TABLE final_invoice (
+                        tenant TEXT NOT NULL,
+                        month TEXT NOT NULL,
+                        body TEXT NOT NULL,
+                        finalized_at_ms INTEGER NOT NULL,
+                        PRIMARY KEY (tenant, month)
+                    );
+                    CREATE TRIGGER final_invoice_no_update BEFORE UPDATE ON final_invoice BEGIN
+                        SELECT RAISE(ABORT, 'a finalized invoice never changes');
+                    END;
+                    CREATE TRIGGER final_invoice_no_delete BEFORE DELETE ON final_invoice BEGIN
+                        SELECT RAISE(ABORT, 'a finalized invoice never changes');
+                    END;
+                    """)
+        }
         return migrator
     }
 }

@@ -277,4 +277,57 @@ struct BillingTests {
         #expect(rag.billed == Decimal(string: "4.46")!)
         #expect(llm.billed == 0)
     }
+
+    @Test("a final invoice never changes; a charged resolution voided afterwards is credited once, on the next invoice")
+    func finalizeAndCredit() throws {
+        let dir = try TemporaryDirectory()
+        let ledger = try ledger(dir)
+        let pro = PlanCatalog.standard.plan("pro")!
+        for i in 0..<102 {
+            try ask(
+                ledger, "o\(i)", at: Self.nov(1 + i % 28).addingTimeInterval(-31 * 86400), conversation: "o\(i)",
+                question: "q\(i)")
+        }
+        let october = november.previous
+        let usage = MonthlyUsage(
+            tenant: "acme", month: october, entries: try ledger.entries(tenant: "acme"), timeZone: Self.utc)
+        let draft = Invoice.compute(usage: usage, plan: pro, billing: .resolution, timeZone: Self.utc)
+        // $79 + 2 × $0.89.
+        #expect(draft.total == Decimal(string: "80.78")!)
+        let final = try ledger.finalize(draft, now: Self.nov(2))
+        #expect(final.status == "final")
+        let charged = try #require(final.lines.first { $0.kind == "resolutions" }?.queryIDs.last)
+        _ = try ledger.correct(
+            tenant: "acme", queryID: charged, outcome: "voided", note: "late complaint", now: Self.nov(3))
+
+        // Finalizing again returns the stored invoice unchanged, whatever happened since.
+        let recomputed = Invoice.compute(
+            usage: MonthlyUsage(
+                tenant: "acme", month: october, entries: try ledger.entries(tenant: "acme"), timeZone: Self.utc),
+            plan: pro, billing: .resolution, timeZone: Self.utc)
+        #expect(recomputed.total != final.total)
+        #expect(try ledger.finalize(recomputed) == final)
+        #expect(try ledger.finalInvoices(tenant: "acme") == [final])
+
+        let credits = Invoice.credits(
+            for: november, finals: try ledger.finalInvoices(tenant: "acme"),
+            entries: try ledger.entries(tenant: "acme"),
+            reopenWindowHours: 72)
+        #expect(credits.count == 1)
+        #expect(credits[0].amount == Decimal(string: "-0.89")!)
+        #expect(credits[0].queryIDs == [charged])
+        // Once a final invoice carries the credit, later invoices do not credit it again.
+        var nov = Invoice.compute(
+            usage: MonthlyUsage(
+                tenant: "acme", month: november, entries: try ledger.entries(tenant: "acme"), timeZone: Self.utc),
+            plan: pro, billing: .resolution, timeZone: Self.utc)
+        nov.apply(credits: credits)
+        #expect(nov.total == Decimal(string: "78.11")!)
+        _ = try ledger.finalize(nov, now: Self.nov(30))
+        let december = Invoice.credits(
+            for: november.next, finals: try ledger.finalInvoices(tenant: "acme"),
+            entries: try ledger.entries(tenant: "acme"),
+            reopenWindowHours: 72)
+        #expect(december.isEmpty)
+    }
 }

@@ -21,8 +21,9 @@ public enum Money {
 
     /// "$1,234.50"-style text (always two decimals, dot separator, no locale surprises).
     public static func format(_ amount: Decimal) -> String {
-        let negative = amount < 0
-        let text = NSDecimalNumber(decimal: cents(negative ? -amount : amount)).stringValue
+        let rounded = cents(amount)
+        let negative = rounded < 0
+        let text = NSDecimalNumber(decimal: negative ? -rounded : rounded).stringValue
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         let whole = String(parts[0])
         let fraction = parts.count > 1 ? String(parts[1]).padding(toLength: 2, withPad: "0", startingAt: 0) : "00"

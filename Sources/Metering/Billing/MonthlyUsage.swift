@@ -117,6 +117,24 @@ public struct MonthlyUsage: Sendable {
 
     /// Lower-cased letters and digits, single spaces: "How do I… VACUUM?" → "how do i vacuum".
     public static func normalized(_ text: String) -> String {
+        // Fast path for plain ASCII, the common case.
+        if text.utf8.allSatisfy({ $0 < 0x80 }) {
+            var out: [UInt8] = []
+            out.reserveCapacity(text.utf8.count)
+            var pendingSpace = false
+            for byte in text.utf8 {
+                let lower = (byte >= 65 && byte <= 90) ? byte + 32 : byte
+                let alnum = (lower >= 97 && lower <= 122) || (lower >= 48 && lower <= 57)
+                if alnum {
+                    if pendingSpace && !out.isEmpty { out.append(32) }
+                    pendingSpace = false
+                    out.append(lower)
+                } else {
+                    pendingSpace = true
+                }
+            }
+            return String(decoding: out, as: UTF8.self)
+        }
         var words: [String] = []
         var current = ""
         for scalar in text.lowercased().unicodeScalars {

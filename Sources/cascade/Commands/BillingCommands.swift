@@ -33,8 +33,10 @@ struct BillingOptions: ParsableArguments {
             throw BillingError.unknownPlan(planID, known: catalog.plans.map(\.id))
         }
         let billing = override?.billing ?? setting.billing
+        let (start, end) = month.interval(in: setting.zone)
+        let entries = try ledger.billingEntries(tenant: tenant, from: start, to: end)
         let usage = MonthlyUsage(
-            tenant: tenant, month: month, entries: try ledger.entries(tenant: tenant), timeZone: setting.zone,
+            tenant: tenant, month: month, entries: entries, timeZone: setting.zone,
             reopenWindowHours: setting.reopenWindowHours)
         // A tenant's first plan starting inside this month: prorate the base fee from that day.
         let history = try ledger.billingHistory(tenant: tenant)
@@ -55,7 +57,10 @@ func printInvoice(_ invoice: Invoice) {
         "Invoice \(invoice.status): tenant \(invoice.tenant), \(invoice.month), plan \(invoice.plan), \(invoice.billing.rawValue) billing"
     )
     for line in invoice.lines {
-        let quantity = NSDecimalNumber(decimal: line.quantity).stringValue
+        var exact = line.quantity
+        var shown = Decimal()
+        NSDecimalRound(&shown, &exact, 4, .plain)
+        let quantity = NSDecimalNumber(decimal: shown).stringValue
         print(
             "  \(line.description.padding(toLength: 58, withPad: " ", startingAt: 0)) \(quantity.padding(toLength: 10, withPad: " ", startingAt: 0)) × \(NSDecimalNumber(decimal: line.unitPrice).stringValue.padding(toLength: 9, withPad: " ", startingAt: 0)) \(Money.format(line.amount))"
         )
@@ -160,6 +165,8 @@ struct InvoiceCommand: AsyncParsableCommand {
 
     @OptionGroup var options: BillingOptions
     @Option(help: "Month, YYYY-MM. Default: the current month.") var month: String?
+    @Flag(help: "Make a closed month's invoice final: stored, never changed; running it again returns it.")
+    var finalize = false
     @Flag(help: "Print as JSON (each line lists its query_ids).") var json = false
 
     func run() async throws {
@@ -167,7 +174,15 @@ struct InvoiceCommand: AsyncParsableCommand {
             let (ledger, catalog) = try options.open()
             let zone = try ledger.billingHistory(tenant: options.tenant).last?.zone ?? TimeZone(identifier: "UTC")!
             let chosen = try month.map { try BillingMonth($0) } ?? BillingMonth.containing(Date(), in: zone)
-            let (_, invoice, _) = try options.compute(ledger: ledger, catalog: catalog, month: chosen)
+            var (_, invoice, setting) = try options.compute(ledger: ledger, catalog: catalog, month: chosen)
+            if finalize && invoice.status != "final" {
+                guard chosen.interval(in: setting.zone).end <= Date() else {
+                    throw ValidationError(
+                        "\(chosen) is not over yet in \(setting.timeZone): only a closed month's invoice can be finalized"
+                    )
+                }
+                invoice = try ledger.finalize(invoice)
+            }
             if json { try Terminal.printJSON(invoice) } else { printInvoice(invoice) }
         }
     }

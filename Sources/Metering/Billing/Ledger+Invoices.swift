@@ -1,0 +1,110 @@
+import Foundation
+import GRDB
+
+extension Ledger {
+    /// The finalized invoices of `tenant`, oldest month first.
+    public func finalInvoices(tenant: String) throws -> [Invoice] {
+        try writer.read { db in
+            try String.fetchAll(
+                db, sql: "SELECT body FROM final_invoice WHERE tenant = ? ORDER BY month", arguments: [tenant]
+            )
+            .compactMap { try? JSONDecoder().decode(Invoice.self, from: Data($0.utf8)) }
+        }
+    }
+
+    /// Stores `invoice` as final, unless its month already has a final invoice; returns the one
+    /// stored (so finalizing twice is harmless and gives the same invoice).
+    public func finalize(_ invoice: Invoice, now: Date = Date()) throws -> Invoice {
+        var final = invoice
+        final.status = "final"
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let body = String(decoding: try encoder.encode(final), as: UTF8.self)
+        return try writer.write { db in
+            if let stored = try String.fetchOne(
+                db, sql: "SELECT body FROM final_invoice WHERE tenant = ? AND month = ?",
+                arguments: [invoice.tenant, invoice.month])
+            {
+                return try JSONDecoder().decode(Invoice.self, from: Data(stored.utf8))
+            }
+            try db.execute(
+                sql: "INSERT INTO final_invoice(tenant, month, body, finalized_at_ms) VALUES (?, ?, ?, ?)",
+                arguments: [invoice.tenant, invoice.month, body, LedgerEntry.milliseconds(now)])
+            return final
+        }
+    }
+}
+
+extension Invoice {
+    /// Credit lines for resolutions charged on earlier *final* invoices that were since voided or
+    /// reopened within the window, and not yet credited by another final invoice.
+    public static func credits(
+        for month: BillingMonth, finals: [Invoice], entries: [LedgerEntry], reopenWindowHours: Int
+    ) -> [Line] {
+        let credited = Set(finals.flatMap { $0.lines.filter { $0.kind == "credit" }.flatMap(\.queryIDs) })
+        var resolvedAt: [String: Date] = [:]
+        for entry in entries where entry.kind == .query { resolvedAt[entry.queryID] = entry.occurredAt }
+        var corrected = Set<String>()
+        for entry in entries where entry.kind == .correction {
+            if entry.outcome == "voided" {
+                corrected.insert(entry.queryID)
+            } else if entry.outcome == "reopened", let at = resolvedAt[entry.queryID],
+                entry.occurredAt.timeIntervalSince(at) <= Double(reopenWindowHours) * 3600
+            {
+                corrected.insert(entry.queryID)
+            }
+        }
+        var lines: [Line] = []
+        for final in finals where final.month < month.description {
+            for line in final.lines where line.kind == "resolutions" {
+                let ids = line.queryIDs.filter { corrected.contains($0) && !credited.contains($0) }
+                guard !ids.isEmpty else { continue }
+                let amount = Money.cents(-Decimal(ids.count) * line.unitPrice)
+                lines.append(
+                    Line(
+                        kind: "credit",
+                        description: "Credit: \(ids.count) resolution(s) of \(final.month) voided or reopened",
+                        quantity: Decimal(ids.count), unitPrice: -line.unitPrice, amount: amount, queryIDs: ids))
+            }
+        }
+        return lines
+    }
+
+    /// Adds `credits` to this invoice and recomputes the total.
+    public mutating func apply(credits: [Line]) {
+        lines += credits
+        total = lines.reduce(Decimal(0)) { $0 + $1.amount }
+    }
+}
+
+extension Ledger {
+    /// The rows billing needs for `tenant` between `start` and `end` (queries and attempts), plus
+    /// every correction of the tenant; only the columns billing reads (no answers, citations or
+    /// hashes), through a cursor, so a month of a million rows loads in a few seconds.
+    public func billingEntries(tenant: String, from start: Date, to end: Date) throws -> [LedgerEntry] {
+        try writer.read { db in
+            var result: [LedgerEntry] = []
+            let cursor = try Row.fetchCursor(
+                db,
+                sql: """
+                    SELECT seq, kind, query_id, conversation_id, user_id, tier, outcome, question, cost_micros, occurred_at_ms
+                    FROM ledger_entry
+                    WHERE tenant = ? AND ((occurred_at_ms >= ? AND occurred_at_ms < ?) OR kind = 'correction')
+                    ORDER BY seq
+                    """,
+                arguments: [tenant, LedgerEntry.milliseconds(start), LedgerEntry.milliseconds(end)])
+            while let row = try cursor.next() {
+                let kind: String = row[1]
+                result.append(
+                    LedgerEntry(
+                        sequence: row[0], kind: LedgerEntry.Kind(rawValue: kind) ?? .query, queryID: row[2],
+                        tenant: tenant,
+                        conversationID: row[3], userID: row[4], tier: row[5], outcome: row[6],
+                        question: kind == "query" ? row[7] : nil, costMicros: row[8],
+                        occurredAt: LedgerEntry.date(milliseconds: row[9]),
+                        recordedAt: LedgerEntry.date(milliseconds: row[9])))
+            }
+            return result
+        }
+    }
+}

@@ -158,3 +158,53 @@ struct VectorStorageTests {
         }
     }
 }
+
+@Suite("Vector import")
+struct VectorImportTests {
+    func write(_ dir: TemporaryDirectory, lines: [String], rows: Int) throws -> (URL, URL) {
+        try dir.write("c/corpus.jsonl", lines.joined(separator: "\n"))
+        var matrix = VectorMatrix(dimension: 8)
+        for i in 0..<rows {
+            var v = [Float](repeating: 0, count: 8)
+            v[i % 8] = 1
+            v[(i + 3) % 8] = Float(i + 1) / Float(rows)
+            VectorMath.normalize(&v)
+            try matrix.append(v)
+        }
+        let npy = dir.url.appendingPathComponent("v.npy")
+        try NPYMatrix.write(matrix, to: npy)
+        return (dir.url.appendingPathComponent("c/corpus.jsonl"), npy)
+    }
+
+    @Test(
+        "batches are parsed ahead and committed one by one; a bad line stops the import with its line number, earlier batches kept"
+    )
+    func batchesAndErrors() throws {
+        let dir = try TemporaryDirectory()
+        var lines = (0..<10).map { #"{"_id": "d\#($0)", "title": "T\#($0)", "text": "passage \#($0)"}"# }
+        let (corpus, vectors) = try write(dir, lines: lines, rows: 10)
+        let store = try KnowledgeBaseStore(path: dir.path("kb.sqlite"))
+        var importer = VectorImporter(store: store)
+        importer.batchSize = 3
+        let report = try importer.importVectors(corpus: corpus, vectors: vectors, model: "m", collection: "c")
+        #expect(report.documents == 10 && report.vectors == 10)
+        #expect(try assertConsistent(store).isEmpty)
+        let index = try store.loadVectorIndex(model: "m", dimension: 8)
+        let matrix = try NPYMatrix(contentsOf: vectors)
+        let hit = try store.vectorSearch(index, query: matrix.row(7), k: 1)
+        #expect(try store.chunks(ids: hit.map(\.chunkID)).first?.docID == "d7")
+
+        lines[7] = "not json"
+        try dir.write("c/corpus.jsonl", lines.joined(separator: "\n"))
+        let other = try KnowledgeBaseStore(path: dir.path("kb2.sqlite"))
+        var second = VectorImporter(store: other)
+        second.batchSize = 3
+        #expect(
+            throws: IngestError.malformed(source: "corpus.jsonl", line: 8, reason: "not a JSON object with \"_id\"")
+        ) {
+            try second.importVectors(corpus: corpus, vectors: vectors, model: "m", collection: "c")
+        }
+        #expect(try other.stats().documents == 6, "batches before the bad one are committed")
+        #expect(try assertConsistent(other).isEmpty)
+    }
+}

@@ -26,13 +26,19 @@ enum VectorPacking {
         while let first = pendingFirst {
             let dimension = first.1.count
             // Fill the model's last pack first, so ingesting document by document still makes full packs.
+            // Only the model's newest pack is a candidate (an index seek, not a scan over every
+            // full pack).
             let tail = try Row.fetchOne(
                 db,
                 sql: """
-                    SELECT id, row_count, vectors FROM vector_pack
-                    WHERE model = ? AND dimension = ? AND dead_rows = 0 AND row_count < ?
-                    ORDER BY id DESC LIMIT 1
-                    """, arguments: [model, dimension, rowsPerPack])
+                    SELECT id, row_count, dead_rows, vectors FROM vector_pack
+                    WHERE model = ? AND dimension = ? ORDER BY id DESC LIMIT 1
+                    """, arguments: [model, dimension]
+            ).flatMap { row -> Row? in
+                let count: Int = row["row_count"]
+                let dead: Int = row["dead_rows"]
+                return count < rowsPerPack && dead == 0 ? row : nil
+            }
             let packID: Int64
             var used: Int
             var blob: Data

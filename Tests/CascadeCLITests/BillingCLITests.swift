@@ -101,3 +101,32 @@ struct BillingCLITests {
         #expect(reopen.status == 2)
     }
 }
+
+@Suite("cascade invoice finalization", .serialized)
+struct InvoiceFinalizationCLITests {
+    @Test("an open month cannot be finalized; an immediate plan change prorates this month's base fee")
+    func finalizeAndImmediateChange() throws {
+        let dir = try TemporaryDirectory()
+        let ledger = dir.path("ledger.sqlite")
+        try dir.write("b.jsonl", Data(#"{"query_id": "q1", "text": "hello there, how do I vacuum"}"#.utf8))
+        _ = try CLIProcess.run([
+            "ask", "--tenant", "t", "--batch", dir.path("b.jsonl"), "--ledger", ledger, "--kb", dir.path("none.sqlite"),
+        ])
+        _ = try CLIProcess.run(["tenants", "set", "t", "--plan", "starter", "--ledger", ledger])
+        let open = try CLIProcess.run(["invoice", "--tenant", "t", "--ledger", ledger, "--finalize"])
+        #expect(open.status == 2)
+        #expect(open.stderr.contains("not over yet"))
+
+        let change = try CLIProcess.run([
+            "tenants", "set", "t", "--plan", "team", "--immediately", "--ledger", ledger, "--json",
+        ])
+        #expect(change.status == 0, "\(change.stderr)")
+        let invoice = try CLIProcess.run(["invoice", "--tenant", "t", "--ledger", ledger, "--json"])
+        let lines = try #require(try invoice.json()["lines"] as? [[String: Any]])
+        let base = lines.filter { $0["kind"] as? String == "base_fee" }
+        // Starter until today, Team from today: both plans' fees, each for part of the month
+        // (or only Team's when today is the first day the tenant existed).
+        #expect(base.contains { ($0["description"] as? String)?.hasPrefix("Team plan") == true })
+        #expect(base.count <= 2)
+    }
+}

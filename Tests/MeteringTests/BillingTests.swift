@@ -330,4 +330,30 @@ struct BillingTests {
             reopenWindowHours: 72)
         #expect(december.isEmpty)
     }
+
+    @Test("an immediate plan change splits the base fee by day: Pro for 15 days + Team for 15 days = $114.00")
+    func immediateChangeProration() throws {
+        let dir = try TemporaryDirectory()
+        let ledger = try ledger(dir)
+        let pro = PlanCatalog.standard.plan("pro")!
+        let team = PlanCatalog.standard.plan("team")!
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = Self.utc
+        let october = calendar.date(from: DateComponents(year: 2026, month: 10, day: 20))!
+        try ledger.setBilling(tenant: "acme", plan: pro, billing: .resolution, timeZone: "UTC", now: october)
+        try ledger.setBilling(
+            tenant: "acme", plan: team, billing: .resolution, timeZone: "UTC", immediately: true, now: Self.nov(16))
+        let periods = try ledger.planPeriods(tenant: "acme", month: november, timeZone: Self.utc)
+        #expect(periods.map(\.plan) == ["pro", "team"])
+        let usage = MonthlyUsage(tenant: "acme", month: november, entries: [], timeZone: Self.utc)
+        let bill = Invoice.compute(
+            usage: usage, plan: team, billing: .resolution, timeZone: Self.utc,
+            basePeriods: [(pro, periods[0].from), (team, periods[1].from)])
+        // Team's $49 resolution minimum applies too (no resolutions): $39.50 + $74.50 + $49.00.
+        #expect(
+            bill.lines.filter { $0.kind == "base_fee" }.map(\.amount) == [
+                Decimal(string: "39.50")!, Decimal(string: "74.50")!,
+            ])
+        #expect(bill.total == Decimal(string: "163.00")!)
+    }
 }

@@ -149,6 +149,10 @@ public struct VectorImporter: Sendable {
             report.documents += rows.count
             progress?(batchEnd, lines.count)
         }
+        try store.writer.write { db in
+            // Back to SQLite's defaults for whatever this connection does next.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 1000; PRAGMA cache_size = -2000")
+        }
         report.vectors = try store.writer.read { db in
             try Int.fetchOne(
                 db, sql: "SELECT COALESCE(SUM(row_count - dead_rows), 0) FROM vector_pack WHERE model = ?",

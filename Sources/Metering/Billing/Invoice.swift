@@ -43,26 +43,41 @@ public struct Invoice: Sendable, Codable, Hashable {
         usage: MonthlyUsage, plan: Plan, billing: BillingMode, timeZone: TimeZone, activeFrom: Date? = nil,
         status: String = "preview"
     ) -> Invoice {
+        compute(
+            usage: usage, plan: plan, billing: billing, timeZone: timeZone,
+            basePeriods: [(plan, activeFrom ?? usage.month.interval(in: timeZone).start)], status: status)
+    }
+
+    /// Computes the invoice when the plan changed inside the month: one prorated base-fee line
+    /// per period (days counted in the tenant's time zone, the change day going to the new
+    /// plan); usage is priced on `plan`, the plan in force at the end of the month.
+    public static func compute(
+        usage: MonthlyUsage, plan: Plan, billing: BillingMode, timeZone: TimeZone, basePeriods: [(Plan, Date)],
+        status: String = "preview"
+    ) -> Invoice {
         var lines: [Line] = []
         let days = usage.month.dayCount
-        var activeDays = days
-        if let activeFrom {
-            let (start, end) = usage.month.interval(in: timeZone)
-            if activeFrom > start && activeFrom < end {
-                var calendar = Calendar(identifier: .gregorian)
-                calendar.timeZone = timeZone
-                activeDays = days - calendar.component(.day, from: activeFrom) + 1
-            }
+        let (monthStart, monthEnd) = usage.month.interval(in: timeZone)
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = timeZone
+        func dayIndex(_ date: Date) -> Int {
+            date <= monthStart ? 1 : (date >= monthEnd ? days + 1 : calendar.component(.day, from: date))
         }
-        if plan.baseFee > 0 {
+        for (i, period) in basePeriods.enumerated() {
+            let (periodPlan, from) = period
+            let first = dayIndex(from)
+            let last = i + 1 < basePeriods.count ? dayIndex(basePeriods[i + 1].1) : days + 1
+            let activeDays = max(0, last - first)
+            guard periodPlan.baseFee > 0, activeDays > 0 else { continue }
             let fraction = Decimal(activeDays) / Decimal(days)
             lines.append(
                 Line(
                     kind: "base_fee",
                     description: activeDays == days
-                        ? "\(plan.name) plan, \(usage.month)"
-                        : "\(plan.name) plan, \(usage.month), \(activeDays) of \(days) days",
-                    quantity: fraction, unitPrice: plan.baseFee, amount: Money.cents(plan.baseFee * fraction),
+                        ? "\(periodPlan.name) plan, \(usage.month)"
+                        : "\(periodPlan.name) plan, \(usage.month), \(activeDays) of \(days) days",
+                    quantity: fraction, unitPrice: periodPlan.baseFee,
+                    amount: Money.cents(periodPlan.baseFee * fraction),
                     queryIDs: []))
         }
         if billing.includesTokens, let margin = plan.tokenMargin {

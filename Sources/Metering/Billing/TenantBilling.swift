@@ -13,12 +13,15 @@ public struct TenantBilling: Hashable, Sendable, Codable {
     public var reopenWindowHours: Int
     /// First month this setting applies to.
     public var effectiveMonth: String
+    /// When the change was recorded (an immediate change takes effect at this moment).
+    public var recordedAt: Date
 
     enum CodingKeys: String, CodingKey {
         case tenant, plan, billing
         case timeZone = "timezone"
         case reopenWindowHours = "reopen_window_hours"
         case effectiveMonth = "effective_month"
+        case recordedAt = "recorded_at"
     }
 
     public var zone: TimeZone { TimeZone(identifier: timeZone) ?? TimeZone(identifier: "UTC")! }
@@ -26,10 +29,12 @@ public struct TenantBilling: Hashable, Sendable, Codable {
 
 extension Ledger {
     /// Records a billing change for `tenant`; returns the stored setting with its effective month.
+    /// - Parameter immediately: the change takes effect now instead of next month; the month's base
+    ///   fee is then prorated by days between the old and the new plan.
     @discardableResult
     public func setBilling(
         tenant: String, plan: Plan, billing: BillingMode, timeZone: String, reopenWindowHours: Int = 72,
-        now: Date = Date()
+        immediately: Bool = false, now: Date = Date()
     ) throws -> TenantBilling {
         guard let zone = TimeZone(identifier: timeZone) else { throw BillingError.invalidTimeZone(timeZone) }
         guard plan.billingModes.contains(billing) else {
@@ -40,7 +45,7 @@ extension Ledger {
                 try Bool.fetchOne(db, sql: "SELECT 1 FROM tenant_billing WHERE tenant = ? LIMIT 1", arguments: [tenant])
                 ?? false
             let current = BillingMonth.containing(now, in: zone)
-            let effective = hasAny ? current.next : current
+            let effective = hasAny && !immediately ? current.next : current
             try db.execute(
                 sql: """
                     INSERT INTO tenant_billing(tenant, plan, billing, timezone, reopen_window_hours, effective_month, recorded_at_ms)
@@ -52,8 +57,8 @@ extension Ledger {
                 ])
             return TenantBilling(
                 tenant: tenant, plan: plan.id, billing: billing, timeZone: timeZone,
-                reopenWindowHours: reopenWindowHours,
-                effectiveMonth: effective.description)
+                reopenWindowHours: reopenWindowHours, effectiveMonth: effective.description,
+                recordedAt: Date(timeIntervalSince1970: Double(LedgerEntry.milliseconds(now)) / 1000))
         }
     }
 
@@ -88,10 +93,33 @@ extension Ledger {
         }
     }
 
+    /// The base-fee periods of `month`: each plan in force during it and the moment it started
+    /// (the month's start for a plan carried over; the recording time for a first plan or an
+    /// immediate change), in order.
+    public func planPeriods(tenant: String, month: BillingMonth, timeZone: TimeZone) throws -> [(
+        plan: String, from: Date
+    )] {
+        let history = try billingHistory(tenant: tenant)
+        let start = month.interval(in: timeZone).start
+        var periods: [(plan: String, from: Date)] = []
+        if let carried = history.last(where: { $0.effectiveMonth < month.description }) {
+            periods.append((carried.plan, start))
+        }
+        for change in history where change.effectiveMonth == month.description {
+            // A next-month change recorded last month starts with the month; an immediate or
+            // first one starts when it was recorded.
+            let from = max(start, change.recordedAt)
+            if let last = periods.last, last.from == from { periods.removeLast() }
+            periods.append((change.plan, from))
+        }
+        return periods
+    }
+
     static func billing(_ row: Row) -> TenantBilling {
         TenantBilling(
             tenant: row["tenant"], plan: row["plan"], billing: BillingMode(rawValue: row["billing"]) ?? .resolution,
             timeZone: row["timezone"], reopenWindowHours: row["reopen_window_hours"],
-            effectiveMonth: row["effective_month"])
+            effectiveMonth: row["effective_month"],
+            recordedAt: Date(timeIntervalSince1970: Double(row["recorded_at_ms"] as Int64) / 1000))
     }
 }

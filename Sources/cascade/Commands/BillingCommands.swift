@@ -38,16 +38,27 @@ struct BillingOptions: ParsableArguments {
         let usage = MonthlyUsage(
             tenant: tenant, month: month, entries: entries, timeZone: setting.zone,
             reopenWindowHours: setting.reopenWindowHours)
-        // A tenant's first plan starting inside this month: prorate the base fee from that day.
-        let history = try ledger.billingHistory(tenant: tenant)
-        var activeFrom: Date?
-        if let first = history.first, first.effectiveMonth == month.description,
-            let started = try ledger.firstBillingDate(tenant: tenant)
-        {
-            activeFrom = started
+        // Base-fee periods: a first plan or an immediate change inside the month is prorated by day.
+        var periods: [(Plan, Date)] = []
+        for period in try ledger.planPeriods(tenant: tenant, month: month, timeZone: setting.zone) {
+            guard let periodPlan = catalog.plan(period.plan) else {
+                throw BillingError.unknownPlan(period.plan, known: catalog.plans.map(\.id))
+            }
+            periods.append((override == nil ? periodPlan : plan, period.from))
         }
-        let invoice = Invoice.compute(
-            usage: usage, plan: plan, billing: billing, timeZone: setting.zone, activeFrom: activeFrom)
+        if periods.isEmpty { periods = [(plan, start)] }
+        var invoice = Invoice.compute(
+            usage: usage, plan: plan, billing: billing, timeZone: setting.zone, basePeriods: periods)
+        let finals = try ledger.finalInvoices(tenant: tenant)
+        if override == nil, let final = finals.first(where: { $0.month == month.description }) {
+            return (usage, final, setting)  // a final invoice never changes
+        }
+        if !finals.isEmpty {
+            invoice.apply(
+                credits: Invoice.credits(
+                    for: month, finals: finals, entries: try ledger.entries(tenant: tenant),
+                    reopenWindowHours: setting.reopenWindowHours))
+        }
         return (usage, invoice, setting)
     }
 }
@@ -304,6 +315,8 @@ struct TenantsCommand: AsyncParsableCommand {
         @Option(help: "token, resolution or both.") var billing: String = "resolution"
         @Option(help: "IANA time zone months are cut in.") var timezone: String = "UTC"
         @Option(help: "Hours within which a reopened resolution is voided.") var reopenWindow: Int = 72
+        @Flag(help: "Change now instead of next month; this month's base fee is prorated by day.")
+        var immediately = false
         @Option(help: "Plan catalog (YAML).") var plans: String?
         @OptionGroup var ledgerOption: LedgerOption
         @Flag(help: "Print as JSON.") var json = false
@@ -321,7 +334,8 @@ struct TenantsCommand: AsyncParsableCommand {
                     throw BillingError.unknownPlan(plan, known: catalog.plans.map(\.id))
                 }
                 let setting = try Ledger(path: ledgerOption.ledger).setBilling(
-                    tenant: tenant, plan: chosen, billing: mode, timeZone: timezone, reopenWindowHours: reopenWindow)
+                    tenant: tenant, plan: chosen, billing: mode, timeZone: timezone, reopenWindowHours: reopenWindow,
+                    immediately: immediately)
                 if json { try Terminal.printJSON(setting); return }
                 print(
                     "\(tenant): plan \(setting.plan), \(setting.billing.rawValue) billing, months in \(setting.timeZone), from \(setting.effectiveMonth)"

@@ -116,7 +116,7 @@ public struct Resolver: Sendable {
         let cost = pricing.costMicros(model: retriever.embedder.modelID, tokensIn: tokens)
         let results = try await retriever.search(question.text, k: 5, mode: .hybrid)
         let ms = Self.milliseconds(since: started)
-        guard let top = results.first, let signals = RAGConfidence.signals(results) else {
+        guard !results.isEmpty, let signals = RAGConfidence.signals(results) else {
             return (
                 Attempt(
                     tier: "rag", confidence: 0, costMicros: cost, tokensIn: tokens, tokensOut: 0, latencyMs: ms,
@@ -138,7 +138,6 @@ public struct Resolver: Sendable {
                 docID: $0.chunk.docID, source: $0.chunk.citation, heading: $0.chunk.heading, chunkID: $0.chunk.chunkID)
         }
         let answer = RAGAnswer.text(question: question.text, cited: cited)
-        _ = top
         return (
             Attempt(
                 tier: "rag", confidence: value, costMicros: cost, tokensIn: tokens, tokensOut: 0, latencyMs: ms,

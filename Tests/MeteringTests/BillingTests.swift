@@ -356,4 +356,26 @@ struct BillingTests {
             ])
         #expect(bill.total == Decimal(string: "163.00")!)
     }
+
+    @Test(
+        "every other plan and mode, by hand (105 billable resolutions, $0.0036 model cost)",
+        arguments: [
+            // Starter: $29 + (105 − 50 included) × $0.99 = $29 + $54.45.
+            ("starter", BillingMode.resolution, "83.45"),
+            // Starter: $29 + $0.0036 × 3.00 = $0.0108 → $0.01.
+            ("starter", BillingMode.token, "29.01"),
+            // Team: $149 + $0.0036 × 2.70 → $0.01 (the minimum only concerns resolution charges).
+            ("team", BillingMode.token, "149.01"),
+            // Team, both: $149 + $0.01 + $49 minimum (no resolution beyond the 300 included).
+            ("team", BillingMode.both, "198.01"),
+            // Enterprise (list terms): no base fee, 105 × $0.49 = $51.45.
+            ("enterprise", BillingMode.resolution, "51.45"),
+            ("enterprise", BillingMode.token, "0.01"),
+        ])
+    func otherPlans(plan: String, billing: BillingMode, total: String) throws {
+        let dir = try TemporaryDirectory()
+        let ledger = try ledger(dir)
+        try standardMonth(ledger)
+        #expect(try invoice(ledger, plan: plan, billing: billing).total == Decimal(string: total)!)
+    }
 }

@@ -35,6 +35,18 @@ public struct Invoice: Sendable, Codable, Hashable {
         case tenant, month, plan, billing, status, lines, total, currency
     }
 
+    public init(
+        tenant: String, month: String, plan: String, billing: BillingMode, status: String, lines: [Line], total: Decimal
+    ) {
+        self.tenant = tenant
+        self.month = month
+        self.plan = plan
+        self.billing = billing
+        self.status = status
+        self.lines = lines
+        self.total = total
+    }
+
     /// Computes the invoice of `usage` on `plan` with `billing`.
     /// - Parameters:
     ///   - activeFrom: when the tenant's first plan started inside this month, the base fee is

@@ -46,7 +46,17 @@ struct BillingOptions: ParsableArguments {
             }
             periods.append((override == nil ? periodPlan : plan, period.from))
         }
-        if periods.isEmpty { periods = [(plan, start)] }
+        if periods.isEmpty {
+            let inForce = try ledger.billing(tenant: tenant, month: month)
+            guard override != nil || inForce != nil else {
+                // Before the tenant's first plan: nothing to invoice.
+                let empty = Invoice(
+                    tenant: tenant, month: month.description, plan: setting.plan, billing: setting.billing,
+                    status: "no plan yet", lines: [], total: 0)
+                return (usage, empty, setting)
+            }
+            periods = [(plan, start)]
+        }
         var invoice = Invoice.compute(
             usage: usage, plan: plan, billing: billing, timeZone: setting.zone, basePeriods: periods)
         let finals = try ledger.finalInvoices(tenant: tenant)
@@ -137,10 +147,28 @@ struct ReportCommand: AsyncParsableCommand {
                     }
                 }
             } else {
-                for r in reports { printText(r) }
+                var previous: UsageReport?
+                for r in reports {
+                    printText(r)
+                    if let p = previous { printTrend(from: p, to: r) }
+                    previous = r
+                }
                 if let html { print("HTML report written to \(html)") }
             }
         }
+    }
+
+    /// Month-over-month change, printed under each month of a --months range.
+    func printTrend(from p: UsageReport, to r: UsageReport) {
+        let rate = (r.resolutionRate - p.resolutionRate) * 100
+        var line = String(
+            format: "  trend vs %@: resolution rate %+.1f points, billable resolutions %+d", p.month, rate,
+            r.billableResolutions - p.billableResolutions)
+        if let a = p.blendedCostPerResolution, let b = r.blendedCostPerResolution, a > 0 {
+            let change = NSDecimalNumber(decimal: (b - a) / a * 100).doubleValue
+            line += String(format: ", cost per resolution %+.1f%%", change)
+        }
+        print(line)
     }
 
     func printText(_ r: UsageReport) {

@@ -59,19 +59,8 @@ public struct FlatIndex: Sendable {
     /// A selective filter reads only the allowed rows: a filter matching 10% of the rows streams
     /// 10% of the bytes, so filtering never makes a search slower than the unfiltered scan.
     func searchSelected(_ query: [Float], k: Int, filter: RowFilter) throws(VectorSearchError) -> [ScoredRow] {
-        guard query.count == dimension else { throw .dimensionMismatch(expected: dimension, actual: query.count) }
         let rows = filter.allowedRows
-        var scores = [Float](repeating: 0, count: rows.count)
-        matrix.storage.withUnsafeBufferPointer { a in
-            query.withUnsafeBufferPointer { x in
-                rows.withUnsafeBufferPointer { r in
-                    scores.withUnsafeMutableBufferPointer { out in
-                        ck_f32_dot_selected_rows(
-                            a.baseAddress, dimension, r.baseAddress, rows.count, x.baseAddress, out.baseAddress)
-                    }
-                }
-            }
-        }
+        let scores = try scores(rows: rows, query: query)
         var selector = TopKSelector(k: k)
         for (j, score) in scores.enumerated() where score >= selector.threshold {
             selector.offer(index: Int(rows[j]), score: score)

@@ -18,6 +18,18 @@ public struct ChunkVectorIndex: Sendable {
     var firstChunk: [Int64] = []
     var moreChunks: [Int32: [Int64]] = [:]
 
+    /// The row holding packed ``VectorRef`` `identifier` (identifiers are ascending: binary search).
+    func row(of identifier: Int64) -> Int? {
+        let ids = identifiers
+        var lo = 0
+        var hi = ids.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if ids[mid] < identifier { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < ids.count && ids[lo] == identifier ? lo : nil
+    }
+
     /// The chunk ids of row `row`, ascending.
     func chunks(ofRow row: Int) -> [Int64] {
         let first = firstChunk[row]

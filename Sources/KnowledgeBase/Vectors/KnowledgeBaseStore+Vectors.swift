@@ -92,14 +92,7 @@ extension KnowledgeBaseStore {
         statement.bind(index.model)
         try statement.rows(db) { column in
             let ref = VectorRef(pack: column(0), slot: Int(column(1))).packed
-            // Identifiers are ascending: binary search for the row.
-            var lo = 0
-            var hi = identifiers.count
-            while lo < hi {
-                let mid = (lo + hi) / 2
-                if identifiers[mid] < ref { lo = mid + 1 } else { hi = mid }
-            }
-            guard lo < identifiers.count, identifiers[lo] == ref else { return }
+            guard let lo = index.row(of: ref) else { return }
             if first[lo] < 0 { first[lo] = column(2) } else { more[Int32(lo), default: []].append(column(2)) }
         }
         index.firstChunk = first
@@ -209,16 +202,9 @@ extension KnowledgeBaseStore {
     private func chunks(for scored: [ScoredRow], index: ChunkVectorIndex, k: Int, allowed: Set<Int64>?) throws
         -> [(chunkID: Int64, score: Float)]
     {
-        let identifiers = index.identifiers
         var results: [(chunkID: Int64, score: Float)] = []
         for row in scored {
-            var lo = 0
-            var hi = identifiers.count
-            while lo < hi {
-                let mid = (lo + hi) / 2
-                if identifiers[mid] < row.id { lo = mid + 1 } else { hi = mid }
-            }
-            guard lo < identifiers.count, identifiers[lo] == row.id else { continue }
+            guard let lo = index.row(of: row.id) else { continue }
             for id in index.chunks(ofRow: lo) where allowed?.contains(id) ?? true {
                 results.append((id, row.score))
             }

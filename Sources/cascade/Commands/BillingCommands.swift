@@ -20,6 +20,11 @@ struct BillingOptions: ParsableArguments {
         return (try Ledger(path: ledgerOption.ledger), try PlanCatalog.load(path: plans))
     }
 
+    /// The tenant's time zone (its latest setting), UTC before it has one.
+    func timeZone(_ ledger: Ledger) throws -> TimeZone {
+        try ledger.billingHistory(tenant: tenant).last?.zone ?? TimeZone(identifier: "UTC")!
+    }
+
     /// Usage and invoice of `month`, on the tenant's plan or on `override`.
     func compute(
         ledger: Ledger, catalog: PlanCatalog, month: BillingMonth, override: (plan: String, billing: BillingMode)? = nil
@@ -116,7 +121,7 @@ struct ReportCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrors {
             let (ledger, catalog) = try options.open()
-            let zone = try ledger.billingHistory(tenant: options.tenant).last?.zone ?? TimeZone(identifier: "UTC")!
+            let zone = try options.timeZone(ledger)
             let range =
                 try months.map { try BillingMonth.range($0) } ?? [
                     try month.map { try BillingMonth($0) } ?? BillingMonth.containing(Date(), in: zone)
@@ -211,7 +216,7 @@ struct InvoiceCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrors {
             let (ledger, catalog) = try options.open()
-            let zone = try ledger.billingHistory(tenant: options.tenant).last?.zone ?? TimeZone(identifier: "UTC")!
+            let zone = try options.timeZone(ledger)
             let chosen = try month.map { try BillingMonth($0) } ?? BillingMonth.containing(Date(), in: zone)
             var (_, invoice, setting) = try options.compute(ledger: ledger, catalog: catalog, month: chosen)
             if finalize && invoice.status != "final" {
@@ -251,7 +256,7 @@ struct SimulateCommand: AsyncParsableCommand {
             guard target.billingModes.contains(mode) else {
                 throw BillingError.modeNotOffered(plan: plan, mode: billing)
             }
-            let zone = try ledger.billingHistory(tenant: options.tenant).last?.zone ?? TimeZone(identifier: "UTC")!
+            let zone = try options.timeZone(ledger)
             let chosen = try month.map { try BillingMonth($0) } ?? BillingMonth.containing(Date(), in: zone)
             let (_, actual, _) = try options.compute(ledger: ledger, catalog: catalog, month: chosen)
             var (_, simulated, _) = try options.compute(

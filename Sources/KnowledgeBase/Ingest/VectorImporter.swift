@@ -153,6 +153,11 @@ public struct VectorImporter: Sendable {
             // Back to SQLite's defaults for whatever this connection does next.
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 1000; PRAGMA cache_size = -2000")
         }
+        // Move what the import left in the WAL into the database file now, so readers get
+        // memory-mapped pages instead of looking each page up in a large WAL.
+        try store.writer.writeWithoutTransaction { db in
+            _ = try? db.checkpoint(.passive)
+        }
         report.vectors = try store.writer.read { db in
             try Int.fetchOne(
                 db, sql: "SELECT COALESCE(SUM(row_count - dead_rows), 0) FROM vector_pack WHERE model = ?",

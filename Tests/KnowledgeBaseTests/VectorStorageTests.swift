@@ -177,7 +177,7 @@ struct VectorImportTests {
     }
 
     @Test(
-        "batches are parsed ahead and committed one by one; a bad line stops the import with its line number, earlier batches kept"
+        "batches are committed one by one; a bad line stops the import with its line number, earlier batches kept"
     )
     func batchesAndErrors() throws {
         let dir = try TemporaryDirectory()

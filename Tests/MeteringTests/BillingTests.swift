@@ -248,7 +248,7 @@ struct BillingTests {
         let usage = MonthlyUsage(tenant: "acme", month: november, entries: [], timeZone: Self.berlin)
         let bill = Invoice.compute(
             usage: usage, plan: pro, billing: .resolution, timeZone: Self.berlin,
-            activeFrom: try ledger.firstBillingDate(tenant: "acme"))
+            activeFrom: try ledger.billingHistory(tenant: "acme").first?.recordedAt)
         #expect(bill.lines.first?.amount == Decimal(string: "39.50")!)
         #expect(bill.total == Decimal(string: "39.50")!)
     }

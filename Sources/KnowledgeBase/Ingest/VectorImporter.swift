@@ -58,46 +58,30 @@ public struct VectorImporter: Sendable {
         let source = corpus.lastPathComponent
         let now = ISO8601DateFormatter().string(from: Date())
         var report = Report()
-        typealias Parsed = [(id: String, title: String, text: String, hash: String)]
-        let allLines = lines
-        let corpusName = corpus.lastPathComponent
-        @Sendable func parse(_ range: Range<Int>) throws -> Parsed {
-            let decoder = JSONDecoder()
-            let lines = allLines
-            var rows: Parsed = []
-            rows.reserveCapacity(range.count)
-            for i in range {
+        let decoder = JSONDecoder()
+        try store.writer.write { db in
+            // Index pages of random text hashes are touched all over: keep them in memory.
+            try db.execute(sql: "PRAGMA cache_size = -262144")
+            // Checkpoint every 64 MB of WAL instead of 4 MB: pages rewritten by consecutive
+            // batches (index and keyword pages) are copied to the database once, not per batch.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 16384")
+        }
+        for batchStart in stride(from: 0, to: lines.count, by: batchSize) {
+            let batchEnd = min(batchStart + batchSize, lines.count)
+            var rows: [(id: String, title: String, text: String, hash: String)] = []
+            rows.reserveCapacity(batchEnd - batchStart)
+            for i in batchStart..<batchEnd {
                 guard let line = try? decoder.decode(Line.self, from: Data(lines[i].utf8)),
                     let id = line._id, !id.isEmpty
                 else {
                     throw IngestError.malformed(
-                        source: corpusName, line: i + 1, reason: "not a JSON object with \"_id\"")
+                        source: source, line: i + 1, reason: "not a JSON object with \"_id\"")
                 }
                 let title = line.title ?? "", text = line.text ?? ""
                 let embeddingText = ChunkDraft.embeddingText(title: title, headingPath: [], text: text)
                 rows.append((id, title.isEmpty ? id : title, text, SHA256.hex(embeddingText)))
             }
-            return rows
-        }
-        // Parsing and hashing the next batch overlaps with writing this one (SQLite writes on
-        // one core; the other core would otherwise idle).
-        let ahead = ParsedBatch<Parsed>()
-        var upcoming = try parse(0..<min(batchSize, lines.count))
-        for batchStart in stride(from: 0, to: lines.count, by: batchSize) {
-            let batchEnd = min(batchStart + batchSize, lines.count)
-            let rows = upcoming
-            let nextRange = batchEnd..<min(batchEnd + batchSize, lines.count)
-            let parser = Thread {
-                if !nextRange.isEmpty { ahead.set(Result { try parse(nextRange) }) }
-                ahead.finish()
-            }
-            parser.start()
             try store.writer.write { db in
-                // Index pages of random text hashes are touched all over: keep them in memory.
-                try db.execute(sql: "PRAGMA cache_size = -262144")
-                // Checkpoint every 64 MB of WAL instead of 4 MB: pages rewritten by consecutive
-                // batches (index and keyword pages) are copied to the database once, not per batch.
-                try db.execute(sql: "PRAGMA wal_autocheckpoint = 16384")
                 var replaced: [String] = []
                 var insertDocument = try RawStatement(
                     db.cachedStatement(
@@ -144,8 +128,6 @@ public struct VectorImporter: Sendable {
                 }
                 try VectorPacking.collectGarbage(db, textHashes: replaced)
             }
-            ahead.wait()
-            if !nextRange.isEmpty { upcoming = try ahead.take().get() }
             report.documents += rows.count
             progress?(batchEnd, lines.count)
         }
@@ -165,43 +147,5 @@ public struct VectorImporter: Sendable {
         }
         report.seconds = Date().timeIntervalSince(start)
         return report
-    }
-}
-
-/// Hands one parsed batch from the parsing thread to the writer.
-final class ParsedBatch<T>: @unchecked Sendable {
-    // Safe: `value` and `done` are only touched while holding `condition`.
-    private let condition = NSCondition()
-    private var value: Result<T, any Error>?
-    private var done = false
-
-    func set(_ result: Result<T, any Error>) {
-        condition.lock()
-        value = result
-        condition.unlock()
-    }
-
-    func finish() {
-        condition.lock()
-        done = true
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    func wait() {
-        condition.lock()
-        while !done { condition.wait() }
-        condition.unlock()
-    }
-
-    func take() throws -> Result<T, any Error> {
-        condition.lock()
-        defer {
-            value = nil
-            done = false
-            condition.unlock()
-        }
-        guard let value else { throw IngestError.noContent(source: "import batch") }
-        return value
     }
 }

@@ -32,15 +32,4 @@ extension KnowledgeBaseStore {
             }
         }
     }
-
-    /// Chunk ids that satisfy `filter` (used to restrict vector search before top-k selection).
-    public func chunkIDs(matching filter: SearchFilter) throws -> Set<Int64> {
-        let condition = filter.sqlCondition()
-        return try writer.read { db in
-            Set(
-                try Int64.fetchAll(
-                    db, sql: "SELECT c.id FROM chunk c JOIN document d ON d.id = c.document_id WHERE \(condition.sql)",
-                    arguments: StatementArguments(condition.arguments)))
-        }
-    }
 }

@@ -1,7 +1,8 @@
 import Foundation
 
-/// Vectors are stored as raw little-endian IEEE-754 float32 blobs: 4 bytes per component, no
-/// header, so loading is a memcpy and any tool (numpy's `frombuffer`) can read them.
+/// The version 1 vector format: one raw little-endian float32 blob per vector (4 bytes per
+/// component, no header). Kept to migrate such stores into packs (`v2-vector-packs`), whose
+/// blobs use the same encoding, many rows back to back.
 enum VectorBlob {
     static func encode(_ vector: [Float]) -> Data {
         vector.withUnsafeBufferPointer { Data(buffer: $0) }
@@ -11,15 +12,5 @@ enum VectorBlob {
         var out = [Float](repeating: 0, count: data.count / MemoryLayout<Float>.size)
         _ = out.withUnsafeMutableBytes { data.copyBytes(to: $0) }
         return out
-    }
-
-    static func withFloats<T>(_ data: Data, _ body: (UnsafeBufferPointer<Float>) throws -> T) rethrows -> T {
-        try data.withUnsafeBytes { raw in
-            if Int(bitPattern: raw.baseAddress) % MemoryLayout<Float>.alignment == 0 {
-                return try body(raw.bindMemory(to: Float.self))
-            }
-            let copy = decode(data)
-            return try copy.withUnsafeBufferPointer(body)
-        }
     }
 }

@@ -83,16 +83,6 @@ extension Ledger {
         }
     }
 
-    /// When the tenant's first billing choice was recorded (the start of its first, prorated month).
-    public func firstBillingDate(tenant: String) throws -> Date? {
-        try writer.read { db in
-            try Int64.fetchOne(
-                db, sql: "SELECT recorded_at_ms FROM tenant_billing WHERE tenant = ? ORDER BY seq LIMIT 1",
-                arguments: [tenant]
-            ).map { Date(timeIntervalSince1970: Double($0) / 1000) }
-        }
-    }
-
     /// The base-fee periods of `month`: each plan in force during it and the moment it started
     /// (the month's start for a plan carried over; the recording time for a first plan or an
     /// immediate change), in order.

@@ -26,6 +26,13 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(
@@ -80,9 +87,26 @@ let package = Package(
             dependencies: ["Cascade", "Retrieval", "KnowledgeBase", "Embeddings", "Metering"],
             swiftSettings: swiftSettings
         ),
+        // The HTTP service: routes, API keys, tenants, limits, metrics. Only the CLI and its own
+        // tests depend on it, so the core modules' test targets never build the server stack.
+        .target(
+            name: "Server",
+            dependencies: [
+                "Cascade", "Metering", "Retrieval", "KnowledgeBase", "Embeddings",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "cascade",
             dependencies: [
+                "Server",
                 "Cascade", "Evaluation", "Metering", "Retrieval", "KnowledgeBase", "Embeddings", "VectorSearch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -154,6 +178,18 @@ let package = Package(
                 "Evaluation", "Cascade", "Metering", "Retrieval", "KnowledgeBase", "Embeddings", "TestSupport",
             ],
             resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "Server", "Cascade", "Metering", "KnowledgeBase", "Embeddings", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

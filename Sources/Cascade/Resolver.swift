@@ -10,7 +10,7 @@ import Retrieval
 public struct Resolver: Sendable {
     public var rules: RuleSet
     /// Nil when no knowledge base is available: RAG is skipped and says so.
-    public var retriever: Retriever?
+    public var retriever: (any PassageSearching)?
     public var ledger: Ledger
     /// Minimum RAG confidence to resolve without a human (per tenant; calibrated by evaluation).
     public var threshold: Double
@@ -19,7 +19,7 @@ public struct Resolver: Sendable {
     /// The LLM tier; nil when no endpoint is configured (the tier is then recorded as skipped).
     public var llm: LLMClient?
 
-    public init(rules: RuleSet, retriever: Retriever?, ledger: Ledger, threshold: Double = 0.6) {
+    public init(rules: RuleSet, retriever: (any PassageSearching)?, ledger: Ledger, threshold: Double = 0.6) {
         self.rules = rules
         self.retriever = retriever
         self.ledger = ledger
@@ -29,7 +29,7 @@ public struct Resolver: Sendable {
     /// Answers `question`, or returns the recorded outcome when its query id is already in the ledger.
     public func resolve(_ question: Question) async throws -> Resolution {
         let recorded = try ledger.entries(tenant: question.tenant, queryID: question.queryID)
-        if recorded.contains(where: { $0.kind == .query }) { return Self.resolution(from: recorded) }
+        if recorded.contains(where: { $0.kind == .query }) { return try Self.replay(recorded, for: question) }
         try Ledger.checkOccurredAtWindow(question.occurredAt)
 
         var attempts: [Attempt] = []
@@ -97,7 +97,7 @@ public struct Resolver: Sendable {
             attempts: attempts.map { Self.entry($0, question: question) })
         {
         case .recorded: return resolution
-        case .duplicate(let stored): return Self.resolution(from: stored)  // a concurrent retry won the race
+        case .duplicate(let stored): return try Self.replay(stored, for: question)  // a concurrent retry won the race
         }
     }
 
@@ -114,7 +114,7 @@ public struct Resolver: Sendable {
         let started = ContinuousClock.now
         let tokens = retriever.embedder.tokenCount(of: question.text) + 2
         let cost = pricing.costMicros(model: retriever.embedder.modelID, tokensIn: tokens)
-        let results = try await retriever.search(question.text, k: 5, mode: .hybrid)
+        let results = try await retriever.search(question.text, k: 5, mode: .hybrid, filter: nil)
         let ms = Self.milliseconds(since: started)
         guard !results.isEmpty, let signals = RAGConfidence.signals(results) else {
             return (
@@ -234,6 +234,18 @@ public struct Resolver: Sendable {
             latencyMs: resolution.attempts.reduce(0) { $0 + $1.latencyMs }, occurredAt: question.occurredAt,
             note: resolution.attempts.compactMap { a in a.note.map { "\(a.tier): \($0)" } }.joined(separator: "; "))
     }
+
+    /// The recorded outcome for a retry, or a conflict when the id was recorded for another question:
+    /// reusing an idempotency key with different content must never return another question's answer.
+    static func replay(_ rows: [LedgerEntry], for question: Question) throws -> Resolution {
+        if let stored = rows.first(where: { $0.kind == .query }), stored.question != question.text {
+            throw ResolutionError.idempotencyConflict(queryID: question.queryID)
+        }
+        return resolution(from: rows)
+    }
+
+    /// The outcome recorded for a query, rebuilt from its ledger rows (`replayed` is true).
+    public static func recordedResolution(from rows: [LedgerEntry]) -> Resolution { resolution(from: rows) }
 
     /// Rebuilds the outcome of a recorded query from its ledger rows.
     static func resolution(from rows: [LedgerEntry]) -> Resolution {

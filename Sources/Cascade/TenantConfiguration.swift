@@ -95,11 +95,21 @@ public struct TenantConfiguration: Hashable, Sendable, Codable {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    static func validatedName(_ tenant: String) throws(RuleError) -> String {
-        guard tenant.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }),
-            !tenant.hasPrefix("."), !tenant.isEmpty
+    /// A tenant name is also a file name: ASCII letters, digits, '-', '_' and '.', at most 64
+    /// characters, not starting with '.'.
+    public static func validatedName(_ tenant: String) throws(RuleError) -> String {
+        guard
+            tenant.unicodeScalars.allSatisfy({
+                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0)
+                    || $0 == "-" || $0 == "_" || $0 == "."
+            }),
+            !tenant.hasPrefix("."), !tenant.isEmpty, tenant.utf8.count <= 64
         else {
-            throw RuleError(line: nil, message: "tenant names may only use letters, digits, '-', '_' and '.'")
+            throw RuleError(
+                line: nil,
+                message:
+                    "tenant names may only use ASCII letters, digits, '-', '_' and '.' (at most 64, not starting with '.')"
+            )
         }
         return tenant
     }

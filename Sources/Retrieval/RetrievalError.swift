@@ -3,6 +3,10 @@ public enum RetrievalError: Error, Equatable, Sendable, CustomStringConvertible 
     case emptyQuery
     case queryTooLong(characters: Int, limit: Int)
     case invalidK(Int)
+    /// A search lacks the text or vector its mode needs.
+    case missingInput(String)
+    /// A caller's query vector cannot be searched with.
+    case invalidVector(String)
 
     public var description: String {
         switch self {
@@ -12,6 +16,10 @@ public enum RetrievalError: Error, Equatable, Sendable, CustomStringConvertible 
             "the query has \(characters) characters, over the \(limit)-character limit; shorten it"
         case .invalidK(let k):
             "k must be between 1 and 1000 (got \(k))"
+        case .missingInput(let what):
+            "\(what)"
+        case .invalidVector(let why):
+            "\(why)"
         }
     }
 }

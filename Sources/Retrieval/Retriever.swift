@@ -32,6 +32,14 @@ public struct Retriever: Sendable {
         self.vectors = try store.loadVectorIndex(model: model.id, dimension: model.dimension)
     }
 
+    /// A retriever over an index already loaded from `store` (a service builds the next index
+    /// inside the transaction that writes its documents).
+    public init(store: KnowledgeBaseStore, embedder: any Embedder, vectors: ChunkVectorIndex) {
+        self.store = store
+        self.embedder = embedder
+        self.vectors = vectors
+    }
+
     /// The `k` best chunks for `query`.
     /// - Parameters:
     ///   - mode: which signals to use; hybrid fuses vector and keyword candidate lists.
@@ -39,22 +47,62 @@ public struct Retriever: Sendable {
     public func search(
         _ query: String, k: Int = 10, mode: SearchMode = .hybrid, filter: SearchFilter? = nil
     ) async throws -> [SearchResult] {
+        let trimmed = try Self.validated(query: query, k: k)
+        let vector = mode == .keyword ? nil : try await embedder.embed(trimmed)
+        return try rank(text: trimmed, vector: vector, k: k, mode: mode, filter: filter)
+    }
+
+    /// Checks a query and `k` before any work: the trimmed query, or the reason it is refused.
+    public static func validated(query: String, k: Int) throws(RetrievalError) -> String {
         let trimmed = query.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !trimmed.isEmpty else { throw RetrievalError.emptyQuery }
-        guard trimmed.count <= Self.maxQueryCharacters else {
-            throw RetrievalError.queryTooLong(characters: trimmed.count, limit: Self.maxQueryCharacters)
+        guard !trimmed.isEmpty else { throw .emptyQuery }
+        guard trimmed.count <= maxQueryCharacters else {
+            throw .queryTooLong(characters: trimmed.count, limit: maxQueryCharacters)
         }
+        guard (1...1000).contains(k) else { throw .invalidK(k) }
+        return trimmed
+    }
+
+    /// The synchronous part of a search, once the query is embedded (or for a caller's own vector).
+    ///
+    /// Separate from ``search(_:k:mode:filter:)`` so a server can embed outside any lock and rank
+    /// against one consistent generation of the index and the database.
+    /// - Parameters:
+    ///   - text: the query text (needed by every mode but `vector`).
+    ///   - vector: the query vector (needed by every mode but `keyword`); normalised here.
+    /// - Throws: ``RetrievalError`` when a needed input is missing, or the vector has the wrong
+    ///   dimension or non-finite values.
+    public func rank(
+        text: String?, vector: [Float]?, k: Int, mode: SearchMode, filter: SearchFilter? = nil
+    ) throws -> [SearchResult] {
         guard (1...1000).contains(k) else { throw RetrievalError.invalidK(k) }
+        if mode != .vector, text == nil {
+            throw RetrievalError.missingInput("\(mode.rawValue) search needs query text")
+        }
+        var queryVector: [Float]?
+        if mode != .keyword {
+            guard var v = vector else {
+                throw RetrievalError.missingInput("\(mode.rawValue) search needs a query vector")
+            }
+            guard v.count == vectors.dimension else {
+                throw RetrievalError.invalidVector(
+                    "the vector has \(v.count) dimensions; this knowledge base's model (\(vectors.model)) has \(vectors.dimension)"
+                )
+            }
+            guard v.allSatisfy(\.isFinite), v.contains(where: { $0 != 0 }) else {
+                throw RetrievalError.invalidVector("the vector must be finite and not all zeros")
+            }
+            VectorMath.normalize(&v)
+            queryVector = v
+        }
+        let trimmed = text ?? ""
         let fused = mode == .hybrid || mode == .rrf
         let depth = fused ? max(k * 4, 50) : k
 
         var vectorHits: [(id: Int64, score: Float)] = []
         var keywordHits: [(chunkID: Int64, score: Double)] = []
-        var queryVector: [Float]?
-        if mode != .keyword {
-            let vector = try await embedder.embed(trimmed)
-            queryVector = vector
-            vectorHits = try store.vectorSearch(vectors, query: vector, k: depth, filter: filter).map {
+        if let queryVector {
+            vectorHits = try store.vectorSearch(vectors, query: queryVector, k: depth, filter: filter).map {
                 ($0.chunkID, $0.score)
             }
         }

@@ -15,7 +15,7 @@ struct Cascade: AsyncParsableCommand {
             ReindexCommand.self,
             AskCommand.self, EscalationsCommand.self, LedgerCommand.self, EvalCommand.self, CalibrateCommand.self,
             ReportCommand.self, InvoiceCommand.self, SimulateCommand.self,
-            PlansCommand.self, TenantsCommand.self,
+            PlansCommand.self, TenantsCommand.self, KeysCommand.self, ServeCommand.self,
         ]
     )
 }

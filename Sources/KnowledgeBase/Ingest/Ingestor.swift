@@ -203,6 +203,24 @@ public struct Ingestor: Sendable {
         _ documents: [PreparedDocument], existing: [String: DocumentFingerprint], into report: inout IngestReport
     ) async throws {
         guard !documents.isEmpty else { return }
+        let (fresh, embedded) = try await embedMissing(documents)
+        for document in documents {
+            try store.write(document, model: embedder.modelID, vectors: fresh)
+            if existing[document.parsed.docID] == nil {
+                report.documentsAdded += 1
+            } else {
+                report.documentsUpdated += 1
+            }
+            report.chunksWritten += document.chunks.count
+        }
+        report.chunksEmbedded += embedded
+    }
+
+    /// Embeds the chunk texts of `documents` that have no cached vector in the store yet.
+    /// - Returns: the new vectors by text hash, and how many texts were embedded.
+    public func embedMissing(_ documents: [PreparedDocument]) async throws -> (
+        vectors: [String: [Float]], embedded: Int
+    ) {
         var textByHash: [String: String] = [:]
         for document in documents {
             for (hash, text) in zip(document.textHashes, document.embeddingTexts) { textByHash[hash] = text }
@@ -214,7 +232,7 @@ public struct Ingestor: Sendable {
         for start in stride(from: 0, to: missing.count, by: batchSize) {
             try Task.checkCancellation()
             let hashes = Array(missing[start..<min(start + batchSize, missing.count)])
-            let vectors = try await embedder.embed(hashes.map { textByHash[$0]! })
+            let vectors = try await embedder.embed(hashes.map { textByHash[$0] ?? "" })
             for (hash, vector) in zip(hashes, vectors) {
                 guard vector.count == embedder.dimension else {
                     throw StoreError.dimensionMismatch(expected: embedder.dimension, actual: vector.count)
@@ -222,16 +240,7 @@ public struct Ingestor: Sendable {
                 fresh[hash] = vector
             }
         }
-        for document in documents {
-            try store.write(document, model: embedder.modelID, vectors: fresh)
-            if existing[document.parsed.docID] == nil {
-                report.documentsAdded += 1
-            } else {
-                report.documentsUpdated += 1
-            }
-            report.chunksWritten += document.chunks.count
-        }
-        report.chunksEmbedded += missing.count
+        return (fresh, missing.count)
     }
 
     /// Regular, non-hidden files under `root`, sorted by relative path, minus `.cascadeignore` matches.

@@ -146,43 +146,46 @@ public struct KnowledgeBaseStore: Sendable {
     /// - Parameters:
     ///   - vectors: vectors for the chunks' text hashes under `model`; hashes already stored may be omitted.
     public func write(_ document: PreparedDocument, model: String, vectors: [String: [Float]]) throws {
-        try writer.write { db in
-            let replaced = try Self.deleteDocument(db, collection: document.collection, docID: document.parsed.docID)
-            let metadata =
-                (try? JSONEncoder().encode(document.parsed.metadata)).map { String(decoding: $0, as: UTF8.self) }
-                ?? "{}"
+        try writer.write { db in try Self.write(db, document, model: model, vectors: vectors) }
+    }
+
+    /// Writes one document inside the caller's transaction (see ``write(_:model:vectors:)``).
+    static func write(_ db: Database, _ document: PreparedDocument, model: String, vectors: [String: [Float]]) throws {
+        let replaced = try Self.deleteDocument(db, collection: document.collection, docID: document.parsed.docID)
+        let metadata =
+            (try? JSONEncoder().encode(document.parsed.metadata)).map { String(decoding: $0, as: UTF8.self) }
+            ?? "{}"
+        try db.execute(
+            sql: """
+                INSERT INTO document(collection, doc_id, source, title, format, content_hash, pipeline, metadata,
+                                     byte_size, chunk_count, ingested_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                document.collection, document.parsed.docID, document.parsed.source, document.parsed.title,
+                document.parsed.metadata["format"] ?? "", document.contentHash, document.pipeline, metadata,
+                document.byteSize, document.chunks.count, ISO8601DateFormatter().string(from: Date()),
+            ])
+        let documentRowID = db.lastInsertedRowID
+        for (chunk, hash) in zip(document.chunks, document.textHashes) {
             try db.execute(
                 sql: """
-                    INSERT INTO document(collection, doc_id, source, title, format, content_hash, pipeline, metadata,
-                                         byte_size, chunk_count, ingested_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO chunk(document_id, ordinal, heading, anchor, text, start_offset, end_offset,
+                                      token_count, text_hash)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    document.collection, document.parsed.docID, document.parsed.source, document.parsed.title,
-                    document.parsed.metadata["format"] ?? "", document.contentHash, document.pipeline, metadata,
-                    document.byteSize, document.chunks.count, ISO8601DateFormatter().string(from: Date()),
+                    documentRowID, chunk.ordinal, chunk.heading, chunk.anchor, chunk.text, chunk.startOffset,
+                    chunk.endOffset, chunk.tokenCount, hash,
                 ])
-            let documentRowID = db.lastInsertedRowID
-            for (chunk, hash) in zip(document.chunks, document.textHashes) {
-                try db.execute(
-                    sql: """
-                        INSERT INTO chunk(document_id, ordinal, heading, anchor, text, start_offset, end_offset,
-                                          token_count, text_hash)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
-                        documentRowID, chunk.ordinal, chunk.heading, chunk.anchor, chunk.text, chunk.startOffset,
-                        chunk.endOffset, chunk.tokenCount, hash,
-                    ])
-                let chunkID = db.lastInsertedRowID
-                try db.execute(
-                    sql: "INSERT INTO chunk_fts(rowid, title, heading, body) VALUES (?, ?, ?, ?)",
-                    arguments: [chunkID, document.parsed.title, chunk.heading, chunk.text])
-            }
-            try VectorPacking.append(
-                db, model: model, vectors: document.textHashes.compactMap { h in vectors[h].map { (h, $0) } })
-            try VectorPacking.collectGarbage(db, textHashes: replaced ?? [])
+            let chunkID = db.lastInsertedRowID
+            try db.execute(
+                sql: "INSERT INTO chunk_fts(rowid, title, heading, body) VALUES (?, ?, ?, ?)",
+                arguments: [chunkID, document.parsed.title, chunk.heading, chunk.text])
         }
+        try VectorPacking.append(
+            db, model: model, vectors: document.textHashes.compactMap { h in vectors[h].map { (h, $0) } })
+        try VectorPacking.collectGarbage(db, textHashes: replaced ?? [])
     }
 
     /// Stores vectors for text hashes (reindex writes them in batches, resumably).
@@ -196,18 +199,21 @@ public struct KnowledgeBaseStore: Sendable {
     /// Removes the given documents of `collection`, with their chunks and keyword rows.
     @discardableResult
     public func removeDocuments(collection: String, docIDs: some Sequence<String>) throws -> Int {
-        try writer.write { db in
-            var removed = 0
-            var hashes: [String] = []
-            for docID in docIDs {
-                if let gone = try Self.deleteDocument(db, collection: collection, docID: docID) {
-                    removed += 1
-                    hashes += gone
-                }
+        try writer.write { db in try Self.removeDocuments(db, collection: collection, docIDs: docIDs) }
+    }
+
+    /// Removes documents inside the caller's transaction; returns how many existed.
+    static func removeDocuments(_ db: Database, collection: String, docIDs: some Sequence<String>) throws -> Int {
+        var removed = 0
+        var hashes: [String] = []
+        for docID in docIDs {
+            if let gone = try deleteDocument(db, collection: collection, docID: docID) {
+                removed += 1
+                hashes += gone
             }
-            try VectorPacking.collectGarbage(db, textHashes: hashes)
-            return removed
         }
+        try VectorPacking.collectGarbage(db, textHashes: hashes)
+        return removed
     }
 
     /// Deletes one document and its chunks; returns the removed chunks' text hashes (their vectors

@@ -5,10 +5,12 @@ import VectorSearch
 extension KnowledgeBaseStore {
     /// The encoding chosen for this knowledge base (`cascade ingest --vector-encoding`), if any.
     public func vectorEncoding() throws -> VectorEncoding? {
-        try writer.read { db in
-            try String.fetchOne(db, sql: "SELECT value FROM kb_meta WHERE key = 'vector_encoding'")
-                .flatMap(VectorEncoding.init(rawValue:))
-        }
+        try writer.read { db in try Self.vectorEncoding(db) }
+    }
+
+    static func vectorEncoding(_ db: Database) throws -> VectorEncoding? {
+        try String.fetchOne(db, sql: "SELECT value FROM kb_meta WHERE key = 'vector_encoding'")
+            .flatMap(VectorEncoding.init(rawValue:))
     }
 
     /// Records the in-memory encoding to use for this knowledge base; `nil` returns to automatic.
@@ -29,50 +31,56 @@ extension KnowledgeBaseStore {
     public func loadVectorIndex(model: String, dimension: Int, encoding: VectorEncoding? = nil) throws
         -> ChunkVectorIndex
     {
-        let chosen = try encoding ?? vectorEncoding()
-        return try writer.read { db in
-            let total =
-                try Int.fetchOne(
-                    db,
-                    sql:
-                        "SELECT COALESCE(SUM(row_count - dead_rows), 0) FROM vector_pack WHERE model = ? AND dimension = ?",
-                    arguments: [model, dimension]) ?? 0
-            let use = chosen ?? VectorEncoding.automatic(rowCount: total)
-            var identifiers: [Int64] = []
-            identifiers.reserveCapacity(total)
-            switch use {
-            case .f32:
-                var filled = 0
-                let storage = try [Float](unsafeUninitializedCapacity: total * dimension) { buffer, initialized in
-                    try Self.forEachPackRow(db, model: model, dimension: dimension) { ref, bytes in
-                        guard filled < total else { return }
-                        memcpy(buffer.baseAddress! + filled * dimension, bytes, dimension * 4)
-                        identifiers.append(ref.packed)
-                        filled += 1
-                    }
-                    initialized = filled * dimension
-                }
-                let index = try FlatIndex(
-                    matrix: VectorMatrix(dimension: dimension, storage: storage), identifiers: identifiers)
-                var loaded = ChunkVectorIndex(model: model, dimension: dimension, exact: index)
-                try Self.mapChunks(db, into: &loaded)
-                return loaded
-            case .int8:
-                var matrix = QuantizedMatrix(dimension: dimension)
-                matrix.reserveCapacity(rows: total)
-                var row = [Float](repeating: 0, count: dimension)
+        try writer.read { db in try Self.loadVectorIndex(db, model: model, dimension: dimension, encoding: encoding) }
+    }
+
+    /// Loads the index from `db`, inside the caller's transaction (which may hold uncommitted
+    /// changes: ``apply(_:model:dimension:vectors:publish:)`` builds the next index this way).
+    static func loadVectorIndex(_ db: Database, model: String, dimension: Int, encoding: VectorEncoding? = nil) throws
+        -> ChunkVectorIndex
+    {
+        let chosen = try encoding ?? vectorEncoding(db)
+        let total =
+            try Int.fetchOne(
+                db,
+                sql:
+                    "SELECT COALESCE(SUM(row_count - dead_rows), 0) FROM vector_pack WHERE model = ? AND dimension = ?",
+                arguments: [model, dimension]) ?? 0
+        let use = chosen ?? VectorEncoding.automatic(rowCount: total)
+        var identifiers: [Int64] = []
+        identifiers.reserveCapacity(total)
+        switch use {
+        case .f32:
+            var filled = 0
+            let storage = try [Float](unsafeUninitializedCapacity: total * dimension) { buffer, initialized in
                 try Self.forEachPackRow(db, model: model, dimension: dimension) { ref, bytes in
-                    try row.withUnsafeMutableBytes { raw in
-                        memcpy(raw.baseAddress!, bytes, dimension * 4)
-                        try matrix.append(packed: UnsafeBufferPointer(raw.bindMemory(to: Float.self)))
-                    }
+                    guard filled < total else { return }
+                    memcpy(buffer.baseAddress! + filled * dimension, bytes, dimension * 4)
                     identifiers.append(ref.packed)
+                    filled += 1
                 }
-                let index = try QuantizedIndex(matrix: matrix, identifiers: identifiers)
-                var loaded = ChunkVectorIndex(model: model, dimension: dimension, quantized: index)
-                try Self.mapChunks(db, into: &loaded)
-                return loaded
+                initialized = filled * dimension
             }
+            let index = try FlatIndex(
+                matrix: VectorMatrix(dimension: dimension, storage: storage), identifiers: identifiers)
+            var loaded = ChunkVectorIndex(model: model, dimension: dimension, exact: index)
+            try Self.mapChunks(db, into: &loaded)
+            return loaded
+        case .int8:
+            var matrix = QuantizedMatrix(dimension: dimension)
+            matrix.reserveCapacity(rows: total)
+            var row = [Float](repeating: 0, count: dimension)
+            try Self.forEachPackRow(db, model: model, dimension: dimension) { ref, bytes in
+                try row.withUnsafeMutableBytes { raw in
+                    memcpy(raw.baseAddress!, bytes, dimension * 4)
+                    try matrix.append(packed: UnsafeBufferPointer(raw.bindMemory(to: Float.self)))
+                }
+                identifiers.append(ref.packed)
+            }
+            let index = try QuantizedIndex(matrix: matrix, identifiers: identifiers)
+            var loaded = ChunkVectorIndex(model: model, dimension: dimension, quantized: index)
+            try Self.mapChunks(db, into: &loaded)
+            return loaded
         }
     }
 

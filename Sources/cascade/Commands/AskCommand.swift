@@ -34,14 +34,17 @@ struct AskCommand: AsyncParsableCommand {
     @OptionGroup var store: KnowledgeBaseOption
     @OptionGroup var ledgerOption: LedgerOption
 
-    @Option(help: "Rules file (YAML). Default: the tenant's, else corpora/sqlite-docs/rules.yaml when it exists.")
+    @Option(help: "Rules file (YAML). Default: the tenant's (`rules:` in <data>/tenants/<tenant>.yaml), else none.")
     var rules: String?
 
     @Option(help: "Minimum confidence to answer without a human, in [0, 1]. Default: the tenant's, else 0.6.")
     var threshold: Double?
 
-    @Option(help: "Folder of per-tenant settings (<tenant>.yaml: rules, threshold, llm).")
-    var tenantsDir: String = ".cascade/tenants"
+    @Option(help: "Folder of per-tenant settings (<tenant>.yaml: rules, threshold, llm). Default: <data>/tenants.")
+    var tenantsDir: String?
+
+    /// The knowledge base: --kb, else the tenant's own under <data>.
+    var kbPath: String { (try? store.path(tenant: tenant, data: ledgerOption.data)) ?? "" }
 
     @Flag(help: "Print JSON.")
     var json = false
@@ -53,7 +56,9 @@ struct AskCommand: AsyncParsableCommand {
         if let threshold, !(0...1).contains(threshold) {
             throw ValidationError("--threshold must be between 0 and 1")
         }
-        guard !tenant.trimmingCharacters(in: .whitespaces).isEmpty else { throw ValidationError("--tenant is empty") }
+        guard (try? TenantConfiguration.validatedName(tenant)) != nil else {
+            throw ValidationError("--tenant: letters, digits, '-', '_' and '.' only (at most 64)")
+        }
     }
 
     func run() async throws {
@@ -73,28 +78,18 @@ struct AskCommand: AsyncParsableCommand {
         if failures > 0 { throw ExitStatus.partialFailure }
     }
 
+    /// The same resolver `cascade serve` builds for the tenant (its settings, rules and threshold),
+    /// with --rules and --threshold overriding them.
     func makeResolver() throws -> Resolver {
-        let tenantConfiguration = try TenantConfiguration.load(tenant: tenant, directory: tenantsDir)
-        let ruleSet: RuleSet
-        if let path = rules ?? tenantConfiguration.rules {
-            ruleSet = try RuleSet.load(path: path)
-        } else if FileManager.default.fileExists(atPath: "corpora/sqlite-docs/rules.yaml") {
-            ruleSet = try RuleSet.load(path: "corpora/sqlite-docs/rules.yaml")
-        } else {
-            ruleSet = .empty
-        }
         var retriever: Retriever?
-        if FileManager.default.fileExists(atPath: store.kb) {
-            retriever = try Retriever(store: try KnowledgeBaseStore(path: store.kb))
+        if FileManager.default.fileExists(atPath: kbPath) {
+            retriever = try Retriever(store: try KnowledgeBaseStore(path: kbPath))
         } else {
-            Terminal.note("note: no knowledge base at \(store.kb): the RAG tier is skipped")
+            Terminal.note("note: no knowledge base at \(kbPath): the RAG tier is skipped")
         }
-        var resolver = Resolver(
-            rules: ruleSet, retriever: retriever, ledger: try Ledger(path: ledgerOption.ledger),
-            threshold: threshold ?? tenantConfiguration.threshold ?? 0.6)
-        resolver.llm = tenantConfiguration.llmClient()
-        if let confidence = tenantConfiguration.confidence { resolver.confidence = confidence.model }
-        return resolver
+        return try Resolver.forTenant(
+            tenant, settingsDirectory: tenantsDir ?? ledgerOption.data.tenantsDirectory, retriever: retriever,
+            ledger: try Ledger(path: ledgerOption.ledger), rulesPath: rules, threshold: threshold)
     }
 
     struct BatchLine: Decodable {

@@ -1,6 +1,8 @@
 import ArgumentParser
+import Cascade
 import Foundation
 import Metering
+import Server
 
 /// What every billing command needs: the ledger, the plan catalog, and the tenant's month.
 struct BillingOptions: ParsableArguments {
@@ -29,52 +31,9 @@ struct BillingOptions: ParsableArguments {
     func compute(
         ledger: Ledger, catalog: PlanCatalog, month: BillingMonth, override: (plan: String, billing: BillingMode)? = nil
     ) throws -> (MonthlyUsage, Invoice, TenantBilling) {
-        guard
-            let setting = try ledger.billing(tenant: tenant, month: month)
-                ?? ledger.billingHistory(tenant: tenant).first
-        else { throw BillingError.noBillingSettings(tenant: tenant) }
-        let planID = override?.plan ?? setting.plan
-        guard let plan = catalog.plan(planID) else {
-            throw BillingError.unknownPlan(planID, known: catalog.plans.map(\.id))
-        }
-        let billing = override?.billing ?? setting.billing
-        let (start, end) = month.interval(in: setting.zone)
-        let entries = try ledger.billingEntries(tenant: tenant, from: start, to: end)
-        let usage = MonthlyUsage(
-            tenant: tenant, month: month, entries: entries, timeZone: setting.zone,
-            reopenWindowHours: setting.reopenWindowHours)
-        // Base-fee periods: a first plan or an immediate change inside the month is prorated by day.
-        var periods: [(Plan, Date)] = []
-        for period in try ledger.planPeriods(tenant: tenant, month: month, timeZone: setting.zone) {
-            guard let periodPlan = catalog.plan(period.plan) else {
-                throw BillingError.unknownPlan(period.plan, known: catalog.plans.map(\.id))
-            }
-            periods.append((override == nil ? periodPlan : plan, period.from))
-        }
-        if periods.isEmpty {
-            let inForce = try ledger.billing(tenant: tenant, month: month)
-            guard override != nil || inForce != nil else {
-                // Before the tenant's first plan: nothing to invoice.
-                let empty = Invoice(
-                    tenant: tenant, month: month.description, plan: setting.plan, billing: setting.billing,
-                    status: "no plan yet", lines: [], total: 0)
-                return (usage, empty, setting)
-            }
-            periods = [(plan, start)]
-        }
-        var invoice = Invoice.compute(
-            usage: usage, plan: plan, billing: billing, timeZone: setting.zone, basePeriods: periods)
-        let finals = try ledger.finalInvoices(tenant: tenant)
-        if override == nil, let final = finals.first(where: { $0.month == month.description }) {
-            return (usage, final, setting)  // a final invoice never changes
-        }
-        if !finals.isEmpty {
-            invoice.apply(
-                credits: Invoice.credits(
-                    for: month, finals: finals, entries: try ledger.entries(tenant: tenant),
-                    reopenWindowHours: setting.reopenWindowHours))
-        }
-        return (usage, invoice, setting)
+        let statement = try BillingStatement.compute(
+            ledger: ledger, catalog: catalog, tenant: tenant, month: month, override: override)
+        return (statement.usage, statement.invoice, statement.setting)
     }
 }
 
@@ -338,7 +297,97 @@ struct PlansCommand: AsyncParsableCommand {
 
 struct TenantsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "tenants", abstract: "Tenants' plans and billing.", subcommands: [Set.self, Show.self])
+        commandName: "tenants", abstract: "Tenants of the service, their plans and billing.",
+        subcommands: [Create.self, List.self, Set.self, Show.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a tenant (its knowledge base, ledger rows and keys are its own); optionally set its plan."
+        )
+        @Argument(help: "Tenant name: letters, digits, '-', '_' and '.'.") var tenant: String
+        @Option(help: "Plan id (see `cascade plans list`).") var plan: String?
+        @Option(help: "token, resolution or both.") var billing: String = "resolution"
+        @Option(help: "IANA time zone months are cut in.") var timezone: String = "UTC"
+        @Option(help: "Plan catalog (YAML).") var plans: String?
+        @OptionGroup var ledgerOption: LedgerOption
+        @Flag(help: "Print as JSON.") var json = false
+
+        func run() async throws {
+            try await runReportingErrors {
+                let mode = BillingMode(rawValue: billing)
+                guard let mode else { throw ValidationError("--billing must be token, resolution or both") }
+                let catalog = try PlanCatalog.load(path: plans)
+                let chosen = try plan.map { id in
+                    guard let found = catalog.plan(id) else {
+                        throw BillingError.unknownPlan(id, known: catalog.plans.map(\.id))
+                    }
+                    return found
+                }
+                guard TimeZone(identifier: timezone) != nil else {
+                    throw ValidationError("--timezone: unknown time zone \(timezone) (e.g. Europe/Berlin, UTC)")
+                }
+                let control = try ControlStore(path: ledgerOption.data.controlPath, create: true)
+                let created = try control.createTenant(tenant)
+                var setting: TenantBilling?
+                if let chosen {
+                    setting = try Ledger(path: ledgerOption.ledger).setBilling(
+                        tenant: tenant, plan: chosen, billing: mode, timeZone: timezone, reopenWindowHours: 72,
+                        immediately: false)
+                }
+                if json {
+                    try Terminal.printJSON(
+                        TenantLine(
+                            tenant: created.id, created_at: ISO8601DateFormatter().string(from: created.createdAt),
+                            plan: setting?.plan, billing: setting?.billing.rawValue, timezone: setting?.timeZone))
+                } else {
+                    print(
+                        "created tenant \(created.id)\(setting.map { ": plan \($0.plan), \($0.billing.rawValue) billing, \($0.timeZone)" } ?? "")"
+                    )
+                }
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The service's tenants.")
+        @OptionGroup var dataOption: DataOption
+        @Flag(help: "Print JSON lines.") var json = false
+
+        func run() async throws {
+            try await runReportingErrors {
+                let control = try ControlStore(path: dataOption.directory.controlPath, create: false)
+                for tenant in try control.tenants() {
+                    let created = ISO8601DateFormatter().string(from: tenant.createdAt)
+                    if json {
+                        try Terminal.printJSON(
+                            TenantLine(tenant: tenant.id, created_at: created, plan: nil, billing: nil, timezone: nil))
+                    } else {
+                        print("\(tenant.id)\tcreated \(created)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// One tenant as printed with --json (nulls written).
+    struct TenantLine: Encodable {
+        var tenant: String
+        var created_at: String
+        var plan: String?
+        var billing: String?
+        var timezone: String?
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(tenant, forKey: .tenant)
+            try c.encode(created_at, forKey: .created_at)
+            try c.encode(plan, forKey: .plan)
+            try c.encode(billing, forKey: .billing)
+            try c.encode(timezone, forKey: .timezone)
+        }
+
+        enum CodingKeys: String, CodingKey { case tenant, created_at, plan, billing, timezone }
+    }
 
     struct Set: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -28,7 +28,7 @@ struct CalibrateCommand: AsyncParsableCommand {
     var tenant: String = "eval"
 
     @Option(help: "Folder of per-tenant settings.")
-    var tenantsDir: String = ".cascade/tenants"
+    var tenantsDir: String = DataDirectory().tenantsDirectory
 
     @Flag(help: "Write the fitted confidence and threshold into <tenants-dir>/<tenant>.yaml (other settings kept).")
     var writeConfig = false

@@ -197,7 +197,7 @@ struct EvalCascadeCommand: AsyncParsableCommand {
     var tenant: String = "eval"
 
     @Option(help: "Folder of per-tenant settings.")
-    var tenantsDir: String = ".cascade/tenants"
+    var tenantsDir: String = DataDirectory().tenantsDirectory
 
     @Option(help: "Override the tenant's confidence threshold.")
     var threshold: Double?

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Cascade
 import Embeddings
 import Foundation
 import KnowledgeBase
@@ -27,6 +28,20 @@ struct ImportVectorsCommand: AsyncParsableCommand {
     var collection: String?
 
     @OptionGroup var store: KnowledgeBaseOption
+
+    @Option(help: "Use this tenant's knowledge base (<data>/tenants/<tenant>/kb.sqlite).")
+    var tenant: String?
+
+    @OptionGroup var dataOption: DataOption
+
+    func validate() throws {
+        if let tenant, (try? TenantConfiguration.validatedName(tenant)) == nil {
+            throw ValidationError("--tenant: letters, digits, '-', '_' and '.' only (at most 64)")
+        }
+    }
+
+    /// The knowledge base file these options name.
+    var kbPath: String { (try? store.path(tenant: tenant, data: dataOption.directory)) ?? "" }
     @OptionGroup var encoding: VectorEncodingOption
 
     @Flag(help: "Print the summary as JSON.")
@@ -48,7 +63,7 @@ struct ImportVectorsCommand: AsyncParsableCommand {
                 case "hashing": HashingEmbedder().modelID
                 default: model
                 }
-            let kb = try KnowledgeBaseStore(path: store.kb)
+            let kb = try KnowledgeBaseStore(path: kbPath)
             try encoding.apply(to: kb)
             let corpusURL = URL(fileURLWithPath: corpus)
             let name = collection ?? corpusURL.deletingLastPathComponent().lastPathComponent
@@ -65,7 +80,7 @@ struct ImportVectorsCommand: AsyncParsableCommand {
                         rows_per_second: rate, model: modelID))
             } else {
                 print(
-                    "Imported \(report.documents) documents into \(store.kb) (\(report.vectors) vectors of \(modelID)) "
+                    "Imported \(report.documents) documents into \(kbPath) (\(report.vectors) vectors of \(modelID)) "
                         + "in \(String(format: "%.1f", report.seconds))s, \(String(format: "%.0f", rate)) rows/s")
             }
         }

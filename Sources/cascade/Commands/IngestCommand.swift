@@ -1,4 +1,5 @@
 import ArgumentParser
+import Cascade
 import Embeddings
 import Foundation
 import KnowledgeBase
@@ -18,6 +19,14 @@ struct IngestCommand: AsyncParsableCommand {
     var path: String
 
     @OptionGroup var store: KnowledgeBaseOption
+
+    @Option(help: "Use this tenant's knowledge base (<data>/tenants/<tenant>/kb.sqlite).")
+    var tenant: String?
+
+    @OptionGroup var dataOption: DataOption
+
+    /// The knowledge base file these options name.
+    var kbPath: String { (try? store.path(tenant: tenant, data: dataOption.directory)) ?? "" }
 
     @Option(
         help:
@@ -40,6 +49,9 @@ struct IngestCommand: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
+        if let tenant, (try? TenantConfiguration.validatedName(tenant)) == nil {
+            throw ValidationError("--tenant: letters, digits, '-', '_' and '.' only (at most 64)")
+        }
         if let chunkTokens, chunkTokens < 16 { throw ValidationError("--chunk-tokens must be at least 16") }
         if maxFileSize < 1 { throw ValidationError("--max-file-size must be positive") }
     }
@@ -47,7 +59,7 @@ struct IngestCommand: AsyncParsableCommand {
     func run() async throws {
         var report = IngestReport()
         try await runReportingErrors {
-            let kb = try KnowledgeBaseStore(path: store.kb)
+            let kb = try KnowledgeBaseStore(path: kbPath)
             try encoding.apply(to: kb)
             let chosen: any Embedder
             if let embedder {
@@ -79,7 +91,7 @@ struct IngestCommand: AsyncParsableCommand {
         for failure in report.failures { Terminal.note("failed  \(failure.source): \(failure.error)") }
         print(
             """
-            Ingested \(report.collection) into \(store.kb) with \(report.embeddingModel) in \
+            Ingested \(report.collection) into \(kbPath) with \(report.embeddingModel) in \
             \(String(format: "%.1f", report.elapsedSeconds))s
               documents: \(report.documentsAdded) added, \(report.documentsUpdated) updated, \
             \(report.documentsUnchanged) unchanged, \(report.documentsRemoved) removed, \(report.documentsFailed) failed

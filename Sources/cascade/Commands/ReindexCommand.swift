@@ -1,4 +1,5 @@
 import ArgumentParser
+import Cascade
 import Embeddings
 import Foundation
 import KnowledgeBase
@@ -17,6 +18,20 @@ struct ReindexCommand: AsyncParsableCommand {
 
     @OptionGroup var store: KnowledgeBaseOption
 
+    @Option(help: "Use this tenant's knowledge base (<data>/tenants/<tenant>/kb.sqlite).")
+    var tenant: String?
+
+    @OptionGroup var dataOption: DataOption
+
+    func validate() throws {
+        if let tenant, (try? TenantConfiguration.validatedName(tenant)) == nil {
+            throw ValidationError("--tenant: letters, digits, '-', '_' and '.' only (at most 64)")
+        }
+    }
+
+    /// The knowledge base file these options name.
+    var kbPath: String { (try? store.path(tenant: tenant, data: dataOption.directory)) ?? "" }
+
     @Option(help: "Embedding model to switch to: \(EmbedderRegistry.names.joined(separator: ", ")).")
     var embedder: String = "minilm"
 
@@ -25,10 +40,10 @@ struct ReindexCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            guard FileManager.default.fileExists(atPath: store.kb) else {
-                throw StoreError.cannotOpen(path: store.kb, reason: "no such file")
+            guard FileManager.default.fileExists(atPath: kbPath) else {
+                throw StoreError.cannotOpen(path: kbPath, reason: "no such file")
             }
-            let kb = try KnowledgeBaseStore(path: store.kb)
+            let kb = try KnowledgeBaseStore(path: kbPath)
             let chosen = try await EmbedderRegistry.embedder(named: embedder)
             let bar = ProgressBar()
             let report = try await Reindexer(store: kb, embedder: chosen).run { done, total in
@@ -39,7 +54,7 @@ struct ReindexCommand: AsyncParsableCommand {
                 try Terminal.printJSON(report)
             } else {
                 print(
-                    "Reindexed \(store.kb): \(report.previousModel ?? "none") → \(report.model), "
+                    "Reindexed \(kbPath): \(report.previousModel ?? "none") → \(report.model), "
                         + "\(report.chunksEmbedded) chunks embedded in \(String(format: "%.1f", report.elapsedSeconds))s"
                 )
             }

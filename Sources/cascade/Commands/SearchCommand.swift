@@ -1,4 +1,5 @@
 import ArgumentParser
+import Cascade
 import Foundation
 import KnowledgeBase
 import Retrieval
@@ -16,6 +17,14 @@ struct SearchCommand: AsyncParsableCommand {
 
     @OptionGroup var store: KnowledgeBaseOption
 
+    @Option(help: "Use this tenant's knowledge base (<data>/tenants/<tenant>/kb.sqlite).")
+    var tenant: String?
+
+    @OptionGroup var dataOption: DataOption
+
+    /// The knowledge base file these options name.
+    var kbPath: String { (try? store.path(tenant: tenant, data: dataOption.directory)) ?? "" }
+
     @Option(name: .short, help: "Number of results.")
     var k: Int = 5
 
@@ -32,6 +41,9 @@ struct SearchCommand: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
+        if let tenant, (try? TenantConfiguration.validatedName(tenant)) == nil {
+            throw ValidationError("--tenant: letters, digits, '-', '_' and '.' only (at most 64)")
+        }
         guard (1...1000).contains(k) else { throw ValidationError("-k must be between 1 and 1000") }
     }
 
@@ -84,8 +96,8 @@ struct SearchCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let kb = try KnowledgeBaseStore(path: store.kb)
-            guard FileManager.default.fileExists(atPath: store.kb) else { throw StoreError.empty(path: store.kb) }
+            let kb = try KnowledgeBaseStore(path: kbPath)
+            guard FileManager.default.fileExists(atPath: kbPath) else { throw StoreError.empty(path: kbPath) }
             let retriever = try Retriever(store: kb)
             let filter = SearchFilter(sourcePrefix: sourcePrefix, collections: collection.map { [$0] })
             let started = ContinuousClock.now

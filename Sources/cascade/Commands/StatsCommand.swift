@@ -1,4 +1,5 @@
 import ArgumentParser
+import Cascade
 import Foundation
 import KnowledgeBase
 import VectorSearch
@@ -10,6 +11,20 @@ struct StatsCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var store: KnowledgeBaseOption
+
+    @Option(help: "Use this tenant's knowledge base (<data>/tenants/<tenant>/kb.sqlite).")
+    var tenant: String?
+
+    @OptionGroup var dataOption: DataOption
+
+    func validate() throws {
+        if let tenant, (try? TenantConfiguration.validatedName(tenant)) == nil {
+            throw ValidationError("--tenant: letters, digits, '-', '_' and '.' only (at most 64)")
+        }
+    }
+
+    /// The knowledge base file these options name.
+    var kbPath: String { (try? store.path(tenant: tenant, data: dataOption.directory)) ?? "" }
 
     @Flag(help: "Print as JSON.")
     var json = false
@@ -33,13 +48,13 @@ struct StatsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            guard FileManager.default.fileExists(atPath: store.kb) else {
+            guard FileManager.default.fileExists(atPath: kbPath) else {
                 throw StoreError.cannotOpen(
-                    path: store.kb, reason: "no such file; create it with `cascade ingest <folder> --kb \(store.kb)`")
+                    path: kbPath, reason: "no such file; create it with `cascade ingest <folder> --kb \(kbPath)`")
             }
-            let stats = try KnowledgeBaseStore(path: store.kb).stats()
+            let stats = try KnowledgeBaseStore(path: kbPath).stats()
             let output = Output(
-                path: store.kb, documents: stats.documents, chunks: stats.chunks, vectors: stats.vectors,
+                path: kbPath, documents: stats.documents, chunks: stats.chunks, vectors: stats.vectors,
                 chunks_without_vector: stats.chunksWithoutVector, collections: stats.collections,
                 embedding_model: stats.embeddingModel, dimension: stats.dimension, file_bytes: stats.fileBytes,
                 text_bytes: stats.textBytes, vector_bytes: stats.vectorBytes, schema_version: stats.schemaVersion,
@@ -51,7 +66,7 @@ struct StatsCommand: AsyncParsableCommand {
             func mb(_ bytes: Int64) -> String { String(format: "%.2f MB", Double(bytes) / 1_048_576) }
             print(
                 """
-                Knowledge base  \(store.kb)
+                Knowledge base  \(kbPath)
                   documents     \(stats.documents)  (collections: \(stats.collections.joined(separator: ", ")))
                   chunks        \(stats.chunks)
                   vectors       \(stats.vectors)\(stats.chunksWithoutVector > 0 ? "  (\(stats.chunksWithoutVector) chunks still need a vector: run reindex)" : "")

@@ -1,0 +1,28 @@
+import Foundation
+import Metering
+import Retrieval
+
+extension Resolver {
+    /// The resolver a tenant's questions go through, built from the tenant's settings
+    /// (`<settings>/<tenant>.yaml`: rules, threshold, confidence weights, LLM endpoint).
+    ///
+    /// `cascade ask` and `cascade serve` both build their resolvers here, so a question gets the
+    /// same treatment whichever way it arrives.
+    /// - Parameters:
+    ///   - rulesPath: overrides the tenant's rules file (the CLI's `--rules`).
+    ///   - threshold: overrides the tenant's threshold (the CLI's `--threshold`).
+    ///   - defaultRulesPath: used when neither `rulesPath` nor the tenant names a rules file.
+    /// - Throws: ``RuleError`` for an invalid settings or rules file (never silently ignored).
+    public static func forTenant(
+        _ tenant: String, settingsDirectory: String, retriever: (any PassageSearching)?, ledger: Ledger,
+        rulesPath: String? = nil, threshold: Double? = nil, defaultRulesPath: String? = nil
+    ) throws -> Resolver {
+        let settings = try TenantConfiguration.load(tenant: tenant, directory: settingsDirectory)
+        let rules = try (rulesPath ?? settings.rules ?? defaultRulesPath).map { try RuleSet.load(path: $0) } ?? .empty
+        var resolver = Resolver(
+            rules: rules, retriever: retriever, ledger: ledger, threshold: threshold ?? settings.threshold ?? 0.6)
+        resolver.llm = settings.llmClient()
+        if let confidence = settings.confidence { resolver.confidence = confidence.model }
+        return resolver
+    }
+}

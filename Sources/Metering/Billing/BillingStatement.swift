@@ -1,0 +1,63 @@
+import Foundation
+
+/// A tenant's month as finance sees it: the usage, the invoice (the stored final one once the
+/// month is finalized, else a preview with any credits owed) and the billing settings in force.
+/// The CLI's `report`/`invoice`/`simulate` and the service's usage and invoice routes share it.
+public struct BillingStatement: Sendable {
+    public var usage: MonthlyUsage
+    public var invoice: Invoice
+    public var setting: TenantBilling
+
+    /// Usage and invoice of `month`, on the tenant's plan or on `override`.
+    public static func compute(
+        ledger: Ledger, catalog: PlanCatalog, tenant: String, month: BillingMonth,
+        override: (plan: String, billing: BillingMode)? = nil
+    ) throws -> BillingStatement {
+        guard
+            let setting = try ledger.billing(tenant: tenant, month: month)
+                ?? ledger.billingHistory(tenant: tenant).first
+        else { throw BillingError.noBillingSettings(tenant: tenant) }
+        let planID = override?.plan ?? setting.plan
+        guard let plan = catalog.plan(planID) else {
+            throw BillingError.unknownPlan(planID, known: catalog.plans.map(\.id))
+        }
+        let billing = override?.billing ?? setting.billing
+        let (start, end) = month.interval(in: setting.zone)
+        let entries = try ledger.billingEntries(tenant: tenant, from: start, to: end)
+        let usage = MonthlyUsage(
+            tenant: tenant, month: month, entries: entries, timeZone: setting.zone,
+            reopenWindowHours: setting.reopenWindowHours)
+        // Base-fee periods: a first plan or an immediate change inside the month is prorated by day.
+        var periods: [(Plan, Date)] = []
+        for period in try ledger.planPeriods(tenant: tenant, month: month, timeZone: setting.zone) {
+            guard let periodPlan = catalog.plan(period.plan) else {
+                throw BillingError.unknownPlan(period.plan, known: catalog.plans.map(\.id))
+            }
+            periods.append((override == nil ? periodPlan : plan, period.from))
+        }
+        if periods.isEmpty {
+            let inForce = try ledger.billing(tenant: tenant, month: month)
+            guard override != nil || inForce != nil else {
+                // Before the tenant's first plan: nothing to invoice.
+                let empty = Invoice(
+                    tenant: tenant, month: month.description, plan: setting.plan, billing: setting.billing,
+                    status: "no plan yet", lines: [], total: 0)
+                return BillingStatement(usage: usage, invoice: empty, setting: setting)
+            }
+            periods = [(plan, start)]
+        }
+        var invoice = Invoice.compute(
+            usage: usage, plan: plan, billing: billing, timeZone: setting.zone, basePeriods: periods)
+        let finals = try ledger.finalInvoices(tenant: tenant)
+        if override == nil, let final = finals.first(where: { $0.month == month.description }) {
+            return BillingStatement(usage: usage, invoice: final, setting: setting)  // a final invoice never changes
+        }
+        if !finals.isEmpty {
+            invoice.apply(
+                credits: Invoice.credits(
+                    for: month, finals: finals, entries: try ledger.entries(tenant: tenant),
+                    reopenWindowHours: setting.reopenWindowHours))
+        }
+        return BillingStatement(usage: usage, invoice: invoice, setting: setting)
+    }
+}

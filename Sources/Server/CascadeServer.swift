@@ -1,0 +1,53 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// Builds the HTTP application of `cascade serve`.
+public enum CascadeServer {
+    /// Every route of the API on one router (tests call this directly).
+    public static func buildRouter(service: CascadeService) -> Router<APIRequestContext> {
+        let router = Router(context: APIRequestContext.self)
+        router.middlewares.add(MetricsMiddleware(metrics: service.metrics))
+        router.middlewares.add(ProblemMiddleware())
+        OperationsRoutes(service: service).register(on: router)
+        let api = router.group("v1").add(middleware: AuthMiddleware(service: service))
+        AskRoutes(service: service).register(on: api)
+        SearchRoutes(service: service).register(on: api)
+        DocumentRoutes(service: service).register(on: api)
+        EscalationRoutes(service: service).register(on: api)
+        BillingRoutes(service: service).register(on: api)
+        return router
+    }
+
+    /// The application: the router on `host:port`; SIGTERM and SIGINT stop it gracefully (no new
+    /// connections, in-flight requests finish, queued ingest jobs finish).
+    /// - Parameter onRunning: called with the bound port once the server accepts connections.
+    public static func buildApplication(
+        service: CascadeService, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        let configuration = service.configuration
+        var app = Application(
+            router: buildRouter(service: service),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "cascade"),
+            onServerRunning: { channel in
+                await onRunning(channel.localAddress?.port ?? configuration.port)
+            },
+            logger: service.logger)
+        app.addServices(JobDrainService(service: service))
+        app.beforeServerStarts { await service.warmUp() }
+        return app
+    }
+}
+
+/// Keeps ingest jobs running until shutdown, then lets the queued ones finish.
+struct JobDrainService: Service {
+    let service: CascadeService
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await service.drainJobs()
+    }
+}

@@ -1,0 +1,104 @@
+import Cascade
+import Embeddings
+import Foundation
+import KnowledgeBase
+import Logging
+import Metering
+import Synchronization
+
+/// The state `cascade serve` shares across requests: the control store (tenants, keys), the
+/// ledger, one loaded embedding model per model id, and one runtime per tenant.
+public final class CascadeService: Sendable {
+    public let configuration: ServerConfiguration
+    let control: ControlStore
+    let ledger: Ledger
+    let rateLimiter: RateLimiter
+    let inFlight: InFlightLimiter
+    let logger: Logger
+    let metrics = ServiceMetrics()
+    /// The model new knowledge bases are built with.
+    let defaultEmbedder: any Embedder
+    private let embedders: Mutex<[String: any Embedder]>
+    private let runtimes = Mutex<[String: TenantRuntime]>([:])
+    private let ready = Atomic<Bool>(false)
+
+    /// Opens the service's data. The embedding model is loaded here, once, before any request.
+    /// - Throws: when the control store or ledger cannot be opened, or the model is unavailable.
+    public init(configuration: ServerConfiguration, logger: Logger = Logger(label: "cascade.serve")) async throws {
+        self.configuration = configuration
+        self.logger = logger
+        let data = configuration.data
+        control = try ControlStore(path: data.controlPath, create: true)
+        ledger = try Ledger(path: data.ledgerPath)
+        rateLimiter = RateLimiter(rate: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst)
+        inFlight = InFlightLimiter(limit: configuration.maxInFlightPerTenant)
+        defaultEmbedder = try await EmbedderRegistry.embedder(named: configuration.embedderName)
+        embedders = Mutex([defaultEmbedder.modelID: defaultEmbedder])
+    }
+
+    /// True once every tenant's knowledge base is loaded (`/readyz`).
+    var isReady: Bool { ready.load(ordering: .acquiring) }
+
+    /// Loads every existing tenant's knowledge base (run at start-up, before `/readyz` says ready).
+    func warmUp() async {
+        do {
+            for tenant in try control.tenants() {
+                _ = try runtime(for: tenant.id)
+            }
+        } catch {
+            logger.error("loading tenants failed", metadata: ["error": "\(error)"])
+        }
+        ready.store(true, ordering: .releasing)
+    }
+
+    /// The tenant's runtime, loading its knowledge base on first use.
+    func runtime(for tenant: String) throws -> TenantRuntime {
+        if let existing = runtimes.withLock({ $0[tenant] }) { return existing }
+        let data = configuration.data
+        let path = try data.knowledgeBasePath(tenant: tenant)
+        var embedder = defaultEmbedder
+        if FileManager.default.fileExists(atPath: path),
+            let model = try KnowledgeBaseStore(path: path).embeddingModel()
+        {
+            embedder = try self.embedder(forModelID: model.id, dimension: model.dimension)
+        }
+        let runtime = TenantRuntime(
+            tenant: tenant, knowledgeBase: try TenantKnowledgeBase(path: path, embedder: embedder),
+            uploadsDirectory: try data.uploadsDirectory(tenant: tenant))
+        return runtimes.withLock { runtimes in
+            if let existing = runtimes[tenant] { return existing }
+            runtimes[tenant] = runtime
+            return runtime
+        }
+    }
+
+    private func embedder(forModelID id: String, dimension: Int) throws -> any Embedder {
+        if let loaded = embedders.withLock({ $0[id] }) { return loaded }
+        let embedder = try EmbedderRegistry.embedder(forModelID: id, dimension: dimension)
+        return embedders.withLock { embedders in
+            if let loaded = embedders[id] { return loaded }
+            embedders[id] = embedder
+            return embedder
+        }
+    }
+
+    /// The resolver for one of `tenant`'s questions: its settings read now (a change to
+    /// `<data>/tenants/<tenant>.yaml` applies to the next question), its shared knowledge base.
+    func resolver(for tenant: String) throws -> Resolver {
+        let runtime = try runtime(for: tenant)
+        return try Resolver.forTenant(
+            tenant, settingsDirectory: configuration.data.tenantsDirectory, retriever: runtime.knowledgeBase,
+            ledger: ledger)
+    }
+
+    /// `<data>/plans.yaml` when it exists, else the built-in catalog.
+    func planCatalog() throws -> PlanCatalog {
+        let path = (configuration.data.root as NSString).appendingPathComponent("plans.yaml")
+        return FileManager.default.fileExists(atPath: path) ? try PlanCatalog.load(path: path) : PlanCatalog.standard
+    }
+
+    /// Waits for every tenant's queued ingest jobs (graceful shutdown).
+    func drainJobs() async {
+        for runtime in runtimes.withLock({ Array($0.values) }) { await runtime.jobs.drain() }
+    }
+}

@@ -1,0 +1,110 @@
+import Cascade
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Metering
+
+/// `POST /v1/ask` and the query routes: the cascade over HTTP, metered in the ledger.
+struct AskRoutes {
+    let service: CascadeService
+
+    func register(on group: RouterGroup<APIRequestContext>) {
+        group.post("ask", use: ask)
+        group.get("queries/{query_id}", use: query)
+        group.post("queries/{query_id}/reopen", use: reopen)
+        group.post("queries/{query_id}/void", use: void)
+    }
+
+    @Sendable func ask(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {
+        let key = try context.require(.query)
+        let body = try await BodyReader.object(
+            request, limit: service.configuration.maxBodyBytes,
+            allowed: ["question", "conversation_id", "user_id", "query_id"])
+        guard let question = try body.string("question", required: true) else { throw Problem.internalError }
+        let limit = service.configuration.maxQuestionCharacters
+        if question.count > limit {
+            throw Problem(
+                .contentTooLarge, code: "question-too-long", title: "Question too long",
+                detail: "the question has \(question.count) characters; the limit is \(limit). Nothing was recorded.")
+        }
+        if question.unicodeScalars.contains("\u{0}") {
+            throw Problem.unprocessable("\"question\" must not contain NUL characters")
+        }
+        let header = try Identifier.validate(
+            request.headers[HTTPField.Name("Idempotency-Key")!], field: "Idempotency-Key")
+        let bodyID = try Identifier.validate(body.string("query_id"), field: "query_id")
+        if let header, let bodyID, header != bodyID {
+            throw Problem.unprocessable(
+                "the Idempotency-Key header (\(header)) and \"query_id\" (\(bodyID)) differ; send one, or the same in both",
+                code: "idempotency-key-mismatch")
+        }
+        let queryID = header ?? bodyID ?? "q_" + UUID().uuidString.lowercased()
+        let resolver = try service.resolver(for: key.tenant)
+        do {
+            let resolution = try await resolver.resolve(
+                Question(
+                    queryID: queryID, tenant: key.tenant,
+                    conversationID: try Identifier.validate(body.string("conversation_id"), field: "conversation_id"),
+                    userID: try Identifier.validate(body.string("user_id"), field: "user_id"), text: question))
+            service.metrics.recordResolution(tier: resolution.tier, replayed: resolution.replayed)
+            var headers: HTTPFields = [:]
+            if resolution.replayed { headers[HTTPField.Name("Idempotent-Replayed")!] = "true" }
+            return JSONResponse(try Presenter.resolution(resolution), headers: headers)
+        } catch let conflict as ResolutionError {
+            throw Problem.conflict(conflict.description, code: "idempotency-conflict")
+        }
+    }
+
+    /// The recorded outcome and every ledger row of one of the tenant's queries.
+    @Sendable func query(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {
+        let key = try context.require(.query)
+        let id = try context.parameters.require("query_id")
+        let rows = try service.ledger.entries(tenant: key.tenant, queryID: id)
+        guard rows.contains(where: { $0.kind == .query }) else {
+            throw Problem.notFound("no query \(id) for this tenant")
+        }
+        var outcome = try Presenter.resolution(Resolver.recordedResolution(from: rows))
+        if case .object(var members) = outcome {
+            members["ledger"] = .array(rows.map(Presenter.entry))
+            outcome = .object(members)
+        }
+        return JSONResponse(outcome)
+    }
+
+    @Sendable func reopen(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {
+        try await correct(request, context: context, outcome: "reopened", reasonRequired: false)
+    }
+
+    @Sendable func void(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {
+        try await correct(request, context: context, outcome: "voided", reasonRequired: true)
+    }
+
+    private func correct(_ request: Request, context: APIRequestContext, outcome: String, reasonRequired: Bool)
+        async throws -> JSONResponse
+    {
+        let key = try context.require(.admin)
+        let id = try context.parameters.require("query_id")
+        let body =
+            request.headers[.contentLength] == "0" && !reasonRequired
+            ? JSONObject(members: [:])
+            : try await BodyReader.object(request, limit: service.configuration.maxBodyBytes, allowed: ["reason"])
+        let reason = try body.string("reason", required: reasonRequired)
+        if let reason, reason.trimmingCharacters(in: .whitespaces).isEmpty || reason.count > 2000 {
+            throw Problem.unprocessable("\"reason\" must say why, in at most 2,000 characters")
+        }
+        let rows = try service.ledger.entries(tenant: key.tenant, queryID: id)
+        guard let query = rows.first(where: { $0.kind == .query }) else {
+            throw Problem.notFound("no query \(id) for this tenant")
+        }
+        guard ["rule", "rag", "llm"].contains(query.tier) else {
+            throw Problem.conflict(
+                "query \(id) was \(query.tier), not resolved: only resolutions can be \(outcome)",
+                code: "not-a-resolution")
+        }
+        if rows.contains(where: { $0.kind == .correction && $0.outcome == outcome }) {
+            throw Problem.conflict("query \(id) is already \(outcome)", code: "already-\(outcome)")
+        }
+        let row = try service.ledger.correct(tenant: key.tenant, queryID: id, outcome: outcome, note: reason)
+        return JSONResponse(Presenter.entry(row), status: .created)
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import Hummingbird
+import Metering
+
+/// Usage reports and invoices (admin).
+struct BillingRoutes {
+    let service: CascadeService
+
+    func register(on group: RouterGroup<APIRequestContext>) {
+        group.get("usage", use: usage)
+        group.get("invoices", use: invoices)
+        group.get("invoices/{month}", use: invoice)
+    }
+
+    /// The month (`?month=YYYY-MM`, default the current month in the tenant's time zone).
+    private func month(_ text: String?, tenant: String) throws -> BillingMonth {
+        if let text {
+            do {
+                return try BillingMonth(text)
+            } catch {
+                throw Problem.unprocessable("month must look like 2026-11 (got \(text.prefix(20)))")
+            }
+        }
+        let zone = try service.ledger.billingHistory(tenant: tenant).last?.zone ?? TimeZone(identifier: "UTC") ?? .gmt
+        return BillingMonth.containing(Date(), in: zone)
+    }
+
+    private func statement(tenant: String, month: BillingMonth) throws -> BillingStatement {
+        do {
+            return try BillingStatement.compute(
+                ledger: service.ledger, catalog: try service.planCatalog(), tenant: tenant,
+                month: month)
+        } catch let error as BillingError {
+            throw Problem.conflict(error.description, code: "no-billing-settings")
+        }
+    }
+
+    @Sendable func usage(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {
+        let key = try context.require(.admin)
+        let chosen = try month(request.uri.queryParameters.get("month"), tenant: key.tenant)
+        let statement = try statement(tenant: key.tenant, month: chosen)
+        return JSONResponse(
+            Presenter.report(
+                UsageReport(usage: statement.usage, invoice: statement.invoice), currency: statement.invoice.currency))
+    }
+
+    @Sendable func invoice(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {
+        let key = try context.require(.admin)
+        let chosen = try month(context.parameters.get("month"), tenant: key.tenant)
+        return JSONResponse(Presenter.invoice(try statement(tenant: key.tenant, month: chosen).invoice))
+    }
+
+    /// The tenant's finalized invoices, oldest first.
+    @Sendable func invoices(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {
+        let key = try context.require(.admin)
+        let finals = try service.ledger.finalInvoices(tenant: key.tenant)
+        return JSONResponse(["invoices": .array(finals.map(Presenter.invoice))])
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import Hummingbird
+import Metering
+
+/// The human queue (admin): open escalations, and closing one with an agent's answer.
+struct EscalationRoutes {
+    let service: CascadeService
+
+    func register(on group: RouterGroup<APIRequestContext>) {
+        group.get("escalations", use: list)
+        group.post("escalations/{query_id}/resolve", use: resolve)
+    }
+
+    @Sendable func list(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {
+        let key = try context.require(.admin)
+        let entries = try service.ledger.entries(tenant: key.tenant)
+        let closed = Set(entries.filter { $0.kind == .correction && $0.outcome == "agent_answer" }.map(\.queryID))
+        let open = entries.filter { $0.kind == .query && $0.tier == "escalated" && !closed.contains($0.queryID) }
+        return JSONResponse([
+            "escalations": .array(
+                open.map { e in
+                    [
+                        "query_id": .string(e.queryID), "question": .string(e.question),
+                        "conversation_id": .string(e.conversationID), "user_id": .string(e.userID),
+                        "occurred_at": .timestamp(e.occurredAt), "why": .string(e.note),
+                    ]
+                })
+        ])
+    }
+
+    @Sendable func resolve(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {
+        let key = try context.require(.admin)
+        let id = try context.parameters.require("query_id")
+        let body = try await BodyReader.object(request, limit: service.configuration.maxBodyBytes, allowed: ["answer"])
+        guard let answer = try body.string("answer", required: true),
+            !answer.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+        else { throw Problem.unprocessable("\"answer\" must not be empty") }
+        guard answer.count <= 20_000 else { throw Problem.unprocessable("\"answer\" is over 20,000 characters") }
+        let rows = try service.ledger.entries(tenant: key.tenant, queryID: id)
+        guard let query = rows.first(where: { $0.kind == .query }) else {
+            throw Problem.notFound("no query \(id) for this tenant")
+        }
+        guard query.tier == "escalated" else {
+            throw Problem.conflict("query \(id) was not escalated (tier \(query.tier))", code: "not-escalated")
+        }
+        guard !rows.contains(where: { $0.kind == .correction && $0.outcome == "agent_answer" }) else {
+            throw Problem.conflict("escalation \(id) is already resolved", code: "already-resolved")
+        }
+        let row = try service.ledger.correct(tenant: key.tenant, queryID: id, outcome: "agent_answer", answer: answer)
+        return JSONResponse(Presenter.entry(row), status: .created)
+    }
+}

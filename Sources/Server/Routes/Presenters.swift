@@ -1,0 +1,82 @@
+import Cascade
+import Foundation
+import KnowledgeBase
+import Metering
+import Retrieval
+
+/// The JSON shapes of the API's objects (the same fields as the CLI's `--json`).
+enum Presenter {
+    static func result(_ r: SearchResult) -> JSONValue {
+        [
+            "rank": .int(r.rank), "doc_id": .string(r.chunk.docID), "source": .string(r.chunk.source),
+            "title": .string(r.chunk.title), "chunk_id": .int(r.chunk.chunkID), "heading": .string(r.chunk.heading),
+            "anchor": .string(r.chunk.anchor), "citation": .string(r.chunk.citation), "text": .string(r.chunk.text),
+            "start_offset": .int(r.chunk.startOffset), "end_offset": .int(r.chunk.endOffset),
+            "score": .double(r.score), "vector_score": .double(r.vectorScore),
+            "keyword_score": .double(r.keywordScore),
+        ]
+    }
+
+    static func resolution(_ r: Resolution) throws -> JSONValue { try JSONValue.encoding(r) }
+
+    static func document(_ d: StoredDocument) -> JSONValue {
+        [
+            "doc_id": .string(d.docID), "collection": .string(d.collection), "source": .string(d.source),
+            "title": .string(d.title), "format": .string(d.format), "byte_size": .int(d.byteSize),
+            "chunk_count": .int(d.chunkCount), "ingested_at": .string(d.ingestedAt),
+        ]
+    }
+
+    static func entry(_ e: LedgerEntry) -> JSONValue {
+        let citations =
+            e.citations.flatMap { try? JSONValue.parse(Data($0.utf8)) } ?? (e.kind == .query ? .array([]) : .null)
+        return [
+            "sequence": .int(e.sequence), "kind": .string(e.kind.rawValue), "query_id": .string(e.queryID),
+            "tenant": .string(e.tenant), "conversation_id": .string(e.conversationID), "user_id": .string(e.userID),
+            "tier": .string(e.tier), "outcome": .string(e.outcome), "question": .string(e.question),
+            "answer": .string(e.answer), "citations": citations, "confidence": .double(e.confidence),
+            "cost_micros": .int(e.costMicros), "tokens_in": .int(e.tokensIn), "tokens_out": .int(e.tokensOut),
+            "latency_ms": .int(e.latencyMs), "occurred_at": .timestamp(e.occurredAt),
+            "recorded_at": .timestamp(e.recordedAt), "note": .string(e.note), "hash": .string(e.hash),
+        ]
+    }
+
+    static func invoice(_ invoice: Invoice) -> JSONValue {
+        [
+            "tenant": .string(invoice.tenant), "month": .string(invoice.month), "plan": .string(invoice.plan),
+            "billing": .string(invoice.billing.rawValue), "status": .string(invoice.status),
+            "currency": .string(invoice.currency), "total": .money(invoice.total),
+            "lines": .array(
+                invoice.lines.map { line in
+                    [
+                        "kind": .string(line.kind), "description": .string(line.description),
+                        "quantity": .money(line.quantity), "unit_price": .money(line.unitPrice),
+                        "amount": .money(line.amount), "currency": .string(invoice.currency),
+                        "query_ids": .array(line.queryIDs.map { .string($0) }),
+                    ]
+                }),
+        ]
+    }
+
+    static func report(_ r: UsageReport, currency: String) -> JSONValue {
+        [
+            "tenant": .string(r.tenant), "month": .string(r.month), "queries": .int(r.queries),
+            "resolutions": .int(r.resolutions), "billable_resolutions": .int(r.billableResolutions),
+            "flagged_resolutions": .int(r.flaggedResolutions), "escalated": .int(r.escalated),
+            "rejected": .int(r.rejected), "duplicates": .int(r.duplicates), "reopened": .int(r.reopened),
+            "voided": .int(r.voided), "resolution_rate": .double(r.resolutionRate),
+            "total_cost_micros": .int(r.totalCostMicros),
+            "total_cost": .money(Money.dollars(micros: r.totalCostMicros)),
+            "blended_cost_per_resolution": .money(r.blendedCostPerResolution), "currency": .string(currency),
+            "invoice_total": .money(r.invoiceTotal), "findings": .array(r.findings.map { .string($0) }),
+            "tiers": .array(
+                r.tiers.map { t in
+                    [
+                        "tier": .string(t.tier), "resolutions": .int(t.resolutions), "cost_micros": .int(t.costMicros),
+                        "resolution_share": .double(t.resolutionShare), "cost_share": .double(t.costShare),
+                        "billed": .money(t.billed), "margin": .money(t.margin),
+                    ]
+                }),
+        ]
+    }
+}

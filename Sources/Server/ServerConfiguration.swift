@@ -1,0 +1,31 @@
+import Cascade
+import Foundation
+
+/// How `cascade serve` runs: where, on which data, and the limits that protect it.
+public struct ServerConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    /// 0 picks a free port (printed once listening).
+    public var port = 8080
+    public var data = DataDirectory()
+    /// The embedding model for tenants whose knowledge base is new (`minilm`, `hashing`, `http`).
+    public var embedderName = "minilm"
+
+    // Limits. Each answers with a problem+json naming the limit.
+    /// Largest JSON request body, in bytes.
+    public var maxBodyBytes = 1 << 20
+    /// Largest uploaded document, in bytes.
+    public var maxUploadBytes = 16 << 20
+    /// Longest question, in characters: longer ones are refused before anything is stored.
+    public var maxQuestionCharacters = 2000
+    /// Largest `k` of a search.
+    public var maxK = 100
+    /// Per-key token bucket: sustained requests per second, and burst.
+    public var rateLimitPerSecond = 50.0
+    public var rateLimitBurst = 100.0
+    /// Requests one tenant may have in progress at once; more get 429 until one finishes.
+    public var maxInFlightPerTenant = 32
+    /// Ingest jobs one tenant may have queued or running.
+    public var maxQueuedJobsPerTenant = 16
+
+    public init() {}
+}

@@ -1,0 +1,64 @@
+import ArgumentParser
+import Cascade
+import Foundation
+import Hummingbird
+import Logging
+import Server
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the HTTP service: ask, search, documents, escalations, usage and invoices for many tenants.",
+        discussion: """
+            Clients send `Authorization: Bearer KEY` (create keys with `cascade keys create`). The API is \
+            described at /openapi.yaml; /healthz, /readyz and /metrics (Prometheus) need no key. SIGTERM or \
+            Ctrl-C stops accepting connections, lets in-flight requests and queued ingest jobs finish, then exits. \
+            Environment: LOG_LEVEL (trace, debug, info, notice, warning, error), CASCADE_MODEL_DIR, CASCADE_LLM_*.
+            """
+    )
+
+    @OptionGroup var dataOption: DataOption
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on (0 picks a free one; the port is printed once listening).") var port = 8080
+    @Option(help: "Embedding model for new knowledge bases: minilm, hashing or http.") var embedder = "minilm"
+    @Option(help: "Requests per second per key (token bucket), sustained.") var rateLimit = 50.0
+    @Option(help: "Requests per key allowed in a burst.") var burst = 100.0
+    @Option(help: "Requests one tenant may have in progress at once.") var maxInFlight = 32
+    @Option(help: "Longest question, in characters.") var maxQuestionCharacters = 2000
+    @Option(help: "Largest uploaded document, in bytes.") var maxUploadBytes = 16 << 20
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
+        guard rateLimit > 0, burst >= 1 else { throw ValidationError("--rate-limit must be > 0 and --burst ≥ 1") }
+        guard maxInFlight >= 1, maxQuestionCharacters >= 1, maxUploadBytes >= 1 else {
+            throw ValidationError("limits must be positive")
+        }
+    }
+
+    func run() async throws {
+        try await runReportingErrors {
+            var configuration = ServerConfiguration()
+            configuration.host = host
+            configuration.port = port
+            configuration.data = dataOption.directory
+            configuration.embedderName = embedder
+            configuration.rateLimitPerSecond = rateLimit
+            configuration.rateLimitBurst = burst
+            configuration.maxInFlightPerTenant = maxInFlight
+            configuration.maxQuestionCharacters = maxQuestionCharacters
+            configuration.maxUploadBytes = maxUploadBytes
+            var logger = Logger(label: "cascade.serve")
+            logger.logLevel =
+                ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+            let service = try await CascadeService(configuration: configuration, logger: logger)
+            let host = self.host
+            let root = configuration.data.root
+            let app = CascadeServer.buildApplication(service: service) { port in
+                // One line on stdout that scripts wait for (the port matters with --port 0).
+                FileHandle.standardOutput.write(
+                    Data("cascade serve: listening on http://\(host):\(port) (data \(root))\n".utf8))
+            }
+            try await app.runService()
+        }
+    }
+}

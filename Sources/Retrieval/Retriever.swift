@@ -89,8 +89,8 @@ public struct Retriever: Sendable {
                     "the vector has \(v.count) dimensions; this knowledge base's model (\(vectors.model)) has \(vectors.dimension)"
                 )
             }
-            guard v.allSatisfy(\.isFinite), v.contains(where: { $0 != 0 }) else {
-                throw RetrievalError.invalidVector("the vector must be finite and not all zeros")
+            guard v.allSatisfy(\.isFinite) else {
+                throw RetrievalError.invalidVector("the vector must hold finite numbers only")
             }
             VectorMath.normalize(&v)
             queryVector = v

@@ -25,6 +25,10 @@ struct SearchRoutes {
         guard query != nil || vector != nil else {
             throw Problem.unprocessable("send \"query\" (text) or \"vector\" (your own embedding), or both")
         }
+        if let vector, !vector.contains(where: { $0 != 0 }) {
+            throw Problem.unprocessable(
+                "\"vector\" is all zeros: it has no direction to search in", code: "invalid-search")
+        }
         let modeName = try body.string("mode") ?? (query == nil ? "vector" : "hybrid")
         guard let mode = SearchMode(rawValue: modeName) else {
             throw Problem.unprocessable(

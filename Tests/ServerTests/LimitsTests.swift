@@ -1,0 +1,56 @@
+import Foundation
+import HTTPTypes
+import Server
+import TestSupport
+import Testing
+
+/// Limits that keep one client or tenant from hurting the others.
+@Suite struct LimitsTests {
+    @Test func aKeyOverItsRateGets429WithRetryAfter() async throws {
+        let fixture = try await ServiceFixture.make {
+            $0.rateLimitPerSecond = 0.5
+            $0.rateLimitBurst = 3
+        }
+        try await fixture.run { api in
+            var statuses: [HTTPResponse.Status] = []
+            var last: API.Reply?
+            for _ in 0..<5 {
+                let reply = try await api.call(.post, "/v1/search", as: "acme.query", body: "{\"query\":\"refund\"}")
+                statuses.append(reply.status)
+                last = reply
+            }
+            #expect(statuses.prefix(3).allSatisfy { $0 == .ok })
+            #expect(statuses.suffix(2).allSatisfy { $0 == .tooManyRequests })
+            let refused = try #require(last)
+            #expect(refused.problemCode == "rate-limited")
+            #expect(Int(refused.headers[.retryAfter] ?? "") ?? 0 >= 1)
+            // Another key (another tenant's) is not affected.
+            #expect(try await api.call(.post, "/v1/search", as: "beta.query", body: "{\"query\":\"x\"}").status == .ok)
+        }
+    }
+
+    @Test func aTenantOverItsInFlightCapGets429AndOthersAreServed() async throws {
+        // A slow LLM endpoint keeps acme's first question in progress for a while.
+        let llm = try LoopbackHTTPServer { _ in
+            .init(body: Data("{\"choices\":[]}".utf8), delay: 1.5)
+        }
+        defer { llm.stop() }
+        let fixture = try await ServiceFixture.make { $0.maxInFlightPerTenant = 1 }
+        try fixture.directory.write(
+            "data/tenants/acme.yaml", "llm:\n  url: \"\(llm.baseURL.absoluteString)/v1\"\n  model: \"slow\"\n")
+        try await fixture.run { api in
+            // Passages to send to the model (without them the LLM tier is skipped).
+            _ = try await api.upload("refunds.md", refundGuide, as: "acme.admin")
+            async let slow = api.ask("Explain the warranty terms for refurbished items", as: "acme.query")
+            try await Task.sleep(for: .milliseconds(400))
+            let second = try await api.ask("And the refund window?", as: "acme.query")
+            #expect(second.status == .tooManyRequests)
+            #expect(second.problemCode == "too-many-in-flight")
+            let other = try await api.ask("How long do refunds take?", as: "beta.query")
+            #expect(other.status == .ok)
+            #expect(try await slow.status == .ok)
+            // The slot is free again once the slow request finished.
+            #expect(try await api.ask("And the refund window?", as: "acme.query").status == .ok)
+        }
+    }
+}

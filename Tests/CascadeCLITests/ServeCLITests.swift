@@ -1,0 +1,163 @@
+import Foundation
+import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// `cascade serve` as an operator runs it: a real process, real signals, the ledger read back by
+/// the CLI afterwards.
+@Suite(.serialized) struct ServeCLITests {
+    /// A running `cascade serve` on a free port.
+    struct Server {
+        let process: Process
+        let port: Int
+        let key: String
+        let data: String
+
+        static func start(_ dir: TemporaryDirectory, llm: URL?) throws -> Server {
+            let data = dir.path("data")
+            if try CLIProcess.run(["tenants", "create", "acme", "--data", data]).status != 0 {
+                // Created by an earlier start in the same folder.
+            }
+            let created = try CLIProcess.run([
+                "keys", "create", "--tenant", "acme", "--scope", "admin", "--json", "--data", data,
+            ])
+            let key = try #require(try created.json()["key"] as? String)
+            if let llm {
+                _ = try dir.write(
+                    "data/tenants/acme.yaml", "llm:\n  url: \"\(llm.absoluteString)/v1\"\n  model: \"slow\"\n")
+            }
+            return try Server.launch(data: data, key: key)
+        }
+
+        static func launch(data: String, key: String) throws -> Server {
+            let (process, out, _) = try CLIProcess.start([
+                "serve", "--data", data, "--port", "0", "--embedder", "hashing",
+            ])
+            var text = ""
+            let deadline = Date().addingTimeInterval(30)
+            while !text.contains("listening on"), Date() < deadline, process.isRunning {
+                text += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
+            }
+            guard let range = text.range(of: #"127\.0\.0\.1:(\d+)"#, options: .regularExpression),
+                let port = Int(text[range].split(separator: ":").last ?? "")
+            else { throw CLIProcess.CLIError("serve did not start: \(text)") }
+            return Server(process: process, port: port, key: key, data: data)
+        }
+
+        /// Many connections at once (URLSession's default is 6 per host).
+        static let session: URLSession = {
+            let configuration = URLSessionConfiguration.ephemeral
+            configuration.httpMaximumConnectionsPerHost = 256
+            return URLSession(configuration: configuration)
+        }()
+
+        func request(_ method: String, _ path: String, body: String? = nil, headers: [String: String] = [:]) async
+            -> (status: Int, body: String)?
+        {
+            var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+            request.httpMethod = method
+            request.timeoutInterval = 30
+            request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization")
+            for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+            if let body {
+                request.httpBody = Data(body.utf8)
+                request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            }
+            guard let (data, response) = try? await Self.session.data(for: request),
+                let http = response as? HTTPURLResponse
+            else { return nil }
+            return (http.statusCode, String(decoding: data, as: UTF8.self))
+        }
+
+        func ask(_ id: String) async -> Int? {
+            await request(
+                "POST", "/v1/ask", body: "{\"question\":\"What is the warranty on order \(id)?\"}",
+                headers: ["Idempotency-Key": id])?.status
+        }
+
+        /// Query ids of the tenant's query rows, read by the CLI from the ledger file.
+        func recordedQueryIDs() throws -> Set<String> {
+            let shown = try CLIProcess.run(["ledger", "show", "--tenant", "acme", "--json", "--data", data])
+            var ids = Set<String>()
+            for line in shown.stdout.split(separator: "\n") {
+                guard let row = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                    continue
+                }
+                if row["kind"] as? String == "query", let id = (row["query_id"] ?? row["queryID"]) as? String {
+                    ids.insert(id)
+                }
+            }
+            return ids
+        }
+    }
+
+    /// A model endpoint that takes a while, so questions are in progress when the signal comes.
+    static func slowModel() throws -> LoopbackHTTPServer {
+        try LoopbackHTTPServer { _ in .init(body: Data("{\"choices\":[]}".utf8), delay: 0.4) }
+    }
+
+    @Test func sigtermFinishesInFlightQuestionsAndEveryAnsweredOneIsInTheLedger() async throws {
+        let dir = try TemporaryDirectory()
+        let llm = try Self.slowModel()
+        defer { llm.stop() }
+        let server = try Server.start(dir, llm: llm.baseURL)
+        let upload = await server.request(
+            "POST", "/v1/documents?name=warranty.md",
+            body: "# Warranty\n\nEvery order has a two-year warranty covering parts and labour.\n")
+        #expect(upload?.status == 202)
+        try await Task.sleep(for: .milliseconds(300))
+
+        let answered = try await withThrowingTaskGroup(of: (String, Int?).self) { group in
+            for i in 0..<24 {
+                group.addTask { ("term-\(i)", await server.ask("term-\(i)")) }
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            kill(server.process.processIdentifier, SIGTERM)
+            var answered: [String] = []
+            for try await (id, status) in group where status == 200 { answered.append(id) }
+            return answered
+        }
+        server.process.waitUntilExit()
+        #expect(server.process.terminationStatus == 0)
+        #expect(answered.count == 24, "questions in progress at SIGTERM are finished, not dropped")
+        let recorded = try server.recordedQueryIDs()
+        #expect(
+            Set(answered).isSubset(of: recorded), "answered but not recorded: \(Set(answered).subtracting(recorded))")
+    }
+
+    @Test func killDashNineUnderLoadLosesNoAnsweredQuestion() async throws {
+        let dir = try TemporaryDirectory()
+        let server = try Server.start(dir, llm: nil)
+        let answered = try await withThrowingTaskGroup(of: (String, Int?).self) { group in
+            for i in 0..<200 {
+                group.addTask { ("kill-\(i)", await server.ask("kill-\(i)")) }
+            }
+            try await Task.sleep(for: .milliseconds(120))
+            kill(server.process.processIdentifier, SIGKILL)
+            var answered: [String] = []
+            for try await (id, status) in group where status == 200 { answered.append(id) }
+            return answered
+        }
+        server.process.waitUntilExit()
+        let recorded = try server.recordedQueryIDs()
+        #expect(answered.count < 200, "the kill came under load")
+        #expect(
+            Set(answered).isSubset(of: recorded), "answered but not recorded: \(Set(answered).subtracting(recorded))")
+        // The service comes back on the same data and replays what it had answered.
+        let again = try Server.launch(data: server.data, key: server.key)
+        defer {
+            kill(again.process.processIdentifier, SIGTERM)
+            again.process.waitUntilExit()
+        }
+        if let first = answered.first {
+            let replay = await again.request(
+                "POST", "/v1/ask", body: "{\"question\":\"What is the warranty on order \(first)?\"}",
+                headers: ["Idempotency-Key": first])
+            #expect(replay?.body.contains("\"replayed\":true") == true)
+        }
+        let verify = try CLIProcess.run(["ledger", "verify", "--data", server.data])
+        #expect(verify.status == 0, "\(verify.stdout) \(verify.stderr)")
+    }
+}

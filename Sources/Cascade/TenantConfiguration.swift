@@ -137,6 +137,6 @@ public struct TenantConfiguration: Hashable, Sendable, Codable {
             let key = llm.apiKeyEnv.flatMap { environment[$0] }
             return LLMClient(configuration: .init(baseURL: url, model: llm.model, apiKey: key))
         }
-        return LLMClient.Configuration.fromEnvironment(environment).map(LLMClient.init(configuration:))
+        return LLMClient.Configuration.fromEnvironment(environment).map { LLMClient(configuration: $0) }
     }
 }

@@ -16,6 +16,8 @@ public final class CascadeService: Sendable {
     let inFlight: InFlightLimiter
     let logger: Logger
     let metrics = ServiceMetrics()
+    /// Pooled connections to model endpoints, with a cap per endpoint.
+    let llmTransport: PooledHTTPTransport
     /// The model new knowledge bases are built with.
     let defaultEmbedder: any Embedder
     private let embedders: Mutex<[String: any Embedder]>
@@ -32,6 +34,7 @@ public final class CascadeService: Sendable {
         ledger = try Ledger(path: data.ledgerPath)
         rateLimiter = RateLimiter(rate: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst)
         inFlight = InFlightLimiter(limit: configuration.maxInFlightPerTenant)
+        llmTransport = PooledHTTPTransport(maxPerEndpoint: configuration.maxConcurrentRequestsPerLLMEndpoint)
         defaultEmbedder = try await EmbedderRegistry.embedder(named: configuration.embedderName)
         embedders = Mutex([defaultEmbedder.modelID: defaultEmbedder])
     }
@@ -86,9 +89,11 @@ public final class CascadeService: Sendable {
     /// `<data>/tenants/<tenant>.yaml` applies to the next question), its shared knowledge base.
     func resolver(for tenant: String) throws -> Resolver {
         let runtime = try runtime(for: tenant)
-        return try Resolver.forTenant(
+        var resolver = try Resolver.forTenant(
             tenant, settingsDirectory: configuration.data.tenantsDirectory, retriever: runtime.knowledgeBase,
             ledger: ledger)
+        resolver.llm?.transport = llmTransport
+        return resolver
     }
 
     /// `<data>/plans.yaml` when it exists, else the built-in catalog.

@@ -24,6 +24,8 @@ public struct ServerConfiguration: Sendable {
     public var rateLimitBurst = 100.0
     /// Requests one tenant may have in progress at once; more get 429 until one finishes.
     public var maxInFlightPerTenant = 32
+    /// Requests to one LLM endpoint in progress at once (past that, questions escalate at once).
+    public var maxConcurrentRequestsPerLLMEndpoint = 8
     /// Ingest jobs one tenant may have queued or running.
     public var maxQueuedJobsPerTenant = 16
 

@@ -53,4 +53,28 @@ import Testing
             #expect(try await api.ask("And the refund window?", as: "acme.query").status == .ok)
         }
     }
+
+    @Test func aSlowModelEndpointNeverHoldsUpOtherQuestions() async throws {
+        let llm = try LoopbackHTTPServer { _ in .init(body: Data("{\"choices\":[]}".utf8), delay: 1.5) }
+        defer { llm.stop() }
+        let fixture = try await ServiceFixture.make { $0.maxConcurrentRequestsPerLLMEndpoint = 1 }
+        for tenant in ["acme", "beta"] {
+            try fixture.directory.write(
+                "data/tenants/\(tenant).yaml", "llm:\n  url: \"\(llm.baseURL.absoluteString)/v1\"\n  model: \"slow\"\n")
+        }
+        try await fixture.run { api in
+            _ = try await api.upload("refunds.md", refundGuide, as: "acme.admin")
+            _ = try await api.upload("refunds.md", refundGuide, as: "beta.admin")
+            async let slow = api.ask("Explain the warranty terms for refurbished items", as: "acme.query")
+            try await Task.sleep(for: .milliseconds(400))
+            let started = ContinuousClock.now
+            let other = try await api.ask("Explain the warranty terms for refurbished items", as: "beta.query")
+            #expect(ContinuousClock.now - started < .milliseconds(700), "not queued behind the slow request")
+            #expect(other.status == .ok)
+            #expect(other.json["tier"] as? String == "escalated")
+            let attempts = try #require(other.json["attempts"] as? [[String: Any]])
+            #expect((attempts.last?["note"] as? String)?.contains("concurrency cap") == true)
+            #expect(try await slow.status == .ok)
+        }
+    }
 }

@@ -65,8 +65,13 @@ public struct LLMClient: Sendable {
     }
 
     public let configuration: Configuration
+    /// How requests are sent (the service swaps in a pooled, per-endpoint-capped client).
+    public var transport: any HTTPTransport
 
-    public init(configuration: Configuration) { self.configuration = configuration }
+    public init(configuration: Configuration, transport: any HTTPTransport = URLSessionTransport()) {
+        self.configuration = configuration
+        self.transport = transport
+    }
 
     static let systemPrompt = """
         You are a customer-support assistant. Answer the user's question using ONLY the numbered passages \
@@ -87,14 +92,10 @@ public struct LLMClient: Sendable {
                 ["role": "user", "content": "Passages:\n\(context)\n\nQuestion: \(question)"],
             ],
         ]
-        var request = URLRequest(url: configuration.baseURL.appendingPathComponent("chat/completions"))
-        request.httpMethod = "POST"
-        request.timeoutInterval = configuration.timeoutSeconds
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        if let key = configuration.apiKey, !key.isEmpty {
-            request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization")
-        }
-        request.httpBody = try? JSONSerialization.data(withJSONObject: body)
+        let url = configuration.baseURL.appendingPathComponent("chat/completions")
+        var headers = ["Content-Type": "application/json"]
+        if let key = configuration.apiKey, !key.isEmpty { headers["Authorization"] = "Bearer \(key)" }
+        let payload = (try? JSONSerialization.data(withJSONObject: body)) ?? Data()
 
         var lastError = "no attempt made"
         for attempt in 1...max(1, configuration.maxAttempts) {
@@ -103,16 +104,20 @@ public struct LLMClient: Sendable {
             }
             let data: Data
             let status: Int
-            do {
-                let (reply, response) = try await URLSession.shared.data(for: request)
-                data = reply
-                status = (response as? HTTPURLResponse)?.statusCode ?? 0
-            } catch let error as URLError {
-                lastError =
-                    error.code == .timedOut ? "timed out after \(configuration.timeoutSeconds)s" : "connection failed"
-                continue
+            do throws(TransportError) {
+                (status, data) = try await transport.post(
+                    url: url, headers: headers, body: payload, timeoutSeconds: configuration.timeoutSeconds,
+                    maxBytes: configuration.maxReplyBytes)
             } catch {
-                lastError = "request failed"
+                switch error {
+                case .timedOut(let seconds): lastError = "timed out after \(seconds)s"
+                case .connectionFailed: lastError = "connection failed"
+                case .tooLarge(let limit):
+                    return .failed("reply is over the \(limit)-byte limit", usage: Usage())
+                case .busy(let limit):
+                    return .failed(
+                        "the endpoint already has \(limit) requests in progress (concurrency cap)", usage: Usage())
+                }
                 continue
             }
             if status == 429 || status >= 500 {

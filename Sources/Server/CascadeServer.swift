@@ -9,8 +9,9 @@ public enum CascadeServer {
     /// Every route of the API on one router (tests call this directly).
     public static func buildRouter(service: CascadeService) -> Router<APIRequestContext> {
         let router = Router(context: APIRequestContext.self)
+        let routes = RouteTable()
         router.middlewares.add(MetricsMiddleware(metrics: service.metrics))
-        router.middlewares.add(ProblemMiddleware())
+        router.middlewares.add(ProblemMiddleware(routes: routes))
         OperationsRoutes(service: service).register(on: router)
         let api = router.group("v1").add(middleware: AuthMiddleware(service: service))
         AskRoutes(service: service).register(on: api)
@@ -18,6 +19,7 @@ public enum CascadeServer {
         DocumentRoutes(service: service).register(on: api)
         EscalationRoutes(service: service).register(on: api)
         BillingRoutes(service: service).register(on: api)
+        routes.record(router.routes.map { ("\($0.path)", $0.method.rawValue) })
         return router
     }
 

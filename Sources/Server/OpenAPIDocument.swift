@@ -77,7 +77,7 @@ paths:
         - name: Idempotency-Key
           in: header
           required: false
-          schema: { type: string, minLength: 1, maxLength: 200 }
+          schema: { type: string, minLength: 1, maxLength: 200, pattern: "^[\\u0020-\\u007E]+$" }
       requestBody:
         required: true
         content:
@@ -87,10 +87,10 @@ paths:
               additionalProperties: false
               required: [question]
               properties:
-                question: { type: string, minLength: 1 }
-                conversation_id: { type: [string, "null"], maxLength: 200 }
-                user_id: { type: [string, "null"], maxLength: 200 }
-                query_id: { type: [string, "null"], maxLength: 200 }
+                question: { type: string, minLength: 1, maxLength: 2000, pattern: "^[^\\u0000]*$" }
+                conversation_id: { type: [string, "null"], minLength: 1, maxLength: 200, pattern: "^[^\\u0000-\\u001F\\u007F-\\u009F]+$" }
+                user_id: { type: [string, "null"], minLength: 1, maxLength: 200, pattern: "^[^\\u0000-\\u001F\\u007F-\\u009F]+$" }
+                query_id: { type: [string, "null"], minLength: 1, maxLength: 200, pattern: "^[^\\u0000-\\u001F\\u007F-\\u009F]+$" }
       responses:
         "200":
           description: The resolution (the same object as `cascade ask --json`).
@@ -112,6 +112,13 @@ paths:
             schema:
               type: object
               additionalProperties: false
+              anyOf:
+                - required: [query]
+                  properties: { query: { type: string, minLength: 1, maxLength: 4096, pattern: "\\S" } }
+                - required: [vector]
+                  properties:
+                    vector: { type: array, minItems: 1 }
+                    mode: { enum: [vector, null] }
               properties:
                 query: { type: [string, "null"] }
                 vector:
@@ -151,7 +158,7 @@ paths:
       summary: The tenant's documents, newest first (admin)
       parameters:
         - { name: limit, in: query, required: false, schema: { type: integer, minimum: 1, maximum: 1000 } }
-        - { name: offset, in: query, required: false, schema: { type: integer, minimum: 0 } }
+        - { name: offset, in: query, required: false, schema: { type: integer, minimum: 0, maximum: 2147483647 } }
       responses:
         "200":
           description: Documents.
@@ -166,6 +173,7 @@ paths:
                   offset: { type: integer }
         "401": { $ref: "#/components/responses/Problem" }
         "403": { $ref: "#/components/responses/Problem" }
+        "422": { $ref: "#/components/responses/Problem" }
     post:
       summary: Upload a document (admin); it is ingested by a background job
       description: |
@@ -177,15 +185,15 @@ paths:
         - name: name
           in: query
           required: false
-          schema: { type: string, maxLength: 200 }
+          schema: { type: string, maxLength: 200, pattern: "^[A-Za-z0-9_][A-Za-z0-9 ._-]*\\.(md|markdown|txt|html|htm|pdf|jsonl)$" }
       requestBody:
         required: true
         content:
-          text/markdown: { schema: { type: string } }
-          text/plain: { schema: { type: string } }
-          text/html: { schema: { type: string } }
-          application/pdf: { schema: { type: string, format: binary } }
-          application/x-ndjson: { schema: { type: string } }
+          text/markdown: { schema: { description: "The document's bytes (not empty)." } }
+          text/plain: { schema: { description: "The document's bytes (not empty)." } }
+          text/html: { schema: { description: "The document's bytes (not empty)." } }
+          application/pdf: { schema: { description: "The document's bytes (not empty)." } }
+          application/x-ndjson: { schema: { description: "BEIR corpus lines (not empty)." } }
       responses:
         "202":
           description: The job, queued (poll `Location`).
@@ -275,7 +283,7 @@ paths:
             schema:
               type: object
               additionalProperties: false
-              properties: { reason: { type: [string, "null"], maxLength: 2000 } }
+              properties: { reason: { type: [string, "null"], minLength: 1, maxLength: 2000, pattern: "\\S" } }
       responses:
         "201":
           description: The correction row.
@@ -300,7 +308,7 @@ paths:
               type: object
               additionalProperties: false
               required: [reason]
-              properties: { reason: { type: string, minLength: 1, maxLength: 2000 } }
+              properties: { reason: { type: string, minLength: 1, maxLength: 2000, pattern: "\\S" } }
       responses:
         "201":
           description: The correction row.
@@ -351,7 +359,7 @@ paths:
               type: object
               additionalProperties: false
               required: [answer]
-              properties: { answer: { type: string, minLength: 1, maxLength: 20000 } }
+              properties: { answer: { type: string, minLength: 1, maxLength: 20000, pattern: "\\S" } }
       responses:
         "201":
           description: The correction row.
@@ -367,7 +375,7 @@ paths:
     get:
       summary: The month's usage report (admin)
       parameters:
-        - { name: month, in: query, required: false, schema: { type: string, pattern: "^[0-9]{4}-[0-9]{2}$" } }
+        - { name: month, in: query, required: false, schema: { type: string, pattern: "^2[0-9]{3}-(0[1-9]|1[0-2])$" } }
       responses:
         "200":
           description: Queries and resolutions per tier, resolution rate, costs and margins.
@@ -395,7 +403,7 @@ paths:
     get:
       summary: A month's invoice — the stored final one, else a preview (admin)
       parameters:
-        - { name: month, in: path, required: true, schema: { type: string } }
+        - { name: month, in: path, required: true, schema: { type: string, pattern: "^2[0-9]{3}-(0[1-9]|1[0-2])$" } }
       responses:
         "200":
           description: The invoice.

@@ -108,7 +108,10 @@ import Testing
                 ("{}", .unprocessableContent, "invalid-field"),
                 ("{\"question\":42}", .unprocessableContent, "invalid-field"),
                 ("{\"question\":\"hello?\",\"qustion_id\":\"x\"}", .unprocessableContent, "unknown-field"),
-                ("{\"question\":\"\(String(repeating: "a", count: 101))\"}", .contentTooLarge, "question-too-long"),
+                (
+                    "{\"question\":\"\(String(repeating: "a", count: 101))\"}", .unprocessableContent,
+                    "question-too-long"
+                ),
                 ("{\"question\":\"why\",\"query_id\":\"a\\u0000b\"}", .unprocessableContent, "invalid-field"),
                 ("{\"question\":\"why\\u0000\"}", .unprocessableContent, "invalid-field"),
             ]

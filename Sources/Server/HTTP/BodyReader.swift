@@ -18,8 +18,12 @@ enum BodyReader {
     }
 
     /// A JSON object body; `allowed` lists the accepted keys (a misspelt field is an error, not ignored).
-    static func object(_ request: Request, limit: Int, allowed: Set<String>) async throws -> JSONObject {
+    /// - Parameter optional: an empty body stands for `{}` (routes whose fields are all optional).
+    static func object(_ request: Request, limit: Int, allowed: Set<String>, optional: Bool = false) async throws
+        -> JSONObject
+    {
         let buffer = try await bytes(request, limit: limit)
+        if optional, buffer.readableBytes == 0 { return JSONObject(members: [:]) }
         guard buffer.readableBytes > 0 else { throw Problem.badRequest("the body is empty; send a JSON object") }
         let data = Data(buffer.readableBytesView)
         let value: JSONValue

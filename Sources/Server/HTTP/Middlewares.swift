@@ -2,11 +2,14 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import Synchronization
 
 /// Turns every error into `application/problem+json` and stamps each response with its
 /// request id (`X-Request-Id`), so a client's bug report can be matched with the server's log.
 struct ProblemMiddleware: RouterMiddleware {
     typealias Context = APIRequestContext
+    /// The router's routes, to answer 405 (with `Allow`) for a known path and another method.
+    let routes: RouteTable
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
         async throws -> Response
@@ -17,7 +20,14 @@ struct ProblemMiddleware: RouterMiddleware {
         } catch let problem as Problem {
             response = try problem.response(from: request, context: context)
         } catch let error as HTTPError {
-            response = try Self.problem(for: error).response(from: request, context: context)
+            var problem = Self.problem(for: error)
+            if error.status == .notFound, let allowed = routes.methods(for: request.uri.path) {
+                problem = Problem(
+                    .methodNotAllowed, code: "method-not-allowed", title: "Method not allowed",
+                    detail: "\(request.uri.path) accepts \(allowed.joined(separator: ", "))",
+                    headers: [.allow: allowed.joined(separator: ", ")])
+            }
+            response = try problem.response(from: request, context: context)
         } catch let error as any HTTPResponseError {
             response = try Self.problem(for: HTTPError(error.status)).response(from: request, context: context)
         } catch {
@@ -76,5 +86,26 @@ struct AuthMiddleware: RouterMiddleware {
         context.logger[metadataKey: "tenant"] = .string(key.tenant)
         context.logger[metadataKey: "key_id"] = .string(key.keyID)
         return try await next(request, context)
+    }
+}
+
+/// The method of each route template, filled once the routes are registered.
+final class RouteTable: Sendable {
+    private let entries = Mutex<[(segments: [Substring], method: String)]>([])
+
+    func record(_ routes: [(path: String, method: String)]) {
+        entries.withLock { $0 = routes.map { ($0.path.split(separator: "/"), $0.method) } }
+    }
+
+    /// The methods served at `path`, or nil when no route template matches it.
+    func methods(for path: String) -> [String]? {
+        let segments = path.split(separator: "/")
+        let methods = entries.withLock { entries in
+            entries.filter { entry in
+                entry.segments.count == segments.count
+                    && zip(entry.segments, segments).allSatisfy { $0.hasPrefix(":") || $0.hasPrefix("{") || $0 == $1 }
+            }.map(\.method)
+        }
+        return methods.isEmpty ? nil : Array(Set(methods)).sorted()
     }
 }

@@ -24,7 +24,7 @@ struct AskRoutes {
         let limit = service.configuration.maxQuestionCharacters
         if question.count > limit {
             throw Problem(
-                .contentTooLarge, code: "question-too-long", title: "Question too long",
+                .unprocessableContent, code: "question-too-long", title: "Question too long",
                 detail: "the question has \(question.count) characters; the limit is \(limit). Nothing was recorded.")
         }
         if question.unicodeScalars.contains("\u{0}") {
@@ -84,10 +84,8 @@ struct AskRoutes {
     {
         let key = try context.require(.admin)
         let id = try context.parameters.require("query_id")
-        let body =
-            request.headers[.contentLength] == "0" && !reasonRequired
-            ? JSONObject(members: [:])
-            : try await BodyReader.object(request, limit: service.configuration.maxBodyBytes, allowed: ["reason"])
+        let body = try await BodyReader.object(
+            request, limit: service.configuration.maxBodyBytes, allowed: ["reason"], optional: !reasonRequired)
         let reason = try body.string("reason", required: reasonRequired)
         if let reason, reason.trimmingCharacters(in: .whitespaces).isEmpty || reason.count > 2000 {
             throw Problem.unprocessable("\"reason\" must say why, in at most 2,000 characters")

@@ -28,6 +28,9 @@ struct DocumentRoutes {
             $0.trimmingCharacters(in: .whitespaces).lowercased()
         }
         var name = request.uri.queryParameters.get("name") ?? ""
+        if request.uri.queryParameters.get("name") != nil, name.isEmpty {
+            throw Problem.unprocessable("\"name\" is empty; leave it out or give a file name such as guide.md")
+        }
         if name.isEmpty {
             guard let mediaType, let ext = Self.extensions[mediaType] else {
                 throw Problem.unprocessable(
@@ -78,13 +81,22 @@ struct DocumentRoutes {
 
     @Sendable func list(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {
         let key = try context.require(.admin)
-        let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 100, 1), 1000)
-        let offset = max(request.uri.queryParameters.get("offset", as: Int.self) ?? 0, 0)
+        let parameters = request.uri.queryParameters
+        let limit = try Self.integer(parameters.get("limit"), name: "limit", default: 100, range: 1...1000)
+        let offset = try Self.integer(parameters.get("offset"), name: "offset", default: 0, range: 0...Int(Int32.max))
         let store = try service.runtime(for: key.tenant).knowledgeBase.currentStore
         let documents = try store?.documents(limit: limit, offset: offset) ?? []
         return JSONResponse([
             "documents": .array(documents.map(Presenter.document)), "limit": .int(limit), "offset": .int(offset),
         ])
+    }
+
+    static func integer(_ text: String?, name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let text else { return value }
+        guard let number = Int(text), range.contains(number) else {
+            throw Problem.unprocessable("\(name) must be an integer in \(range.lowerBound)…\(range.upperBound)")
+        }
+        return number
     }
 
     @Sendable func delete(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {

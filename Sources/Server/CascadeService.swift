@@ -21,6 +21,7 @@ public final class CascadeService: Sendable {
     /// The model new knowledge bases are built with.
     let defaultEmbedder: any Embedder
     private let embedders: Mutex<[String: any Embedder]>
+    private let batchers = Mutex<[String: EmbeddingBatcher]>([:])
     private let runtimes = Mutex<[String: TenantRuntime]>([:])
     private let ready = Atomic<Bool>(false)
 
@@ -65,8 +66,17 @@ public final class CascadeService: Sendable {
         {
             embedder = try self.embedder(forModelID: model.id, dimension: model.dimension)
         }
+        let model = embedder
+        let batcher: EmbeddingBatcher? =
+            configuration.batchQueryEmbeddings
+            ? batchers.withLock { batchers in
+                if let existing = batchers[model.modelID] { return existing }
+                let created = EmbeddingBatcher(embedder: model)
+                batchers[model.modelID] = created
+                return created
+            } : nil
         let runtime = TenantRuntime(
-            tenant: tenant, knowledgeBase: try TenantKnowledgeBase(path: path, embedder: embedder),
+            tenant: tenant, knowledgeBase: try TenantKnowledgeBase(path: path, embedder: embedder, batcher: batcher),
             uploadsDirectory: try data.uploadsDirectory(tenant: tenant))
         return runtimes.withLock { runtimes in
             if let existing = runtimes[tenant] { return existing }

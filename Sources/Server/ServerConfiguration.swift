@@ -10,6 +10,9 @@ public struct ServerConfiguration: Sendable {
     /// The embedding model for tenants whose knowledge base is new (`minilm`, `hashing`, `http`).
     public var embedderName = "minilm"
 
+    /// Embed the queries of concurrent requests in one batch (see ``EmbeddingBatcher``).
+    public var batchQueryEmbeddings = true
+
     // Limits. Each answers with a problem+json naming the limit.
     /// Largest JSON request body, in bytes.
     public var maxBodyBytes = 1 << 20

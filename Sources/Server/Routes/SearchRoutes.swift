@@ -59,7 +59,7 @@ struct SearchRoutes {
             if let query { text = try Retriever.validated(query: query, k: k) }
             var queryVector = vector
             if queryVector == nil, mode != .keyword, let text {
-                queryVector = try await knowledgeBase.embedder.embed(text)
+                queryVector = try await knowledgeBase.embedQuery(text)
             }
             results = try knowledgeBase.rank(text: text, vector: queryVector, k: k, mode: mode, filter: filter)
         } catch let error as RetrievalError {

@@ -15,14 +15,17 @@ final class TenantKnowledgeBase: PassageSearching, @unchecked Sendable {
     // Safe: `store` and `retriever` are read and written only under `lock`.
     let path: String
     let embedder: any Embedder
+    /// Queries of concurrent requests embedded together (nil: each embeds on its own).
+    let batcher: EmbeddingBatcher?
     private let lock = ReadWriteLock()
     private var store: KnowledgeBaseStore?
     private var retriever: Retriever?
 
     /// Opens the tenant's store when it exists (a missing file stays missing until the first upload).
-    init(path: String, embedder: any Embedder) throws {
+    init(path: String, embedder: any Embedder, batcher: EmbeddingBatcher? = nil) throws {
         self.path = path
         self.embedder = embedder
+        self.batcher = batcher
         if FileManager.default.fileExists(atPath: path) {
             let store = try KnowledgeBaseStore(path: path)
             self.store = store
@@ -40,8 +43,14 @@ final class TenantKnowledgeBase: PassageSearching, @unchecked Sendable {
 
     func search(_ query: String, k: Int, mode: SearchMode, filter: SearchFilter?) async throws -> [SearchResult] {
         let text = try Retriever.validated(query: query, k: k)
-        let vector = mode == .keyword ? nil : try await embedder.embed(text)
+        let vector = mode == .keyword ? nil : try await embedQuery(text)
         return try rank(text: text, vector: vector, k: k, mode: mode, filter: filter)
+    }
+
+    /// The query's vector, through the batcher when there is one.
+    func embedQuery(_ text: String) async throws -> [Float] {
+        if let batcher { return try await batcher.embed(text) }
+        return try await embedder.embed(text)
     }
 
     /// Ranks against the current generation; an empty knowledge base has no results.

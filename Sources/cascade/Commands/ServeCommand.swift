@@ -26,6 +26,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Requests one tenant may have in progress at once.") var maxInFlight = 32
     @Option(help: "Longest question, in characters.") var maxQuestionCharacters = 2000
     @Option(help: "Largest uploaded document, in bytes.") var maxUploadBytes = 16 << 20
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Embed the queries of concurrent requests together (batches form only under load).")
+    var batchEmbeddings = true
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
@@ -47,6 +51,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.maxInFlightPerTenant = maxInFlight
             configuration.maxQuestionCharacters = maxQuestionCharacters
             configuration.maxUploadBytes = maxUploadBytes
+            configuration.batchQueryEmbeddings = batchEmbeddings
             var logger = Logger(label: "cascade.serve")
             logger.logLevel =
                 ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info

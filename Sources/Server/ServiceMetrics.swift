@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 import Prometheus
 
 /// The service's Prometheus metrics (`GET /metrics`), in a registry of its own (no global state,
@@ -37,7 +38,9 @@ final class ServiceMetrics: Sendable {
     var text: String { registry.emitToString() }
 }
 
-/// Counts and times every request by its route template (never by raw path: ids stay out of labels).
+/// Counts and times every request by its route template (never by raw path: ids stay out of
+/// labels), and writes one access-log line per request at info level: method, route template,
+/// status and time, with the request id. Never the key, the question or the raw path.
 struct MetricsMiddleware: RouterMiddleware {
     typealias Context = APIRequestContext
     let metrics: ServiceMetrics
@@ -48,10 +51,17 @@ struct MetricsMiddleware: RouterMiddleware {
         let started = ContinuousClock.now
         let response = try await next(request, context)
         let elapsed = ContinuousClock.now - started
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let route = context.endpointPath ?? "unmatched"
         metrics.recordRequest(
-            method: request.method.rawValue, route: context.endpointPath ?? "unmatched",
-            status: Int(response.status.code),
-            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            method: request.method.rawValue, route: route, status: Int(response.status.code), seconds: seconds)
+        context.logger.info(
+            "request",
+            metadata: [
+                "method": .string(request.method.rawValue), "route": .string(route),
+                "status": .stringConvertible(response.status.code),
+                "ms": .string(String(format: "%.2f", seconds * 1000)),
+            ])
         return response
     }
 }

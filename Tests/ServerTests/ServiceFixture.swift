@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import Metering
 import NIOCore
 import Server
@@ -32,7 +33,9 @@ struct ServiceFixture: Sendable {
                 keys["\(tenant).\(scope.rawValue)"] = try control.createKey(tenant: tenant, scope: scope, name: nil).key
             }
         }
-        let service = try await CascadeService(configuration: configuration)
+        var logger = Logger(label: "cascade.test")
+        logger.logLevel = .warning
+        let service = try await CascadeService(configuration: configuration, logger: logger)
         return ServiceFixture(directory: directory, service: service, keys: keys)
     }
 

@@ -170,6 +170,21 @@ def main():
         serve.send_signal(signal.SIGTERM)
         serve.wait(timeout=60)
 
+        # The same text searches with each request embedding its own query (no batching).
+        unbatched = subprocess.Popen(
+            [cascade, "serve", "--data", data, "--port", "0", "--rate-limit", "1000000", "--burst", "1000000",
+             "--max-in-flight", "10000", "--no-batch-embeddings"], stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
+        processes.append(unbatched)
+        url = wait_for_line(unbatched, r"(http://127\.0\.0\.1:\d+)").group(1)
+        wait_http(url + "/readyz")
+        for c in levels:
+            log(f"wrk cascade search (text, unbatched) c={c}")
+            rows.append(dict(engine="cascade serve, unbatched", route="search (text)", concurrency=c,
+                             **wrk(url, "/v1/search", bodies["search_text"], key, c, args.duration)))
+        unbatched.send_signal(signal.SIGTERM)
+        unbatched.wait(timeout=60)
+
         # One `cascade ask` process per question (what integrations did before the service).
         n = min(args.process_questions, len(questions))
         for parallel in (1, 2):
@@ -234,6 +249,12 @@ def main():
                 ratio = ours["requests_per_s"] / theirs["requests_per_s"]
                 goals.append((f"search by vector ahead of Chroma's server at concurrency {c}", ratio > 1,
                               f"{ratio:.2f}× requests/s, p99 {ours['p99_ms']:.2f} vs {theirs['p99_ms']:.2f} ms"))
+        for c in levels:
+            batched, alone = row("cascade serve", "search (text)", c), row("cascade serve, unbatched", "search (text)", c)
+            if batched and alone and c > 1:
+                ratio = batched["requests_per_s"] / alone["requests_per_s"]
+                goals.append((f"batching concurrent query embeddings pays at concurrency {c}", ratio >= 1,
+                              f"{ratio:.2f}× requests/s, p99 {batched['p99_ms']:.1f} vs {alone['p99_ms']:.1f} ms"))
         if args.json:
             print(json.dumps({"chunks": len(chunks), "model": model, "duration_s": args.duration, "rows": rows,
                               "goals": [{"goal": g, "met": m, "value": v} for g, m, v in goals]}))

@@ -96,8 +96,16 @@ public struct Resolution: Hashable, Sendable, Codable {
         case attempts, replayed
     }
 
+    /// Written beside `cost_micros`: the same amount as an exact decimal string, and its currency.
+    enum MoneyKeys: String, CodingKey {
+        case cost, currency
+    }
+
     /// Every documented field is present; a missing conversation or confidence is `null`.
     public func encode(to encoder: any Encoder) throws {
+        var money = encoder.container(keyedBy: MoneyKeys.self)
+        try money.encode(NSDecimalNumber(decimal: Decimal(costMicros) / 1_000_000).stringValue, forKey: .cost)
+        try money.encode("USD", forKey: .currency)
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(queryID, forKey: .queryID)
         try c.encode(tenant, forKey: .tenant)

@@ -57,6 +57,9 @@ public struct HTTPEmbedder: Embedder {
     public var maxTokens: Int { configuration.maxTokens }
     public var preferredBatchSize: Int { configuration.batchSize }
 
+    /// How requests are sent (the service swaps in a pooled client).
+    public var transport: any HTTPTransport = URLSessionTransport()
+
     /// An embedder for a service whose vector dimension is already known (e.g. from a store).
     public init(configuration: Configuration, dimension: Int) {
         self.configuration = configuration
@@ -81,7 +84,8 @@ public struct HTTPEmbedder: Embedder {
         out.reserveCapacity(texts.count)
         for start in stride(from: 0, to: texts.count, by: max(1, configuration.batchSize)) {
             let batch = Array(texts[start..<min(start + configuration.batchSize, texts.count)])
-            out += try await Self.request(batch, configuration: configuration, expectedDimension: dimension)
+            out += try await Self.request(
+                batch, configuration: configuration, expectedDimension: dimension, transport: transport)
         }
         return out
     }
@@ -99,17 +103,16 @@ public struct HTTPEmbedder: Embedder {
         var error: Detail?
     }
 
-    static func request(_ texts: [String], configuration c: Configuration, expectedDimension: Int?) async throws
-        -> [[Float]]
-    {
-        var request = URLRequest(url: c.baseURL.appendingPathComponent("embeddings"))
-        request.httpMethod = "POST"
-        request.timeoutInterval = c.timeoutSeconds
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        if let key = c.apiKey, !key.isEmpty { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
+    static func request(
+        _ texts: [String], configuration c: Configuration, expectedDimension: Int?,
+        transport: any HTTPTransport = URLSessionTransport()
+    ) async throws -> [[Float]] {
+        let url = c.baseURL.appendingPathComponent("embeddings")
+        var headers = ["Content-Type": "application/json"]
+        if let key = c.apiKey, !key.isEmpty { headers["Authorization"] = "Bearer \(key)" }
         // Empty strings are rejected by some services; a single space embeds the same "nothing".
         let input = texts.map { $0.isEmpty ? " " : $0 }
-        request.httpBody = try JSONSerialization.data(withJSONObject: ["model": c.model, "input": input])
+        let payload = try JSONSerialization.data(withJSONObject: ["model": c.model, "input": input])
 
         var lastError = "no attempt made"
         for attempt in 1...max(1, c.maxAttempts) {
@@ -118,14 +121,19 @@ public struct HTTPEmbedder: Embedder {
             }
             let data: Data
             let status: Int
-            do {
-                let (body, response) = try await URLSession.shared.data(for: request)
-                data = body
-                status = (response as? HTTPURLResponse)?.statusCode ?? 0
-            } catch let error as URLError {
-                lastError =
-                    error.code == .timedOut
-                    ? "timed out after \(c.timeoutSeconds)s" : "connection failed (\(error.code.rawValue))"
+            do throws(TransportError) {
+                (status, data) = try await transport.post(
+                    url: url, headers: headers, body: payload, timeoutSeconds: c.timeoutSeconds, maxBytes: 64 << 20)
+            } catch {
+                switch error {
+                case .timedOut: lastError = "timed out after \(c.timeoutSeconds)s"
+                case .connectionFailed(let why): lastError = "connection failed (\(why))"
+                case .tooLarge(let limit):
+                    throw EmbeddingError.serviceFailed(reason: "the reply is over \(limit) bytes")
+                case .busy(let limit):
+                    throw EmbeddingError.serviceFailed(
+                        reason: "the embeddings endpoint already has \(limit) requests in progress")
+                }
                 continue
             }
             if status == 429 || status >= 500 {

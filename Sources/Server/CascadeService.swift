@@ -16,7 +16,7 @@ public final class CascadeService: Sendable {
     let inFlight: InFlightLimiter
     let logger: Logger
     let metrics = ServiceMetrics()
-    /// Pooled connections to model endpoints, with a cap per endpoint.
+    /// Pooled connections to model endpoints (LLM and embeddings), with a cap per endpoint.
     let llmTransport: PooledHTTPTransport
     /// The model new knowledge bases are built with.
     let defaultEmbedder: any Embedder
@@ -35,8 +35,14 @@ public final class CascadeService: Sendable {
         ledger = try Ledger(path: data.ledgerPath)
         rateLimiter = RateLimiter(rate: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst)
         inFlight = InFlightLimiter(limit: configuration.maxInFlightPerTenant)
-        llmTransport = PooledHTTPTransport(maxPerEndpoint: configuration.maxConcurrentRequestsPerLLMEndpoint)
-        defaultEmbedder = try await EmbedderRegistry.embedder(named: configuration.embedderName)
+        let transport = PooledHTTPTransport(maxPerEndpoint: configuration.maxConcurrentRequestsPerLLMEndpoint)
+        llmTransport = transport
+        var embedder = try await EmbedderRegistry.embedder(named: configuration.embedderName)
+        if var http = embedder as? HTTPEmbedder {
+            http.transport = transport  // pooled connections for query embeddings too
+            embedder = http
+        }
+        defaultEmbedder = embedder
         embedders = Mutex([defaultEmbedder.modelID: defaultEmbedder])
     }
 
@@ -87,7 +93,11 @@ public final class CascadeService: Sendable {
 
     private func embedder(forModelID id: String, dimension: Int) throws -> any Embedder {
         if let loaded = embedders.withLock({ $0[id] }) { return loaded }
-        let embedder = try EmbedderRegistry.embedder(forModelID: id, dimension: dimension)
+        var embedder = try EmbedderRegistry.embedder(forModelID: id, dimension: dimension)
+        if var http = embedder as? HTTPEmbedder {
+            http.transport = llmTransport
+            embedder = http
+        }
         return embedders.withLock { embedders in
             if let loaded = embedders[id] { return loaded }
             embedders[id] = embedder

@@ -457,7 +457,7 @@ components:
         note: { type: [string, "null"] }
     Resolution:
       type: object
-      required: [query_id, tenant, conversation_id, tier, answer, citations, confidence, cost_micros, attempts, replayed]
+      required: [query_id, tenant, conversation_id, tier, answer, citations, confidence, cost_micros, cost, currency, attempts, replayed]
       properties:
         query_id: { type: string }
         tenant: { type: string }
@@ -467,6 +467,8 @@ components:
         citations: { type: array, items: { $ref: "#/components/schemas/Citation" } }
         confidence: { type: [number, "null"] }
         cost_micros: { type: integer, description: Model cost in integer micro-dollars. }
+        cost: { $ref: "#/components/schemas/Money" }
+        currency: { type: string }
         attempts: { type: array, items: { $ref: "#/components/schemas/Attempt" } }
         replayed: { type: boolean }
     SearchResult:

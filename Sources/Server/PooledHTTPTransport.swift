@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Cascade
+import Embeddings
 import Foundation
 import NIOCore
 import NIOHTTP1

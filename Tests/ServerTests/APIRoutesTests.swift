@@ -71,6 +71,8 @@ import Testing
             #expect(first.json["query_id"] as? String == "ticket-1")
             #expect(first.json["replayed"] as? Bool == false)
             #expect(first.json["conversation_id"] is NSNull)
+            #expect(first.json["cost"] is String)
+            #expect(first.json["currency"] as? String == "USD")
             let retry = try await api.ask("How long do refunds take?", as: "acme.query", id: "ticket-1")
             #expect(retry.json["replayed"] as? Bool == true)
             #expect(retry.headers[HTTPField.Name("Idempotent-Replayed")!] == "true")

@@ -1,3 +1,4 @@
+import Embeddings
 import Foundation
 
 #if canImport(FoundationNetworking)

@@ -4,7 +4,7 @@ import Foundation
     import FoundationNetworking
 #endif
 
-/// How the LLM tier sends its requests. The CLI uses Foundation's URLSession; the service plugs in
+/// How model endpoints (chat completions, embeddings) are called. The CLI uses URLSession; the service plugs in
 /// a pooled client with a cap on concurrent requests per endpoint, so a slow model server never
 /// ties up more than its share of connections.
 public protocol HTTPTransport: Sendable {

@@ -28,6 +28,12 @@ public struct Resolver: Sendable {
 
     /// Answers `question`, or returns the recorded outcome when its query id is already in the ledger.
     public func resolve(_ question: Question) async throws -> Resolution {
+        // Refuse what the ledger cannot record exactly before any tier runs (and costs anything).
+        try LedgerEntry(
+            kind: .query, queryID: question.queryID, tenant: question.tenant, conversationID: question.conversationID,
+            userID: question.userID, tier: "pending", outcome: "pending", question: question.text,
+            occurredAt: question.occurredAt
+        ).validate()
         let recorded = try ledger.entries(tenant: question.tenant, queryID: question.queryID)
         if recorded.contains(where: { $0.kind == .query }) { return try Self.replay(recorded, for: question) }
         try Ledger.checkOccurredAtWindow(question.occurredAt)
@@ -90,7 +96,9 @@ public struct Resolver: Sendable {
         let resolution = Resolution(
             queryID: question.queryID, tenant: question.tenant, conversationID: question.conversationID,
             tier: final.tier,
-            answer: final.answer, citations: final.citations, confidence: final.confidence,
+            // A NUL inside a document's text cannot be stored exactly; it becomes U+FFFD.
+            answer: final.answer.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}"), citations: final.citations,
+            confidence: final.confidence,
             costMicros: attempts.reduce(0) { $0 + $1.costMicros }, attempts: attempts, replayed: false)
         switch try ledger.record(
             query: Self.entry(resolution, question: question),

@@ -60,6 +60,7 @@ public struct Ledger: Sendable {
     /// - Parameter now: the recording time (tests pass a fixed clock).
     public func record(query: LedgerEntry, attempts: [LedgerEntry], now: Date = Date()) throws -> RecordResult {
         try Self.checkOccurredAt(query.occurredAt, now: now)
+        for entry in attempts + [query] { try entry.validate() }
         return try writer.write { db in
             let existing = try Self.entries(db, tenant: query.tenant, queryID: query.queryID)
             if existing.contains(where: { $0.kind == .query }) { return .duplicate(existing) }
@@ -76,7 +77,10 @@ public struct Ledger: Sendable {
     /// ``record(query:attempts:now:)`` for each, duplicates skipped. Returns how many were new.
     @discardableResult
     public func record(batch: [(query: LedgerEntry, attempts: [LedgerEntry])], now: Date = Date()) throws -> Int {
-        for item in batch { try Self.checkOccurredAt(item.query.occurredAt, now: now) }
+        for item in batch {
+            try Self.checkOccurredAt(item.query.occurredAt, now: now)
+            for entry in item.attempts + [item.query] { try entry.validate() }
+        }
         return try writer.write { db in
             var recorded = 0
             let exists = try db.cachedStatement(
@@ -101,6 +105,10 @@ public struct Ledger: Sendable {
         try writer.write { db in
             let original = try Self.entries(db, tenant: tenant, queryID: queryID).first { $0.kind == .query }
             guard let original else { throw LedgerError.unknownQuery(queryID) }
+            for (name, value) in [("answer", answer), ("note", note)] where value?.utf8.contains(0) == true {
+                throw LedgerError.invalidInput(
+                    "\(name) contains a NUL character, which the ledger cannot store exactly")
+            }
             var entry = LedgerEntry(
                 kind: .correction, queryID: queryID, tenant: original.tenant, conversationID: original.conversationID,
                 userID: original.userID, tier: original.tier, outcome: outcome, answer: answer, occurredAt: now,

@@ -85,6 +85,34 @@ struct AskCLITests {
         #expect((lines[4]?["error"] as? String)?.contains("34 days") == true)
     }
 
+    @Test("NUL characters in batch ids are refused line by line; the ledger still verifies; ids stay distinct")
+    func nulInBatchIDs() throws {
+        let dir = try TemporaryDirectory()
+        let common = try setUp(dir)
+        try dir.write(
+            "nul.jsonl",
+            Data(
+                #"""
+                {"query_id": "a\u0000-1", "text": "opening hours?"}
+                {"query_id": "a\u0000-2", "text": "opening hours please"}
+                {"query_id": "a-3", "text": "opening hours today?", "user_id": "u\u0000"}
+                {"query_id": "a-4", "text": "what are the opening hours?"}
+                """#.utf8))
+        let result = try CLIProcess.run(
+            ["ask", "--tenant", "acme", "--batch", dir.path("nul.jsonl"), "--json"] + common)
+        #expect(result.status == 1)
+        let lines = result.stdout.split(separator: "\n").map {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        #expect(lines.count == 4)
+        #expect((lines[0]?["error"] as? String)?.contains("query_id") == true)
+        #expect((lines[1]?["error"] as? String)?.contains("query_id") == true)
+        #expect((lines[2]?["error"] as? String)?.contains("user_id") == true)
+        #expect(lines[3]?["tier"] as? String == "rule")
+        let verify = try CLIProcess.run(["ledger", "verify", "--ledger", dir.path("ledger.sqlite")])
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+    }
+
     @Test("escalations can be listed and closed with an agent's answer")
     func escalations() throws {
         let dir = try TemporaryDirectory()

@@ -78,6 +78,17 @@ public struct NPYMatrix: Sendable {
     }
 
     /// A copy of one row.
+    /// The first value that is NaN or infinite, as (row, column), or nil when all are finite.
+    public func firstNonFinite() -> (row: Int, column: Int)? {
+        for start in stride(from: 0, to: rowCount, by: 4096) {
+            let end = min(start + 4096, rowCount)
+            if let bad = withRows(start..<end, { rows in rows.firstIndex { !$0.isFinite } }) {
+                return (start + bad / dimension, bad % dimension)
+            }
+        }
+        return nil
+    }
+
     public func row(_ index: Int) -> [Float] { withRows(index..<index + 1) { Array($0) } }
 
     /// Writes `matrix` as a `.npy` file (shape (rows, dimension), `<f4`).

@@ -237,6 +237,10 @@ public struct Ingestor: Sendable {
                 guard vector.count == embedder.dimension else {
                     throw StoreError.dimensionMismatch(expected: embedder.dimension, actual: vector.count)
                 }
+                guard vector.allSatisfy(\.isFinite) else {
+                    throw EmbeddingError.serviceFailed(
+                        reason: "model \(embedder.modelID) returned a vector with NaN or infinite values")
+                }
                 fresh[hash] = vector
             }
         }

@@ -47,6 +47,13 @@ public struct VectorImporter: Sendable {
                 reason: "\(lines.count) corpus lines but \(matrix.rowCount) vectors in \(vectors.lastPathComponent); "
                     + "row i of the matrix must be the vector of line i")
         }
+        // Every value must be finite: one Inf or NaN wins or breaks every search (Inf scores +∞ against
+        // any query; NaN poisons the int8 codes). Checked before anything is written.
+        if let bad = matrix.firstNonFinite() {
+            throw IngestError.malformed(
+                source: vectors.lastPathComponent, line: nil,
+                reason: "row \(bad.row) has a non-finite value (NaN or infinity) in column \(bad.column)")
+        }
         try store.claimEmbeddingModel(id: model, dimension: matrix.dimension)
 
         struct Line: Decodable {

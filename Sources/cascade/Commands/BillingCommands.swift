@@ -434,7 +434,7 @@ struct TenantsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReportingErrors {
-                let history = try Ledger(path: ledgerOption.ledger).billingHistory(tenant: tenant)
+                let history = try ledgerOption.openExisting().billingHistory(tenant: tenant)
                 if json { try Terminal.printJSON(history); return }
                 if history.isEmpty { print("\(tenant) has no plan yet") }
                 for s in history {

@@ -17,7 +17,7 @@ struct EscalationsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReportingErrors {
-                let entries = try Ledger(path: ledgerOption.ledger).entries(tenant: tenant)
+                let entries = try ledgerOption.openExisting().entries(tenant: tenant)
                 let closed = Set(
                     entries.filter { $0.kind == .correction && $0.outcome == "agent_answer" }.map(\.queryID))
                 let open = entries.filter {
@@ -50,7 +50,7 @@ struct EscalationsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReportingErrors {
-                let ledger = try Ledger(path: ledgerOption.ledger)
+                let ledger = try ledgerOption.openExisting()
                 let rows = try ledger.entries(tenant: tenant, queryID: id)
                 guard let query = rows.first(where: { $0.kind == .query }) else { throw LedgerError.unknownQuery(id) }
                 guard query.tier == "escalated" else {

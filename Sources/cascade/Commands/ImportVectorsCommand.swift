@@ -3,6 +3,7 @@ import Cascade
 import Embeddings
 import Foundation
 import KnowledgeBase
+import VectorSearch
 
 struct ImportVectorsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -63,6 +64,16 @@ struct ImportVectorsCommand: AsyncParsableCommand {
                 case "hashing": HashingEmbedder().modelID
                 default: model
                 }
+            // Validate the inputs before creating anything: a failed import must not leave an empty store.
+            for file in [corpus, vectors] where !FileManager.default.isReadableFile(atPath: file) {
+                throw IngestError.pathNotFound(file)
+            }
+            let matrix = try NPYMatrix(contentsOf: URL(fileURLWithPath: vectors))  // shape and type, before any write
+            if let bad = matrix.firstNonFinite() {
+                throw IngestError.malformed(
+                    source: vectors, line: nil,
+                    reason: "row \(bad.row) has a non-finite value (NaN or infinity) in column \(bad.column)")
+            }
             let kb = try KnowledgeBaseStore(path: kbPath)
             try encoding.apply(to: kb)
             let corpusURL = URL(fileURLWithPath: corpus)

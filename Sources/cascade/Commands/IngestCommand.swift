@@ -59,6 +59,8 @@ struct IngestCommand: AsyncParsableCommand {
     func run() async throws {
         var report = IngestReport()
         try await runReportingErrors {
+            // Validate the input before creating anything: a typo must not leave an empty store.
+            guard FileManager.default.fileExists(atPath: path) else { throw IngestError.pathNotFound(path) }
             let kb = try KnowledgeBaseStore(path: kbPath)
             try encoding.apply(to: kb)
             let chosen: any Embedder

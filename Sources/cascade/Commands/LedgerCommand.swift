@@ -29,7 +29,7 @@ struct LedgerCommand: AsyncParsableCommand {
                     }
                     sinceDate = date
                 }
-                let entries = try Ledger(path: ledgerOption.ledger).entries(tenant: tenant, since: sinceDate)
+                let entries = try ledgerOption.openExisting().entries(tenant: tenant, since: sinceDate)
                 if json {
                     for entry in entries { try Terminal.printJSON(entry) }
                     return
@@ -59,7 +59,7 @@ struct LedgerCommand: AsyncParsableCommand {
                 guard FileManager.default.fileExists(atPath: ledgerOption.ledger) else {
                     throw LedgerError.cannotOpen(path: ledgerOption.ledger, reason: "no such file")
                 }
-                let result = try Ledger(path: ledgerOption.ledger).verify()
+                let result = try ledgerOption.openExisting().verify()
                 ok = result.ok
                 if json {
                     try Terminal.printJSON(result)
@@ -85,7 +85,7 @@ struct LedgerCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReportingErrors {
-                let row = try Ledger(path: ledgerOption.ledger).correct(
+                let row = try ledgerOption.openExisting().correct(
                     tenant: tenant, queryID: queryID, outcome: "reopened", note: reason)
                 if json {
                     try Terminal.printJSON(row)
@@ -111,7 +111,7 @@ struct LedgerCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReportingErrors {
-                let row = try Ledger(path: ledgerOption.ledger).correct(
+                let row = try ledgerOption.openExisting().correct(
                     tenant: tenant, queryID: queryID, outcome: "voided", note: reason)
                 if json { try Terminal.printJSON(row) } else { print("voided \(queryID) (ledger row \(row.sequence))") }
             }

@@ -96,8 +96,12 @@ struct SearchCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
+            guard FileManager.default.fileExists(atPath: kbPath) else {
+                throw StoreError.cannotOpen(
+                    path: kbPath, reason: "no such file; check --kb/--tenant/--data, or create it with `cascade ingest`"
+                )
+            }
             let kb = try KnowledgeBaseStore(path: kbPath)
-            guard FileManager.default.fileExists(atPath: kbPath) else { throw StoreError.empty(path: kbPath) }
             let retriever = try Retriever(store: kb)
             let filter = SearchFilter(sourcePrefix: sourcePrefix, collections: collection.map { [$0] })
             let started = ContinuousClock.now

@@ -57,11 +57,44 @@ public struct PlanCatalog: Hashable, Sendable {
     public static let standard: PlanCatalog =
         (try? parse(defaultYAML, source: "built-in catalog")) ?? PlanCatalog(plans: [])
 
+    /// Largest plan catalog accepted, in YAML nodes after expanding aliases.
+    static let maxNodes = 20_000
+
+    /// Nodes in `node` with aliases expanded, counting no further than just past `budget`.
+    static func expandedSize(of node: Node, budget: Int) -> Int {
+        var count = 0
+        var stack = [node]
+        while let next = stack.popLast() {
+            count += 1
+            if count > budget { return count }
+            switch next {
+            case .mapping(let mapping):
+                for (key, value) in mapping {
+                    stack.append(key)
+                    stack.append(value)
+                }
+            case .sequence(let sequence): stack.append(contentsOf: sequence)
+            case .scalar, .alias: break
+            }
+        }
+        return count
+    }
+
     /// Reads a catalog; errors name the file, the plan and the field.
     public static func parse(_ text: String, source: String) throws(BillingError) -> PlanCatalog {
         let root: Any?
         do {
+            // Aliases are shared, not copied, by the composer; expanding them (Yams.load) is
+            // exponential in a hostile file (an alias bomb), so the expanded size is bounded first.
+            if let composed = try Yams.compose(yaml: text) {
+                guard Self.expandedSize(of: composed, budget: maxNodes) <= maxNodes else {
+                    throw BillingError.invalidCatalog(
+                        "\(source): expands to more than \(maxNodes) YAML nodes (aliases?); a plan catalog needs far fewer")
+                }
+            }
             root = try Yams.load(yaml: text)
+        } catch let error as BillingError {
+            throw error
         } catch {
             throw .invalidCatalog("\(source): not valid YAML (\(error))")
         }

@@ -106,8 +106,12 @@ public struct HTMLLoader: DocumentLoader {
             if !tag.isClosing, !tag.selfClosing, shouldSkip(tag) {
                 if tag.name == "head" {
                     // The title lives in <head>; take it before skipping the rest.
-                    if let start = find("<title", from: position), let headEnd = findClosing("head", from: position),
-                        start < headEnd, let open = find(">", from: start), let end = findClosing("title", from: open)
+                    // Every search stays inside the <head> that skipElement consumes next, so the
+                    // work is linear in the page however many <head>s it has.
+                    let headEnd = findClosing("head", from: position) ?? bytes.count
+                    if title == nil, let start = find("<title", from: position, before: headEnd),
+                        let open = find(">", from: start, before: headEnd),
+                        let end = findClosing("title", from: open, before: headEnd)
                     {
                         title = String(decoding: bytes[(open + 1)..<end], as: UTF8.self)
                     }
@@ -257,10 +261,10 @@ public struct HTMLLoader: DocumentLoader {
             }
         }
 
-        func findClosing(_ name: String, from start: Int) -> Int? {
+        func findClosing(_ name: String, from start: Int, before limit: Int? = nil) -> Int? {
             let needle = Array("</\(name)".utf8)
             var i = start
-            while let candidate = find("</", from: i) {
+            while let candidate = find("</", from: i, before: limit) {
                 if candidate + needle.count <= bytes.count,
                     zip(bytes[candidate..<(candidate + needle.count)], needle).allSatisfy({ Self.lower($0) == $1 })
                 {
@@ -279,11 +283,12 @@ public struct HTMLLoader: DocumentLoader {
             }
         }
 
-        func find(_ s: String, from start: Int) -> Int? {
+        func find(_ s: String, from start: Int, before limit: Int? = nil) -> Int? {
             let needle = Array(s.utf8)
-            guard let first = needle.first, start < bytes.count else { return nil }
+            let end = min(limit ?? bytes.count, bytes.count)
+            guard let first = needle.first, start < end else { return nil }
             var i = start
-            while i + needle.count <= bytes.count {
+            while i + needle.count <= end {
                 if bytes[i] == first, bytes[i..<(i + needle.count)].elementsEqual(needle) { return i }
                 i += 1
             }

@@ -89,7 +89,8 @@ public struct PlanCatalog: Hashable, Sendable {
             if let composed = try Yams.compose(yaml: text) {
                 guard Self.expandedSize(of: composed, budget: maxNodes) <= maxNodes else {
                     throw BillingError.invalidCatalog(
-                        "\(source): expands to more than \(maxNodes) YAML nodes (aliases?); a plan catalog needs far fewer")
+                        "\(source): expands to more than \(maxNodes) YAML nodes (aliases?); a plan catalog needs far fewer"
+                    )
                 }
             }
             root = try Yams.load(yaml: text)

@@ -9,6 +9,7 @@ import Foundation
 /// <data>/tenants/<tenant>/kb.sqlite    the tenant's own knowledge base
 /// <data>/tenants/<tenant>/uploads/     documents uploaded through the API, as received
 /// <data>/kb.sqlite                     the knowledge base of commands run without --tenant
+/// <data>/plans.yaml                    a custom plan catalog (else the built-in plans)
 /// ```
 ///
 /// `cascade serve` and every admin command that takes `--data` agree on these paths, so the CLI
@@ -28,6 +29,10 @@ public struct DataDirectory: Hashable, Sendable {
     public var controlPath: String { path("control.sqlite") }
     public var tenantsDirectory: String { path("tenants") }
     public var sharedKnowledgeBasePath: String { path("kb.sqlite") }
+    /// `<data>/plans.yaml` when that file exists (a custom plan catalog), else nil (the built-in one).
+    public var plansPath: String? {
+        FileManager.default.fileExists(atPath: path("plans.yaml")) ? path("plans.yaml") : nil
+    }
 
     /// The folder of `tenant`'s own files.
     public func tenantDirectory(_ tenant: String) throws(RuleError) -> String {

@@ -118,8 +118,7 @@ public final class CascadeService: Sendable {
 
     /// `<data>/plans.yaml` when it exists, else the built-in catalog.
     func planCatalog() throws -> PlanCatalog {
-        let path = (configuration.data.root as NSString).appendingPathComponent("plans.yaml")
-        return FileManager.default.fileExists(atPath: path) ? try PlanCatalog.load(path: path) : PlanCatalog.standard
+        try configuration.data.plansPath.map { try PlanCatalog.load(path: $0) } ?? PlanCatalog.standard
     }
 
     /// Waits for every tenant's queued ingest jobs (graceful shutdown).

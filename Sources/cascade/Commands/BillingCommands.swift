@@ -8,7 +8,7 @@ import Server
 struct BillingOptions: ParsableArguments {
     @OptionGroup var ledgerOption: LedgerOption
 
-    @Option(help: "Plan catalog (YAML). Default: .cascade/plans.yaml when present, else the built-in plans.")
+    @Option(help: "Plan catalog (YAML). Default: <data>/plans.yaml when present, else the built-in plans.")
     var plans: String?
 
     @Option(help: "Tenant.")
@@ -19,7 +19,12 @@ struct BillingOptions: ParsableArguments {
             throw ValidationError(
                 "no ledger at \(ledgerOption.ledger); answer questions with `cascade ask` first, or pass --ledger")
         }
-        return (try Ledger(path: ledgerOption.ledger), try PlanCatalog.load(path: plans))
+        return (try Ledger(path: ledgerOption.ledger), try catalog())
+    }
+
+    /// --plans, else <data>/plans.yaml when it exists (what `cascade serve` uses), else the built-in plans.
+    func catalog() throws -> PlanCatalog {
+        try PlanCatalog.load(path: plans ?? ledgerOption.data.plansPath)
     }
 
     /// The tenant's time zone (its latest setting), UTC before it has one.
@@ -245,8 +250,9 @@ struct PlansCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the plans and their prices.")
-        @Option(help: "Plan catalog (YAML). Default: .cascade/plans.yaml when present, else the built-in plans.")
+        @Option(help: "Plan catalog (YAML). Default: <data>/plans.yaml when present, else the built-in plans.")
         var plans: String?
+        @OptionGroup var dataOption: DataOption
         @Flag(help: "Print as JSON.") var json = false
 
         struct Row: Encodable {
@@ -264,7 +270,7 @@ struct PlansCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReportingErrors {
-                let catalog = try PlanCatalog.load(path: plans)
+                let catalog = try PlanCatalog.load(path: plans ?? dataOption.directory.plansPath)
                 let rows = catalog.plans.map { p in
                     Row(
                         id: p.id, name: p.name, base_fee: p.baseFee, token_margin: p.tokenMargin,
@@ -316,7 +322,7 @@ struct TenantsCommand: AsyncParsableCommand {
             try await runReportingErrors {
                 let mode = BillingMode(rawValue: billing)
                 guard let mode else { throw ValidationError("--billing must be token, resolution or both") }
-                let catalog = try PlanCatalog.load(path: plans)
+                let catalog = try PlanCatalog.load(path: plans ?? ledgerOption.data.plansPath)
                 let chosen = try plan.map { id in
                     guard let found = catalog.plan(id) else {
                         throw BillingError.unknownPlan(id, known: catalog.plans.map(\.id))
@@ -411,7 +417,7 @@ struct TenantsCommand: AsyncParsableCommand {
                 guard (1...24 * 90).contains(reopenWindow) else {
                     throw ValidationError("--reopen-window must be 1…2160 hours")
                 }
-                let catalog = try PlanCatalog.load(path: plans)
+                let catalog = try PlanCatalog.load(path: plans ?? ledgerOption.data.plansPath)
                 guard let chosen = catalog.plan(plan) else {
                     throw BillingError.unknownPlan(plan, known: catalog.plans.map(\.id))
                 }

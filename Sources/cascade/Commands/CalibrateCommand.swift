@@ -27,8 +27,12 @@ struct CalibrateCommand: AsyncParsableCommand {
     @Option(help: "Tenant whose settings --write-config updates.")
     var tenant: String = "eval"
 
-    @Option(help: "Folder of per-tenant settings.")
-    var tenantsDir: String = DataDirectory().tenantsDirectory
+    @Option(name: .customLong("tenants-dir"), help: "Folder of per-tenant settings. Default: <data>/tenants.")
+    var tenantsDirOption: String?
+
+    @OptionGroup var dataOption: DataOption
+
+    var tenantsDir: String { tenantsDirOption ?? dataOption.directory.tenantsDirectory }
 
     @Flag(help: "Write the fitted confidence and threshold into <tenants-dir>/<tenant>.yaml (other settings kept).")
     var writeConfig = false

@@ -196,8 +196,10 @@ struct EvalCascadeCommand: AsyncParsableCommand {
     @Option(help: "Tenant whose settings apply.")
     var tenant: String = "eval"
 
-    @Option(help: "Folder of per-tenant settings.")
-    var tenantsDir: String = DataDirectory().tenantsDirectory
+    @Option(help: "Folder of per-tenant settings. Default: <data>/tenants.")
+    var tenantsDir: String?
+
+    @OptionGroup var dataOption: DataOption
 
     @Option(help: "Override the tenant's confidence threshold.")
     var threshold: Double?
@@ -212,16 +214,13 @@ struct EvalCascadeCommand: AsyncParsableCommand {
         try await runReportingErrors {
             let (set, retriever) = try await options.open()
             let extra = try options.unanswerable(unanswerable, set: set)
-            let configuration = try TenantConfiguration.load(tenant: tenant, directory: tenantsDir)
             let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
                 "cascade-eval-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: scratch) }
-            var resolver = Resolver(
-                rules: try configuration.rules.map { try RuleSet.load(path: $0) } ?? .empty, retriever: retriever,
-                ledger: try Ledger(path: scratch.appendingPathComponent("ledger.sqlite").path),
-                threshold: threshold ?? configuration.threshold ?? 0.6)
-            if let confidence = configuration.confidence { resolver.confidence = confidence.model }
-            resolver.llm = configuration.llmClient()
+            // The same resolver `ask` and the service build for this tenant, on a throw-away ledger.
+            let resolver = try Resolver.forTenant(
+                tenant, settingsDirectory: tenantsDir ?? dataOption.directory.tenantsDirectory, retriever: retriever,
+                ledger: try Ledger(path: scratch.appendingPathComponent("ledger.sqlite").path), threshold: threshold)
             let bar = ProgressBar()
             let items = try await CascadeEvaluation(resolver: resolver).run(set, unanswerable: extra, tenant: tenant) {
                 bar.update(done: $0, total: $1, detail: "questions")

@@ -31,14 +31,11 @@ public struct Rule: Hashable, Sendable {
     }
 
     /// Whether the rule matches `folded` (text already passed through ``TextFolding/fold(_:)``).
-    func matches(folded: String, compiled: NSRegularExpression?) -> Bool {
+    func matches(folded: String, compiled: LinearRegex?) -> Bool {
         if !any.isEmpty, !any.contains(where: { TextFolding.containsWords(folded, $0) }) { return false }
         if !all.isEmpty, !all.allSatisfy({ TextFolding.containsWords(folded, $0) }) { return false }
         if !phrases.isEmpty, !phrases.contains(where: { TextFolding.containsWords(folded, $0) }) { return false }
-        if let compiled {
-            let range = NSRange(folded.startIndex..., in: folded)
-            if compiled.firstMatch(in: folded, range: range) == nil { return false }
-        }
+        if let compiled, !compiled.matches(folded) { return false }
         return true
     }
 }

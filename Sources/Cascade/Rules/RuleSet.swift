@@ -17,16 +17,17 @@ import Yams
 /// a rule.
 public struct RuleSet: Sendable {
     public let rules: [Rule]
-    private let compiled: [String: NSRegularExpressionBox]
+    private let compiled: [String: LinearRegex]
 
     public init(rules: [Rule]) throws(RuleError) {
-        var compiled: [String: NSRegularExpressionBox] = [:]
+        var compiled: [String: LinearRegex] = [:]
         for rule in rules {
             if let pattern = rule.regex {
-                guard let expression = try? NSRegularExpression(pattern: pattern) else {
-                    throw RuleError(line: nil, message: "rule \(rule.id): invalid regex \(pattern)")
+                do {
+                    compiled[rule.id] = try LinearRegex(pattern)
+                } catch {
+                    throw RuleError(line: nil, message: "rule \(rule.id): invalid regex \(pattern): \(error)")
                 }
-                compiled[rule.id] = NSRegularExpressionBox(expression: expression)
             }
         }
         self.rules = rules
@@ -44,7 +45,7 @@ public struct RuleSet: Sendable {
     /// The first rule matching `question`, in file order.
     public func match(_ question: String) -> Rule? {
         let folded = TextFolding.fold(question)
-        return rules.first { $0.matches(folded: folded, compiled: compiled[$0.id]?.expression) }
+        return rules.first { $0.matches(folded: folded, compiled: compiled[$0.id]) }
     }
 
     /// Loads rules from a YAML file.
@@ -123,8 +124,14 @@ public struct RuleSet: Sendable {
             if rule.any.isEmpty && rule.all.isEmpty && rule.phrases.isEmpty && rule.regex == nil {
                 throw RuleError(line: line(item), message: "\(source): rule \(id) has an empty `match`")
             }
-            if let pattern = rule.regex, (try? NSRegularExpression(pattern: pattern)) == nil {
-                throw RuleError(line: line(match["regex"]), message: "\(source): rule \(id): invalid regex \(pattern)")
+            if let pattern = rule.regex {
+                do {
+                    _ = try LinearRegex(pattern)
+                } catch {
+                    throw RuleError(
+                        line: line(match["regex"]), message: "\(source): rule \(id): invalid regex \(pattern): \(error)"
+                    )
+                }
             }
             rules.append(rule)
         }
@@ -146,11 +153,6 @@ public struct RuleSet: Sendable {
         default: return "\(error)"
         }
     }
-}
-
-/// A compiled regular expression; `NSRegularExpression` is immutable and thread-safe once built.
-struct NSRegularExpressionBox: @unchecked Sendable {
-    let expression: NSRegularExpression
 }
 
 /// An invalid rules file: where and why.

@@ -118,7 +118,16 @@ public struct TenantConfiguration: Hashable, Sendable, Codable {
     public static func load(tenant: String, directory: String) throws(RuleError) -> TenantConfiguration {
         _ = try validatedName(tenant)
         let path = URL(fileURLWithPath: directory).appendingPathComponent("\(tenant).yaml").path
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return TenantConfiguration() }
+        // No file means defaults; a file that exists but cannot be read is an error, never a
+        // silent default (its escalation rules and threshold would quietly stop applying).
+        guard FileManager.default.fileExists(atPath: path) else { return TenantConfiguration() }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw RuleError(line: nil, message: "\(path): cannot read the tenant's settings (permissions?)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw RuleError(line: nil, message: "\(path): the tenant's settings are not valid UTF-8")
+        }
+        try checkKeys(text, path: path)
         let configuration: TenantConfiguration
         do {
             configuration = try YAMLDecoder().decode(TenantConfiguration.self, from: text)
@@ -129,6 +138,40 @@ public struct TenantConfiguration: Hashable, Sendable, Codable {
             throw RuleError(line: nil, message: "\(path): threshold must be between 0 and 1")
         }
         return configuration
+    }
+
+    /// Refuses misspelt keys (a `treshold:` would otherwise be ignored), naming the line.
+    static func checkKeys(_ text: String, path: String) throws(RuleError) {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch {
+            throw RuleError(line: nil, message: "\(path): not valid YAML (\(error))")
+        }
+        guard let root else { return }
+        guard let mapping = root.mapping else {
+            throw RuleError(line: root.mark?.line, message: "\(path): the settings must be a mapping of keys")
+        }
+        let known: [String: Set<String>] = [
+            "confidence": ["bias", "similarity", "margin", "agreement"], "llm": ["url", "model", "api_key_env"],
+        ]
+        for (key, value) in mapping {
+            let name = key.string ?? ""
+            guard ["rules", "threshold", "confidence", "llm"].contains(name) else {
+                throw RuleError(
+                    line: key.mark?.line,
+                    message: "\(path): unknown setting `\(name)` (known: rules, threshold, confidence, llm)")
+            }
+            if let allowed = known[name], let inner = value.mapping {
+                for (innerKey, _) in inner where !allowed.contains(innerKey.string ?? "") {
+                    throw RuleError(
+                        line: innerKey.mark?.line,
+                        message:
+                            "\(path): unknown setting `\(name).\(innerKey.string ?? "")` (known: \(allowed.sorted().joined(separator: ", ")))"
+                    )
+                }
+            }
+        }
     }
 
     /// The LLM client this tenant uses: its own endpoint, else the `CASCADE_LLM_*` environment.

@@ -41,3 +41,26 @@ struct TenantConfigurationTests {
         }
     }
 }
+
+@Suite("Tenant settings files that cannot be used")
+struct TenantSettingsRefusalTests {
+    @Test("an unreadable or misspelt settings file is an error, never a silent default")
+    func refused() throws {
+        let dir = try TemporaryDirectory()
+        #expect(try TenantConfiguration.load(tenant: "none", directory: dir.path("")) == TenantConfiguration())
+        try dir.write("latin1.yaml", Data([0x74, 0x68, 0x72, 0x65, 0x73, 0x68, 0x6F, 0x6C, 0x64, 0x3A, 0x20, 0xE9]))
+        #expect {
+            try TenantConfiguration.load(tenant: "latin1", directory: dir.path(""))
+        } throws: { "\($0)".contains("UTF-8") }
+        try dir.write("typo.yaml", Data("threshold: 0.5\ntreshold: 0.9\n".utf8))
+        #expect {
+            try TenantConfiguration.load(tenant: "typo", directory: dir.path(""))
+        } throws: { error in
+            (error as? RuleError)?.line == 2 && "\(error)".contains("treshold")
+        }
+        try dir.write("nested.yaml", Data("llm:\n  url: http://x\n  modle: y\n".utf8))
+        #expect {
+            try TenantConfiguration.load(tenant: "nested", directory: dir.path(""))
+        } throws: { "\($0)".contains("llm.modle") }
+    }
+}

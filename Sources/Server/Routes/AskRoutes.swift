@@ -2,6 +2,7 @@ import Cascade
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import Metering
 
 /// `POST /v1/ask` and the query routes: the cascade over HTTP, metered in the ledger.
@@ -39,7 +40,17 @@ struct AskRoutes {
                 code: "idempotency-key-mismatch")
         }
         let queryID = header ?? bodyID ?? "q_" + UUID().uuidString.lowercased()
-        let resolver = try service.resolver(for: key.tenant)
+        let resolver: Resolver
+        do {
+            resolver = try service.resolver(for: key.tenant)
+        } catch let error as RuleError {
+            // Never answer with defaults when the tenant's rules or threshold cannot be read.
+            context.logger.error("tenant settings unusable", metadata: ["error": "\(error)"])
+            throw Problem(
+                .serviceUnavailable, code: "tenant-misconfigured", title: "Tenant settings unusable",
+                detail: "this tenant's settings or rules cannot be loaded, so nothing was answered or recorded; "
+                    + "an administrator must fix them (the server log says what is wrong)")
+        }
         do {
             let resolution = try await resolver.resolve(
                 Question(

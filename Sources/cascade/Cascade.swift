@@ -10,6 +10,7 @@ struct Cascade: AsyncParsableCommand {
             Exit codes: 0 success; 1 finished, but some inputs failed (see the report); \
             2 the command failed (bad input, unreadable store, …); 64 invalid command-line usage.
             """,
+        version: "cascade 0.11.0 (HTTP API v1)",
         subcommands: [
             IngestCommand.self, ImportVectorsCommand.self, SearchCommand.self, StatsCommand.self, EmbedCommand.self,
             ReindexCommand.self,

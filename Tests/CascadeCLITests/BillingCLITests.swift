@@ -22,7 +22,7 @@ struct BillingCLITests {
         let asked = try CLIProcess.run([
             "ask", "--tenant", "t", "--batch", dir.path("batch.jsonl"), "--rules", dir.path("rules.yaml"), "--ledger",
             ledger,
-            "--kb", dir.path("none.sqlite"),
+            "--no-kb",
         ])
         #expect(asked.status == 0, "\(asked.stderr)")
         return ledger
@@ -110,7 +110,7 @@ struct InvoiceFinalizationCLITests {
         let ledger = dir.path("ledger.sqlite")
         try dir.write("b.jsonl", Data(#"{"query_id": "q1", "text": "hello there, how do I vacuum"}"#.utf8))
         _ = try CLIProcess.run([
-            "ask", "--tenant", "t", "--batch", dir.path("b.jsonl"), "--ledger", ledger, "--kb", dir.path("none.sqlite"),
+            "ask", "--tenant", "t", "--batch", dir.path("b.jsonl"), "--ledger", ledger, "--no-kb",
         ])
         _ = try CLIProcess.run(["tenants", "set", "t", "--plan", "starter", "--ledger", ledger])
         let open = try CLIProcess.run(["invoice", "--tenant", "t", "--ledger", ledger, "--finalize"])

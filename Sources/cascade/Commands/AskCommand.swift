@@ -46,6 +46,11 @@ struct AskCommand: AsyncParsableCommand {
     /// The knowledge base: --kb, else the tenant's own under <data>.
     var kbPath: String { (try? store.path(tenant: tenant, data: ledgerOption.data)) ?? "" }
 
+    @Flag(
+        name: .customLong("no-kb"),
+        help: "The tenant has no knowledge base: skip the RAG tier (else a missing --kb is an error).")
+    var noKB = false
+
     @Flag(help: "Print JSON.")
     var json = false
 
@@ -82,6 +87,16 @@ struct AskCommand: AsyncParsableCommand {
     /// with --rules and --threshold overriding them.
     func makeResolver() throws -> Resolver {
         var retriever: Retriever?
+        if noKB {
+            return try Resolver.forTenant(
+                tenant, settingsDirectory: tenantsDir ?? ledgerOption.data.tenantsDirectory, retriever: nil,
+                ledger: try Ledger(path: ledgerOption.ledger), rulesPath: rules, threshold: threshold)
+        }
+        if store.explicitPath != nil, !FileManager.default.fileExists(atPath: kbPath) {
+            // A mistyped --kb must not quietly send every question to a human.
+            throw StoreError.cannotOpen(
+                path: kbPath, reason: "no such file; check --kb (leave it out to use the tenant's)")
+        }
         if FileManager.default.fileExists(atPath: kbPath) {
             retriever = try Retriever(store: try KnowledgeBaseStore(path: kbPath))
         } else {

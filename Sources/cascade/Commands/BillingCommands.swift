@@ -399,10 +399,11 @@ struct TenantsCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Choose a tenant's plan, billing mode and time zone (a change applies from the next month).")
         @Argument(help: "Tenant.") var tenant: String
-        @Option(help: "Plan id (see `cascade plans list`).") var plan: String
-        @Option(help: "token, resolution or both.") var billing: String = "resolution"
-        @Option(help: "IANA time zone months are cut in.") var timezone: String = "UTC"
-        @Option(help: "Hours within which a reopened resolution is voided.") var reopenWindow: Int = 72
+        @Option(help: "Plan id (see `cascade plans list`). Default: the current plan.") var plan: String?
+        @Option(help: "token, resolution or both. Default: the current mode, else resolution.") var billing: String?
+        @Option(help: "IANA time zone months are cut in. Default: the current one, else UTC.") var timezone: String?
+        @Option(help: "Hours within which a reopened resolution is voided. Default: the current window, else 72.")
+        var reopenWindow: Int?
         @Flag(help: "Change now instead of next month; this month's base fee is prorated by day.")
         var immediately = false
         @Option(help: "Plan catalog (YAML).") var plans: String?
@@ -411,19 +412,27 @@ struct TenantsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReportingErrors {
-                guard let mode = BillingMode(rawValue: billing) else {
+                // Only the flags given change; the rest keeps the tenant's current setting.
+                let ledger = try Ledger(path: ledgerOption.ledger)
+                let current = try ledger.billingHistory(tenant: tenant).last
+                guard let planID = plan ?? current?.plan else {
+                    throw ValidationError("\(tenant) has no plan yet: give --plan")
+                }
+                let modeName = billing ?? current?.billing.rawValue ?? "resolution"
+                guard let mode = BillingMode(rawValue: modeName) else {
                     throw ValidationError("--billing must be token, resolution or both")
                 }
-                guard (1...24 * 90).contains(reopenWindow) else {
+                let window = reopenWindow ?? current?.reopenWindowHours ?? 72
+                guard (1...24 * 90).contains(window) else {
                     throw ValidationError("--reopen-window must be 1…2160 hours")
                 }
                 let catalog = try PlanCatalog.load(path: plans ?? ledgerOption.data.plansPath)
-                guard let chosen = catalog.plan(plan) else {
-                    throw BillingError.unknownPlan(plan, known: catalog.plans.map(\.id))
+                guard let chosen = catalog.plan(planID) else {
+                    throw BillingError.unknownPlan(planID, known: catalog.plans.map(\.id))
                 }
-                let setting = try Ledger(path: ledgerOption.ledger).setBilling(
-                    tenant: tenant, plan: chosen, billing: mode, timeZone: timezone, reopenWindowHours: reopenWindow,
-                    immediately: immediately)
+                let setting = try ledger.setBilling(
+                    tenant: tenant, plan: chosen, billing: mode, timeZone: timezone ?? current?.timeZone ?? "UTC",
+                    reopenWindowHours: window, immediately: immediately)
                 if json { try Terminal.printJSON(setting); return }
                 print(
                     "\(tenant): plan \(setting.plan), \(setting.billing.rawValue) billing, months in \(setting.timeZone), from \(setting.effectiveMonth)"

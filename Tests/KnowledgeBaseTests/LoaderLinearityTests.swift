@@ -2,9 +2,9 @@ import Foundation
 import KnowledgeBase
 import Testing
 
-/// Loaders are linear: doubling an adversarial page at most about doubles the time to parse it
-/// (a quadratic parser would take four times as long). Each size is timed three times and the
-/// fastest run counts, to keep a busy machine's noise out of the ratio.
+/// Loaders are linear: a page four times as long takes about four times as long to parse (a
+/// quadratic parser would take sixteen times as long; the test allows eight). Each size is timed
+/// three times and the fastest run counts, to keep a busy machine's noise out of the ratio.
 @Suite("Loaders are linear on adversarial input", .serialized)
 struct LoaderLinearityTests {
     static let context = LoadContext(fileURL: URL(fileURLWithPath: "/dev/null"), relativePath: "page.html")
@@ -30,15 +30,15 @@ struct LoaderLinearityTests {
         ("headings and anchors", "<h2 id=a><a name=b>x</a></h2><p>y</p>"),
     ]
 
-    @Test("HTML: doubling the page at most about doubles the time", arguments: patterns)
+    @Test("HTML: four times the page takes about four times the time", arguments: patterns)
     func html(_ pattern: (String, String)) throws {
         let (name, unit) = pattern
-        let repeats = max(1, 100_000 / unit.utf8.count)
+        let repeats = max(1, 50_000 / unit.utf8.count)
         let small = Data(("<html><body>" + String(repeating: unit, count: repeats)).utf8)
-        let large = Data(("<html><body>" + String(repeating: unit, count: repeats * 2)).utf8)
+        let large = Data(("<html><body>" + String(repeating: unit, count: repeats * 4)).utf8)
         let loader = HTMLLoader()
         let t1 = try Self.seconds { _ = try? loader.load(small, context: Self.context) }
         let t2 = try Self.seconds { _ = try? loader.load(large, context: Self.context) }
-        #expect(t2 / max(t1, 1e-4) < 3.0, "\(name): \(t1) s for \(small.count) bytes, \(t2) s for \(large.count) bytes")
+        #expect(t2 / max(t1, 1e-4) < 8.0, "\(name): \(t1) s for \(small.count) bytes, \(t2) s for \(large.count) bytes")
     }
 }

@@ -12,6 +12,10 @@ import Testing
         let fixture = try await ServiceFixture.make()
         try fixture.setPlan(tenant: "acme", plan: "pro")
         try fixture.setPlan(tenant: "beta", plan: "starter")
+        _ = try fixture.ledger.finalize(
+            Invoice(
+                tenant: "acme", month: "2026-10", plan: "pro", billing: .resolution, status: "preview", lines: [],
+                total: 79))
         try await fixture.run { api in
             let job = try await api.upload("refunds.md", refundGuide, as: "acme.admin")
             let jobID = try #require(job["job_id"] as? String)
@@ -73,6 +77,13 @@ import Testing
             let invoice = try await api.call(.get, "/v1/invoices/2026-11", as: "beta.admin")
             #expect(invoice.json["tenant"] as? String == "beta")
             #expect(invoice.json["plan"] as? String == "starter")
+            let betaFinals = try await api.call(.get, "/v1/invoices", as: "beta.admin")
+            #expect((betaFinals.json["invoices"] as? [Any])?.isEmpty == true)
+            let betaOctober = try await api.call(.get, "/v1/invoices/2026-10", as: "beta.admin")
+            #expect(betaOctober.json["tenant"] as? String != "acme")
+            #expect(betaOctober.json["status"] as? String != "final")
+            let acmeFinals = try await api.call(.get, "/v1/invoices", as: "acme.admin")
+            #expect((acmeFinals.json["invoices"] as? [[String: Any]])?.first?["total"] as? String == "79")
             let acmeUsage = try await api.call(.get, "/v1/usage", as: "acme.admin")
             #expect(acmeUsage.json["queries"] as? Int == 2)
         }

@@ -22,10 +22,13 @@ public struct Ledger: Sendable {
 
     public init(path: String) throws {
         do {
+            try DatabaseOpening.checkExistingFile(at: path, is: .ledger, migrator: LedgerSchema.migrator)
             let pool = try DatabaseOpening.pool(path: path)
             try self.init(writer: pool, path: path)
         } catch let error as LedgerError {
             throw error
+        } catch let error as StoreKindError {
+            throw LedgerError.cannotOpen(path: path, reason: error.message)
         } catch {
             throw LedgerError.cannotOpen(path: path, reason: "\(error)")
         }
@@ -35,7 +38,9 @@ public struct Ledger: Sendable {
         self.writer = writer
         self.path = path
         do {
-            try DatabaseOpening.migrate(LedgerSchema.migrator, writer)
+            try DatabaseOpening.open(writer, as: .ledger, migrator: LedgerSchema.migrator)
+        } catch let error as StoreKindError {
+            throw LedgerError.cannotOpen(path: path, reason: error.message)
         } catch {
             throw LedgerError.cannotOpen(path: path, reason: "not a cascade ledger or damaged (\(error))")
         }

@@ -18,6 +18,7 @@ public struct KnowledgeBaseStore: Sendable {
     /// Opens (creating if needed) the knowledge base at `path` and migrates it to the current schema.
     public init(path: String) throws(StoreError) {
         do {
+            try DatabaseOpening.checkExistingFile(at: path, is: .knowledgeBase, migrator: KnowledgeBaseSchema.migrator)
             let pool = try DatabaseOpening.pool(path: path) { db in
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
                 // Memory-mapped reads: vector packs are read by pointer, not copied through the
@@ -37,7 +38,9 @@ public struct KnowledgeBaseStore: Sendable {
         self.writer = writer
         self.path = path
         do {
-            try DatabaseOpening.migrate(KnowledgeBaseSchema.migrator, writer)
+            try DatabaseOpening.open(writer, as: .knowledgeBase, migrator: KnowledgeBaseSchema.migrator)
+        } catch let error as StoreKindError {
+            throw StoreError.cannotOpen(path: path, reason: error.message)
         } catch {
             throw StoreError.cannotOpen(
                 path: path, reason: "not a cascade knowledge base or damaged (\(Self.describe(error)))")

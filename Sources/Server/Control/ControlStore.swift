@@ -17,9 +17,12 @@ public struct ControlStore: Sendable {
     public init(path: String, create: Bool) throws {
         if !create, !FileManager.default.fileExists(atPath: path) { throw ControlError.notFound(path: path) }
         do {
+            try DatabaseOpening.checkExistingFile(at: path, is: .control, migrator: Self.migrator)
             try self.init(writer: try DatabaseOpening.pool(path: path), path: path)
         } catch let error as ControlError {
             throw error
+        } catch let error as StoreKindError {
+            throw ControlError.cannotOpen(path: path, reason: error.message)
         } catch {
             throw ControlError.cannotOpen(path: path, reason: "\(error)")
         }
@@ -29,7 +32,9 @@ public struct ControlStore: Sendable {
         self.writer = writer
         self.path = path
         do {
-            try DatabaseOpening.migrate(Self.migrator, writer)
+            try DatabaseOpening.open(writer, as: .control, migrator: Self.migrator)
+        } catch let error as StoreKindError {
+            throw ControlError.cannotOpen(path: path, reason: error.message)
         } catch {
             throw ControlError.cannotOpen(path: path, reason: "not a cascade control store or damaged (\(error))")
         }

@@ -152,6 +152,21 @@ public struct Ledger: Sendable {
         /// The first row that is missing, altered or out of order, and what is wrong with it.
         public var firstBrokenSequence: Int64?
         public var problem: String?
+
+        enum CodingKeys: String, CodingKey {
+            case rows, ok
+            case firstBrokenSequence = "first_broken_sequence"
+            case problem
+        }
+
+        /// Every field written (null when the ledger is intact).
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(rows, forKey: .rows)
+            try c.encode(ok, forKey: .ok)
+            try c.encode(firstBrokenSequence, forKey: .firstBrokenSequence)
+            try c.encode(problem, forKey: .problem)
+        }
     }
 
     /// Recomputes the hash chain over every row.

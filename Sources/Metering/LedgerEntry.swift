@@ -77,6 +77,67 @@ public struct LedgerEntry: Hashable, Sendable, Codable {
         self.hash = hash
     }
 
+    enum CodingKeys: String, CodingKey {
+        case sequence, kind
+        case queryID = "query_id"
+        case tenant
+        case conversationID = "conversation_id"
+        case userID = "user_id"
+        case tier, outcome, question, answer, citations, confidence
+        case costMicros = "cost_micros"
+        case tokensIn = "tokens_in"
+        case tokensOut = "tokens_out"
+        case latencyMs = "latency_ms"
+        case occurredAt = "occurred_at"
+        case recordedAt = "recorded_at"
+        case note
+        case previousHash = "previous_hash"
+        case hash
+    }
+
+    /// A citation as stored in a query row.
+    struct StoredCitation: Codable {
+        var doc_id: String?
+        var source: String?
+        var heading: String?
+        var chunk_id: Int64?
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(doc_id, forKey: .doc_id)
+            try c.encode(source, forKey: .source)
+            try c.encode(heading, forKey: .heading)
+            try c.encode(chunk_id, forKey: .chunk_id)
+        }
+    }
+
+    /// Every field written (absent values as null); citations as a nested list, not a string.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(sequence, forKey: .sequence)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(queryID, forKey: .queryID)
+        try c.encode(tenant, forKey: .tenant)
+        try c.encode(conversationID, forKey: .conversationID)
+        try c.encode(userID, forKey: .userID)
+        try c.encode(tier, forKey: .tier)
+        try c.encode(outcome, forKey: .outcome)
+        try c.encode(question, forKey: .question)
+        try c.encode(answer, forKey: .answer)
+        let nested = citations.flatMap { try? JSONDecoder().decode([StoredCitation].self, from: Data($0.utf8)) }
+        try c.encode(nested, forKey: .citations)
+        try c.encode(confidence, forKey: .confidence)
+        try c.encode(costMicros, forKey: .costMicros)
+        try c.encode(tokensIn, forKey: .tokensIn)
+        try c.encode(tokensOut, forKey: .tokensOut)
+        try c.encode(latencyMs, forKey: .latencyMs)
+        try c.encode(occurredAt, forKey: .occurredAt)
+        try c.encode(recordedAt, forKey: .recordedAt)
+        try c.encode(note, forKey: .note)
+        try c.encode(previousHash, forKey: .previousHash)
+        try c.encode(hash, forKey: .hash)
+    }
+
     /// The text the row's hash is computed over: every field but the hash itself, in a fixed
     /// order, with times as whole milliseconds since 1970 (what the database stores).
     var canonicalContent: String {

@@ -149,7 +149,7 @@ struct AskCLITests {
         try raw.close()
         let broken = try CLIProcess.run(["ledger", "verify", "--ledger", dir.path("ledger.sqlite"), "--json"])
         #expect(broken.status == 1)
-        #expect(try broken.json()["firstBrokenSequence"] as? Int == 4)
+        #expect(try broken.json()["first_broken_sequence"] as? Int == 4)
     }
 
     @Test("concurrent ask processes writing one ledger lose nothing")

@@ -108,8 +108,16 @@ public struct Ledger: Sendable {
         now: Date = Date()
     ) throws -> LedgerEntry {
         try writer.write { db in
-            let original = try Self.entries(db, tenant: tenant, queryID: queryID).first { $0.kind == .query }
-            guard let original else { throw LedgerError.unknownQuery(queryID) }
+            let rows = try Self.entries(db, tenant: tenant, queryID: queryID)
+            let queries = rows.filter { $0.kind == .query }
+            guard let original = queries.first else { throw LedgerError.unknownQuery(queryID) }
+            if tenant == nil, Set(queries.map(\.tenant)).count > 1 {
+                throw LedgerError.invalidInput(
+                    "query id \(queryID) exists for tenants \(Set(queries.map(\.tenant)).sorted().joined(separator: ", ")); "
+                        + "say which with --tenant")
+            }
+            try Self.checkCorrection(
+                outcome, of: original, corrections: rows.filter { $0.kind == .correction }, answer: answer)
             for (name, value) in [("answer", answer), ("note", note)] where value?.utf8.contains(0) == true {
                 throw LedgerError.invalidInput(
                     "\(name) contains a NUL character, which the ledger cannot store exactly")
@@ -119,6 +127,36 @@ public struct Ledger: Sendable {
                 userID: original.userID, tier: original.tier, outcome: outcome, answer: answer, occurredAt: now,
                 recordedAt: now, note: note)
             return try Self.append(db, &entry)
+        }
+    }
+
+    /// The rules every correction follows, whoever asks for it (CLI or service): only resolutions
+    /// are voided or reopened, once; only escalations get an agent's answer, once, and not an empty one.
+    static func checkCorrection(_ outcome: String, of query: LedgerEntry, corrections: [LedgerEntry], answer: String?)
+        throws
+    {
+        let id = query.queryID
+        switch outcome {
+        case "voided", "reopened":
+            guard ["rule", "rag", "llm"].contains(query.tier) else {
+                throw LedgerError.invalidInput(
+                    "query \(id) was \(query.tier), not resolved: only resolutions can be \(outcome); nothing written")
+            }
+            if let done = corrections.first(where: { $0.outcome == "voided" || $0.outcome == outcome }) {
+                throw LedgerError.invalidInput("query \(id) is already \(done.outcome); nothing written")
+            }
+        case "agent_answer":
+            guard query.tier == "escalated" else {
+                throw LedgerError.invalidInput("query \(id) was not escalated (tier \(query.tier)); nothing to resolve")
+            }
+            guard let answer, !answer.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw LedgerError.invalidInput("the agent's answer is empty; write what the customer is told")
+            }
+            if corrections.contains(where: { $0.outcome == "agent_answer" }) {
+                throw LedgerError.invalidInput("escalation \(id) is already resolved")
+            }
+        default:
+            throw LedgerError.invalidInput("unknown correction \(outcome) (voided, reopened or agent_answer)")
         }
     }
 
@@ -169,33 +207,43 @@ public struct Ledger: Sendable {
         }
     }
 
-    /// Recomputes the hash chain over every row.
+    /// Runs SQLite's integrity check (a damaged index, such as the one that keeps query ids unique
+    /// per tenant, is damage too), then recomputes the hash chain row by row, streaming: memory does
+    /// not grow with the ledger.
     public func verify() throws -> Verification {
         try writer.read { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT * FROM ledger_entry ORDER BY seq")
+            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ledger_entry") ?? 0
+            let integrity = try String.fetchAll(db, sql: "PRAGMA integrity_check")
+            if integrity != ["ok"] {
+                return Verification(
+                    rows: total, ok: false, firstBrokenSequence: nil,
+                    problem:
+                        "the file is damaged (SQLite integrity check: \(integrity.prefix(3).joined(separator: "; ")))")
+            }
+            let rows = try Row.fetchCursor(db, sql: "SELECT * FROM ledger_entry ORDER BY seq")
             var previous = ""
             var expected: Int64 = 1
-            for row in rows {
+            while let row = try rows.next() {
                 let entry = Self.entry(row)
                 if entry.sequence != expected {
                     return Verification(
-                        rows: rows.count, ok: false, firstBrokenSequence: expected,
+                        rows: total, ok: false, firstBrokenSequence: expected,
                         problem: "row \(expected) is missing (next row is \(entry.sequence))")
                 }
                 if entry.previousHash != previous {
                     return Verification(
-                        rows: rows.count, ok: false, firstBrokenSequence: entry.sequence,
+                        rows: total, ok: false, firstBrokenSequence: entry.sequence,
                         problem: "row \(entry.sequence) does not chain to the row before it")
                 }
                 if SHA256.hex(entry.canonicalContent) != entry.hash {
                     return Verification(
-                        rows: rows.count, ok: false, firstBrokenSequence: entry.sequence,
+                        rows: total, ok: false, firstBrokenSequence: entry.sequence,
                         problem: "row \(entry.sequence) was altered after it was written (hash mismatch)")
                 }
                 previous = entry.hash
                 expected += 1
             }
-            return Verification(rows: rows.count, ok: true, firstBrokenSequence: nil, problem: nil)
+            return Verification(rows: total, ok: true, firstBrokenSequence: nil, problem: nil)
         }
     }
 

@@ -124,7 +124,6 @@ struct AskCommand: AsyncParsableCommand {
         let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
         let bar = ProgressBar()
         var failures = 0
-        let formatter = ISO8601DateFormatter()
         for (index, raw) in lines.enumerated() where !raw.trimmingCharacters(in: .whitespaces).isEmpty {
             bar.update(done: index, total: lines.count, detail: "questions")
             do {
@@ -137,9 +136,10 @@ struct AskCommand: AsyncParsableCommand {
                 }
                 var occurred = Date()
                 if let stamp = line.occurred_at {
-                    guard let date = formatter.date(from: stamp) else {
+                    guard let date = Timestamp.parse(stamp) else {
                         throw LedgerError.invalidInput(
-                            "line \(index + 1): occurred_at must be ISO 8601 UTC, e.g. 2026-11-26T10:00:00Z")
+                            "line \(index + 1): occurred_at must be an existing ISO 8601 time, e.g. 2026-11-26T10:00:00Z or 2026-11-26T11:00:00.250+01:00"
+                        )
                     }
                     occurred = date
                 }

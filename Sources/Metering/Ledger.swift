@@ -130,6 +130,23 @@ public struct Ledger: Sendable {
         }
     }
 
+    /// Escalated queries no agent has answered yet, oldest first (one tenant's, or every tenant's).
+    public func openEscalations(tenant: String?) throws -> [LedgerEntry] {
+        let entries = try self.entries(tenant: tenant)
+        struct Key: Hashable {
+            var tenant: String
+            var queryID: String
+        }
+        let answered = Set(
+            entries.filter { $0.kind == .correction && $0.outcome == "agent_answer" }.map {
+                Key(tenant: $0.tenant, queryID: $0.queryID)
+            })
+        return entries.filter {
+            $0.kind == .query && $0.tier == "escalated"
+                && !answered.contains(Key(tenant: $0.tenant, queryID: $0.queryID))
+        }
+    }
+
     /// The rules every correction follows, whoever asks for it (CLI or service): only resolutions
     /// are voided or reopened, once; only escalations get an agent's answer, once, and not an empty one.
     static func checkCorrection(_ outcome: String, of query: LedgerEntry, corrections: [LedgerEntry], answer: String?)

@@ -37,12 +37,8 @@ public final class CascadeService: Sendable {
         inFlight = InFlightLimiter(limit: configuration.maxInFlightPerTenant)
         let transport = PooledHTTPTransport(maxPerEndpoint: configuration.maxConcurrentRequestsPerLLMEndpoint)
         llmTransport = transport
-        var embedder = try await EmbedderRegistry.embedder(named: configuration.embedderName)
-        if var http = embedder as? HTTPEmbedder {
-            http.transport = transport  // pooled connections for query embeddings too
-            embedder = http
-        }
-        defaultEmbedder = embedder
+        defaultEmbedder = Self.pooled(
+            try await EmbedderRegistry.embedder(named: configuration.embedderName), transport: transport)
         embedders = Mutex([defaultEmbedder.modelID: defaultEmbedder])
     }
 
@@ -93,16 +89,20 @@ public final class CascadeService: Sendable {
 
     private func embedder(forModelID id: String, dimension: Int) throws -> any Embedder {
         if let loaded = embedders.withLock({ $0[id] }) { return loaded }
-        var embedder = try EmbedderRegistry.embedder(forModelID: id, dimension: dimension)
-        if var http = embedder as? HTTPEmbedder {
-            http.transport = llmTransport
-            embedder = http
-        }
+        let embedder = Self.pooled(
+            try EmbedderRegistry.embedder(forModelID: id, dimension: dimension), transport: llmTransport)
         return embedders.withLock { embedders in
             if let loaded = embedders[id] { return loaded }
             embedders[id] = embedder
             return embedder
         }
+    }
+
+    /// `embedder` with the service's pooled connections when it calls an HTTP endpoint.
+    static func pooled(_ embedder: any Embedder, transport: PooledHTTPTransport) -> any Embedder {
+        guard var http = embedder as? HTTPEmbedder else { return embedder }
+        http.transport = transport
+        return http
     }
 
     /// The resolver for one of `tenant`'s questions: its settings read now (a change to

@@ -90,12 +90,8 @@ extension KnowledgeBaseStore {
             }
             sql += " ORDER BY id DESC LIMIT ? OFFSET ?"
             arguments += [limit, offset]
-            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map { row in
-                StoredDocument(
-                    collection: row["collection"], docID: row["doc_id"], source: row["source"], title: row["title"],
-                    format: row["format"], byteSize: row["byte_size"], chunkCount: row["chunk_count"],
-                    ingestedAt: row["ingested_at"])
-            }
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(
+                StoredDocument.init(row:))
         }
     }
 
@@ -108,23 +104,8 @@ extension KnowledgeBaseStore {
                     SELECT collection, doc_id, source, title, format, byte_size, chunk_count, ingested_at
                     FROM document WHERE doc_id = ?
                     """, arguments: [docID]
-            ).map { row in
-                StoredDocument(
-                    collection: row["collection"], docID: row["doc_id"], source: row["source"], title: row["title"],
-                    format: row["format"], byteSize: row["byte_size"], chunkCount: row["chunk_count"],
-                    ingestedAt: row["ingested_at"])
-            }
+            ).map(StoredDocument.init(row:))
         }
-    }
-
-    /// The same check as ``claimEmbeddingModel(id:dimension:)``, inside the caller's transaction.
-    static func claimModel(_ db: Database, id: String, dimension: Int) throws {
-        let existing = try String.fetchOne(db, sql: "SELECT value FROM kb_meta WHERE key = 'embedding_model'")
-        let chunks = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM chunk") ?? 0
-        if let existing, existing != id, chunks > 0 { throw StoreError.modelMismatch(stored: existing, requested: id) }
-        try db.execute(
-            sql: "INSERT OR REPLACE INTO kb_meta(key, value) VALUES ('embedding_model', ?), ('embedding_dimension', ?)",
-            arguments: [id, String(dimension)])
     }
 }
 
@@ -139,4 +120,15 @@ public struct StoredDocument: Hashable, Sendable {
     public var chunkCount: Int
     /// ISO 8601 UTC, as written at ingest.
     public var ingestedAt: String
+
+    init(row: Row) {
+        collection = row["collection"]
+        docID = row["doc_id"]
+        source = row["source"]
+        title = row["title"]
+        format = row["format"]
+        byteSize = row["byte_size"]
+        chunkCount = row["chunk_count"]
+        ingestedAt = row["ingested_at"]
+    }
 }

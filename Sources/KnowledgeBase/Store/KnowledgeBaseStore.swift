@@ -71,20 +71,23 @@ public struct KnowledgeBaseStore: Sendable {
     /// Records `model` as the knowledge base's model, or refuses when another model's vectors
     /// are already in use.
     public func claimEmbeddingModel(id: String, dimension: Int) throws {
-        try writer.write { db in
-            let existing = try String.fetchOne(db, sql: "SELECT value FROM kb_meta WHERE key = 'embedding_model'")
-            if let existing, existing != id {
-                let chunks = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM chunk") ?? 0
-                if chunks > 0 { throw StoreError.modelMismatch(stored: existing, requested: id) }
-            }
-            let stored = try String.fetchOne(db, sql: "SELECT value FROM kb_meta WHERE key = 'embedding_dimension'")
-            if existing == id, let stored, stored != String(dimension),
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM chunk") ?? 0 > 0
-            {
-                throw StoreError.dimensionMismatch(expected: Int(stored) ?? 0, actual: dimension)
-            }
-            try Self.setModel(db, id: id, dimension: dimension)
+        try writer.write { db in try Self.claimModel(db, id: id, dimension: dimension) }
+    }
+
+    /// ``claimEmbeddingModel(id:dimension:)`` inside the caller's transaction.
+    static func claimModel(_ db: Database, id: String, dimension: Int) throws {
+        let existing = try String.fetchOne(db, sql: "SELECT value FROM kb_meta WHERE key = 'embedding_model'")
+        if let existing, existing != id {
+            let chunks = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM chunk") ?? 0
+            if chunks > 0 { throw StoreError.modelMismatch(stored: existing, requested: id) }
         }
+        let stored = try String.fetchOne(db, sql: "SELECT value FROM kb_meta WHERE key = 'embedding_dimension'")
+        if existing == id, let stored, stored != String(dimension),
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM chunk") ?? 0 > 0
+        {
+            throw StoreError.dimensionMismatch(expected: Int(stored) ?? 0, actual: dimension)
+        }
+        try setModel(db, id: id, dimension: dimension)
     }
 
     /// Switches the knowledge base to `model` (used by reindex once all chunks have its vectors).

@@ -33,12 +33,7 @@ extension DatabaseOpening {
     /// - Throws: ``StoreKindError`` without writing anything when the file is of another kind,
     ///   another application's, or newer.
     public static func open(_ writer: any DatabaseWriter, as kind: StoreKind, migrator: DatabaseMigrator) throws {
-        let (applicationID, tables) = try writer.read { db in
-            (
-                try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0,
-                Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'"))
-            )
-        }
+        let (applicationID, tables) = try writer.read(header)
         try check(applicationID: applicationID, tables: tables, as: kind)
         if tables.contains("grdb_migrations"), try writer.read({ db in try migrator.hasBeenSuperseded(db) }) {
             throw StoreKindError(
@@ -68,12 +63,7 @@ extension DatabaseOpening {
         guard let queue = try? DatabaseQueue(path: path, configuration: configuration) else { return }
         let (applicationID, tables): (Int32, Set<String>)
         do {
-            (applicationID, tables) = try queue.read { db in
-                (
-                    try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0,
-                    Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'"))
-                )
-            }
+            (applicationID, tables) = try queue.read(header)
         } catch let error as DatabaseError where error.resultCode == .SQLITE_NOTADB {
             throw StoreKindError(message: "this file is not a SQLite database, so not a cascade \(kind.name)")
         } catch {
@@ -86,6 +76,14 @@ extension DatabaseOpening {
                     "this \(kind.name) was written by a newer cascade (its schema has migrations this one does not know); upgrade cascade"
             )
         }
+    }
+
+    /// The header's kind mark and the database's table names.
+    static func header(_ db: Database) throws -> (Int32, Set<String>) {
+        (
+            try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0,
+            Set(try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'"))
+        )
     }
 
     static func check(applicationID: Int32, tables: Set<String>, as kind: StoreKind) throws {

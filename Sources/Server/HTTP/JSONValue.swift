@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Metering
 
 /// A JSON document built explicitly, so every response follows one convention: snake_case keys,
 /// nulls written (never omitted), timestamps as ISO-8601 UTC strings, money as decimal strings.
@@ -23,17 +24,12 @@ public indirect enum JSONValue: Sendable, Hashable {
     /// An ISO-8601 UTC timestamp with milliseconds (`2026-11-26T15:04:05.123Z`).
     public static func timestamp(_ date: Date?) -> JSONValue {
         guard let date else { return .null }
-        return .string(Self.formatTimestamp(date))
+        return .string(JSONConvention.timestamp(date))
     }
     /// An exact decimal amount as a string (`"83.45"`), never a binary float.
     public static func money(_ amount: Decimal?) -> JSONValue {
         guard let amount else { return .null }
         return .string(NSDecimalNumber(decimal: amount).stringValue)
-    }
-
-    static func formatTimestamp(_ date: Date) -> String {
-        date.formatted(
-            Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: TimeZone(identifier: "UTC") ?? .gmt))
     }
 
     /// The compact JSON text.
@@ -98,7 +94,7 @@ public indirect enum JSONValue: Sendable, Hashable {
 
     /// Converts an `Encodable` value (encoded with snake_case keys already) to a JSON value.
     static func encoding(_ value: some Encodable) throws -> JSONValue {
-        let data = try JSONEncoder().encode(value)
+        let data = try JSONConvention.encoder().encode(value)
         return try parse(data)
     }
 

@@ -76,7 +76,7 @@ struct AskRoutes {
         }
         var outcome = try Presenter.resolution(Resolver.recordedResolution(from: rows))
         if case .object(var members) = outcome {
-            members["ledger"] = .array(rows.map(Presenter.entry))
+            members["ledger"] = .array(try rows.map(Presenter.entry))
             outcome = .object(members)
         }
         return JSONResponse(outcome)
@@ -114,6 +114,6 @@ struct AskRoutes {
             throw Problem.conflict("query \(id) is already \(outcome)", code: "already-\(outcome)")
         }
         let row = try service.ledger.correct(tenant: key.tenant, queryID: id, outcome: outcome, note: reason)
-        return JSONResponse(Presenter.entry(row), status: .created)
+        return JSONResponse(try Presenter.entry(row), status: .created)
     }
 }

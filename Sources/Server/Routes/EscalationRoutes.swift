@@ -13,9 +13,7 @@ struct EscalationRoutes {
 
     @Sendable func list(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {
         let key = try context.require(.admin)
-        let entries = try service.ledger.entries(tenant: key.tenant)
-        let closed = Set(entries.filter { $0.kind == .correction && $0.outcome == "agent_answer" }.map(\.queryID))
-        let open = entries.filter { $0.kind == .query && $0.tier == "escalated" && !closed.contains($0.queryID) }
+        let open = try service.ledger.openEscalations(tenant: key.tenant)
         return JSONResponse([
             "escalations": .array(
                 open.map { e in
@@ -47,6 +45,6 @@ struct EscalationRoutes {
             throw Problem.conflict("escalation \(id) is already resolved", code: "already-resolved")
         }
         let row = try service.ledger.correct(tenant: key.tenant, queryID: id, outcome: "agent_answer", answer: answer)
-        return JSONResponse(Presenter.entry(row), status: .created)
+        return JSONResponse(try Presenter.entry(row), status: .created)
     }
 }

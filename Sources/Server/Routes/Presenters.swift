@@ -27,19 +27,8 @@ enum Presenter {
         ]
     }
 
-    static func entry(_ e: LedgerEntry) -> JSONValue {
-        let citations =
-            e.citations.flatMap { try? JSONValue.parse(Data($0.utf8)) } ?? (e.kind == .query ? .array([]) : .null)
-        return [
-            "sequence": .int(e.sequence), "kind": .string(e.kind.rawValue), "query_id": .string(e.queryID),
-            "tenant": .string(e.tenant), "conversation_id": .string(e.conversationID), "user_id": .string(e.userID),
-            "tier": .string(e.tier), "outcome": .string(e.outcome), "question": .string(e.question),
-            "answer": .string(e.answer), "citations": citations, "confidence": .double(e.confidence),
-            "cost_micros": .int(e.costMicros), "tokens_in": .int(e.tokensIn), "tokens_out": .int(e.tokensOut),
-            "latency_ms": .int(e.latencyMs), "occurred_at": .timestamp(e.occurredAt),
-            "recorded_at": .timestamp(e.recordedAt), "note": .string(e.note), "hash": .string(e.hash),
-        ]
-    }
+    /// A ledger row as `LedgerEntry` encodes itself (every field, citations nested).
+    static func entry(_ e: LedgerEntry) throws -> JSONValue { try JSONValue.encoding(e) }
 
     static func invoice(_ invoice: Invoice) -> JSONValue {
         [

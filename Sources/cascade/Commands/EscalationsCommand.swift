@@ -17,12 +17,7 @@ struct EscalationsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReportingErrors {
-                let entries = try ledgerOption.openExisting().entries(tenant: tenant)
-                let closed = Set(
-                    entries.filter { $0.kind == .correction && $0.outcome == "agent_answer" }.map(\.queryID))
-                let open = entries.filter {
-                    $0.kind == .query && $0.tier == "escalated" && !closed.contains($0.queryID)
-                }
+                let open = try ledgerOption.openExisting().openEscalations(tenant: tenant)
                 if json {
                     for e in open {
                         try Terminal.printJSON([
@@ -50,18 +45,9 @@ struct EscalationsCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReportingErrors {
-                let ledger = try ledgerOption.openExisting()
-                let rows = try ledger.entries(tenant: tenant, queryID: id)
-                guard let query = rows.first(where: { $0.kind == .query }) else { throw LedgerError.unknownQuery(id) }
-                guard query.tier == "escalated" else {
-                    throw LedgerError.invalidInput(
-                        "query \(id) was not escalated (tier \(query.tier)); nothing to resolve")
-                }
-                guard !rows.contains(where: { $0.kind == .correction && $0.outcome == "agent_answer" }) else {
-                    throw LedgerError.invalidInput("escalation \(id) is already resolved")
-                }
-                let entry = try ledger.correct(
-                    tenant: query.tenant, queryID: id, outcome: "agent_answer", answer: answer)
+                // The ledger checks the rest: escalated, not answered yet, answer not empty, id unambiguous.
+                let entry = try ledgerOption.openExisting().correct(
+                    tenant: tenant, queryID: id, outcome: "agent_answer", answer: answer)
                 if json {
                     try Terminal.printJSON(entry)
                 } else {

@@ -1,4 +1,5 @@
 import Foundation
+import Metering
 
 #if canImport(Glibc)
     import Glibc
@@ -23,16 +24,7 @@ enum Terminal {
     /// Prints an `Encodable` value as one line of JSON (sorted keys, so output is stable).
     /// The same convention as the HTTP API: snake_case keys, ISO-8601 UTC timestamps.
     static func printJSON(_ value: some Encodable) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.dateEncodingStrategy = .custom { date, encoder in
-            var container = encoder.singleValueContainer()
-            try container.encode(
-                date.formatted(
-                    Date.ISO8601FormatStyle(
-                        includingFractionalSeconds: true, timeZone: TimeZone(identifier: "UTC") ?? .gmt)))
-        }
+        let encoder = JSONConvention.encoder()
         print(String(decoding: try encoder.encode(value), as: UTF8.self))
     }
 }

@@ -33,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         .systemLibrary(
@@ -74,7 +75,11 @@ let package = Package(
         ),
         .target(
             name: "Metering",
-            dependencies: ["KnowledgeBase", "Yams", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "KnowledgeBase", "Yams", .product(name: "GRDB", package: "GRDB.swift"),
+                // Ed25519 signatures for ledger checkpoints.
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -171,7 +176,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MeteringTests",
-            dependencies: ["Metering", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Metering", "KnowledgeBase", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

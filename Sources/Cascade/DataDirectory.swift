@@ -10,6 +10,7 @@ import Foundation
 /// <data>/tenants/<tenant>/uploads/     documents uploaded through the API, as received
 /// <data>/kb.sqlite                     the knowledge base of commands run without --tenant
 /// <data>/plans.yaml                    a custom plan catalog (else the built-in plans)
+/// <data>/signing.key(.pub)             the default checkpoint signing key (better kept elsewhere)
 /// ```
 ///
 /// `cascade serve` and every admin command that takes `--data` agree on these paths, so the CLI
@@ -29,6 +30,8 @@ public struct DataDirectory: Hashable, Sendable {
     public var controlPath: String { path("control.sqlite") }
     public var tenantsDirectory: String { path("tenants") }
     public var sharedKnowledgeBasePath: String { path("kb.sqlite") }
+    /// The default Ed25519 key that signs ledger checkpoints (created on first use).
+    public var signingKeyPath: String { path("signing.key") }
     /// `<data>/plans.yaml` when that file exists (a custom plan catalog), else nil (the built-in one).
     public var plansPath: String? {
         FileManager.default.fileExists(atPath: path("plans.yaml")) ? path("plans.yaml") : nil

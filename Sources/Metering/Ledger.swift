@@ -61,14 +61,28 @@ public struct Ledger: Sendable {
     }
 
     /// Appends a query row and its attempt rows in one transaction, unless the tenant already
-    /// has this query id.
+    /// has this query id. A row dated in a month whose invoice is final is refused (it would never
+    /// be billed).
+    ///
+    /// When the id is already recorded, nothing about the query changes; but attempts that cost
+    /// something were real work (two requests with one id raced, both ran the tiers): they are
+    /// appended as attempt rows, marked as discarded, so their model cost is metered without a
+    /// second resolution.
     /// - Parameter now: the recording time (tests pass a fixed clock).
     public func record(query: LedgerEntry, attempts: [LedgerEntry], now: Date = Date()) throws -> RecordResult {
         try Self.checkOccurredAt(query.occurredAt, now: now)
         for entry in attempts + [query] { try entry.validate() }
         return try writer.write { db in
             let existing = try Self.entries(db, tenant: query.tenant, queryID: query.queryID)
-            if existing.contains(where: { $0.kind == .query }) { return .duplicate(existing) }
+            if existing.contains(where: { $0.kind == .query }) {
+                for var attempt in attempts where attempt.costMicros > 0 || attempt.tokensIn + attempt.tokensOut > 0 {
+                    attempt.recordedAt = now
+                    attempt.note = [attempt.note, Self.discardedNote].compactMap { $0 }.joined(separator: "; ")
+                    _ = try Self.append(db, &attempt)
+                }
+                return .duplicate(existing)
+            }
+            try FinalizedMonths(db, tenant: query.tenant).check(query.occurredAt)
             var written: [LedgerEntry] = []
             for var entry in attempts + [query] {
                 entry.recordedAt = now
@@ -78,8 +92,13 @@ public struct Ledger: Sendable {
         }
     }
 
+    /// The note on an attempt whose query id was recorded by a concurrent request first.
+    public static let discardedNote =
+        "discarded: a concurrent request with the same query id was recorded first; this work's cost is metered"
+
     /// Records many queries in one transaction (imports, backfills, benchmarks): the same rules as
-    /// ``record(query:attempts:now:)`` for each, duplicates skipped. Returns how many were new.
+    /// ``record(query:attempts:now:)`` for each (a row in a finalized month refuses the whole
+    /// batch), duplicates skipped. Returns how many were new.
     @discardableResult
     public func record(batch: [(query: LedgerEntry, attempts: [LedgerEntry])], now: Date = Date()) throws -> Int {
         for item in batch {
@@ -88,10 +107,14 @@ public struct Ledger: Sendable {
         }
         return try writer.write { db in
             var recorded = 0
+            var finalized: [String: FinalizedMonths] = [:]
             let exists = try db.cachedStatement(
                 sql: "SELECT 1 FROM ledger_entry WHERE tenant = ? AND query_id = ? AND kind = 'query'")
             for item in batch {
                 if try Bool.fetchOne(exists, arguments: [item.query.tenant, item.query.queryID]) == true { continue }
+                let tenant = item.query.tenant
+                if finalized[tenant] == nil { finalized[tenant] = try FinalizedMonths(db, tenant: tenant) }
+                try finalized[tenant]?.check(item.query.occurredAt)
                 for var entry in item.attempts + [item.query] {
                     entry.recordedAt = now
                     _ = try Self.append(db, &entry)
@@ -200,70 +223,6 @@ public struct Ledger: Sendable {
         try writer.read { db in try Self.entries(db, tenant: tenant, queryID: queryID) }
     }
 
-    /// The outcome of an integrity check.
-    public struct Verification: Sendable, Codable, Hashable {
-        public var rows: Int
-        public var ok: Bool
-        /// The first row that is missing, altered or out of order, and what is wrong with it.
-        public var firstBrokenSequence: Int64?
-        public var problem: String?
-
-        enum CodingKeys: String, CodingKey {
-            case rows, ok
-            case firstBrokenSequence = "first_broken_sequence"
-            case problem
-        }
-
-        /// Every field written (null when the ledger is intact).
-        public func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(rows, forKey: .rows)
-            try c.encode(ok, forKey: .ok)
-            try c.encode(firstBrokenSequence, forKey: .firstBrokenSequence)
-            try c.encode(problem, forKey: .problem)
-        }
-    }
-
-    /// Runs SQLite's integrity check (a damaged index, such as the one that keeps query ids unique
-    /// per tenant, is damage too), then recomputes the hash chain row by row, streaming: memory does
-    /// not grow with the ledger.
-    public func verify() throws -> Verification {
-        try writer.read { db in
-            let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ledger_entry") ?? 0
-            let integrity = try String.fetchAll(db, sql: "PRAGMA integrity_check")
-            if integrity != ["ok"] {
-                return Verification(
-                    rows: total, ok: false, firstBrokenSequence: nil,
-                    problem:
-                        "the file is damaged (SQLite integrity check: \(integrity.prefix(3).joined(separator: "; ")))")
-            }
-            let rows = try Row.fetchCursor(db, sql: "SELECT * FROM ledger_entry ORDER BY seq")
-            var previous = ""
-            var expected: Int64 = 1
-            while let row = try rows.next() {
-                let entry = Self.entry(row)
-                if entry.sequence != expected {
-                    return Verification(
-                        rows: total, ok: false, firstBrokenSequence: expected,
-                        problem: "row \(expected) is missing (next row is \(entry.sequence))")
-                }
-                if entry.previousHash != previous {
-                    return Verification(
-                        rows: total, ok: false, firstBrokenSequence: entry.sequence,
-                        problem: "row \(entry.sequence) does not chain to the row before it")
-                }
-                if SHA256.hex(entry.canonicalContent) != entry.hash {
-                    return Verification(
-                        rows: total, ok: false, firstBrokenSequence: entry.sequence,
-                        problem: "row \(entry.sequence) was altered after it was written (hash mismatch)")
-                }
-                previous = entry.hash
-                expected += 1
-            }
-            return Verification(rows: total, ok: true, firstBrokenSequence: nil, problem: nil)
-        }
-    }
-
     /// Refuses an event time outside the accepted window (34 days back, a few minutes ahead).
     public static func checkOccurredAtWindow(_ date: Date, now: Date = Date()) throws {
         try checkOccurredAt(date, now: now)
@@ -280,13 +239,14 @@ public struct Ledger: Sendable {
         let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM ledger_entry ORDER BY seq DESC LIMIT 1")
         entry.sequence = (last?["seq"] as Int64? ?? 0) + 1
         entry.previousHash = last?["hash"] ?? ""
-        entry.hash = SHA256.hex(entry.canonicalContent)
+        entry.hashScheme = .current
+        entry.hash = entry.contentHash
         try db.execute(
             sql: """
                 INSERT INTO ledger_entry(seq, kind, query_id, tenant, conversation_id, user_id, tier, outcome, question,
                     answer, citations, confidence, cost_micros, tokens_in, tokens_out, latency_ms, occurred_at_ms,
-                    recorded_at_ms, note, previous_hash, hash)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    recorded_at_ms, note, previous_hash, hash, hash_scheme)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 entry.sequence, entry.kind.rawValue, entry.queryID, entry.tenant, entry.conversationID, entry.userID,
@@ -294,6 +254,7 @@ public struct Ledger: Sendable {
                 entry.confidence.map { (($0 * 1_000_000).rounded()) / 1_000_000 }, entry.costMicros, entry.tokensIn,
                 entry.tokensOut, entry.latencyMs, LedgerEntry.milliseconds(entry.occurredAt),
                 LedgerEntry.milliseconds(entry.recordedAt), entry.note, entry.previousHash, entry.hash,
+                entry.hashScheme.rawValue,
             ])
         return entry
     }
@@ -309,7 +270,7 @@ public struct Ledger: Sendable {
     }
 
     static func entry(_ row: Row) -> LedgerEntry {
-        LedgerEntry(
+        var entry = LedgerEntry(
             sequence: row["seq"], kind: LedgerEntry.Kind(rawValue: row["kind"]) ?? .query, queryID: row["query_id"],
             tenant: row["tenant"], conversationID: row["conversation_id"], userID: row["user_id"], tier: row["tier"],
             outcome: row["outcome"], question: row["question"], answer: row["answer"], citations: row["citations"],
@@ -318,5 +279,7 @@ public struct Ledger: Sendable {
             occurredAt: LedgerEntry.date(milliseconds: row["occurred_at_ms"]),
             recordedAt: LedgerEntry.date(milliseconds: row["recorded_at_ms"]), note: row["note"],
             previousHash: row["previous_hash"], hash: row["hash"])
+        entry.hashScheme = HashScheme(rawValue: row["hash_scheme"] ?? 1) ?? .legacy
+        return entry
     }
 }

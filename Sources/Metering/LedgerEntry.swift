@@ -1,4 +1,5 @@
 import Foundation
+import KnowledgeBase
 
 /// One row of the metering ledger. Rows are never changed: a correction (reopened conversation,
 /// voided resolution, an agent's answer) is a new row that references the original query.
@@ -45,6 +46,8 @@ public struct LedgerEntry: Hashable, Sendable, Codable {
     /// SHA-256 of the previous row (empty for the first row) and of this row's content.
     public var previousHash: String
     public var hash: String
+    /// How `hash` was computed (rows written before hash scheme 2 keep scheme 1).
+    public var hashScheme: HashScheme = .current
 
     public init(
         sequence: Int64 = 0, kind: Kind, queryID: String, tenant: String, conversationID: String? = nil,
@@ -93,6 +96,7 @@ public struct LedgerEntry: Hashable, Sendable, Codable {
         case note
         case previousHash = "previous_hash"
         case hash
+        case hashScheme = "hash_scheme"
     }
 
     /// A citation as stored in a query row.
@@ -136,9 +140,45 @@ public struct LedgerEntry: Hashable, Sendable, Codable {
         try c.encode(note, forKey: .note)
         try c.encode(previousHash, forKey: .previousHash)
         try c.encode(hash, forKey: .hash)
+        try c.encode(hashScheme, forKey: .hashScheme)
     }
 
-    /// The text the row's hash is computed over: every field but the hash itself, in a fixed
+    /// The row's hash under its scheme.
+    var contentHash: String {
+        switch hashScheme {
+        case .legacy: SHA256.hex(canonicalContent)
+        case .canonical: canonicalEncoding.sha256Hex
+        }
+    }
+
+    /// Hash scheme 2: every field but the hash, tagged and length-prefixed, times as whole
+    /// milliseconds since 1970 and the confidence as whole millionths (what the database stores).
+    var canonicalEncoding: CanonicalEncoding {
+        var e = CanonicalEncoding(domain: "cascade/ledger_entry/2")
+        e.append(sequence)
+        e.append(kind.rawValue)
+        e.append(queryID)
+        e.append(tenant)
+        e.append(conversationID)
+        e.append(userID)
+        e.append(tier)
+        e.append(outcome)
+        e.append(question)
+        e.append(answer)
+        e.append(citations)
+        e.append(confidence.map { Int64(($0 * 1_000_000).rounded()) })
+        e.append(costMicros)
+        e.append(tokensIn)
+        e.append(tokensOut)
+        e.append(latencyMs)
+        e.append(Self.milliseconds(occurredAt))
+        e.append(Self.milliseconds(recordedAt))
+        e.append(note)
+        e.append(previousHash)
+        return e
+    }
+
+    /// Hash scheme 1 (legacy rows): every field but the hash itself, `|`-joined in a fixed
     /// order, with times as whole milliseconds since 1970 (what the database stores).
     var canonicalContent: String {
         func field(_ value: String?) -> String {

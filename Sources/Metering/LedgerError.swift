@@ -7,6 +7,8 @@ public enum LedgerError: Error, Equatable, Sendable, CustomStringConvertible {
     case unknownQuery(String)
     case cannotOpen(path: String, reason: String)
     case invalidInput(String)
+    case corruptedFinalInvoice(tenant: String, month: String)
+    case monthFinalized(tenant: String, month: String, occurredAt: Date)
 
     public var description: String {
         let formatter = ISO8601DateFormatter()
@@ -23,6 +25,14 @@ public enum LedgerError: Error, Equatable, Sendable, CustomStringConvertible {
             return "cannot open ledger \(path): \(reason)"
         case .invalidInput(let reason):
             return reason
+        case .corruptedFinalInvoice(let tenant, let month):
+            return "the stored final invoice of \(tenant) for \(month) is damaged (its body is not an invoice); "
+                + "run `cascade ledger verify` and restore the ledger from a backup"
+        case .monthFinalized(let tenant, let month, let date):
+            return
+                "occurred_at \(formatter.string(from: date)) falls in \(month), whose invoice for \(tenant) is final: "
+                + "a late row would never be billed; record it with the current time (it then lands on the open month)"
+
         }
     }
 }

@@ -83,6 +83,66 @@ enum LedgerSchema {
                     END;
                     """)
         }
+        migrator.registerMigration("v4-integrity") { db in
+            // Hash scheme 2 for new ledger rows; the tables that decide money (billing changes,
+            // final invoices) get their own hash chains; signed checkpoints are kept.
+            try db.execute(
+                sql: """
+                    ALTER TABLE ledger_entry ADD COLUMN hash_scheme INTEGER NOT NULL DEFAULT 1;
+                    ALTER TABLE tenant_billing ADD COLUMN previous_hash TEXT NOT NULL DEFAULT '';
+                    ALTER TABLE tenant_billing ADD COLUMN hash TEXT NOT NULL DEFAULT '';
+                    ALTER TABLE final_invoice ADD COLUMN seq INTEGER;
+                    ALTER TABLE final_invoice ADD COLUMN ledger_sequence INTEGER;
+                    ALTER TABLE final_invoice ADD COLUMN ledger_head_hash TEXT;
+                    ALTER TABLE final_invoice ADD COLUMN previous_hash TEXT NOT NULL DEFAULT '';
+                    ALTER TABLE final_invoice ADD COLUMN hash TEXT NOT NULL DEFAULT '';
+                    DROP TRIGGER tenant_billing_no_update;
+                    DROP TRIGGER final_invoice_no_update;
+                    """)
+            // Seal the rows written before this version into their chains (once, here).
+            var previous = ""
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM tenant_billing ORDER BY seq") {
+                let hash = IntegrityChain.billing.hash(row, sequence: row["seq"], previousHash: previous)
+                try db.execute(
+                    sql: "UPDATE tenant_billing SET previous_hash = ?, hash = ? WHERE seq = ?",
+                    arguments: [previous, hash, row["seq"] as Int64])
+                previous = hash
+            }
+            previous = ""
+            let invoices = try Row.fetchAll(db, sql: "SELECT rowid AS rid, * FROM final_invoice ORDER BY rowid")
+            for (i, row) in invoices.enumerated() {
+                let hash = IntegrityChain.finalInvoice.hash(row, sequence: Int64(i + 1), previousHash: previous)
+                try db.execute(
+                    sql: "UPDATE final_invoice SET seq = ?, previous_hash = ?, hash = ? WHERE rowid = ?",
+                    arguments: [i + 1, previous, hash, row["rid"] as Int64])
+                previous = hash
+            }
+            try db.execute(
+                sql: """
+                    CREATE UNIQUE INDEX final_invoice_by_seq ON final_invoice(seq);
+                    CREATE TRIGGER tenant_billing_no_update BEFORE UPDATE ON tenant_billing BEGIN
+                        SELECT RAISE(ABORT, 'billing settings are append-only: record a new change');
+                    END;
+                    CREATE TRIGGER tenant_billing_no_delete BEFORE DELETE ON tenant_billing BEGIN
+                        SELECT RAISE(ABORT, 'billing settings are append-only: record a new change');
+                    END;
+                    CREATE TRIGGER final_invoice_no_update BEFORE UPDATE ON final_invoice BEGIN
+                        SELECT RAISE(ABORT, 'a finalized invoice never changes');
+                    END;
+                    -- Signed checkpoints (cascade ledger checkpoint, and one per finalized invoice).
+                    CREATE TABLE checkpoint (
+                        seq INTEGER PRIMARY KEY,
+                        body TEXT NOT NULL,
+                        created_at_ms INTEGER NOT NULL
+                    );
+                    CREATE TRIGGER checkpoint_no_update BEFORE UPDATE ON checkpoint BEGIN
+                        SELECT RAISE(ABORT, 'checkpoints are append-only');
+                    END;
+                    CREATE TRIGGER checkpoint_no_delete BEFORE DELETE ON checkpoint BEGIN
+                        SELECT RAISE(ABORT, 'checkpoints are append-only');
+                    END;
+                    """)
+        }
         return migrator
     }
 }

@@ -542,7 +542,28 @@ components:
         occurred_at: { type: string, format: date-time }
         recorded_at: { type: string, format: date-time }
         note: { type: [string, "null"] }
+        previous_hash: { type: string }
         hash: { type: string }
+        hash_scheme: { type: integer, enum: [1, 2], description: "1: legacy rows (before schema v4); 2: tagged, length-prefixed fields" }
+    ChainHead:
+      type: object
+      required: [sequence, hash]
+      properties:
+        sequence: { type: integer, minimum: 0 }
+        hash: { type: string }
+    Checkpoint:
+      type: object
+      description: A signed (Ed25519) statement of the ledger's heads; `cascade ledger verify --checkpoint` checks a ledger against it.
+      required: [format, ledger, billing, final_invoices, created_at, key_id, public_key, signature]
+      properties:
+        format: { type: string }
+        ledger: { $ref: "#/components/schemas/ChainHead" }
+        billing: { $ref: "#/components/schemas/ChainHead" }
+        final_invoices: { $ref: "#/components/schemas/ChainHead" }
+        created_at: { type: string, format: date-time }
+        key_id: { type: string }
+        public_key: { type: string }
+        signature: { type: string }
     Money:
       type: string
       pattern: "^-?[0-9]+(\\.[0-9]+)?$"
@@ -571,6 +592,16 @@ components:
               amount: { $ref: "#/components/schemas/Money" }
               currency: { type: string }
               query_ids: { type: array, items: { type: string } }
+        ledger_head:
+          description: For a final invoice, the ledger's last row when it was finalized; null for previews.
+          oneOf:
+            - { type: "null" }
+            - { $ref: "#/components/schemas/ChainHead" }
+        ledger_checkpoint:
+          description: For a final invoice, the checkpoint signed when it was finalized; null for previews.
+          oneOf:
+            - { type: "null" }
+            - { $ref: "#/components/schemas/Checkpoint" }
     UsageReport:
       type: object
       required: [tenant, month, queries, resolutions, billable_resolutions, flagged_resolutions, escalated, rejected, duplicates, reopened, voided, resolution_rate, total_cost_micros, total_cost, blended_cost_per_resolution, currency, invoice_total, findings, tiers]

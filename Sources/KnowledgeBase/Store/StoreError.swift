@@ -8,6 +8,9 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     case cannotOpen(path: String, reason: String)
     /// The knowledge base has no documents yet.
     case empty(path: String)
+    /// A value read from the file cannot be right (a negative count, a slot outside its pack…):
+    /// refused before it is used as a size or an index.
+    case corrupted(table: String, row: Int64, reason: String)
 
     public var description: String {
         switch self {
@@ -20,6 +23,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             "cannot open knowledge base \(path): \(reason)"
         case .empty(let path):
             "knowledge base \(path) has no documents; add some with `cascade ingest <folder> --kb \(path)`"
+        case .corrupted(let table, let row, let reason):
+            "the knowledge base is damaged: \(table) row \(row): \(reason); restore it from a backup, or ingest the documents into a new knowledge base"
         }
     }
 }

@@ -97,6 +97,9 @@ extension DatabaseOpening {
                     + "not a cascade \(kind.name); nothing was changed")
         }
         let own = tables.filter { !$0.hasPrefix("sqlite_") }
+        // Only GRDB's migration table: another process is creating this store right now (the table
+        // is committed before the first migration); its migrations are ours to wait for.
+        if own == ["grdb_migrations"] { return }
         if !own.isEmpty, !(own.contains(kind.signatureTable) && own.contains("grdb_migrations")) {
             let other = StoreKind.all.first { own.contains($0.signatureTable) }
             throw StoreKindError(

@@ -40,6 +40,7 @@ extension KnowledgeBaseStore {
         -> ChunkVectorIndex
     {
         let chosen = try encoding ?? vectorEncoding(db)
+        try checkPackCounts(db, model: model, dimension: dimension)
         let total =
             try Int.fetchOne(
                 db,
@@ -107,6 +108,44 @@ extension KnowledgeBaseStore {
         index.moreChunks = more
     }
 
+    /// Refuses packs whose counts cannot be right before any of them sizes a buffer.
+    static func checkPackCounts(_ db: Database, model: String, dimension: Int) throws {
+        if let bad = try Row.fetchOne(
+            db,
+            sql: """
+                SELECT id, row_count, dead_rows FROM vector_pack WHERE model = ? AND dimension = ?
+                AND (row_count < 0 OR dead_rows < 0 OR dead_rows > row_count OR row_count > ?) LIMIT 1
+                """, arguments: [model, dimension, VectorRef.maxSlots])
+        {
+            throw StoreError.corrupted(
+                table: "vector_pack", row: bad[0],
+                reason: "row_count \(bad[1] as Int64) and dead_rows \(bad[2] as Int64) are not possible counts")
+        }
+    }
+
+    /// The slots of a pack's live rows, checked: each inside the pack, none twice, as many as the
+    /// pack's counts say.
+    static func liveSlots(_ db: Database, pack id: Int64, rowCount: Int, dead: Int) throws -> [Int] {
+        guard dead > 0 else { return Array(0..<rowCount) }
+        let slots = try Int.fetchAll(
+            db, sql: "SELECT slot FROM embedding WHERE pack_id = ? ORDER BY slot", arguments: [id])
+        var previous = -1
+        for slot in slots {
+            guard slot > previous, slot < rowCount else {
+                throw StoreError.corrupted(
+                    table: "vector_pack", row: id,
+                    reason: "an embedding points at slot \(slot), outside its \(rowCount) rows or used twice")
+            }
+            previous = slot
+        }
+        guard slots.count == rowCount - dead else {
+            throw StoreError.corrupted(
+                table: "vector_pack", row: id,
+                reason: "\(slots.count) embeddings point into it, but its counts say \(rowCount - dead) live rows")
+        }
+        return slots
+    }
+
     /// Calls `body` with every live stored row of `model`, in ascending ``VectorRef`` order, with a
     /// pointer to its float32 bytes (valid only during the call; not necessarily aligned).
     private static func forEachPackRow(
@@ -123,15 +162,17 @@ extension KnowledgeBaseStore {
             let id: Int64 = pack[0]
             let rowCount: Int = pack[1]
             let dead: Int = pack[2]
-            let slots: [Int] =
-                dead == 0
-                ? Array(0..<rowCount)
-                : try Int.fetchAll(
-                    db, sql: "SELECT slot FROM embedding WHERE pack_id = ? ORDER BY slot", arguments: [id])
+            guard rowCount >= 0, dead >= 0, dead <= rowCount, rowCount <= VectorRef.maxSlots else {
+                throw StoreError.corrupted(
+                    table: "vector_pack", row: id,
+                    reason: "row_count \(rowCount) and dead_rows \(dead) are not possible counts")
+            }
+            let slots = try liveSlots(db, pack: id, rowCount: rowCount, dead: dead)
             try pack.withUnsafeData(atIndex: 3) { data in
                 guard let data, data.count == rowCount * rowBytes else {
-                    throw StoreError.cannotOpen(
-                        path: "vector pack \(id)", reason: "blob size does not match \(rowCount) × \(dimension) floats")
+                    throw StoreError.corrupted(
+                        table: "vector_pack", row: id,
+                        reason: "its vectors blob is not \(rowCount) × \(dimension) floats")
                 }
                 try data.withUnsafeBytes { raw in
                     for slot in slots {

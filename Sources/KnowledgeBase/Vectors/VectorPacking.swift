@@ -46,6 +46,11 @@ enum VectorPacking {
                 packID = tail["id"]
                 used = tail["row_count"]
                 blob = tail["vectors"]
+                guard used >= 0, blob.count == used * dimension * 4 else {
+                    throw StoreError.corrupted(
+                        table: "vector_pack", row: packID,
+                        reason: "row_count \(used) does not match its \(blob.count)-byte vectors blob")
+                }
             } else {
                 // An empty pack row reserves the id the slots point at; filled below.
                 try db.execute(
@@ -123,9 +128,17 @@ enum VectorPacking {
         let dimension: Int = info["dimension"]
         let old: Data = info["vectors"]
         let rowBytes = dimension * 4
+        guard rowBytes > 0, old.count % rowBytes == 0 else {
+            throw StoreError.corrupted(
+                table: "vector_pack", row: pack, reason: "its vectors blob is not whole rows of \(dimension) floats")
+        }
         var blob = Data(capacity: live.count * rowBytes)
         for (newSlot, row) in live.enumerated() {
             let slot: Int = row["slot"]
+            guard slot >= 0, (slot + 1) * rowBytes <= old.count else {
+                throw StoreError.corrupted(
+                    table: "vector_pack", row: pack, reason: "an embedding points at slot \(slot), outside the pack")
+            }
             blob.append(old[old.startIndex + slot * rowBytes..<old.startIndex + (slot + 1) * rowBytes])
             try db.execute(
                 sql: "UPDATE embedding SET slot = ? WHERE model = ? AND text_hash = ?",

@@ -5,6 +5,8 @@
 public struct VectorRef: Hashable, Sendable, Comparable {
     public let pack: Int64
     public let slot: Int
+    /// Slots per pack the packed form can address (2²⁰).
+    public static let maxSlots = 1 << 20
 
     public init(pack: Int64, slot: Int) {
         self.pack = pack

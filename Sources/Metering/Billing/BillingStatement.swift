@@ -4,6 +4,10 @@ import Foundation
 /// month is finalized, else a preview with any credits owed) and the billing settings in force.
 /// The CLI's `report`/`invoice`/`simulate` and the service's usage and invoice routes share it.
 public struct BillingStatement: Sendable {
+    /// The status of the invoice of a month before the tenant's first plan (nothing to invoice,
+    /// and nothing that can be finalized).
+    public static let noPlanStatus = "no plan yet"
+
     public var usage: MonthlyUsage
     public var invoice: Invoice
     public var setting: TenantBilling
@@ -35,23 +39,23 @@ public struct BillingStatement: Sendable {
             }
             periods.append((override == nil ? periodPlan : plan, period.from))
         }
+        let finals = try ledger.finalInvoices(tenant: tenant)
+        if override == nil, let final = finals.first(where: { $0.month == month.description }) {
+            return BillingStatement(usage: usage, invoice: final, setting: setting)  // a final invoice never changes
+        }
         if periods.isEmpty {
             let inForce = try ledger.billing(tenant: tenant, month: month)
             guard override != nil || inForce != nil else {
                 // Before the tenant's first plan: nothing to invoice.
                 let empty = Invoice(
                     tenant: tenant, month: month.description, plan: setting.plan, billing: setting.billing,
-                    status: "no plan yet", lines: [], total: 0)
+                    status: noPlanStatus, lines: [], total: 0)
                 return BillingStatement(usage: usage, invoice: empty, setting: setting)
             }
             periods = [(plan, start)]
         }
         var invoice = Invoice.compute(
             usage: usage, plan: plan, billing: billing, timeZone: setting.zone, basePeriods: periods)
-        let finals = try ledger.finalInvoices(tenant: tenant)
-        if override == nil, let final = finals.first(where: { $0.month == month.description }) {
-            return BillingStatement(usage: usage, invoice: final, setting: setting)  // a final invoice never changes
-        }
         if !finals.isEmpty {
             invoice.apply(
                 credits: Invoice.credits(

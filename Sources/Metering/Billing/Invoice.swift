@@ -30,9 +30,37 @@ public struct Invoice: Sendable, Codable, Hashable {
     public var lines: [Line]
     public var total: Decimal
     public var currency = "USD"
+    /// For a final invoice: the ledger's last row when it was finalized (the invoice was
+    /// computed from the rows up to it), and the signed checkpoint of that moment. Null for
+    /// previews. A customer holding the invoice holds an anchor `ledger verify --checkpoint` checks.
+    public var ledgerHead: ChainHead?
+    public var ledgerCheckpoint: Checkpoint?
 
     enum CodingKeys: String, CodingKey {
         case tenant, month, plan, billing, status, lines, total, currency
+        case ledgerHead = "ledger_head"
+        case ledgerCheckpoint = "ledger_checkpoint"
+    }
+
+    /// Every field written (null where absent).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(tenant, forKey: .tenant)
+        try c.encode(month, forKey: .month)
+        try c.encode(plan, forKey: .plan)
+        try c.encode(billing, forKey: .billing)
+        try c.encode(status, forKey: .status)
+        try c.encode(lines, forKey: .lines)
+        try c.encode(total, forKey: .total)
+        try c.encode(currency, forKey: .currency)
+        try c.encode(ledgerHead, forKey: .ledgerHead)
+        try c.encode(ledgerCheckpoint, forKey: .ledgerCheckpoint)
+    }
+
+    /// Reads a stored final invoice's body; throws when it is not one (a damaged or edited body
+    /// must fail loudly, never be replaced by a recomputed preview).
+    static func decodeStored(_ body: String) throws -> Invoice {
+        try JSONDecoder().decode(Invoice.self, from: Data(body.utf8))
     }
 
     public init(

@@ -2,34 +2,76 @@ import Foundation
 import GRDB
 
 extension Ledger {
-    /// The finalized invoices of `tenant`, oldest month first.
+    /// The finalized invoices of `tenant`, oldest month first. A stored body that does not read
+    /// as an invoice is an error naming the month, never skipped.
     public func finalInvoices(tenant: String) throws -> [Invoice] {
         try writer.read { db in
-            try String.fetchAll(
-                db, sql: "SELECT body FROM final_invoice WHERE tenant = ? ORDER BY month", arguments: [tenant]
+            try Row.fetchAll(
+                db, sql: "SELECT month, body FROM final_invoice WHERE tenant = ? ORDER BY month", arguments: [tenant]
             )
-            .compactMap { try? JSONDecoder().decode(Invoice.self, from: Data($0.utf8)) }
+            .map { row in
+                do {
+                    return try Invoice.decodeStored(row["body"])
+                } catch {
+                    throw LedgerError.corruptedFinalInvoice(tenant: tenant, month: row["month"])
+                }
+            }
         }
     }
 
     /// Stores `invoice` as final, unless its month already has a final invoice; returns the one
-    /// stored (so finalizing twice is harmless and gives the same invoice).
-    public func finalize(_ invoice: Invoice, now: Date = Date()) throws -> Invoice {
-        var final = invoice
-        final.status = "final"
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let body = String(decoding: try encoder.encode(final), as: UTF8.self)
-        return try writer.write { db in
+    /// stored (so finalizing twice is harmless and gives the same invoice). The final invoice
+    /// carries the ledger head it was computed from and, with `signingKey`, a signed checkpoint of
+    /// that moment (also stored in the ledger's checkpoint table); the invoice joins the chain of
+    /// final invoices.
+    /// - Parameters:
+    ///   - computedAt: the ledger's last sequence when the caller computed `invoice`, and the
+    ///     month's interval: when a row of this tenant dated in the month (or a correction) was
+    ///     appended since, the invoice is refused (compute it again) instead of missing it.
+    public func finalize(
+        _ invoice: Invoice, computedAt: (sequence: Int64, start: Date, end: Date)? = nil,
+        signingKey: CheckpointSigningKey? = nil, now: Date = Date()
+    ) throws -> Invoice {
+        try writer.write { db in
             if let stored = try String.fetchOne(
                 db, sql: "SELECT body FROM final_invoice WHERE tenant = ? AND month = ?",
                 arguments: [invoice.tenant, invoice.month])
             {
-                return try JSONDecoder().decode(Invoice.self, from: Data(stored.utf8))
+                do { return try Invoice.decodeStored(stored) } catch {
+                    throw LedgerError.corruptedFinalInvoice(tenant: invoice.tenant, month: invoice.month)
+                }
             }
-            try db.execute(
-                sql: "INSERT INTO final_invoice(tenant, month, body, finalized_at_ms) VALUES (?, ?, ?, ?)",
-                arguments: [invoice.tenant, invoice.month, body, LedgerEntry.milliseconds(now)])
+            let heads = try Self.heads(db)
+            if let computedAt,
+                try Bool.fetchOne(
+                    db,
+                    sql: """
+                        SELECT 1 FROM ledger_entry WHERE seq > ? AND tenant = ?
+                        AND ((occurred_at_ms >= ? AND occurred_at_ms < ?) OR kind = 'correction') LIMIT 1
+                        """,
+                    arguments: [
+                        computedAt.sequence, invoice.tenant, LedgerEntry.milliseconds(computedAt.start),
+                        LedgerEntry.milliseconds(computedAt.end),
+                    ]) == true
+            {
+                throw LedgerError.invalidInput(
+                    "rows of \(invoice.tenant) for \(invoice.month) were recorded while the invoice was computed; run the command again"
+                )
+            }
+            var final = invoice
+            final.status = "final"
+            final.ledgerHead = heads.ledger
+            if let signingKey { final.ledgerCheckpoint = try Self.checkpoint(db, key: signingKey, now: now) }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let body = String(decoding: try encoder.encode(final), as: UTF8.self)
+            try IntegrityChain.finalInvoice.append(
+                db,
+                [
+                    "tenant": invoice.tenant, "month": invoice.month, "body": body,
+                    "finalized_at_ms": LedgerEntry.milliseconds(now), "ledger_sequence": heads.ledger.sequence,
+                    "ledger_head_hash": heads.ledger.hash,
+                ])
             return final
         }
     }

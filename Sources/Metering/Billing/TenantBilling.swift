@@ -46,14 +46,12 @@ extension Ledger {
                 ?? false
             let current = BillingMonth.containing(now, in: zone)
             let effective = hasAny && !immediately ? current.next : current
-            try db.execute(
-                sql: """
-                    INSERT INTO tenant_billing(tenant, plan, billing, timezone, reopen_window_hours, effective_month, recorded_at_ms)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [
-                    tenant, plan.id, billing.rawValue, timeZone, reopenWindowHours, effective.description,
-                    LedgerEntry.milliseconds(now),
+            try IntegrityChain.billing.append(
+                db,
+                [
+                    "tenant": tenant, "plan": plan.id, "billing": billing.rawValue, "timezone": timeZone,
+                    "reopen_window_hours": reopenWindowHours, "effective_month": effective.description,
+                    "recorded_at_ms": LedgerEntry.milliseconds(now),
                 ])
             return TenantBilling(
                 tenant: tenant, plan: plan.id, billing: billing, timeZone: timeZone,

@@ -44,6 +44,11 @@ enum Presenter {
                         "query_ids": .array(line.queryIDs.map { .string($0) }),
                     ]
                 }),
+            "ledger_head": invoice.ledgerHead.map {
+                .object(["sequence": .int($0.sequence), "hash": .string($0.hash)])
+            }
+                ?? .null,
+            "ledger_checkpoint": invoice.ledgerCheckpoint.flatMap { try? JSONValue.encoding($0) } ?? .null,
         ]
     }
 

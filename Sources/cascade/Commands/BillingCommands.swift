@@ -173,8 +173,12 @@ struct InvoiceCommand: AsyncParsableCommand {
 
     @OptionGroup var options: BillingOptions
     @Option(help: "Month, YYYY-MM. Default: the current month.") var month: String?
-    @Flag(help: "Make a closed month's invoice final: stored, never changed; running it again returns it.")
+    @Flag(
+        help:
+            "Make a closed month's invoice final: stored, never changed; running it again returns it. It carries the ledger head and a signed checkpoint."
+    )
     var finalize = false
+    @OptionGroup var signingKey: SigningKeyOption
     @Flag(help: "Print as JSON (each line lists its query_ids).") var json = false
 
     func run() async throws {
@@ -182,14 +186,23 @@ struct InvoiceCommand: AsyncParsableCommand {
             let (ledger, catalog) = try options.open()
             let zone = try options.timeZone(ledger)
             let chosen = try month.map { try BillingMonth($0) } ?? BillingMonth.containing(Date(), in: zone)
+            let head = try ledger.heads().ledger
             var (_, invoice, setting) = try options.compute(ledger: ledger, catalog: catalog, month: chosen)
             if finalize && invoice.status != "final" {
-                guard chosen.interval(in: setting.zone).end <= Date() else {
+                let (start, end) = chosen.interval(in: setting.zone)
+                guard end <= Date() else {
                     throw ValidationError(
                         "\(chosen) is not over yet in \(setting.timeZone): only a closed month's invoice can be finalized"
                     )
                 }
-                invoice = try ledger.finalize(invoice)
+                guard invoice.status != BillingStatement.noPlanStatus else {
+                    throw ValidationError(
+                        "\(options.tenant) had no plan in \(chosen) (its first plan starts in \(setting.effectiveMonth)): there is nothing to finalize"
+                    )
+                }
+                let key = try signingKey.load(data: options.ledgerOption.data)
+                invoice = try ledger.finalize(
+                    invoice, computedAt: (head.sequence, start, end), signingKey: key)
             }
             if json { try Terminal.printJSON(invoice) } else { printInvoice(invoice) }
         }

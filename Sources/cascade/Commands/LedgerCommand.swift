@@ -6,7 +6,7 @@ struct LedgerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ledger",
         abstract: "Read and check the metering ledger.",
-        subcommands: [Show.self, Verify.self, Reopen.self, Void.self]
+        subcommands: [Show.self, Verify.self, Checkpoint.self, Keygen.self, Reopen.self, Void.self]
     )
 
     struct Show: AsyncParsableCommand {
@@ -48,10 +48,28 @@ struct LedgerCommand: AsyncParsableCommand {
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check the ledger's hash chain; exit 1 and name the first broken or missing row.")
+            abstract: "Check the ledger's hash chains; exit 1 and name the first broken or missing row.",
+            discussion: """
+                Checks SQLite's integrity, the hash chain of ledger rows, the chains of billing changes and final \
+                invoices, and every checkpoint stored in the file. With --checkpoint (a file kept outside the \
+                ledger: `cascade ledger checkpoint --out`, or a final invoice's JSON), also finds truncation, \
+                rollback to an older copy and any rewrite of the rows the checkpoint vouches for.
+                """)
 
         @OptionGroup var ledgerOption: LedgerOption
+        @Option(
+            help: ArgumentHelp("A checkpoint file (or a final invoice's JSON) to check against.", valueName: "file"))
+        var checkpoint: String?
+        @Option(
+            help: ArgumentHelp(
+                "The public key the checkpoint must be signed with (base64, or the .pub file). Without it any valid signature is accepted.",
+                valueName: "key"))
+        var publicKey: String?
         @Flag(help: "Print JSON.") var json = false
+
+        func validate() throws {
+            if publicKey != nil && checkpoint == nil { throw ValidationError("--public-key needs --checkpoint") }
+        }
 
         func run() async throws {
             var ok = true
@@ -59,17 +77,112 @@ struct LedgerCommand: AsyncParsableCommand {
                 guard FileManager.default.fileExists(atPath: ledgerOption.ledger) else {
                     throw LedgerError.cannotOpen(path: ledgerOption.ledger, reason: "no such file")
                 }
-                let result = try ledgerOption.openExisting().verify()
+                let anchor = try checkpoint.map { try Metering.Checkpoint.read(path: $0) }
+                let trusted = try publicKey.map { try CheckpointSigningKey.publicKey($0) }
+                let result = try ledgerOption.openExisting().verify(against: anchor, trustedPublicKey: trusted)
                 ok = result.ok
                 if json {
                     try Terminal.printJSON(result)
                 } else if result.ok {
-                    print("ledger OK: \(result.rows) rows, hash chain intact")
+                    var line =
+                        "ledger OK: \(result.rows) rows, \(result.billingChanges) billing changes, \(result.finalInvoices) final invoices, \(result.storedCheckpoints) stored checkpoints; hash chains intact"
+                    if let anchor {
+                        line +=
+                            "; matches the checkpoint of \(Metering.Checkpoint.timestamp(milliseconds: anchor.createdAtMilliseconds)) (key \(anchor.keyID)\(trusted == nil ? ", not pinned: pass --public-key" : ""))"
+                    }
+                    print(line)
+                    if result.legacyHashRows > 0 {
+                        print(
+                            "note: \(result.legacyHashRows) rows use the legacy hash scheme 1; a checkpoint anchors them"
+                        )
+                    }
                 } else {
-                    print("ledger BROKEN at row \(result.firstBrokenSequence ?? 0): \(result.problem ?? "")")
+                    print(
+                        "ledger BROKEN\(result.table.map { " in \($0)" } ?? "")\(result.firstBrokenSequence.map { " at row \($0)" } ?? ""): \(result.problem ?? "")"
+                    )
                 }
             }
             if !ok { throw ExitStatus.partialFailure }
+        }
+    }
+
+    struct Checkpoint: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Sign the ledger's current heads (Ed25519) and print the checkpoint; keep it outside the ledger.",
+            discussion: """
+                The checkpoint is also stored in the ledger file. It pins (sequence, head hash) of the ledger rows, \
+                the billing changes and the final invoices at this moment: `cascade ledger verify --checkpoint FILE \
+                --public-key KEY.pub` later proves those rows were neither removed, rolled back nor rewritten. It \
+                proves nothing about rows written after it, nor against whoever holds the signing key.
+                """)
+
+        @OptionGroup var ledgerOption: LedgerOption
+        @OptionGroup var signingKey: SigningKeyOption
+        @Option(
+            help: ArgumentHelp("Also write the checkpoint to this file (refuses to replace one).", valueName: "file"))
+        var out: String?
+        @Flag(help: "Print JSON (the checkpoint itself).") var json = false
+
+        func run() async throws {
+            try await runReportingErrors {
+                if let out {
+                    try OutputFile.checkWritable(out, replace: false)
+                }
+                let ledger = try ledgerOption.openExisting()
+                let key = try signingKey.load(data: ledgerOption.data)
+                let checkpoint = try ledger.checkpoint(signingKey: key)
+                let body = try JSONConvention.encoder().encode(checkpoint)
+                if let out {
+                    guard FileManager.default.createFile(atPath: out, contents: body + Data("\n".utf8)) else {
+                        throw ValidationError("cannot write \(out)")
+                    }
+                }
+                if json {
+                    try Terminal.printJSON(checkpoint)
+                } else {
+                    print(
+                        "checkpoint signed by key \(checkpoint.keyID): ledger row \(checkpoint.ledger.sequence), \(checkpoint.billing.sequence) billing changes, \(checkpoint.finalInvoices.sequence) final invoices\(out.map { "; written to \($0)" } ?? "")"
+                    )
+                }
+            }
+        }
+    }
+
+    struct Keygen: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create an Ed25519 key for signing checkpoints (FILE, and FILE.pub with the public key).")
+
+        @Option(help: ArgumentHelp("Where to write the key; never replaces a file.", valueName: "file"))
+        var out: String
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            try await runReportingErrors {
+                try OutputFile.checkWritable(out, replace: false)
+                let key = CheckpointSigningKey.generate()
+                try key.write(to: out)
+                if json {
+                    struct Output: Encodable {
+                        var path: String
+                        var publicKeyPath: String
+                        var keyID: String
+                        var publicKey: String
+                        enum CodingKeys: String, CodingKey {
+                            case path
+                            case publicKeyPath = "public_key_path"
+                            case keyID = "key_id"
+                            case publicKey = "public_key"
+                        }
+                    }
+                    try Terminal.printJSON(
+                        Output(path: out, publicKeyPath: out + ".pub", keyID: key.keyID, publicKey: key.publicKeyBase64)
+                    )
+                } else {
+                    print(
+                        "wrote \(out) (private: keep it off the ledger's machine if you can) and \(out).pub; key id \(key.keyID)"
+                    )
+                }
+            }
         }
     }
 

@@ -1,0 +1,89 @@
+import Foundation
+import GRDB
+import Testing
+
+@Suite("ledger checkpoints and finalization from the command line", .serialized)
+struct CheckpointCLITests {
+    /// Noon UTC on the last day of last month: inside the 34-day backfill window whatever today is.
+    static var lastMonth: (stamp: String, month: String) {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let startOfMonth = calendar.date(from: calendar.dateComponents([.year, .month], from: Date()))!
+        let day = startOfMonth.addingTimeInterval(-12 * 3600)
+        let c = calendar.dateComponents([.year, .month], from: day)
+        return (
+            day.formatted(.iso8601.year().month().day().dateSeparator(.dash)) + "T12:00:00Z",
+            String(format: "%04d-%02d", c.year!, c.month!)
+        )
+    }
+
+    @Test("checkpoint signs with the default key (created once), verify checks against it and finds a rollback")
+    func checkpointAndVerify() throws {
+        let dir = try TemporaryDirectory()
+        let data = dir.path("data")
+        try dir.write("b.jsonl", Data(#"{"query_id": "q1", "text": "hello there, how do I vacuum"}"#.utf8))
+        let asked = try CLIProcess.run([
+            "ask", "--tenant", "t", "--batch", dir.path("b.jsonl"), "--data", data, "--no-kb",
+        ])
+        #expect(asked.status == 0, "\(asked.stderr)")
+        try FileManager.default.copyItem(atPath: data + "/ledger.sqlite", toPath: dir.path("older.sqlite"))
+        try dir.write("b2.jsonl", Data(#"{"query_id": "q2", "text": "and how do I back it up"}"#.utf8))
+        _ = try CLIProcess.run(["ask", "--tenant", "t", "--batch", dir.path("b2.jsonl"), "--data", data, "--no-kb"])
+
+        let signed = try CLIProcess.run([
+            "ledger", "checkpoint", "--data", data, "--out", dir.path("cp.json"), "--json",
+        ])
+        #expect(signed.status == 0, "\(signed.stderr)")
+        #expect(signed.stderr.contains("created checkpoint signing key"))
+        #expect(FileManager.default.fileExists(atPath: data + "/signing.key.pub"))
+        let checkpoint = try signed.json()
+        #expect((checkpoint["ledger"] as? [String: Any])?["sequence"] as? Int ?? 0 >= 4)
+        let again = try CLIProcess.run(["ledger", "checkpoint", "--data", data, "--out", dir.path("cp.json")])
+        #expect(again.status == 2, "an existing output file is not replaced")
+        #expect(!again.stderr.contains("created checkpoint signing key"))
+
+        let ok = try CLIProcess.run([
+            "ledger", "verify", "--data", data, "--checkpoint", dir.path("cp.json"), "--public-key",
+            data + "/signing.key.pub",
+        ])
+        #expect(ok.status == 0, "\(ok.stdout)\(ok.stderr)")
+        #expect(ok.stdout.contains("matches the checkpoint"))
+
+        let rolledBack = try CLIProcess.run([
+            "ledger", "verify", "--ledger", dir.path("older.sqlite"), "--checkpoint", dir.path("cp.json"), "--json",
+        ])
+        #expect(rolledBack.status == 1)
+        #expect((try rolledBack.json()["problem"] as? String)?.contains("older copy") == true)
+
+        let other = try CLIProcess.run(["ledger", "keygen", "--out", dir.path("other.key"), "--json"])
+        #expect(other.status == 0, "\(other.stderr)")
+        let pinnedToAnother = try CLIProcess.run([
+            "ledger", "verify", "--data", data, "--checkpoint", dir.path("cp.json"), "--public-key",
+            dir.path("other.key.pub"),
+        ])
+        #expect(pinnedToAnother.status == 2)
+        #expect(pinnedToAnother.stderr.contains("not by the trusted public key"))
+    }
+
+    @Test("a month before the tenant's first plan cannot be finalized; a backfill stays possible while it is open")
+    func noFinalizeBeforeFirstPlan() throws {
+        let dir = try TemporaryDirectory()
+        let ledger = dir.path("ledger.sqlite")
+        let (stamp, month) = Self.lastMonth
+        try dir.write(
+            "b.jsonl", Data(#"{"query_id": "late", "text": "how do I vacuum", "occurred_at": "\#(stamp)"}"#.utf8))
+        let asked = try CLIProcess.run([
+            "ask", "--tenant", "t", "--batch", dir.path("b.jsonl"), "--ledger", ledger, "--no-kb",
+        ])
+        #expect(asked.status == 0, "\(asked.stderr)")
+        _ = try CLIProcess.run(["tenants", "set", "t", "--plan", "pro", "--ledger", ledger])
+        let refused = try CLIProcess.run([
+            "invoice", "--tenant", "t", "--month", month, "--ledger", ledger, "--finalize", "--signing-key",
+            dir.path("nokey"),
+        ])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("had no plan"), "\(refused.stderr)")
+        let queue = try DatabaseQueue(path: ledger)
+        #expect(try queue.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM final_invoice") } == 0)
+    }
+}

@@ -147,7 +147,7 @@ enum EmbeddingBenchmark {
         defer { for s in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + s) } }
         let ingestor = Ingestor(store: try KnowledgeBaseStore(path: path), embedder: model)
         var texts: [String] = []
-        for file in Ingestor.enumerateFiles(root: URL(fileURLWithPath: corpus)) {
+        for file in Ingestor.enumerateFiles(root: URL(fileURLWithPath: corpus)).files {
             guard let (documents, _) = try? ingestor.load(file.url, relativePath: file.relative, collection: "bench")
             else {
                 continue

@@ -60,10 +60,13 @@ public struct Ingestor: Sendable {
             throw IngestError.pathNotFound(path)
         }
         let files: [(url: URL, relative: String)]
+        var walkSkipped: [(relative: String, reason: String)] = []
         let collection: String
         if isDirectory.boolValue {
             collection = rootURL.lastPathComponent
-            files = Self.enumerateFiles(root: rootURL)
+            let listing = Self.enumerateFiles(root: rootURL)
+            files = listing.files
+            walkSkipped = listing.skipped
         } else {
             collection = rootURL.deletingLastPathComponent().lastPathComponent
             files = [(rootURL, rootURL.lastPathComponent)]
@@ -74,6 +77,7 @@ public struct Ingestor: Sendable {
         var report = IngestReport()
         report.collection = collection
         report.embeddingModel = embedder.modelID
+        report.skipped += walkSkipped.map { .init(source: "\(collection)/\($0.relative)", error: $0.reason) }
         var seenDocIDs = Set<String>()
         var failedFiles = Set<String>()
         var pending: [PreparedDocument] = []
@@ -134,9 +138,12 @@ public struct Ingestor: Sendable {
 
         if prune {
             let scope = isDirectory.boolValue ? nil : "\(collection)/\(rootURL.lastPathComponent)"
+            // What could not be read (an unreadable folder, a link) is not gone: keep its documents.
+            let unread = walkSkipped.map { "\(collection)/\($0.relative)" }
             let gone = existing.filter { docID, fingerprint in
                 !seenDocIDs.contains(docID) && !failedFiles.contains(fingerprint.sourceFile)
                     && (scope == nil || fingerprint.sourceFile == scope)
+                    && !unread.contains { fingerprint.sourceFile == $0 || fingerprint.sourceFile.hasPrefix($0 + "/") }
             }.keys
             report.documentsRemoved = try store.removeDocuments(collection: collection, docIDs: gone)
         }
@@ -159,8 +166,14 @@ public struct Ingestor: Sendable {
         }
         let size: Int
         do {
-            let attributes = try FileManager.default.attributesOfItem(atPath: url.path)
+            // An explicitly named link is followed; a FIFO or device is never opened (it can block).
+            let attributes = try FileManager.default.attributesOfItem(atPath: url.resolvingSymlinksInPath().path)
+            guard attributes[.type] as? FileAttributeType == .typeRegular else {
+                throw IngestError.unreadable(source: source, reason: "not a regular file (FIFO, socket or device)")
+            }
             size = (attributes[.size] as? NSNumber)?.intValue ?? 0
+        } catch let error as IngestError {
+            throw error
         } catch {
             throw .unreadable(source: source, reason: "cannot stat: \(error.localizedDescription)")
         }
@@ -247,22 +260,48 @@ public struct Ingestor: Sendable {
         return (fresh, missing.count)
     }
 
-    /// Regular, non-hidden files under `root`, sorted by relative path, minus `.cascadeignore` matches.
-    public static func enumerateFiles(root: URL) -> [(url: URL, relative: String)] {
+    /// Regular, non-hidden files under `root`, sorted by relative path, minus `.cascadeignore`
+    /// matches; and what was passed over with the reason (symbolic links are not followed, since
+    /// they can point outside the folder or in a loop; FIFOs, sockets and devices are never
+    /// opened, since reading one can block forever; folders that cannot be read are named).
+    public static func enumerateFiles(root: URL) -> (
+        files: [(url: URL, relative: String)], skipped: [(relative: String, reason: String)]
+    ) {
         let ignore = IgnoreRules(root: root)
-        guard
-            let enumerator = FileManager.default.enumerator(
-                at: root, includingPropertiesForKeys: [.isRegularFileKey], options: [.skipsHiddenFiles])
-        else { return [] }
-        let rootPath = root.path.hasSuffix("/") ? root.path : root.path + "/"
+        let fm = FileManager.default
         var files: [(URL, String)] = []
-        for case let url as URL in enumerator {
-            guard (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true else { continue }
-            let full = url.standardizedFileURL.path
-            let relative = full.hasPrefix(rootPath) ? String(full.dropFirst(rootPath.count)) : url.lastPathComponent
-            if ignore.ignores(relative) { continue }
-            files.append((url, relative))
+        var skipped: [(String, String)] = []
+        var folders: [String] = [""]
+        while let folder = folders.popLast() {
+            let folderPath = folder.isEmpty ? root.path : root.appendingPathComponent(folder).path
+            guard let names = try? fm.contentsOfDirectory(atPath: folderPath) else {
+                skipped.append(
+                    (
+                        folder.isEmpty ? "." : folder,
+                        "folder cannot be read (permission denied?); nothing in it was ingested"
+                    ))
+                continue
+            }
+            for name in names where !name.hasPrefix(".") {
+                let relative = folder.isEmpty ? name : folder + "/" + name
+                if ignore.ignores(relative) { continue }
+                let path = folderPath + "/" + name
+                // attributesOfItem does not follow symbolic links (lstat).
+                let type = (try? fm.attributesOfItem(atPath: path))?[.type] as? FileAttributeType
+                switch type {
+                case .typeRegular?:
+                    files.append((URL(fileURLWithPath: path), relative))
+                case .typeDirectory?:
+                    folders.append(relative)
+                case .typeSymbolicLink?:
+                    skipped.append((relative, "symbolic link; not followed (copy the file in to ingest it)"))
+                case nil:
+                    skipped.append((relative, "cannot be read (permission denied?)"))
+                default:
+                    skipped.append((relative, "not a regular file (FIFO, socket or device); not opened"))
+                }
+            }
         }
-        return files.sorted { $0.1 < $1.1 }
+        return (files.sorted { $0.1 < $1.1 }, skipped.sorted { $0.0 < $1.0 })
     }
 }

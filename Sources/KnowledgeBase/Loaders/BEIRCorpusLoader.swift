@@ -59,6 +59,14 @@ public struct BEIRCorpusLoader: DocumentLoader {
             }
             let title = line.title ?? ""
             let body = line.text ?? ""
+            // A `\u0000` escape decodes to a NUL, which SQLite would cut the stored text at.
+            if ([id, title, body] + (line.metadata.map { Array($0.keys) + Array($0.values) } ?? [])).contains(where: {
+                $0.unicodeScalars.contains("\u{0}")
+            }) {
+                throw .malformed(
+                    source: context.relativePath, line: lineNumber,
+                    reason: "contains a NUL character (\\u0000), which cannot be stored exactly; remove it")
+            }
             var builder = DocumentTextBuilder()
             builder.append(.paragraph, body)
             guard !builder.blocks.isEmpty || !title.isEmpty else { continue }

@@ -26,13 +26,14 @@ public protocol DocumentLoader: Sendable {
 }
 
 extension DocumentLoader {
-    /// Decodes `data` as UTF-8 text, refusing binary content and invalid encodings with a message
+    /// Decodes `data` as UTF-8 text, refusing binary content (a NUL byte anywhere) and invalid encodings with a message
     /// the admin can act on. A leading byte-order mark is dropped.
     func decodeText(_ data: Data, source: String) throws(IngestError) -> String {
         guard !data.isEmpty else { throw .emptyFile(source: source) }
         var bytes = [UInt8](data)
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
-        if bytes.prefix(8192).contains(0) { throw .binaryContent(source: source) }
+        // Anywhere in the file, not only its start: SQLite would cut the stored text at a NUL.
+        if bytes.contains(0) { throw .binaryContent(source: source) }
         guard let text = String(validating: bytes, as: UTF8.self) else {
             let offset = Self.firstInvalidUTF8Offset(bytes) ?? 0
             throw .invalidUTF8(source: source, byteOffset: offset)

@@ -37,12 +37,14 @@ enum HTMLEntities {
     }
 
     private static func decodeReference(_ name: Substring) -> String? {
-        if name.hasPrefix("#x") || name.hasPrefix("#X") {
-            return UInt32(name.dropFirst(2), radix: 16).flatMap(Unicode.Scalar.init).map { String($0) }
+        // `&#0;` becomes U+FFFD, as HTML parsers do (a NUL would cut the stored text).
+        func scalar(_ value: UInt32?) -> String? {
+            guard let value else { return nil }
+            if value == 0 { return "\u{FFFD}" }
+            return Unicode.Scalar(value).map { String($0) }
         }
-        if name.hasPrefix("#") {
-            return UInt32(name.dropFirst()).flatMap(Unicode.Scalar.init).map { String($0) }
-        }
+        if name.hasPrefix("#x") || name.hasPrefix("#X") { return scalar(UInt32(name.dropFirst(2), radix: 16)) }
+        if name.hasPrefix("#") { return scalar(UInt32(name.dropFirst())) }
         return named[String(name)]
     }
 }

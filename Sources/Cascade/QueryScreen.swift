@@ -69,6 +69,56 @@ public enum QueryScreen {
         }
         // Non-Latin scripts have no a/e/i/o/u: accept any alphabetic word there.
         let nonLatin = text.unicodeScalars.contains { $0.properties.isAlphabetic && $0.value > 0x24F }
-        return wordLike.isEmpty && !nonLatin
+        if nonLatin { return false }
+        if wordLike.isEmpty { return true }
+        let letterWords = words.map { $0.filter(\.isLetter) }.filter { $0.count >= 3 }
+        return isFiller(letterWords) || isMashing(letterWords, vowels: vowels)
     }
+
+    /// Placeholder text ("lorem ipsum dolor sit amet…"): most of its words are the filler's.
+    static func isFiller(_ words: [String]) -> Bool {
+        guard words.count >= 2 else { return false }
+        let filler = words.filter { loremWords.contains($0) }.count
+        return Double(filler) / Double(words.count) >= 0.6
+    }
+
+    /// Keyboard mashing of several "words" ("asdkjh qwpoeiru zxmcnv"): every word is unlike
+    /// English (letter pairs English words never have, five consonants in a row, or six letters
+    /// without a vowel) and none is a common word. One odd word alone ("kubectl", "Qwen") passes:
+    /// product names and commands look like that.
+    static func isMashing(_ words: [String], vowels: Set<Character>) -> Bool {
+        guard words.count >= 2, !words.contains(where: { commonWords.contains($0) }) else { return false }
+        return words.allSatisfy { word in
+            let letters = Array(word)
+            let rarePairs = zip(letters, letters.dropFirst()).filter { rareBigrams.contains(String([$0, $1])) }.count
+            return rarePairs > 0 || longestConsonantRun(Substring(word), vowels: vowels) >= 5
+                || (letters.count >= 6 && !letters.contains { vowels.contains($0) })
+        }
+    }
+
+    /// Letter pairs that (almost) no English word contains.
+    static let rareBigrams: Set<String> = [
+        "bq", "bz", "cj", "cv", "cx", "dq", "dx", "fq", "fx", "fz", "gq", "gx", "hx", "hz", "jb", "jc", "jd", "jf",
+        "jg", "jh", "jk", "jl", "jm", "jn", "jp", "jq", "jr", "js", "jt", "jv", "jw", "jx", "jz", "kj", "kq", "kx",
+        "kz", "lq", "lx", "mq", "mx", "mz", "pq", "pv", "px", "qb", "qc", "qd", "qf", "qg", "qh", "qj", "qk", "ql",
+        "qm", "qn", "qp", "qq", "qs", "qt", "qv", "qw", "qx", "qy", "qz", "sx", "sz", "tq", "tx", "vb", "vc", "vd",
+        "vf", "vg", "vh", "vj", "vk", "vm", "vn", "vp", "vq", "vt", "vw", "vx", "wq", "wx", "xd", "xg", "xj", "xk",
+        "xr", "xz", "yq", "zb", "zc", "zd", "zf", "zg", "zj", "zk", "zm", "zn", "zp", "zq", "zr", "zs", "zt", "zv",
+        "zw", "zx",
+    ]
+
+    static let commonWords: Set<String> = [
+        "the", "and", "how", "what", "why", "when", "where", "who", "which", "can", "does", "did", "not", "for",
+        "you", "your", "with", "this", "that", "are", "was", "has", "have", "get", "use", "there", "help", "please",
+        "need", "want", "error", "login", "account", "password",
+    ]
+
+    static let loremWords: Set<String> = [
+        "lorem", "ipsum", "dolor", "sit", "amet", "consectetur", "adipiscing", "adipisicing", "elit", "sed", "eiusmod",
+        "tempor", "incididunt", "labore", "dolore", "magna", "aliqua", "enim", "minim", "veniam", "quis", "nostrud",
+        "exercitation", "ullamco", "laboris", "nisi", "aliquip", "commodo", "consequat", "duis", "aute", "irure",
+        "reprehenderit", "voluptate", "velit", "esse", "cillum", "fugiat", "nulla", "pariatur", "excepteur", "sint",
+        "occaecat", "cupidatat", "proident", "sunt", "culpa", "qui", "officia", "deserunt", "mollit", "anim", "est",
+        "laborum",
+    ]
 }

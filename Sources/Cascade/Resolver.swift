@@ -235,8 +235,9 @@ public struct Resolver: Sendable {
         }
         return LedgerEntry(
             kind: .query, queryID: question.queryID, tenant: question.tenant, conversationID: question.conversationID,
-            userID: question.userID, tier: resolution.tier, outcome: outcome, question: question.text,
-            answer: resolution.answer, citations: citations, confidence: resolution.confidence,
+            userID: question.userID, tier: resolution.tier, outcome: outcome,
+            question: StoredQuestion.text(for: question.text), answer: resolution.answer, citations: citations,
+            confidence: resolution.confidence,
             costMicros: resolution.costMicros, tokensIn: resolution.attempts.reduce(0) { $0 + $1.tokensIn },
             tokensOut: resolution.attempts.reduce(0) { $0 + $1.tokensOut },
             latencyMs: resolution.attempts.reduce(0) { $0 + $1.latencyMs }, occurredAt: question.occurredAt,
@@ -246,7 +247,9 @@ public struct Resolver: Sendable {
     /// The recorded outcome for a retry, or a conflict when the id was recorded for another question:
     /// reusing an idempotency key with different content must never return another question's answer.
     static func replay(_ rows: [LedgerEntry], for question: Question) throws -> Resolution {
-        if let stored = rows.first(where: { $0.kind == .query }), stored.question != question.text {
+        if let stored = rows.first(where: { $0.kind == .query }),
+            !StoredQuestion.matches(stored: stored.question, question: question.text)
+        {
             throw ResolutionError.idempotencyConflict(queryID: question.queryID)
         }
         return resolution(from: rows)

@@ -214,7 +214,7 @@ public struct Ledger: Sendable {
                 arguments.append(LedgerEntry.milliseconds(since))
             }
             sql += " ORDER BY seq"
-            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map(Self.entry)
+            return try Row.fetchAll(db, sql: sql, arguments: StatementArguments(arguments)).map { try Self.entry($0) }
         }
     }
 
@@ -266,20 +266,33 @@ public struct Ledger: Sendable {
             sql += " AND tenant = ?"
             arguments.append(tenant)
         }
-        return try Row.fetchAll(db, sql: sql + " ORDER BY seq", arguments: StatementArguments(arguments)).map(entry)
+        return try Row.fetchAll(db, sql: sql + " ORDER BY seq", arguments: StatementArguments(arguments)).map {
+            try entry($0)
+        }
     }
 
-    static func entry(_ row: Row) -> LedgerEntry {
+    /// A ledger row read from the database; a value of the wrong type (a damaged file) throws
+    /// instead of stopping the process.
+    static func entry(_ row: Row) throws -> LedgerEntry {
+        let kind: String = try row.decode(forColumn: "kind")
+        guard let decodedKind = LedgerEntry.Kind(rawValue: kind) else {
+            throw LedgerError.invalidInput("ledger row has an unknown kind \(kind): the file is damaged")
+        }
         var entry = LedgerEntry(
-            sequence: row["seq"], kind: LedgerEntry.Kind(rawValue: row["kind"]) ?? .query, queryID: row["query_id"],
-            tenant: row["tenant"], conversationID: row["conversation_id"], userID: row["user_id"], tier: row["tier"],
-            outcome: row["outcome"], question: row["question"], answer: row["answer"], citations: row["citations"],
-            confidence: row["confidence"], costMicros: row["cost_micros"], tokensIn: row["tokens_in"],
-            tokensOut: row["tokens_out"], latencyMs: row["latency_ms"],
-            occurredAt: LedgerEntry.date(milliseconds: row["occurred_at_ms"]),
-            recordedAt: LedgerEntry.date(milliseconds: row["recorded_at_ms"]), note: row["note"],
-            previousHash: row["previous_hash"], hash: row["hash"])
-        entry.hashScheme = HashScheme(rawValue: row["hash_scheme"] ?? 1) ?? .legacy
+            sequence: try row.decode(forColumn: "seq"), kind: decodedKind,
+            queryID: try row.decode(forColumn: "query_id"),
+            tenant: try row.decode(forColumn: "tenant"), conversationID: try row.decode(forColumn: "conversation_id"),
+            userID: try row.decode(forColumn: "user_id"), tier: try row.decode(forColumn: "tier"),
+            outcome: try row.decode(forColumn: "outcome"), question: try row.decode(forColumn: "question"),
+            answer: try row.decode(forColumn: "answer"), citations: try row.decode(forColumn: "citations"),
+            confidence: try row.decode(forColumn: "confidence"), costMicros: try row.decode(forColumn: "cost_micros"),
+            tokensIn: try row.decode(forColumn: "tokens_in"), tokensOut: try row.decode(forColumn: "tokens_out"),
+            latencyMs: try row.decode(forColumn: "latency_ms"),
+            occurredAt: LedgerEntry.date(milliseconds: try row.decode(forColumn: "occurred_at_ms")),
+            recordedAt: LedgerEntry.date(milliseconds: try row.decode(forColumn: "recorded_at_ms")),
+            note: try row.decode(forColumn: "note"), previousHash: try row.decode(forColumn: "previous_hash"),
+            hash: try row.decode(forColumn: "hash"))
+        entry.hashScheme = HashScheme(rawValue: try row.decode(Int?.self, forColumn: "hash_scheme") ?? 1) ?? .legacy
         return entry
     }
 }

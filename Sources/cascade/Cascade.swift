@@ -9,6 +9,18 @@ struct Cascade: AsyncParsableCommand {
         discussion: """
             Exit codes: 0 success; 1 finished, but some inputs failed (see the report); \
             2 the command failed (bad input, unreadable store, …); 64 invalid command-line usage.
+
+            Environment variables:
+              CASCADE_MODEL_DIR           the MiniLM model folder (default models/all-MiniLM-L6-v2)
+              CASCADE_LLM_URL             OpenAI-compatible endpoint of the LLM tier (unset: tier skipped)
+              CASCADE_LLM_MODEL           model name sent to it
+              CASCADE_LLM_API_KEY         its key (else OPENAI_API_KEY)
+              CASCADE_EMBEDDINGS_URL      OpenAI-compatible embeddings endpoint for --embedder http
+              CASCADE_EMBEDDINGS_MODEL    model name sent to it
+              CASCADE_EMBEDDINGS_API_KEY  its key (else OPENAI_API_KEY)
+              CASCADE_SIGNING_KEY         Ed25519 key file that signs ledger checkpoints (else <data>/signing.key)
+              CASCADE_BLAS_CORETYPE       force an OpenBLAS kernel set (else chosen from the CPU)
+              LOG_LEVEL                   cascade serve's log level (trace, debug, info, notice, warning, error)
             """,
         version: "cascade 0.11.0 (HTTP API v1)",
         subcommands: [

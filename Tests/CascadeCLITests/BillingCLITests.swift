@@ -36,9 +36,14 @@ struct BillingCLITests {
         #expect(plans.status == 0)
         #expect(plans.stdout.contains("\"id\":\"pro\""))
 
+        // Without a plan there is no invoice, but usage is still reported.
         let noPlan = try CLIProcess.run(["invoice", "--tenant", "t", "--ledger", ledger])
-        #expect(noPlan.status == 2)
-        #expect(noPlan.stderr.contains("cascade tenants set t"))
+        #expect(noPlan.status == 0, "\(noPlan.stderr)")
+        #expect(noPlan.stdout.contains("cascade tenants set t"))
+        let usageOnly = try CLIProcess.run(["report", "--tenant", "t", "--ledger", ledger, "--json"])
+        #expect(usageOnly.status == 0, "\(usageOnly.stderr)")
+        #expect(try usageOnly.json()["queries"] as? Int == 3)
+        #expect(try usageOnly.json()["invoice_total"] as? String == "0")
 
         let set = try CLIProcess.run([
             "tenants", "set", "t", "--plan", "pro", "--billing", "resolution", "--ledger", ledger, "--json",

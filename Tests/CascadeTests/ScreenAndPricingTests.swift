@@ -9,7 +9,8 @@ struct ScreenAndPricingTests {
         "junk is rejected with a polite reply",
         arguments: [
             "", "   \n", "hello", "Thanks!", "asdfgh qwrtz", "!!!???###", "zzzzzzzz",
-            String(repeating: "why ", count: 600),
+            String(repeating: "why ", count: 600), "asdkjh qwpoeiru zxmcnv", "lorem ipsum",
+            "Lorem ipsum dolor sit amet, consectetur adipiscing elit", "jkhsdf qwezxc",
         ])
     func junk(text: String) {
         guard case .reject(_, let reply) = QueryScreen.screen(text) else {
@@ -23,9 +24,23 @@ struct ScreenAndPricingTests {
         "real questions pass, in any language",
         arguments: [
             "How do I enable WAL?", "why is my db locked", "¿Cómo activo el modo WAL?", "如何启用WAL模式", "SQLITE_BUSY?",
+            "kubectl", "Qwen", "dns ttl", "nginx 502", "https", "vacuum", "pragma wal_checkpoint",
+            "Reykjavik office hours",
+            "Wie aktiviere ich den WAL-Modus?", "fsync", "html css", "ssh keys",
         ])
     func questions(text: String) {
         #expect(QueryScreen.screen(text) == .accept)
+    }
+
+    @Test("a question refused as too long is stored as a bounded prefix and its hash; a retry still matches")
+    func boundedStorage() {
+        let huge = String(repeating: "why is the database locked? ", count: 400_000)  // ~11 MB
+        let stored = StoredQuestion.text(for: huge)
+        #expect(stored.count < QueryScreen.maxCharacters + 120)
+        #expect(stored.contains("sha256"))
+        #expect(StoredQuestion.matches(stored: stored, question: huge))
+        #expect(!StoredQuestion.matches(stored: stored, question: huge + "!"))
+        #expect(StoredQuestion.text(for: "short") == "short")
     }
 
     @Test("costs are tokens × price per million, rounded up to a whole micro-dollar")

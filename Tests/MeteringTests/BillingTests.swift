@@ -266,7 +266,7 @@ struct BillingTests {
         #expect(report.queries == 109)
         #expect(report.resolutions == 105 && report.billableResolutions == 105)
         #expect(report.escalated == 3 && report.rejected == 1)
-        #expect(abs(report.resolutionRate - 105.0 / 108.0) < 1e-12)
+        #expect(abs((report.resolutionRate ?? 0) - 105.0 / 108.0) < 1e-12)
         // 3,600 µ$ over 105 billable resolutions.
         #expect(report.blendedCostPerResolution == Decimal(string: "0.0036")! / 105)
         let rag = try #require(report.tiers.first { $0.tier == "rag" })

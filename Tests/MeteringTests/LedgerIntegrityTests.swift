@@ -72,7 +72,7 @@ struct LedgerIntegrityTests {
             try db.execute(sql: "DROP TRIGGER ledger_no_update")
             // Re-hash row 3 under scheme 1 (whose encoding is ambiguous) and keep the chain linked.
             let row = try Row.fetchOne(db, sql: "SELECT * FROM ledger_entry WHERE seq = 3")!
-            var entry = Ledger.entry(row)
+            var entry = try Ledger.entry(row)
             entry.hashScheme = .legacy
             try db.execute(
                 sql: "UPDATE ledger_entry SET hash_scheme = 1, hash = ? WHERE seq = 3", arguments: [entry.contentHash])
@@ -207,7 +207,7 @@ struct LedgerIntegrityTests {
             try db.execute(sql: "UPDATE ledger_entry SET cost_micros = 1 WHERE seq = 2")
             var previous = ""
             for row in try Row.fetchAll(db, sql: "SELECT * FROM ledger_entry ORDER BY seq") {
-                var entry = Ledger.entry(row)
+                var entry = try Ledger.entry(row)
                 entry.previousHash = previous
                 let hash = entry.contentHash
                 try db.execute(

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import Metering
@@ -36,5 +37,24 @@ struct PlanCatalogHostileTests {
             """
         let catalog = try PlanCatalog.parse(text, source: "ok.yaml")
         #expect(catalog.plan("pro") != nil)
+    }
+
+    @Test(
+        "a complex key (found by fuzzing: Yams' conversion stopped the process) and a misspelt key are errors with their line"
+    )
+    func complexAndMisspeltKeys() throws {
+        let crash = try String(
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+                .appendingPathComponent("../../tools/fuzz/seeds/FuzzPlans/crash-complex-key.yaml"), encoding: .utf8)
+        #expect(throws: BillingError.self) { try PlanCatalog.parse(crash, source: "fuzz.yaml") }
+        #expect {
+            try PlanCatalog.parse("plans:\n  - id: pro\n    base_fe: \"79\"\n", source: "typo.yaml")
+        } throws: { error in
+            "\(error)".contains("line 3") && "\(error)".contains("base_fe")
+        }
+        #expect(throws: BillingError.self) {
+            try PlanCatalog.parse(
+                "plans:\n  - id: pro\n    base_fee: \"79\"\n    included_resolutions: -5\n", source: "neg.yaml")
+        }
     }
 }

@@ -17,10 +17,24 @@ public struct BillingStatement: Sendable {
         ledger: Ledger, catalog: PlanCatalog, tenant: String, month: BillingMonth,
         override: (plan: String, billing: BillingMode)? = nil
     ) throws -> BillingStatement {
-        guard
-            let setting = try ledger.billing(tenant: tenant, month: month)
-                ?? ledger.billingHistory(tenant: tenant).first
-        else { throw BillingError.noBillingSettings(tenant: tenant) }
+        // Usage is reported without a plan (the invoice needs one, usage does not): a tenant
+        // with no billing settings yet is read in UTC with the default reopen window.
+        let stored = try ledger.billing(tenant: tenant, month: month) ?? ledger.billingHistory(tenant: tenant).first
+        let setting =
+            stored
+            ?? TenantBilling(
+                tenant: tenant, plan: "", billing: .resolution, timeZone: "UTC", reopenWindowHours: 72,
+                effectiveMonth: "", recordedAt: .distantPast)
+        if stored == nil && override == nil {
+            let (start, end) = month.interval(in: setting.zone)
+            let usage = MonthlyUsage(
+                tenant: tenant, month: month, entries: try ledger.billingEntries(tenant: tenant, from: start, to: end),
+                timeZone: setting.zone, reopenWindowHours: setting.reopenWindowHours)
+            let empty = Invoice(
+                tenant: tenant, month: month.description, plan: "", billing: setting.billing, status: noPlanStatus,
+                lines: [], total: 0)
+            return BillingStatement(usage: usage, invoice: empty, setting: setting)
+        }
         let planID = override?.plan ?? setting.plan
         guard let plan = catalog.plan(planID) else {
             throw BillingError.unknownPlan(planID, known: catalog.plans.map(\.id))

@@ -20,6 +20,39 @@ public struct Invoice: Sendable, Codable, Hashable {
             case amount
             case queryIDs = "query_ids"
         }
+
+        public init(
+            kind: String, description: String, quantity: Decimal, unitPrice: Decimal, amount: Decimal,
+            queryIDs: [String]
+        ) {
+            self.kind = kind
+            self.description = description
+            self.quantity = quantity
+            self.unitPrice = unitPrice
+            self.amount = amount
+            self.queryIDs = queryIDs
+        }
+
+        /// Quantities and amounts as decimal strings.
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(kind, forKey: .kind)
+            try c.encode(description, forKey: .description)
+            try c.encode(Money.string(quantity), forKey: .quantity)
+            try c.encode(Money.string(unitPrice), forKey: .unitPrice)
+            try c.encode(Money.string(amount), forKey: .amount)
+            try c.encode(queryIDs, forKey: .queryIDs)
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            kind = try c.decode(String.self, forKey: .kind)
+            description = try c.decode(String.self, forKey: .description)
+            quantity = try Money.decode(c, .quantity)
+            unitPrice = try Money.decode(c, .unitPrice)
+            amount = try Money.decode(c, .amount)
+            queryIDs = try c.decode([String].self, forKey: .queryIDs)
+        }
     }
 
     public var tenant: String
@@ -51,10 +84,24 @@ public struct Invoice: Sendable, Codable, Hashable {
         try c.encode(billing, forKey: .billing)
         try c.encode(status, forKey: .status)
         try c.encode(lines, forKey: .lines)
-        try c.encode(total, forKey: .total)
+        try c.encode(Money.string(total), forKey: .total)
         try c.encode(currency, forKey: .currency)
         try c.encode(ledgerHead, forKey: .ledgerHead)
         try c.encode(ledgerCheckpoint, forKey: .ledgerCheckpoint)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        tenant = try c.decode(String.self, forKey: .tenant)
+        month = try c.decode(String.self, forKey: .month)
+        plan = try c.decode(String.self, forKey: .plan)
+        billing = try c.decode(BillingMode.self, forKey: .billing)
+        status = try c.decode(String.self, forKey: .status)
+        lines = try c.decode([Line].self, forKey: .lines)
+        total = try Money.decode(c, .total)
+        currency = try c.decodeIfPresent(String.self, forKey: .currency) ?? "USD"
+        ledgerHead = try c.decodeIfPresent(ChainHead.self, forKey: .ledgerHead)
+        ledgerCheckpoint = try c.decodeIfPresent(Checkpoint.self, forKey: .ledgerCheckpoint)
     }
 
     /// Reads a stored final invoice's body; throws when it is not one (a damaged or edited body

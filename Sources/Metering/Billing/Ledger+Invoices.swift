@@ -10,10 +10,11 @@ extension Ledger {
                 db, sql: "SELECT month, body FROM final_invoice WHERE tenant = ? ORDER BY month", arguments: [tenant]
             )
             .map { row in
+                let month: String = (try? row.decode(forColumn: "month")) ?? "?"
                 do {
-                    return try Invoice.decodeStored(row["body"])
+                    return try Invoice.decodeStored(try row.decode(forColumn: "body"))
                 } catch {
-                    throw LedgerError.corruptedFinalInvoice(tenant: tenant, month: row["month"])
+                    throw LedgerError.corruptedFinalInvoice(tenant: tenant, month: month)
                 }
             }
         }
@@ -136,15 +137,20 @@ extension Ledger {
                     """,
                 arguments: [tenant, LedgerEntry.milliseconds(start), LedgerEntry.milliseconds(end)])
             while let row = try cursor.next() {
-                let kind: String = row[1]
+                // Decoded with checks: a damaged value throws instead of stopping the process.
+                let kind: String = try row.decode(atIndex: 1)
+                guard let decodedKind = LedgerEntry.Kind(rawValue: kind) else {
+                    throw LedgerError.invalidInput("ledger row has an unknown kind \(kind): the file is damaged")
+                }
+                let at: Int64 = try row.decode(atIndex: 9)
                 result.append(
                     LedgerEntry(
-                        sequence: row[0], kind: LedgerEntry.Kind(rawValue: kind) ?? .query, queryID: row[2],
-                        tenant: tenant,
-                        conversationID: row[3], userID: row[4], tier: row[5], outcome: row[6],
-                        question: kind == "query" ? row[7] : nil, costMicros: row[8],
-                        occurredAt: LedgerEntry.date(milliseconds: row[9]),
-                        recordedAt: LedgerEntry.date(milliseconds: row[9])))
+                        sequence: try row.decode(atIndex: 0), kind: decodedKind, queryID: try row.decode(atIndex: 2),
+                        tenant: tenant, conversationID: try row.decode(atIndex: 3), userID: try row.decode(atIndex: 4),
+                        tier: try row.decode(atIndex: 5), outcome: try row.decode(atIndex: 6),
+                        question: kind == "query" ? try row.decode(atIndex: 7) : nil,
+                        costMicros: try row.decode(atIndex: 8), occurredAt: LedgerEntry.date(milliseconds: at),
+                        recordedAt: LedgerEntry.date(milliseconds: at)))
             }
             return result
         }

@@ -35,6 +35,25 @@ public enum Money {
         return (negative ? "-$" : "$") + String(grouped.reversed()) + "." + fraction
     }
 
+    /// The exact decimal text of `amount` ("80.78", "79", "-0.89", "0.0036"): how money is written
+    /// in JSON (never a binary floating-point number).
+    public static func string(_ amount: Decimal) -> String {
+        NSDecimalNumber(decimal: amount).stringValue
+    }
+
+    /// Reads money written as a decimal string, or as a JSON number (invoices stored before money
+    /// was written as strings).
+    static func decode<Key: CodingKey>(_ container: KeyedDecodingContainer<Key>, _ key: Key) throws -> Decimal {
+        if let text = try? container.decode(String.self, forKey: key) {
+            guard let value = parse(text) else {
+                throw DecodingError.dataCorruptedError(
+                    forKey: key, in: container, debugDescription: "\(text) is not a decimal amount")
+            }
+            return value
+        }
+        return try container.decode(Decimal.self, forKey: key)
+    }
+
     /// Parses a plain decimal string ("79", "2.70", "0.0125"); nil for anything else.
     public static func parse(_ text: String) -> Decimal? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)

@@ -60,6 +60,59 @@ public struct PlanCatalog: Hashable, Sendable {
     /// Largest plan catalog accepted, in YAML nodes after expanding aliases.
     static let maxNodes = 20_000
 
+    /// Keys a catalog may use; anything else (a misspelt `base_fe`) is an error with its line.
+    static let planKeys: Set<String> = [
+        "id", "name", "base_fee", "token_margin", "included_resolutions", "resolution_tiers", "resolution_price",
+        "billing", "minimum", "cap", "negotiated",
+    ]
+    static let tierKeys: Set<String> = ["up_to", "price"]
+
+    /// The composed YAML as plain values (String, Int, Bool, arrays, string-keyed dictionaries),
+    /// checking the shape on the way: mapping keys must be plain text (Yams' own conversion stops
+    /// the process on a complex key such as `? [a]: b`), a key appears once, and keys are the
+    /// catalog's own.
+    static func plain(_ node: Node, source: String, path: [String] = []) throws(BillingError) -> Any {
+        func line(_ node: Node) -> String { node.mark.map { " (line \($0.line))" } ?? "" }
+        switch node {
+        case .scalar:
+            if let int = node.int { return int }
+            if let bool = node.bool { return bool }
+            return node.string ?? ""
+        case .sequence(let sequence):
+            var items: [Any] = []
+            for item in sequence { items.append(try plain(item, source: source, path: path)) }
+            return items
+        case .mapping(let mapping):
+            var dictionary: [String: Any] = [:]
+            let allowed: Set<String>? =
+                switch path.last {
+                case nil: ["plans"]  // and anchor holders, below
+                case "plans": planKeys
+                case "resolution_tiers": tierKeys
+                default: nil
+                }
+            for (keyNode, value) in mapping {
+                guard case .scalar = keyNode, let key = keyNode.string else {
+                    throw .invalidCatalog("\(source)\(line(keyNode)): a key must be plain text")
+                }
+                // At the top, `defaults` and `x-…` keys may hold anchors for the plans to reuse.
+                let anchorHolder = path.isEmpty && (key == "defaults" || key.hasPrefix("x-"))
+                if let allowed, !allowed.contains(key), !anchorHolder {
+                    throw .invalidCatalog(
+                        "\(source)\(line(keyNode)): unknown key `\(key)` (expected one of \(allowed.sorted().joined(separator: ", ")))"
+                    )
+                }
+                guard dictionary[key] == nil else {
+                    throw .invalidCatalog("\(source)\(line(keyNode)): `\(key)` appears twice")
+                }
+                dictionary[key] = try plain(value, source: source, path: path + [key])
+            }
+            return dictionary
+        case .alias:
+            throw .invalidCatalog("\(source)\(line(node)): an alias that does not resolve")
+        }
+    }
+
     /// Nodes in `node` with aliases expanded, counting no further than just past `budget`.
     static func expandedSize(of node: Node, budget: Int) -> Int {
         var count = 0
@@ -93,7 +146,7 @@ public struct PlanCatalog: Hashable, Sendable {
                     )
                 }
             }
-            root = try Yams.load(yaml: text)
+            root = try Yams.compose(yaml: text).map { try plain($0, source: source) }
         } catch let error as BillingError {
             throw error
         } catch {
@@ -120,7 +173,12 @@ public struct PlanCatalog: Hashable, Sendable {
                     guard let price = tier["price"].flatMap({ Money.parse("\($0)") }) else {
                         throw .invalidCatalog("\(source): plan \(id): every resolution tier needs a `price`")
                     }
-                    tiers.append(Plan.Tier(upTo: tier["up_to"] as? Int, price: price))
+                    let upTo = tier["up_to"] as? Int
+                    if tier["up_to"] != nil, (upTo ?? 0) <= (tiers.last?.upTo ?? 0) {
+                        throw .invalidCatalog(
+                            "\(source): plan \(id): `up_to` must be a whole number above the previous tier's")
+                    }
+                    tiers.append(Plan.Tier(upTo: upTo, price: price))
                 }
             } else if let price = try money("resolution_price") {
                 tiers = [Plan.Tier(upTo: nil, price: price)]
@@ -132,6 +190,9 @@ public struct PlanCatalog: Hashable, Sendable {
                         "\(source): plan \(id): unknown billing mode \(name) (token, resolution, both)")
                 }
                 modes.insert(mode)
+            }
+            if let raw = entry["included_resolutions"], (raw as? Int).map({ $0 < 0 }) ?? true {
+                throw .invalidCatalog("\(source): plan \(id): `included_resolutions` must be a whole number ≥ 0")
             }
             guard let base = try money("base_fee") else {
                 throw .invalidCatalog("\(source): plan \(id): `base_fee` is required")

@@ -69,7 +69,7 @@ extension Ledger {
                     SELECT * FROM tenant_billing WHERE tenant = ? AND effective_month <= ?
                     ORDER BY effective_month DESC, seq DESC LIMIT 1
                     """, arguments: [tenant, month.description]
-            ).map(Self.billing)
+            ).map { try Self.billing($0) }
         }
     }
 
@@ -77,7 +77,7 @@ extension Ledger {
     public func billingHistory(tenant: String) throws -> [TenantBilling] {
         try writer.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM tenant_billing WHERE tenant = ? ORDER BY seq", arguments: [tenant])
-                .map(Self.billing)
+                .map { try Self.billing($0) }
         }
     }
 
@@ -103,11 +103,18 @@ extension Ledger {
         return periods
     }
 
-    static func billing(_ row: Row) -> TenantBilling {
-        TenantBilling(
-            tenant: row["tenant"], plan: row["plan"], billing: BillingMode(rawValue: row["billing"]) ?? .resolution,
-            timeZone: row["timezone"], reopenWindowHours: row["reopen_window_hours"],
-            effectiveMonth: row["effective_month"],
-            recordedAt: Date(timeIntervalSince1970: Double(row["recorded_at_ms"] as Int64) / 1000))
+    static func billing(_ row: Row) throws -> TenantBilling {
+        let mode: String = try row.decode(forColumn: "billing")
+        guard let billing = BillingMode(rawValue: mode) else {
+            throw BillingError.invalidCatalog(
+                "a billing change names an unknown billing mode \(mode): the ledger is damaged")
+        }
+        return TenantBilling(
+            tenant: try row.decode(forColumn: "tenant"), plan: try row.decode(forColumn: "plan"), billing: billing,
+            timeZone: try row.decode(forColumn: "timezone"),
+            reopenWindowHours: try row.decode(forColumn: "reopen_window_hours"),
+            effectiveMonth: try row.decode(forColumn: "effective_month"),
+            recordedAt: Date(
+                timeIntervalSince1970: Double(try row.decode(Int64.self, forColumn: "recorded_at_ms")) / 1000))
     }
 }

@@ -2,8 +2,8 @@ import Foundation
 
 /// The numbers finance reads for one tenant and month: volumes by tier, resolution rate, cost per
 /// resolution, cost attribution and margin per tier.
-public struct UsageReport: Sendable, Codable, Hashable {
-    public struct TierLine: Sendable, Codable, Hashable {
+public struct UsageReport: Sendable, Encodable, Hashable {
+    public struct TierLine: Sendable, Encodable, Hashable {
         public var tier: String
         public var resolutions: Int
         public var costMicros: Int64
@@ -22,6 +22,31 @@ public struct UsageReport: Sendable, Codable, Hashable {
             case costShare = "cost_share"
             case billed, margin
         }
+
+        public init(
+            tier: String, resolutions: Int, costMicros: Int64, resolutionShare: Double, costShare: Double,
+            billed: Decimal, margin: Decimal
+        ) {
+            self.tier = tier
+            self.resolutions = resolutions
+            self.costMicros = costMicros
+            self.resolutionShare = resolutionShare
+            self.costShare = costShare
+            self.billed = billed
+            self.margin = margin
+        }
+
+        /// Money as decimal strings.
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(tier, forKey: .tier)
+            try c.encode(resolutions, forKey: .resolutions)
+            try c.encode(costMicros, forKey: .costMicros)
+            try c.encode(resolutionShare, forKey: .resolutionShare)
+            try c.encode(costShare, forKey: .costShare)
+            try c.encode(Money.string(billed), forKey: .billed)
+            try c.encode(Money.string(margin), forKey: .margin)
+        }
     }
 
     public var tenant: String
@@ -35,8 +60,9 @@ public struct UsageReport: Sendable, Codable, Hashable {
     public var duplicates: Int
     public var reopened: Int
     public var voided: Int
-    /// Resolutions ÷ (queries − rejected junk).
-    public var resolutionRate: Double
+    /// Resolutions ÷ (queries − rejected junk); nil for a month with no questions to answer
+    /// (shown as "no questions", never as a rate of 0%).
+    public var resolutionRate: Double?
     public var totalCostMicros: Int64
     /// All model cost of the month (failed attempts and escalations included) ÷ billable resolutions.
     public var blendedCostPerResolution: Decimal?
@@ -55,6 +81,32 @@ public struct UsageReport: Sendable, Codable, Hashable {
         case tiers
         case invoiceTotal = "invoice_total"
         case findings
+        case totalCost = "total_cost"
+        case currency
+    }
+
+    /// Every field written (null where absent), money as decimal strings in USD.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(tenant, forKey: .tenant)
+        try c.encode(month, forKey: .month)
+        try c.encode(queries, forKey: .queries)
+        try c.encode(resolutions, forKey: .resolutions)
+        try c.encode(billableResolutions, forKey: .billableResolutions)
+        try c.encode(flaggedResolutions, forKey: .flaggedResolutions)
+        try c.encode(escalated, forKey: .escalated)
+        try c.encode(rejected, forKey: .rejected)
+        try c.encode(duplicates, forKey: .duplicates)
+        try c.encode(reopened, forKey: .reopened)
+        try c.encode(voided, forKey: .voided)
+        try c.encode(resolutionRate, forKey: .resolutionRate)
+        try c.encode(totalCostMicros, forKey: .totalCostMicros)
+        try c.encode(Money.string(Money.dollars(micros: totalCostMicros)), forKey: .totalCost)
+        try c.encode(blendedCostPerResolution.map(Money.string), forKey: .blendedCostPerResolution)
+        try c.encode("USD", forKey: .currency)
+        try c.encode(tiers, forKey: .tiers)
+        try c.encode(Money.string(invoiceTotal), forKey: .invoiceTotal)
+        try c.encode(findings, forKey: .findings)
     }
 
     public init(usage: MonthlyUsage, invoice: Invoice) {
@@ -70,7 +122,7 @@ public struct UsageReport: Sendable, Codable, Hashable {
         reopened = usage.count(.reopened)
         voided = usage.count(.voided)
         let asked = queries - rejected
-        resolutionRate = asked > 0 ? Double(resolutions) / Double(asked) : 0
+        resolutionRate = asked > 0 ? Double(resolutions) / Double(asked) : nil
         totalCostMicros = usage.totalCostMicros
         blendedCostPerResolution =
             billableResolutions > 0

@@ -114,7 +114,10 @@ extension Ledger {
             Broken(table: "ledger_entry", sequence: sequence, problem: problem)
         }
         while let row = try rows.next() {
-            let entry = Self.entry(row)
+            let entry: LedgerEntry
+            do { entry = try Self.entry(row) } catch {
+                throw broken(expected, "row \(expected) holds a value of the wrong type (the file is damaged)")
+            }
             if entry.sequence != expected {
                 throw broken(expected, "row \(expected) is missing (next row is \(entry.sequence))")
             }

@@ -107,55 +107,32 @@ struct AskCommand: AsyncParsableCommand {
             ledger: try Ledger(path: ledgerOption.ledger), rulesPath: rules, threshold: threshold)
     }
 
-    struct BatchLine: Decodable {
-        var query_id: String?
-        var _id: String?
-        var text: String?
-        var conversation_id: String?
-        var user_id: String?
-        var occurred_at: String?
-    }
-
     /// Resolves every line; bad lines are reported on their own output line and counted.
     func runBatch(_ resolver: Resolver) async throws -> Int {
         guard let data = FileManager.default.contents(atPath: batch ?? "") else {
             throw ValidationError("cannot read batch file \(batch ?? "")")
         }
-        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
-        let bar = ProgressBar()
+        let lines = BatchLine.lines(of: data)
+        // Drawn only when the answers go elsewhere than the terminal the bar is drawn on.
+        let bar = ProgressBar(enabled: Terminal.stderrIsTTY && !Terminal.stdoutIsTTY)
         var failures = 0
-        for (index, raw) in lines.enumerated() where !raw.trimmingCharacters(in: .whitespaces).isEmpty {
-            bar.update(done: index, total: lines.count, detail: "questions")
+        for (position, (number, raw)) in lines.enumerated() {
+            bar.update(done: position, total: lines.count, detail: "questions")
             do {
-                guard let line = try? JSONDecoder().decode(BatchLine.self, from: Data(raw.utf8)) else {
-                    throw LedgerError.invalidInput(
-                        "line \(index + 1): not a JSON object with \"query_id\" and \"text\"")
-                }
-                guard let text = line.text else {
-                    throw LedgerError.invalidInput("line \(index + 1): missing \"text\"")
-                }
-                var occurred = Date()
-                if let stamp = line.occurred_at {
-                    guard let date = Timestamp.parse(stamp) else {
-                        throw LedgerError.invalidInput(
-                            "line \(index + 1): occurred_at must be an existing ISO 8601 time, e.g. 2026-11-26T10:00:00Z or 2026-11-26T11:00:00.250+01:00"
-                        )
-                    }
-                    occurred = date
-                }
-                let question = Question(
-                    queryID: line.query_id ?? line._id ?? UUID().uuidString.lowercased(), tenant: tenant,
-                    conversationID: line.conversation_id ?? conversation, userID: line.user_id, text: text,
-                    occurredAt: occurred)
+                let question = try BatchLine.parse(raw, number: number, tenant: tenant, conversation: conversation)
                 let resolution = try await resolver.resolve(question)
                 if json { try Terminal.printJSON(resolution) } else { printHuman(resolution) }
             } catch {
                 failures += 1
                 let message = String(describing: error)
                 if json {
-                    try Terminal.printJSON(["line": String(index + 1), "error": message])
+                    struct LineError: Encodable {
+                        var line: Int
+                        var error: String
+                    }
+                    try Terminal.printJSON(LineError(line: number, error: message))
                 } else {
-                    Terminal.error("line \(index + 1): \(message)")
+                    Terminal.error(message.hasPrefix("line ") ? message : "line \(number): \(message)")
                 }
             }
         }

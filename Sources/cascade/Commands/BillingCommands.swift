@@ -43,6 +43,12 @@ struct BillingOptions: ParsableArguments {
 }
 
 func printInvoice(_ invoice: Invoice) {
+    if invoice.status == BillingStatement.noPlanStatus {
+        print(
+            "No invoice: tenant \(invoice.tenant) has no plan in \(invoice.month) (`cascade tenants set \(invoice.tenant) --plan PLAN`)"
+        )
+        return
+    }
     print(
         "Invoice \(invoice.status): tenant \(invoice.tenant), \(invoice.month), plan \(invoice.plan), \(invoice.billing.rawValue) billing"
     )
@@ -97,20 +103,29 @@ struct ReportCommand: AsyncParsableCommand {
             }
             if let html { try ReportHTML.page(reports).write(toFile: html, atomically: true, encoding: .utf8) }
             if json {
-                try Terminal.printJSON(reports.count == 1 ? AnyEncodable(reports[0]) : AnyEncodable(reports))
+                for r in reports { try Terminal.printJSON(r) }  // one object per month (JSON Lines for a range)
             } else if csv {
                 print(
                     "tenant,month,tier,resolutions,resolution_share,cost_usd,cost_share,billed_usd,margin_usd,queries,billable_resolutions,resolution_rate,blended_cost_per_resolution_usd"
                 )
                 for r in reports {
-                    for t in r.tiers {
+                    // A month without resolutions or cost keeps its row (tier "none"), so the months line up.
+                    let tiers =
+                        r.tiers.isEmpty
+                        ? [
+                            UsageReport.TierLine(
+                                tier: "none", resolutions: 0, costMicros: 0, resolutionShare: 0, costShare: 0,
+                                billed: 0, margin: 0)
+                        ] : r.tiers
+                    for t in tiers {
                         print(
                             [
                                 r.tenant, r.month, t.tier, "\(t.resolutions)",
                                 String(format: "%.4f", t.resolutionShare),
                                 "\(Money.dollars(micros: t.costMicros))", String(format: "%.4f", t.costShare),
                                 "\(t.billed)", "\(t.margin)",
-                                "\(r.queries)", "\(r.billableResolutions)", String(format: "%.4f", r.resolutionRate),
+                                "\(r.queries)", "\(r.billableResolutions)",
+                                r.resolutionRate.map { String(format: "%.4f", $0) } ?? "",
                                 r.blendedCostPerResolution.map { "\($0)" } ?? "",
                             ].joined(separator: ","))
                     }
@@ -129,10 +144,11 @@ struct ReportCommand: AsyncParsableCommand {
 
     /// Month-over-month change, printed under each month of a --months range.
     func printTrend(from p: UsageReport, to r: UsageReport) {
-        let rate = (r.resolutionRate - p.resolutionRate) * 100
         var line = String(
-            format: "  trend vs %@: resolution rate %+.1f points, billable resolutions %+d", p.month, rate,
-            r.billableResolutions - p.billableResolutions)
+            format: "  trend vs %@: billable resolutions %+d", p.month, r.billableResolutions - p.billableResolutions)
+        if let before = p.resolutionRate, let after = r.resolutionRate {
+            line += String(format: ", resolution rate %+.1f points", (after - before) * 100)
+        }
         if let a = p.blendedCostPerResolution, let b = r.blendedCostPerResolution, a > 0 {
             let change = NSDecimalNumber(decimal: (b - a) / a * 100).doubleValue
             line += String(format: ", cost per resolution %+.1f%%", change)
@@ -143,8 +159,12 @@ struct ReportCommand: AsyncParsableCommand {
     func printText(_ r: UsageReport) {
         func pct(_ x: Double) -> String { String(format: "%.1f%%", x * 100) }
         print("Report \(r.tenant) \(r.month)")
+        guard r.queries > 0 else {
+            print("  no questions this month\(r.invoiceTotal > 0 ? "; invoice \(Money.format(r.invoiceTotal))" : "")")
+            return
+        }
         print(
-            "  queries \(r.queries), resolutions \(r.resolutions) (rate \(pct(r.resolutionRate))), billable \(r.billableResolutions), flagged \(r.flaggedResolutions)"
+            "  queries \(r.queries), resolutions \(r.resolutions) (rate \(r.resolutionRate.map(pct) ?? "n/a: only junk")), billable \(r.billableResolutions), flagged \(r.flaggedResolutions)"
         )
         print(
             "  escalated \(r.escalated), rejected \(r.rejected), duplicates \(r.duplicates), reopened \(r.reopened), voided \(r.voided)"
@@ -197,7 +217,9 @@ struct InvoiceCommand: AsyncParsableCommand {
                 }
                 guard invoice.status != BillingStatement.noPlanStatus else {
                     throw ValidationError(
-                        "\(options.tenant) had no plan in \(chosen) (its first plan starts in \(setting.effectiveMonth)): there is nothing to finalize"
+                        setting.effectiveMonth.isEmpty
+                            ? "\(options.tenant) has no plan yet (`cascade tenants set \(options.tenant) --plan PLAN`): there is nothing to finalize"
+                            : "\(options.tenant) had no plan in \(chosen) (its first plan starts in \(setting.effectiveMonth)): there is nothing to finalize"
                     )
                 }
                 let key = try signingKey.load(data: options.ledgerOption.data)
@@ -243,10 +265,11 @@ struct SimulateCommand: AsyncParsableCommand {
                 struct Output: Encodable {
                     var actual: Invoice
                     var simulated: Invoice
-                    var difference: Decimal
+                    var difference: String
                 }
                 try Terminal.printJSON(
-                    Output(actual: actual, simulated: simulated, difference: simulated.total - actual.total))
+                    Output(
+                        actual: actual, simulated: simulated, difference: Money.string(simulated.total - actual.total)))
             } else {
                 printInvoice(simulated)
                 print(
@@ -268,33 +291,48 @@ struct PlansCommand: AsyncParsableCommand {
         @OptionGroup var dataOption: DataOption
         @Flag(help: "Print as JSON.") var json = false
 
+        /// One plan as JSON: money as decimal strings, every field written (null when absent).
         struct Row: Encodable {
-            var id: String
-            var name: String
-            var base_fee: Decimal
-            var token_margin: Decimal?
-            var included_resolutions: Int
-            var resolution_tiers: [[String: String]]
-            var minimum: Decimal?
-            var cap: Decimal?
-            var billing: [String]
-            var negotiated: Bool
+            var plan: Plan
+
+            enum CodingKeys: String, CodingKey {
+                case id, name, base_fee, token_margin, included_resolutions, resolution_tiers, minimum, cap, billing,
+                    negotiated
+            }
+            struct Tier: Encodable {
+                var upTo: Int?
+                var price: Decimal
+                enum CodingKeys: String, CodingKey { case up_to, price }
+                func encode(to encoder: any Encoder) throws {
+                    var c = encoder.container(keyedBy: CodingKeys.self)
+                    try c.encode(upTo, forKey: .up_to)
+                    try c.encode(Money.string(price), forKey: .price)
+                }
+            }
+
+            func encode(to encoder: any Encoder) throws {
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encode(plan.id, forKey: .id)
+                try c.encode(plan.name, forKey: .name)
+                try c.encode(Money.string(plan.baseFee), forKey: .base_fee)
+                try c.encode(plan.tokenMargin.map(Money.string), forKey: .token_margin)
+                try c.encode(plan.includedResolutions, forKey: .included_resolutions)
+                try c.encode(
+                    plan.resolutionTiers.map { Tier(upTo: $0.upTo, price: $0.price) }, forKey: .resolution_tiers)
+                try c.encode(plan.monthlyMinimum.map(Money.string), forKey: .minimum)
+                try c.encode(plan.monthlyCap.map(Money.string), forKey: .cap)
+                try c.encode(plan.billingModes.map(\.rawValue).sorted(), forKey: .billing)
+                try c.encode(plan.negotiated, forKey: .negotiated)
+            }
         }
 
         func run() async throws {
             try await runReportingErrors {
                 let catalog = try PlanCatalog.load(path: plans ?? dataOption.directory.plansPath)
-                let rows = catalog.plans.map { p in
-                    Row(
-                        id: p.id, name: p.name, base_fee: p.baseFee, token_margin: p.tokenMargin,
-                        included_resolutions: p.includedResolutions,
-                        resolution_tiers: p.resolutionTiers.map {
-                            ["up_to": $0.upTo.map(String.init) ?? "", "price": "\($0.price)"]
-                        },
-                        minimum: p.monthlyMinimum, cap: p.monthlyCap, billing: p.billingModes.map(\.rawValue).sorted(),
-                        negotiated: p.negotiated)
+                if json {
+                    for plan in catalog.plans { try Terminal.printJSON(Row(plan: plan)) }  // JSON Lines
+                    return
                 }
-                if json { try Terminal.printJSON(rows); return }
                 for p in catalog.plans {
                     let tiers = p.resolutionTiers.map { t in
                         "\(Money.format(t.price))\(t.upTo.map { " up to \($0)" } ?? "")"
@@ -455,15 +493,35 @@ struct TenantsCommand: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "A tenant's billing settings, oldest first.")
+        static let configuration = CommandConfiguration(
+            abstract: "A tenant's billing settings, oldest first (--json: the one in force now and the history).")
         @Argument(help: "Tenant.") var tenant: String
         @OptionGroup var ledgerOption: LedgerOption
         @Flag(help: "Print as JSON.") var json = false
 
         func run() async throws {
             try await runReportingErrors {
-                let history = try ledgerOption.openExisting().billingHistory(tenant: tenant)
-                if json { try Terminal.printJSON(history); return }
+                let ledger = try ledgerOption.openExisting()
+                let history = try ledger.billingHistory(tenant: tenant)
+                if json {
+                    /// One tenant, one object: the setting in force this month and every change.
+                    struct Output: Encodable {
+                        var tenant: String
+                        var current: TenantBilling?
+                        var history: [TenantBilling]
+                        func encode(to encoder: any Encoder) throws {
+                            var c = encoder.container(keyedBy: CodingKeys.self)
+                            try c.encode(tenant, forKey: .tenant)
+                            try c.encode(current, forKey: .current)
+                            try c.encode(history, forKey: .history)
+                        }
+                        enum CodingKeys: String, CodingKey { case tenant, current, history }
+                    }
+                    let zone = history.last?.zone ?? TimeZone(identifier: "UTC")!
+                    let current = try ledger.billing(tenant: tenant, month: BillingMonth.containing(Date(), in: zone))
+                    try Terminal.printJSON(Output(tenant: tenant, current: current, history: history))
+                    return
+                }
                 if history.isEmpty { print("\(tenant) has no plan yet") }
                 for s in history {
                     print(
@@ -473,11 +531,4 @@ struct TenantsCommand: AsyncParsableCommand {
             }
         }
     }
-}
-
-/// Type erasure so one `--json` path prints either one report or a list.
-struct AnyEncodable: Encodable {
-    let value: any Encodable
-    init(_ value: any Encodable) { self.value = value }
-    func encode(to encoder: any Encoder) throws { try value.encode(to: encoder) }
 }

@@ -18,11 +18,55 @@ func runReportingErrors(_ body: () async throws -> Void) async throws {
     } catch is CancellationError {
         Terminal.error("cancelled")
         throw ExitStatus.failure
+    } catch let error as CocoaError {
+        Terminal.error(FoundationErrorText.describe(error))
+        throw ExitStatus.failure
+    } catch let error as DecodingError {
+        Terminal.error(FoundationErrorText.describe(error))
+        throw ExitStatus.failure
     } catch let error as any CustomStringConvertible {
         Terminal.error(error.description)
         throw ExitStatus.failure
     } catch {
         Terminal.error("\(error)")
         throw ExitStatus.failure
+    }
+}
+
+/// Foundation's errors in one line a user can act on (`NSCocoaErrorDomain Code=4 …` names no
+/// remedy): what happened and the path.
+enum FoundationErrorText {
+    static func describe(_ error: CocoaError) -> String {
+        let path = error.filePath ?? error.url?.path ?? "the file"
+        switch error.code {
+        case .fileNoSuchFile, .fileReadNoSuchFile:
+            return "no such file or folder: \(path)"
+        case .fileReadNoPermission, .fileWriteNoPermission:
+            return "permission denied: \(path)"
+        case .fileWriteOutOfSpace:
+            return "the disk is full (writing \(path))"
+        case .fileWriteFileExists:
+            return "\(path) already exists; not replacing it"
+        case .fileReadCorruptFile, .fileReadInapplicableStringEncoding, .fileReadUnknownStringEncoding:
+            return "cannot read \(path): not in the expected format or encoding"
+        case .fileWriteVolumeReadOnly:
+            return "cannot write \(path): the file system is read-only"
+        default:
+            return "file error on \(path) (Foundation code \(error.code.rawValue))"
+        }
+    }
+
+    static func describe(_ error: DecodingError) -> String {
+        func at(_ path: [any CodingKey]) -> String {
+            path.isEmpty
+                ? "" : " at " + path.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch error {
+        case .dataCorrupted(let context): return "invalid JSON\(at(context.codingPath)): \(context.debugDescription)"
+        case .keyNotFound(let key, let context): return "missing field \"\(key.stringValue)\"\(at(context.codingPath))"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context):
+            return "wrong type\(at(context.codingPath)): \(context.debugDescription)"
+        @unknown default: return "invalid JSON"
+        }
     }
 }

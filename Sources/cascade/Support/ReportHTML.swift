@@ -55,7 +55,7 @@ enum ReportHTML {
         var rows = ""
         for r in reports {
             rows +=
-                "<tr><td>\(r.month)</td><td>\(r.queries)</td><td>\(r.resolutions)</td><td>\(r.billableResolutions)</td><td>\(String(format: "%.1f%%", r.resolutionRate * 100))</td><td>\(Money.format(Money.dollars(micros: r.totalCostMicros)))</td><td>\(Money.format(r.invoiceTotal))</td></tr>"
+                "<tr><td>\(r.month)</td><td>\(r.queries)</td><td>\(r.resolutions)</td><td>\(r.billableResolutions)</td><td>\(r.resolutionRate.map { String(format: "%.1f%%", $0 * 100) } ?? (r.queries == 0 ? "no questions" : "n/a"))</td><td>\(Money.format(Money.dollars(micros: r.totalCostMicros)))</td><td>\(Money.format(r.invoiceTotal))</td></tr>"
         }
         return """
             <!doctype html><html><head><meta charset="utf-8"><title>cascade report: \(tenant)</title>

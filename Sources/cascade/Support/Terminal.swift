@@ -8,6 +8,7 @@ import Metering
 /// Writing to the terminal: results on stdout, messages and progress on stderr.
 enum Terminal {
     static var stderrIsTTY: Bool { isatty(2) == 1 }
+    static var stdoutIsTTY: Bool { isatty(1) == 1 }
 
     static func error(_ message: String) {
         writeStderr("error: \(message)\n")

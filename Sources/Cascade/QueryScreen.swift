@@ -63,9 +63,11 @@ public enum QueryScreen {
         if visible > 0 && Double(letters) / Double(visible) < 0.4 { return true }
         let words = folded.split(separator: " ")
         let vowels = Set("aeiouy")
+        // Short tokens without vowels are usually acronyms ("dns", "https", "css").
         let wordLike = words.filter { word in
-            word.count >= 2 && word.count <= 30 && word.contains { vowels.contains($0) }
-                && !word.allSatisfy { $0 == word.first } && longestConsonantRun(word, vowels: vowels) < 5
+            let hasVowel = word.contains { vowels.contains($0) }
+            return word.count >= 2 && word.count <= 30 && !word.allSatisfy { $0 == word.first }
+                && (hasVowel ? longestConsonantRun(word, vowels: vowels) < 5 : word.count <= 5)
         }
         // Non-Latin scripts have no a/e/i/o/u: accept any alphabetic word there.
         let nonLatin = text.unicodeScalars.contains { $0.properties.isAlphabetic && $0.value > 0x24F }

@@ -1,13 +1,24 @@
+import Foundation
+
 /// Maps user-facing embedder names and stored model ids to embedders, so a knowledge base opens
 /// with the same model that built it without the user naming it again.
 public enum EmbedderRegistry {
     /// Names accepted by `--embedder`.
     public static let names = ["minilm", "hashing", "http"]
 
-    /// The embedder used when none is named: MiniLM when its files are present, else hashing.
+    /// The embedder used when none is named: MiniLM. Without its files this is an error saying
+    /// how to get them, never a silent switch to the hashing embedder (a knowledge base built with
+    /// it is tied to a toy model and retrieves about half as well); `--embedder hashing` asks for
+    /// that one on purpose.
     public static func defaultEmbedder() throws(EmbeddingError) -> any Embedder {
-        MiniLMEmbedder.isAvailable
-            ? try MiniLMEmbedder(directory: MiniLMEmbedder.defaultDirectory()) : HashingEmbedder()
+        guard MiniLMEmbedder.isAvailable else {
+            throw .modelUnavailable(
+                model: MiniLMEmbedder.defaultModelID,
+                reason:
+                    "its files are not in \(MiniLMEmbedder.defaultDirectory().path); run tools/fetch-model (or set CASCADE_MODEL_DIR to the model folder), or pass --embedder hashing to use the toy hashing embedder on purpose"
+            )
+        }
+        return try MiniLMEmbedder(directory: MiniLMEmbedder.defaultDirectory())
     }
 
     /// The embedder called `name` on the command line. `http` reads its endpoint from the

@@ -36,10 +36,15 @@ struct CLIProcess {
         return repositoryRoot.appendingPathComponent(".build/debug/cascade")
     }
 
-    static func start(_ arguments: [String], in directory: URL? = nil) throws -> (Process, Pipe, Pipe) {
+    static func start(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws
+        -> (Process, Pipe, Pipe)
+    {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         if let directory { process.currentDirectoryURL = directory }
         let out = Pipe()
         let err = Pipe()
@@ -50,8 +55,10 @@ struct CLIProcess {
         return (process, out, err)
     }
 
-    static func run(_ arguments: [String], in directory: URL? = nil) throws -> Output {
-        let (process, out, err) = try start(arguments, in: directory)
+    static func run(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws
+        -> Output
+    {
+        let (process, out, err) = try start(arguments, in: directory, environment: environment)
         // Read both pipes to the end before waiting, so a chatty child never blocks on a full pipe.
         let errData = Locked(Data())
         let errReader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }

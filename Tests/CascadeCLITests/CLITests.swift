@@ -23,7 +23,7 @@ struct CLITests {
         let summary = try first.json()
         for key in [
             "documents_added", "documents_updated", "documents_unchanged", "documents_removed", "documents_failed",
-            "chunks_embedded", "failures", "elapsed_s",
+            "chunks_embedded", "failures", "elapsed_ms",
         ] {
             #expect(summary[key] != nil, "missing \(key)")
         }

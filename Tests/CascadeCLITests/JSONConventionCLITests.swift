@@ -21,6 +21,9 @@ struct JSONConventionCLITests {
                 if key.range(of: "^[a-z][a-z0-9_]*$", options: .regularExpression) == nil {
                     found.append("\(at): key is not snake_case")
                 }
+                if key.contains("elapsed") && key != "elapsed_ms" {
+                    found.append("\(at): elapsed times are named elapsed_ms (milliseconds)")
+                }
                 if moneyKeys.contains(key), !(child is String || child is NSNull) {
                     found.append("\(at): money must be a decimal string, got \(child)")
                 }
@@ -81,6 +84,8 @@ struct JSONConventionCLITests {
             (["ingest", dir.path("docs"), "--embedder", "hashing", "--json"] + common, false),
             (["search", "backup", "--json"] + common, false),
             (["stats", "--json"] + common, false),
+            (["embed", "backup", "--embedder", "hashing", "--json"], false),
+            (["reindex", "--embedder", "hashing", "--json"] + common, false),
             (["tenants", "create", "acme", "--json"] + common, false),
             (["tenants", "set", "acme", "--plan", "pro", "--json"] + common, false),
             (["tenants", "show", "acme", "--json"] + common, false),

@@ -102,7 +102,7 @@ struct ModelFileTests {
         #expect {
             try MiniLMEmbedder(directory: missing)
         } throws: { error in
-            "\(error)".contains("tools/fetch-model") && "\(error)".contains("--embedder hashing")
+            "\(error)".contains("tools/fetch-model") && "\(error)".contains("CASCADE_MODEL_DIR")
         }
     }
 

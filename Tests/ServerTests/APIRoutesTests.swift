@@ -249,9 +249,13 @@ import Testing
             #expect(invoice.json["total"] is String)
             let bad = try await api.call(.get, "/v1/invoices/November", as: "acme.admin")
             #expect(bad.status == .unprocessableContent)
+            // Usage is reported without a plan (rate null for a month without questions); an invoice is not.
             let noPlan = try await api.call(.get, "/v1/usage", as: "beta.admin")
-            #expect(noPlan.status == .conflict)
-            #expect(noPlan.isProblem)
+            #expect(noPlan.status == .ok)
+            #expect(noPlan.json["resolution_rate"] is NSNull)
+            let noInvoice = try await api.call(.get, "/v1/invoices/2026-11", as: "beta.admin")
+            #expect(noInvoice.status == .conflict)
+            #expect(noInvoice.isProblem)
         }
     }
 }

@@ -28,8 +28,8 @@ public struct MiniLMEmbedder: Embedder {
         where !fileManager.fileExists(atPath: directory.appendingPathComponent(name).path) {
             throw .modelUnavailable(
                 model: Self.defaultModelID,
-                reason: "\(name) not found in \(directory.path); run tools/fetch-model to download it, "
-                    + "or use --embedder hashing")
+                reason: "\(name) not found in \(directory.path); run tools/fetch-model to install it, "
+                    + "or set CASCADE_MODEL_DIR to the folder that holds it")
         }
         let configuration = try BertConfiguration.load(from: directory.appendingPathComponent("config.json"))
         let weights = try SafeTensorsFile(path: directory.appendingPathComponent("model.safetensors").path)

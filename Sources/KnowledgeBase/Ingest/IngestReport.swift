@@ -17,7 +17,8 @@ public struct IngestReport: Hashable, Sendable, Codable {
     /// Files skipped because their type is not supported (not failures).
     public var skipped: [Failure] = []
     public var failures: [Failure] = []
-    public var elapsedSeconds = 0.0
+    /// Wall time of the run in milliseconds (`elapsed_ms`, the one name and unit of every command).
+    public var elapsedMilliseconds = 0.0
     public var collection = ""
     public var embeddingModel = ""
 
@@ -33,7 +34,7 @@ public struct IngestReport: Hashable, Sendable, Codable {
         case chunksWritten = "chunks_written"
         case skipped
         case failures
-        case elapsedSeconds = "elapsed_s"
+        case elapsedMilliseconds = "elapsed_ms"
         case collection
         case embeddingModel = "embedding_model"
     }

@@ -151,7 +151,7 @@ public struct Ingestor: Sendable {
             IngestProgress(
                 filesDone: files.count, filesTotal: files.count, chunksEmbedded: report.chunksEmbedded,
                 currentSource: ""))
-        report.elapsedSeconds = Date().timeIntervalSince(started)
+        report.elapsedMilliseconds = (Date().timeIntervalSince(started) * 1000).rounded()
         return report
     }
 

@@ -19,13 +19,13 @@ public struct Reindexer: Sendable {
         public var previousModel: String?
         public var model: String
         public var chunksEmbedded: Int
-        public var elapsedSeconds: Double
+        public var elapsedMilliseconds: Double
 
         enum CodingKeys: String, CodingKey {
             case previousModel = "previous_model"
             case model
             case chunksEmbedded = "chunks_embedded"
-            case elapsedSeconds = "elapsed_s"
+            case elapsedMilliseconds = "elapsed_ms"
         }
     }
 
@@ -57,6 +57,7 @@ public struct Reindexer: Sendable {
         let elapsed = ContinuousClock.now - started
         return Report(
             previousModel: previous, model: embedder.modelID, chunksEmbedded: done,
-            elapsedSeconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            elapsedMilliseconds: Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds)
+                / 1e15)
     }
 }

@@ -207,11 +207,11 @@ public struct PlanCatalog: Hashable, Sendable {
         return PlanCatalog(plans: plans)
     }
 
-    /// The catalog at `path`, or the built-in one when `path` is nil and no default file exists.
+    /// The catalog at `path`, or the built-in one when `path` is nil. Callers pass
+    /// `<data>/plans.yaml` when it exists (``DataDirectory``); nothing here depends on the working
+    /// directory.
     public static func load(path: String?) throws(BillingError) -> PlanCatalog {
-        let chosen =
-            path ?? (FileManager.default.fileExists(atPath: ".cascade/plans.yaml") ? ".cascade/plans.yaml" : nil)
-        guard let chosen else { return standard }
+        guard let chosen = path else { return standard }
         guard let text = try? String(contentsOfFile: chosen, encoding: .utf8) else {
             throw .invalidCatalog("\(chosen): cannot read the plan catalog")
         }

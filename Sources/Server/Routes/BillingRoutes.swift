@@ -47,7 +47,14 @@ struct BillingRoutes {
     @Sendable func invoice(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {
         let key = try context.require(.admin)
         let chosen = try month(context.parameters.get("month"), tenant: key.tenant)
-        return JSONResponse(Presenter.invoice(try statement(tenant: key.tenant, month: chosen).invoice))
+        let invoice = try statement(tenant: key.tenant, month: chosen).invoice
+        guard invoice.status != BillingStatement.noPlanStatus else {
+            // Usage is reported without a plan; an invoice needs one.
+            throw Problem.conflict(
+                "tenant \(key.tenant) has no plan in \(chosen): there is no invoice (set one with `cascade tenants set`)",
+                code: "no-plan")
+        }
+        return JSONResponse(Presenter.invoice(invoice))
     }
 
     /// The tenant's finalized invoices, oldest first.

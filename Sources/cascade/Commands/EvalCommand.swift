@@ -22,7 +22,7 @@ struct EvaluationOptions: ParsableArguments {
 
     @Option(
         help:
-            "Embedding model (\(EmbedderRegistry.names.joined(separator: ", "))). Default: minilm when present, else hashing."
+            "Embedding model (\(EmbedderRegistry.names.joined(separator: ", "))). Default: minilm (an error when its files are missing: run tools/fetch-model)."
     )
     var embedder: String?
 

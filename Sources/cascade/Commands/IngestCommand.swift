@@ -30,7 +30,7 @@ struct IngestCommand: AsyncParsableCommand {
 
     @Option(
         help:
-            "Embedding model: \(EmbedderRegistry.names.joined(separator: ", ")). Default: the store's model, else minilm when its files are present, else hashing."
+            "Embedding model: \(EmbedderRegistry.names.joined(separator: ", ")). Default: the store's model, else minilm (an error when its files are missing: run tools/fetch-model)."
     )
     var embedder: String?
 
@@ -61,16 +61,23 @@ struct IngestCommand: AsyncParsableCommand {
         try await runReportingErrors {
             // Validate the input before creating anything: a typo must not leave an empty store.
             guard FileManager.default.fileExists(atPath: path) else { throw IngestError.pathNotFound(path) }
-            let kb = try KnowledgeBaseStore(path: kbPath)
-            try encoding.apply(to: kb)
-            let chosen: any Embedder
+            // The embedder too, when the store does not exist yet (a missing model creates nothing).
+            var chosen: (any Embedder)?
             if let embedder {
                 chosen = try await EmbedderRegistry.embedder(named: embedder)
-            } else if let model = try kb.embeddingModel() {
-                chosen = try EmbedderRegistry.embedder(forModelID: model.id, dimension: model.dimension)
-            } else {
+            } else if !FileManager.default.fileExists(atPath: kbPath) {
                 chosen = try EmbedderRegistry.defaultEmbedder()
             }
+            let kb = try KnowledgeBaseStore(path: kbPath)
+            try encoding.apply(to: kb)
+            if chosen == nil {
+                if let model = try kb.embeddingModel() {
+                    chosen = try EmbedderRegistry.embedder(forModelID: model.id, dimension: model.dimension)
+                } else {
+                    chosen = try EmbedderRegistry.defaultEmbedder()
+                }
+            }
+            guard let chosen else { return }
             let ingestor = Ingestor(store: kb, embedder: chosen, chunkTokens: chunkTokens, maxFileSize: maxFileSize)
             let bar = ProgressBar()
             report = try await ingestor.ingest(path, prune: prune) { progress in
@@ -94,7 +101,7 @@ struct IngestCommand: AsyncParsableCommand {
         print(
             """
             Ingested \(report.collection) into \(kbPath) with \(report.embeddingModel) in \
-            \(String(format: "%.1f", report.elapsedSeconds))s
+            \(String(format: "%.1f", report.elapsedMilliseconds / 1000))s
               documents: \(report.documentsAdded) added, \(report.documentsUpdated) updated, \
             \(report.documentsUnchanged) unchanged, \(report.documentsRemoved) removed, \(report.documentsFailed) failed
               chunks:    \(report.chunksWritten) written, \(report.chunksEmbedded) embedded

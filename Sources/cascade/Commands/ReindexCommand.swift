@@ -55,7 +55,7 @@ struct ReindexCommand: AsyncParsableCommand {
             } else {
                 print(
                     "Reindexed \(kbPath): \(report.previousModel ?? "none") → \(report.model), "
-                        + "\(report.chunksEmbedded) chunks embedded in \(String(format: "%.1f", report.elapsedSeconds))s"
+                        + "\(report.chunksEmbedded) chunks embedded in \(String(format: "%.1f", report.elapsedMilliseconds / 1000))s"
                 )
             }
         }

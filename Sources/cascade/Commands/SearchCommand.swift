@@ -1,5 +1,6 @@
 import ArgumentParser
 import Cascade
+import Embeddings
 import Foundation
 import KnowledgeBase
 import Retrieval
@@ -102,7 +103,16 @@ struct SearchCommand: AsyncParsableCommand {
                 )
             }
             let kb = try KnowledgeBaseStore(path: kbPath)
-            let retriever = try Retriever(store: kb)
+            var embedder: (any Embedder)?
+            if mode == .keyword, let model = try kb.embeddingModel() {
+                // BM25 needs no model: a missing one only matters if a vector is asked for.
+                do {
+                    embedder = try EmbedderRegistry.embedder(forModelID: model.id, dimension: model.dimension)
+                } catch let error as EmbeddingError {
+                    embedder = UnavailableEmbedder(modelID: model.id, dimension: model.dimension, reason: error)
+                }
+            }
+            let retriever = try Retriever(store: kb, embedder: embedder)
             let filter = SearchFilter(sourcePrefix: sourcePrefix, collections: collection.map { [$0] })
             let started = ContinuousClock.now
             let results = try await retriever.search(query, k: k, mode: mode, filter: filter)

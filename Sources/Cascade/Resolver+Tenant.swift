@@ -18,7 +18,15 @@ extension Resolver {
         rulesPath: String? = nil, threshold: Double? = nil, defaultRulesPath: String? = nil
     ) throws -> Resolver {
         let settings = try TenantConfiguration.load(tenant: tenant, directory: settingsDirectory)
-        let rules = try (rulesPath ?? settings.rules ?? defaultRulesPath).map { try RuleSet.load(path: $0) } ?? .empty
+        // A relative `rules:` path in the settings is relative to the settings' folder, so the
+        // service and every command find the same file whatever their working directory.
+        let tenantRules = settings.rules.map { path in
+            path.hasPrefix("/")
+                ? path
+                : URL(fileURLWithPath: settingsDirectory, isDirectory: true).appendingPathComponent(path)
+                    .standardizedFileURL.path
+        }
+        let rules = try (rulesPath ?? tenantRules ?? defaultRulesPath).map { try RuleSet.load(path: $0) } ?? .empty
         var resolver = Resolver(
             rules: rules, retriever: retriever, ledger: ledger, threshold: threshold ?? settings.threshold ?? 0.6)
         resolver.llm = settings.llmClient()

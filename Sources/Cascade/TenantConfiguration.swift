@@ -4,7 +4,7 @@ import Yams
 /// Per-tenant settings of the cascade, from `<tenants dir>/<tenant>.yaml`:
 ///
 /// ```yaml
-/// rules: corpora/sqlite-docs/rules.yaml   # relative paths are relative to the working directory
+/// rules: acme.rules.yaml                  # a relative path is relative to this file's folder
 /// threshold: 0.62                         # minimum confidence to resolve without a human
 /// confidence:                             # RAG confidence weights, written by `cascade calibrate`
 ///   bias: -6.1

@@ -11,7 +11,9 @@ struct Cascade: AsyncParsableCommand {
             2 the command failed (bad input, unreadable store, …); 64 invalid command-line usage.
 
             Environment variables:
-              CASCADE_MODEL_DIR           the MiniLM model folder (default models/all-MiniLM-L6-v2)
+              CASCADE_MODEL_DIR           the MiniLM model folder; without it: models/all-MiniLM-L6-v2 in
+                                          the working directory or a parent, then beside the executable
+                                          or in a parent of its folder
               CASCADE_LLM_URL             OpenAI-compatible endpoint of the LLM tier (unset: tier skipped)
               CASCADE_LLM_MODEL           model name sent to it
               CASCADE_LLM_API_KEY         its key (else OPENAI_API_KEY)

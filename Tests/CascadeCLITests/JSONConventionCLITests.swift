@@ -136,4 +136,33 @@ struct JSONConventionCLITests {
             #expect(problems.isEmpty, "\(name): \(problems.prefix(8).joined(separator: "; "))")
         }
     }
+
+    @Test("exit codes: 64 for invalid usage wherever it is found, 2 for failures, one line on stderr")
+    func exitCodes() throws {
+        let dir = try TemporaryDirectory()
+        let ledger = dir.path("ledger.sqlite")
+        try dir.write("b.jsonl", Data(#"{"query_id": "q1", "text": "how do I vacuum"}"#.utf8))
+        _ = try CLIProcess.run(["ask", "--tenant", "t", "--batch", dir.path("b.jsonl"), "--ledger", ledger, "--no-kb"])
+        let usage: [[String]] = [
+            ["ledger", "show", "--since", "yesterday", "--ledger", ledger],  // checked inside the command
+            ["report", "--tenant", "t", "--month", "2026-11", "--months", "2026-10..2026-11", "--ledger", ledger],
+            ["ledger", "verify", "--public-key", "x.pub", "--ledger", ledger],
+            ["search", "x", "-k", "0"],
+        ]
+        for arguments in usage {
+            let result = try CLIProcess.run(arguments)
+            #expect(result.status == 64, "\(arguments.prefix(2)): \(result.stderr)")
+        }
+        let failures: [[String]] = [
+            ["ledger", "show", "--ledger", dir.path("missing.sqlite")],
+            ["ask", "--tenant", "t", "--batch", dir.path("missing.jsonl"), "--ledger", ledger, "--no-kb"],
+            ["report", "--tenant", "t", "--ledger", ledger, "--html", dir.path("no/such/folder/r.html")],
+        ]
+        for arguments in failures {
+            let result = try CLIProcess.run(arguments)
+            #expect(result.status == 2, "\(arguments.prefix(2)): \(result.stderr)")
+            #expect(result.stderr.split(separator: "\n").count == 1, "one line: \(result.stderr)")
+            #expect(!result.stderr.contains("NSCocoaErrorDomain"))
+        }
+    }
 }

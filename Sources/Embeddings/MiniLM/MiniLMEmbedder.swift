@@ -43,22 +43,31 @@ public struct MiniLMEmbedder: Embedder {
         self.maxTokens = min(maxSequenceLength, configuration.maxPositionEmbeddings)
     }
 
-    /// The model folder to use: `$CASCADE_MODEL_DIR`, else `models/all-MiniLM-L6-v2` in the
-    /// working directory or any parent of it (so commands work from inside the repository).
-    public static func defaultDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL {
+    /// The model folder to use, searched in this order (also in `cascade --help`):
+    /// 1. `$CASCADE_MODEL_DIR`;
+    /// 2. `models/all-MiniLM-L6-v2` in the working directory or any parent of it;
+    /// 3. `models/all-MiniLM-L6-v2` beside the executable or in any parent of its folder (a
+    ///    binary built in the repository finds the repository's model from anywhere).
+    /// When none holds the files, the first candidate of step 2 is returned (errors name it).
+    public static func defaultDirectory(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        executable: URL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    ) -> URL {
         if let explicit = environment["CASCADE_MODEL_DIR"], !explicit.isEmpty { return URL(fileURLWithPath: explicit) }
-        var directory = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
-        for _ in 0..<8 {
-            let candidate = directory.appendingPathComponent(defaultDirectoryName)
-            if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("model.safetensors").path) {
-                return candidate
+        let workingDirectory = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        for start in [workingDirectory, executable.deletingLastPathComponent()] {
+            var directory = start
+            for _ in 0..<8 {
+                let candidate = directory.appendingPathComponent(defaultDirectoryName)
+                if FileManager.default.fileExists(atPath: candidate.appendingPathComponent("model.safetensors").path) {
+                    return candidate
+                }
+                let parent = directory.deletingLastPathComponent()
+                if parent.path == directory.path { break }
+                directory = parent
             }
-            let parent = directory.deletingLastPathComponent()
-            if parent.path == directory.path { break }
-            directory = parent
         }
-        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent(
-            defaultDirectoryName)
+        return workingDirectory.appendingPathComponent(defaultDirectoryName)
     }
 
     /// Whether the model files are present where ``defaultDirectory(environment:)`` looks.

@@ -110,7 +110,7 @@ struct AskCommand: AsyncParsableCommand {
     /// Resolves every line; bad lines are reported on their own output line and counted.
     func runBatch(_ resolver: Resolver) async throws -> Int {
         guard let data = FileManager.default.contents(atPath: batch ?? "") else {
-            throw ValidationError("cannot read batch file \(batch ?? "")")
+            throw CommandError("cannot read batch file \(batch ?? "")")
         }
         let lines = BatchLine.lines(of: data)
         // Drawn only when the answers go elsewhere than the terminal the bar is drawn on.

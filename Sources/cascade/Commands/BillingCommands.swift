@@ -16,7 +16,7 @@ struct BillingOptions: ParsableArguments {
 
     func open() throws -> (Ledger, PlanCatalog) {
         guard FileManager.default.fileExists(atPath: ledgerOption.ledger) else {
-            throw ValidationError(
+            throw CommandError(
                 "no ledger at \(ledgerOption.ledger); answer questions with `cascade ask` first, or pass --ledger")
         }
         return (try Ledger(path: ledgerOption.ledger), try catalog())
@@ -90,6 +90,7 @@ struct ReportCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
+            if let html { try OutputFile.checkWritable(html, replace: true) }
             let (ledger, catalog) = try options.open()
             let zone = try options.timeZone(ledger)
             let range =
@@ -211,12 +212,12 @@ struct InvoiceCommand: AsyncParsableCommand {
             if finalize && invoice.status != "final" {
                 let (start, end) = chosen.interval(in: setting.zone)
                 guard end <= Date() else {
-                    throw ValidationError(
+                    throw CommandError(
                         "\(chosen) is not over yet in \(setting.timeZone): only a closed month's invoice can be finalized"
                     )
                 }
                 guard invoice.status != BillingStatement.noPlanStatus else {
-                    throw ValidationError(
+                    throw CommandError(
                         setting.effectiveMonth.isEmpty
                             ? "\(options.tenant) has no plan yet (`cascade tenants set \(options.tenant) --plan PLAN`): there is nothing to finalize"
                             : "\(options.tenant) had no plan in \(chosen) (its first plan starts in \(setting.effectiveMonth)): there is nothing to finalize"

@@ -125,6 +125,8 @@ struct EvalRetrievalCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
+            // Output files are checked before the evaluation runs (minutes), not after.
+            for file in [runFile, markdown].compactMap({ $0 }) { try OutputFile.checkWritable(file, replace: true) }
             var (set, retriever) = try await options.open()
             if let vectorWeight { retriever.fusion.vectorWeight = vectorWeight }
 
@@ -212,6 +214,7 @@ struct EvalCascadeCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
+            if let markdown { try OutputFile.checkWritable(markdown, replace: true) }
             let (set, retriever) = try await options.open()
             let extra = try options.unanswerable(unanswerable, set: set)
             let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(

@@ -134,7 +134,7 @@ struct LedgerCommand: AsyncParsableCommand {
                 let body = try JSONConvention.encoder().encode(checkpoint)
                 if let out {
                     guard FileManager.default.createFile(atPath: out, contents: body + Data("\n".utf8)) else {
-                        throw ValidationError("cannot write \(out)")
+                        throw CommandError("cannot write \(out)")
                     }
                 }
                 if json {

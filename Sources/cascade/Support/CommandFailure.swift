@@ -9,12 +9,24 @@ enum ExitStatus {
     static let failure = ExitCode(2)
 }
 
-/// Runs a command body, turning any error into one clear line on stderr and exit status 2.
+/// A command that could not do its work for a reason other than how it was called (a missing
+/// file, data in a state that does not allow it): exit status 2, where a usage error
+/// (`ValidationError`) is 64.
+struct CommandError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Runs a command body, turning any error into one clear line on stderr: exit status 64 for
+/// invalid usage (`ValidationError`), 2 for everything else.
 func runReportingErrors(_ body: () async throws -> Void) async throws {
     do {
         try await body()
     } catch let exit as ExitCode {
         throw exit
+    } catch let usage as ValidationError {
+        Terminal.error(usage.message)
+        throw ExitCode(64)
     } catch is CancellationError {
         Terminal.error("cancelled")
         throw ExitStatus.failure

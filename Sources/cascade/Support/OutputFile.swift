@@ -11,13 +11,13 @@ enum OutputFile {
         let directory = folder.isEmpty ? "." : folder
         var isDirectory: ObjCBool = false
         guard fm.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw ValidationError("cannot write \(path): there is no folder \(directory)")
+            throw CommandError("cannot write \(path): there is no folder \(directory)")
         }
         guard fm.isWritableFile(atPath: directory) else {
-            throw ValidationError("cannot write \(path): the folder \(directory) is not writable")
+            throw CommandError("cannot write \(path): the folder \(directory) is not writable")
         }
         if !replace && fm.fileExists(atPath: path) {
-            throw ValidationError("\(path) already exists; not replacing it")
+            throw CommandError("\(path) already exists; not replacing it")
         }
     }
 }

@@ -30,6 +30,10 @@ extension Resolver {
         var resolver = Resolver(
             rules: rules, retriever: retriever, ledger: ledger, threshold: threshold ?? settings.threshold ?? 0.6)
         resolver.llm = settings.llmClient()
+        if let llm = settings.llm {
+            if let price = llm.price { resolver.pricing.prices[llm.model] = price }
+            if let threshold = llm.threshold { resolver.llmAcceptance.threshold = threshold }
+        }
         if let confidence = settings.confidence { resolver.confidence = confidence.model }
         return resolver
     }

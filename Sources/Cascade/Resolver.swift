@@ -18,6 +18,17 @@ public struct Resolver: Sendable {
     public var pricing = Pricing.standard
     /// The LLM tier; nil when no endpoint is configured (the tier is then recorded as skipped).
     public var llm: LLMClient?
+    /// When an LLM answer resolves (its own rule: the RAG threshold does not apply to it).
+    public var llmAcceptance = LLMAcceptance()
+
+    /// What a tenant's operator should know about this resolver's set-up (a model without a
+    /// price is recorded at cost 0), said at start-up by `ask` and `serve`.
+    public var warnings: [String] {
+        guard let llm, pricing.prices[llm.configuration.model] == nil else { return [] }
+        return [
+            "LLM model \(llm.configuration.model) has no price: its tokens are recorded at cost 0; set llm.price_in and llm.price_out in the tenant's settings"
+        ]
+    }
 
     public init(rules: RuleSet, retriever: (any PassageSearching)?, ledger: Ledger, threshold: Double = 0.6) {
         self.rules = rules
@@ -173,42 +184,59 @@ public struct Resolver: Sendable {
         let usable = results.filter { !PromptInjection.looksLikeInjection($0.chunk.text) }
         guard !usable.isEmpty else { return (attempt("skipped", note: "no usable passages to answer from"), nil) }
         let started = ContinuousClock.now
+        let counter = retriever?.embedder
         let outcome = await llm.answer(
             question: question.text,
-            passages: usable.map { LLMClient.Passage(id: $0.chunk.chunkID, text: $0.chunk.text) })
+            passages: usable.map {
+                LLMClient.Passage(
+                    id: $0.chunk.chunkID,
+                    title: [$0.chunk.title, $0.chunk.heading].filter { !$0.isEmpty }.joined(separator: " › "),
+                    text: $0.chunk.text)
+            },
+            countTokens: { text in counter.map { $0.tokenCount(of: text) } ?? (text.utf8.count / 4 + 1) })
         let ms = Self.milliseconds(since: started)
+        let model = llm.configuration.model
+        let priced = pricing.prices[model] != nil
+        func cost(_ usage: LLMClient.Usage) -> Int64 {
+            pricing.costMicros(model: model, tokensIn: usage.promptTokens, tokensOut: usage.completionTokens)
+        }
+        func noted(_ note: String, _ usage: LLMClient.Usage) -> String {
+            var parts = [note]
+            if usage.estimated && usage.promptTokens > 0 {
+                parts.append("\(usage.promptTokens) prompt tokens counted locally; output tokens unknown")
+            }
+            if !priced { parts.append("model \(model) has no price: cost recorded as 0") }
+            return parts.joined(separator: "; ")
+        }
         switch outcome {
         case .answered(let answer, let cited, let confidence, let usage):
-            let cost = pricing.costMicros(
-                model: llm.configuration.model, tokensIn: usage.promptTokens, tokensOut: usage.completionTokens)
             let byID = Dictionary(usable.map { ($0.chunk.chunkID, $0.chunk) }, uniquingKeysWith: { a, _ in a })
-            let citations = cited.compactMap { byID[$0] }.map {
+            let citedChunks = cited.compactMap { byID[$0] }
+            let citations = citedChunks.map {
                 Citation(docID: $0.docID, source: $0.citation, heading: $0.heading, chunkID: $0.chunkID)
             }
-            guard confidence >= threshold else {
-                let note = String(format: "model confidence %.2f below the threshold %.2f", confidence, threshold)
+            if case .refuse(let verdict, let note) = llmAcceptance.judge(
+                answer: answer, cited: citedChunks.map(\.text), confidence: confidence)
+            {
                 return (
-                    attempt("below_threshold", note: note, cost: cost, usage: usage, ms: ms, confidence: confidence),
-                    nil
+                    attempt(
+                        verdict, note: noted(note, usage), cost: cost(usage), usage: usage, ms: ms,
+                        confidence: confidence), nil
                 )
             }
             return (
                 attempt(
-                    "resolved", note: "answered from \(citations.count) passage(s)", cost: cost, usage: usage, ms: ms,
-                    confidence: confidence), (answer, citations)
+                    "resolved", note: noted("answered from \(citations.count) passage(s)", usage), cost: cost(usage),
+                    usage: usage, ms: ms, confidence: confidence), (answer, citations)
             )
         case .cannotAnswer(let usage):
-            let cost = pricing.costMicros(
-                model: llm.configuration.model, tokensIn: usage.promptTokens, tokensOut: usage.completionTokens)
             return (
                 attempt(
-                    "cannot_answer", note: "the model found no answer in the passages", cost: cost, usage: usage, ms: ms
-                ), nil
+                    "cannot_answer", note: noted("the model found no answer in the passages", usage), cost: cost(usage),
+                    usage: usage, ms: ms), nil
             )
         case .failed(let reason, let usage):
-            let cost = pricing.costMicros(
-                model: llm.configuration.model, tokensIn: usage.promptTokens, tokensOut: usage.completionTokens)
-            return (attempt("failed", note: reason, cost: cost, usage: usage, ms: ms), nil)
+            return (attempt("failed", note: noted(reason, usage), cost: cost(usage), usage: usage, ms: ms), nil)
         }
     }
 

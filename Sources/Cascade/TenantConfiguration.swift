@@ -24,10 +24,50 @@ public struct TenantConfiguration: Hashable, Sendable, Codable {
         public var url: String
         public var model: String
         public var apiKeyEnv: String?
+        /// Generation cap sent with every request (default 400).
+        public var maxTokens: Int?
+        /// Per request (default 30) and for all attempts at one question (default 60).
+        public var timeoutSeconds: Double?
+        public var deadlineSeconds: Double?
+        /// Attempts on connection errors, 429 and 5xx (default 3; never after a timeout).
+        public var maxAttempts: Int?
+        /// The LLM tier's own acceptance threshold on the model's confidence (default 0.5).
+        public var threshold: Double?
+        /// US dollars per million input and output tokens, as decimal text ("0.15"); overrides
+        /// the built-in price table for this model.
+        public var priceIn: String?
+        public var priceOut: String?
+
+        public init(url: String, model: String, apiKeyEnv: String? = nil) {
+            self.url = url
+            self.model = model
+            self.apiKeyEnv = apiKeyEnv
+        }
 
         enum CodingKeys: String, CodingKey {
             case url, model
             case apiKeyEnv = "api_key_env"
+            case maxTokens = "max_tokens"
+            case timeoutSeconds = "timeout_seconds"
+            case deadlineSeconds = "deadline_seconds"
+            case maxAttempts = "max_attempts"
+            case threshold
+            case priceIn = "price_in"
+            case priceOut = "price_out"
+        }
+
+        static let keys: Set<String> = [
+            "url", "model", "api_key_env", "max_tokens", "timeout_seconds", "deadline_seconds", "max_attempts",
+            "threshold", "price_in", "price_out",
+        ]
+
+        /// The tenant's price for its model, when both parts are set and valid.
+        public var price: Pricing.Price? {
+            guard let priceIn, let input = Decimal(string: priceIn, locale: Locale(identifier: "en_US_POSIX")),
+                input >= 0
+            else { return nil }
+            let output = priceOut.flatMap { Decimal(string: $0, locale: Locale(identifier: "en_US_POSIX")) } ?? 0
+            return Pricing.Price(inputPerMillion: input, outputPerMillion: output)
         }
     }
 
@@ -91,6 +131,13 @@ public struct TenantConfiguration: Hashable, Sendable, Codable {
             lines.append("  url: \(quoted(llm.url))")
             lines.append("  model: \(quoted(llm.model))")
             if let key = llm.apiKeyEnv { lines.append("  api_key_env: \(quoted(key))") }
+            if let v = llm.maxTokens { lines.append("  max_tokens: \(v)") }
+            if let v = llm.timeoutSeconds { lines.append("  timeout_seconds: \(number(v))") }
+            if let v = llm.deadlineSeconds { lines.append("  deadline_seconds: \(number(v))") }
+            if let v = llm.maxAttempts { lines.append("  max_attempts: \(v)") }
+            if let v = llm.threshold { lines.append("  threshold: \(number(v))") }
+            if let v = llm.priceIn { lines.append("  price_in: \(quoted(v))") }
+            if let v = llm.priceOut { lines.append("  price_out: \(quoted(v))") }
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -137,6 +184,28 @@ public struct TenantConfiguration: Hashable, Sendable, Codable {
         if let threshold = configuration.threshold, !(0...1).contains(threshold) {
             throw RuleError(line: nil, message: "\(path): threshold must be between 0 and 1")
         }
+        if let llm = configuration.llm {
+            if let v = llm.threshold, !(0...1).contains(v) {
+                throw RuleError(line: nil, message: "\(path): llm.threshold must be between 0 and 1")
+            }
+            if let v = llm.maxTokens, !(16...32_768).contains(v) {
+                throw RuleError(line: nil, message: "\(path): llm.max_tokens must be 16…32768")
+            }
+            for (name, value) in [("timeout_seconds", llm.timeoutSeconds), ("deadline_seconds", llm.deadlineSeconds)]
+            where value.map({ !($0 > 0 && $0 <= 3600) }) ?? false {
+                throw RuleError(line: nil, message: "\(path): llm.\(name) must be above 0 and at most 3600")
+            }
+            if let v = llm.maxAttempts, !(1...10).contains(v) {
+                throw RuleError(line: nil, message: "\(path): llm.max_attempts must be 1…10")
+            }
+            if llm.priceIn != nil && llm.price == nil || llm.priceOut != nil && llm.priceIn == nil {
+                throw RuleError(
+                    line: nil,
+                    message:
+                        "\(path): llm.price_in and llm.price_out are dollars per million tokens as decimal text, e.g. \"0.15\""
+                )
+            }
+        }
         return configuration
     }
 
@@ -153,7 +222,7 @@ public struct TenantConfiguration: Hashable, Sendable, Codable {
             throw RuleError(line: root.mark?.line, message: "\(path): the settings must be a mapping of keys")
         }
         let known: [String: Set<String>] = [
-            "confidence": ["bias", "similarity", "margin", "agreement"], "llm": ["url", "model", "api_key_env"],
+            "confidence": ["bias", "similarity", "margin", "agreement"], "llm": LLM.keys,
         ]
         for (key, value) in mapping {
             let name = key.string ?? ""
@@ -178,7 +247,12 @@ public struct TenantConfiguration: Hashable, Sendable, Codable {
     public func llmClient(environment: [String: String] = ProcessInfo.processInfo.environment) -> LLMClient? {
         if let llm, let url = URL(string: llm.url) {
             let key = llm.apiKeyEnv.flatMap { environment[$0] }
-            return LLMClient(configuration: .init(baseURL: url, model: llm.model, apiKey: key))
+            var configuration = LLMClient.Configuration(baseURL: url, model: llm.model, apiKey: key)
+            if let v = llm.maxTokens { configuration.maxTokens = v }
+            if let v = llm.timeoutSeconds { configuration.timeoutSeconds = v }
+            if let v = llm.deadlineSeconds { configuration.deadlineSeconds = v }
+            if let v = llm.maxAttempts { configuration.maxAttempts = v }
+            return LLMClient(configuration: configuration)
         }
         return LLMClient.Configuration.fromEnvironment(environment).map { LLMClient(configuration: $0) }
     }

@@ -23,6 +23,8 @@ public final class CascadeService: Sendable {
     private let embedders: Mutex<[String: any Embedder]>
     private let batchers = Mutex<[String: EmbeddingBatcher]>([:])
     private let runtimes = Mutex<[String: TenantRuntime]>([:])
+    /// Set-up warnings already logged, per tenant (each once per process).
+    private let warned = Mutex<Set<String>>([])
     private let ready = Atomic<Bool>(false)
 
     /// Opens the service's data. The embedding model is loaded here, once, before any request.
@@ -113,6 +115,9 @@ public final class CascadeService: Sendable {
             tenant, settingsDirectory: configuration.data.tenantsDirectory, retriever: runtime.knowledgeBase,
             ledger: ledger)
         resolver.llm?.transport = llmTransport
+        for warning in resolver.warnings where warned.withLock({ $0.insert("\(tenant)|\(warning)").inserted }) {
+            logger.warning("\(warning)", metadata: ["tenant": .string(tenant)])
+        }
         return resolver
     }
 

@@ -628,10 +628,13 @@ components:
           type: array
           items:
             type: object
-            required: [tier, resolutions, cost_micros, resolution_share, cost_share, billed, margin]
+            required: [tier, resolutions, attempts, tokens_in, tokens_out, cost_micros, resolution_share, cost_share, billed, margin]
             properties:
               tier: { type: string }
               resolutions: { type: integer }
+              attempts: { type: integer, description: "every attempt at this tier, resolved or not" }
+              tokens_in: { type: integer }
+              tokens_out: { type: integer }
               cost_micros: { type: integer }
               resolution_share: { type: [number, "null"] }
               cost_share: { type: [number, "null"] }

@@ -1,4 +1,5 @@
 import Foundation
+import Metering
 import TestSupport
 import Testing
 
@@ -62,5 +63,42 @@ struct TenantSettingsRefusalTests {
         #expect {
             try TenantConfiguration.load(tenant: "nested", directory: dir.path(""))
         } throws: { "\($0)".contains("llm.modle") }
+    }
+
+    @Test("a tenant's LLM settings: price, max tokens, timeouts, attempts and its own threshold; bad values refused")
+    func llmSettings() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write(
+            "tenants/acme.yaml",
+            """
+            llm:
+              url: http://127.0.0.1:9/v1
+              model: smollm2-135m
+              max_tokens: 300
+              timeout_seconds: 45
+              deadline_seconds: 90
+              max_attempts: 2
+              threshold: 0.4
+              price_in: "0.05"
+              price_out: "0.10"
+            """)
+        let resolver = try Resolver.forTenant(
+            "acme", settingsDirectory: dir.path("tenants"), retriever: nil,
+            ledger: try Ledger(path: dir.path("ledger.sqlite")))
+        let llm = try #require(resolver.llm)
+        #expect(llm.configuration.maxTokens == 300 && llm.configuration.timeoutSeconds == 45)
+        #expect(llm.configuration.deadlineSeconds == 90 && llm.configuration.maxAttempts == 2)
+        #expect(resolver.llmAcceptance.threshold == 0.4)
+        #expect(
+            resolver.pricing.costMicros(model: "smollm2-135m", tokensIn: 1_000_000, tokensOut: 1_000_000) == 150_000)
+        #expect(resolver.warnings.isEmpty, "the model has a price")
+        for bad in [
+            "  threshold: 2", "  max_tokens: 5", "  price_in: \"cheap\"", "  timeout_seconds: 0", "  max_attempts: 50",
+        ] {
+            try dir.write("tenants/bad.yaml", "llm:\n  url: http://127.0.0.1:9/v1\n  model: m\n\(bad)\n")
+            #expect(throws: RuleError.self, "\(bad)") {
+                try TenantConfiguration.load(tenant: "bad", directory: dir.path("tenants"))
+            }
+        }
     }
 }

@@ -130,7 +130,8 @@ extension Ledger {
             let cursor = try Row.fetchCursor(
                 db,
                 sql: """
-                    SELECT seq, kind, query_id, conversation_id, user_id, tier, outcome, question, cost_micros, occurred_at_ms
+                    SELECT seq, kind, query_id, conversation_id, user_id, tier, outcome, question, cost_micros, occurred_at_ms,
+                        tokens_in, tokens_out, CASE WHEN kind = 'attempt' THEN note END
                     FROM ledger_entry
                     WHERE tenant = ? AND ((occurred_at_ms >= ? AND occurred_at_ms < ?) OR kind = 'correction')
                     ORDER BY seq
@@ -149,8 +150,9 @@ extension Ledger {
                         tenant: tenant, conversationID: try row.decode(atIndex: 3), userID: try row.decode(atIndex: 4),
                         tier: try row.decode(atIndex: 5), outcome: try row.decode(atIndex: 6),
                         question: kind == "query" ? try row.decode(atIndex: 7) : nil,
-                        costMicros: try row.decode(atIndex: 8), occurredAt: LedgerEntry.date(milliseconds: at),
-                        recordedAt: LedgerEntry.date(milliseconds: at)))
+                        costMicros: try row.decode(atIndex: 8), tokensIn: try row.decode(atIndex: 10),
+                        tokensOut: try row.decode(atIndex: 11), occurredAt: LedgerEntry.date(milliseconds: at),
+                        recordedAt: LedgerEntry.date(milliseconds: at), note: try row.decode(atIndex: 12)))
             }
             return result
         }

@@ -51,6 +51,10 @@ public struct MonthlyUsage: Sendable {
     public var queries: [Query]
     /// Model cost per tier, from every attempt (failed ones and escalated queries included).
     public var costMicrosByTier: [String: Int64]
+    /// Attempts and tokens per tier, every attempt counted (resolved or not, priced or not).
+    public var attemptsByTier: [String: (attempts: Int, tokensIn: Int, tokensOut: Int)] = [:]
+    /// LLM attempts recorded at cost 0 because their model had no price.
+    public var unpricedAttempts = 0
     /// Why usage was flagged, one line per finding.
     public var findings: [String]
 
@@ -71,8 +75,19 @@ public struct MonthlyUsage: Sendable {
         for entry in entries where entry.kind == .correction { corrections[entry.queryID, default: []].append(entry) }
         let rows = entries.filter { $0.tenant == tenant && $0.occurredAt >= start && $0.occurredAt < end }
         var costs: [String: Int64] = [:]
-        for attempt in rows where attempt.kind == .attempt { costs[attempt.tier, default: 0] += attempt.costMicros }
+        var attempts: [String: (attempts: Int, tokensIn: Int, tokensOut: Int)] = [:]
+        var unpriced = 0
+        for attempt in rows where attempt.kind == .attempt {
+            costs[attempt.tier, default: 0] += attempt.costMicros
+            let before = attempts[attempt.tier] ?? (0, 0, 0)
+            attempts[attempt.tier] = (
+                before.attempts + 1, before.tokensIn + attempt.tokensIn, before.tokensOut + attempt.tokensOut
+            )
+            if attempt.note?.contains("has no price") == true { unpriced += 1 }
+        }
         costMicrosByTier = costs
+        attemptsByTier = attempts
+        unpricedAttempts = unpriced
 
         var seenConversation = Set<String>()
         var classified: [Query] = []
@@ -110,6 +125,11 @@ public struct MonthlyUsage: Sendable {
         }
         queries = classified
         findings = []
+        if unpriced > 0 {
+            findings.append(
+                "\(unpriced) LLM attempt(s) of a model without a price were recorded at cost 0: set llm.price_in and llm.price_out in the tenant's settings"
+            )
+        }
         var questions: [String: String] = [:]
         for row in rows where row.kind == .query { questions[row.queryID] = row.question ?? "" }
         flagAnomalies(questions: questions, timeZone: timeZone)

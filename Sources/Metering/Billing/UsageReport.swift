@@ -14,9 +14,15 @@ public struct UsageReport: Sendable, Encodable, Hashable {
         /// billable resolutions, token charges by cost), and billed minus cost.
         public var billed: Decimal
         public var margin: Decimal
+        /// Every attempt at this tier and its tokens (resolved or not).
+        public var attempts = 0
+        public var tokensIn = 0
+        public var tokensOut = 0
 
         enum CodingKeys: String, CodingKey {
-            case tier, resolutions
+            case tier, resolutions, attempts
+            case tokensIn = "tokens_in"
+            case tokensOut = "tokens_out"
             case costMicros = "cost_micros"
             case resolutionShare = "resolution_share"
             case costShare = "cost_share"
@@ -25,8 +31,11 @@ public struct UsageReport: Sendable, Encodable, Hashable {
 
         public init(
             tier: String, resolutions: Int, costMicros: Int64, resolutionShare: Double, costShare: Double,
-            billed: Decimal, margin: Decimal
+            billed: Decimal, margin: Decimal, attempts: Int = 0, tokensIn: Int = 0, tokensOut: Int = 0
         ) {
+            self.attempts = attempts
+            self.tokensIn = tokensIn
+            self.tokensOut = tokensOut
             self.tier = tier
             self.resolutions = resolutions
             self.costMicros = costMicros
@@ -41,6 +50,9 @@ public struct UsageReport: Sendable, Encodable, Hashable {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(tier, forKey: .tier)
             try c.encode(resolutions, forKey: .resolutions)
+            try c.encode(attempts, forKey: .attempts)
+            try c.encode(tokensIn, forKey: .tokensIn)
+            try c.encode(tokensOut, forKey: .tokensOut)
             try c.encode(costMicros, forKey: .costMicros)
             try c.encode(resolutionShare, forKey: .resolutionShare)
             try c.encode(costShare, forKey: .costShare)
@@ -137,7 +149,9 @@ public struct UsageReport: Sendable, Encodable, Hashable {
             let resolved = usage.resolutions.filter { $0.tier == tier }.count
             let billable = usage.billable.filter { $0.tier == tier }.count
             let cost = usage.costMicrosByTier[tier] ?? 0
-            guard resolved > 0 || cost > 0 else { continue }
+            let tried = usage.attemptsByTier[tier] ?? (0, 0, 0)
+            // A tier appears when it resolved, cost or was tried at all (an unpriced LLM too).
+            guard resolved > 0 || cost > 0 || (tried.attempts > 0 && tier == "llm") else { continue }
             var billed: Decimal = 0
             if billableResolutions > 0 { billed += resolutionCharge * Decimal(billable) / Decimal(billableResolutions) }
             if totalCostMicros > 0 { billed += tokenCharge * Decimal(cost) / Decimal(totalCostMicros) }
@@ -147,7 +161,8 @@ public struct UsageReport: Sendable, Encodable, Hashable {
                     tier: tier, resolutions: resolved, costMicros: cost,
                     resolutionShare: resolutions > 0 ? Double(resolved) / Double(resolutions) : 0,
                     costShare: totalCostMicros > 0 ? Double(cost) / Double(totalCostMicros) : 0, billed: rounded,
-                    margin: rounded - Money.dollars(micros: cost)))
+                    margin: rounded - Money.dollars(micros: cost), attempts: tried.attempts, tokensIn: tried.tokensIn,
+                    tokensOut: tried.tokensOut))
         }
         tiers = lines
     }

@@ -66,7 +66,9 @@ enum Presenter {
             "tiers": .array(
                 r.tiers.map { t in
                     [
-                        "tier": .string(t.tier), "resolutions": .int(t.resolutions), "cost_micros": .int(t.costMicros),
+                        "tier": .string(t.tier), "resolutions": .int(t.resolutions), "attempts": .int(t.attempts),
+                        "tokens_in": .int(t.tokensIn), "tokens_out": .int(t.tokensOut),
+                        "cost_micros": .int(t.costMicros),
                         "resolution_share": .double(t.resolutionShare), "cost_share": .double(t.costShare),
                         "billed": .money(t.billed), "margin": .money(t.margin),
                     ]

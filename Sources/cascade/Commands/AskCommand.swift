@@ -70,6 +70,7 @@ struct AskCommand: AsyncParsableCommand {
         var failures = 0
         try await runReportingErrors {
             let resolver = try makeResolver()
+            for warning in resolver.warnings { Terminal.note("warning: \(warning)") }
             if let question {
                 let resolution = try await resolver.resolve(
                     Question(

@@ -1,0 +1,76 @@
+import Foundation
+
+/// Whether an LLM answer may resolve a question. The LLM tier has its own rule because the
+/// model's self-reported confidence is not calibrated (the RAG threshold, fitted by
+/// `cascade calibrate` on retrieval scores, says nothing about it):
+/// - the answer is not a refusal dressed as an answer ("I don't know…");
+/// - it draws on what it cites: at least `minimumOverlap` of its content words appear in the cited
+///   passages (a paraphrase keeps the key terms; an invented answer does not);
+/// - the model's confidence reaches `threshold`.
+public struct LLMAcceptance: Hashable, Sendable {
+    public var threshold = 0.5
+    public var minimumOverlap = 0.3
+
+    public init(threshold: Double = 0.5, minimumOverlap: Double = 0.3) {
+        self.threshold = threshold
+        self.minimumOverlap = minimumOverlap
+    }
+
+    public enum Verdict: Hashable, Sendable {
+        case accept
+        /// Refused with the attempt outcome to record and why.
+        case refuse(outcome: String, note: String)
+    }
+
+    public func judge(answer: String, cited: [String], confidence: Double) -> Verdict {
+        if Self.isRefusal(answer) {
+            return .refuse(outcome: "cannot_answer", note: "the answer is a refusal, not an answer")
+        }
+        let overlap = Self.overlap(answer: answer, passages: cited)
+        if overlap < minimumOverlap {
+            return .refuse(
+                outcome: "unsupported",
+                note: String(
+                    format:
+                        "the answer does not draw on the passages it cites (%.0f%% of its words in them, %.0f%% needed)",
+                    overlap * 100, minimumOverlap * 100))
+        }
+        if confidence < threshold {
+            return .refuse(
+                outcome: "below_threshold",
+                note: String(format: "model confidence %.2f below the LLM threshold %.2f", confidence, threshold))
+        }
+        return .accept
+    }
+
+    static let refusalPhrases = [
+        "i don't know", "i do not know", "i cannot answer", "i can't answer", "i'm not sure", "i am not sure",
+        "not mentioned in the passages", "the passages do not", "no information", "unable to answer",
+        "cannot be determined", "i'm sorry, but", "i am sorry, but",
+    ]
+
+    static func isRefusal(_ answer: String) -> Bool {
+        let folded = answer.lowercased().replacingOccurrences(of: "’", with: "'")
+        return refusalPhrases.contains { folded.contains($0) }
+    }
+
+    static let stopWords: Set<String> = [
+        "the", "and", "for", "with", "that", "this", "you", "your", "are", "was", "can", "will", "use", "from", "into",
+        "then", "than", "have", "has", "not", "but", "its", "it's", "they", "there", "which", "when", "what", "how",
+        "also", "all", "any", "one", "more", "run", "set", "get", "may", "each", "only", "out", "our", "their",
+    ]
+
+    /// Share of the answer's content words (three letters or more, not stop words; a plural's
+    /// trailing s ignored) found in the passages.
+    static func overlap(answer: String, passages: [String]) -> Double {
+        func words(_ text: String) -> [String] {
+            text.lowercased().split { !$0.isLetter && !$0.isNumber && $0 != "_" }.map(String.init)
+                .filter { $0.count >= 3 && !stopWords.contains($0) }
+                .map { $0.count > 3 && $0.hasSuffix("s") ? String($0.dropLast()) : $0 }
+        }
+        let answerWords = words(answer)
+        guard !answerWords.isEmpty else { return 0 }
+        let source = Set(passages.flatMap(words))
+        return Double(answerWords.filter(source.contains).count) / Double(answerWords.count)
+    }
+}

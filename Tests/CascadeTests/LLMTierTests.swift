@@ -183,7 +183,9 @@ struct LLMContractTests {
             try await resolver.resolve(Question(tenant: "acme", text: "how do I repack the database file")).tier
                 == "llm")
         #expect(server.requests.count == 3, "the second question goes straight to json_object")
-        #expect((server.requests[2].json()?["response_format"] as? [String: Any])?["type"] as? String == "json_object")
+        let fallback = try #require(server.requests[2].json()?["response_format"] as? [String: Any])
+        #expect(fallback["type"] as? String == "json_object")
+        #expect((fallback["schema"] as? [String: Any])?["required"] != nil, "the schema still constrains the reply")
     }
 
     @Test("a reply cut at max_tokens is its own failure")

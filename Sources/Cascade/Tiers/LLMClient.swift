@@ -169,7 +169,11 @@ public struct LLMClient: Sendable {
             ["role": "system", "content": Self.systemPrompt], ["role": "user", "content": user],
         ]
         let schemaFormat: [String: Any] = ["type": "json_schema", "json_schema": Self.schema(passageIDs: ids)]
-        let objectFormat: [String: Any] = ["type": "json_object"]
+        // The fallback still carries the schema: llama.cpp's Python server constrains `json_object`
+        // output with it (a grammar); servers that do not know the field ignore it.
+        let objectFormat: [String: Any] = [
+            "type": "json_object", "schema": (Self.schema(passageIDs: ids)["schema"] as? [String: Any]) ?? [:],
+        ]
         func payload(schema: Bool) -> Data {
             var body: [String: Any] = [:]
             body["model"] = configuration.model
@@ -221,11 +225,11 @@ public struct LLMClient: Sendable {
                 }
                 continue
             }
-            if status == 400 && useSchema {
+            if useSchema && Self.refusesSchema(status: status, body: data) {
                 // A server without JSON-schema output: ask for a JSON object, now and from now on.
                 await formats.refuseSchema(endpoint)
                 useSchema = false
-                errors.append("HTTP 400 to the JSON-schema form; using json_object")
+                errors.append("HTTP \(status) to the JSON-schema form; using json_object")
                 attempt -= 1
                 continue
             }
@@ -250,6 +254,16 @@ public struct LLMClient: Sendable {
     }
 
     static func joined(_ errors: [String]) -> String { errors.joined(separator: "; ") }
+
+    /// Whether an error reply refuses the JSON-schema response format: a 400 (OpenAI-style
+    /// servers), or any error whose body names it (llama.cpp's Python server answers 500 with a
+    /// validation message about `response_format`).
+    static func refusesSchema(status: Int, body: Data) -> Bool {
+        guard status >= 400, status != 429 else { return false }
+        if status == 400 { return true }
+        let text = String(decoding: body.prefix(4096), as: UTF8.self)
+        return text.contains("response_format") || text.contains("json_schema")
+    }
 
     static func seconds(_ value: Double) -> String {
         value == value.rounded() ? "\(Int(value)) s" : String(format: "%.1f s", value)

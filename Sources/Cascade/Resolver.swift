@@ -235,6 +235,8 @@ public struct Resolver: Sendable {
                     "cannot_answer", note: noted("the model found no answer in the passages", usage), cost: cost(usage),
                     usage: usage, ms: ms), nil
             )
+        case .unsupported(let reason, let usage):
+            return (attempt("unsupported", note: noted(reason, usage), cost: cost(usage), usage: usage, ms: ms), nil)
         case .failed(let reason, let usage):
             return (attempt("failed", note: noted(reason, usage), cost: cost(usage), usage: usage, ms: ms), nil)
         }

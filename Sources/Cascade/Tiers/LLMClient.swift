@@ -89,6 +89,9 @@ public struct LLMClient: Sendable {
     public enum LLMOutcome: Hashable, Sendable {
         case answered(answer: String, citations: [Int64], confidence: Double, usage: Usage)
         case cannotAnswer(usage: Usage)
+        /// Well-formed, but not an acceptable answer (empty, or citing no passage it was given):
+        /// judged on content, not a failure of the exchange.
+        case unsupported(String, usage: Usage)
         case failed(String, usage: Usage)
     }
 
@@ -124,7 +127,9 @@ public struct LLMClient: Sendable {
                 "required": ["can_answer", "answer", "citations", "confidence"],
                 "properties": [
                     "can_answer": ["type": "boolean"],
-                    "answer": ["type": "string", "maxLength": 1200],
+                    // No maxLength: a grammar-constrained server (llama.cpp) expands it into a rule it
+                    // cannot parse; max_tokens bounds the answer, and parse() checks its length.
+                    "answer": ["type": "string"],
                     "citations": ["type": "array", "items": ["type": "integer", "enum": passageIDs], "maxItems": 5],
                     "confidence": ["type": "number", "minimum": 0, "maximum": 1],
                 ],
@@ -293,13 +298,13 @@ public struct LLMClient: Sendable {
         guard let answer = (inner["answer"] as? String)?.trimmingCharacters(in: .whitespacesAndNewlines),
             !answer.isEmpty,
             answer.count <= 4_000
-        else { return .failed("answer is empty or too long", usage: usage) }
+        else { return .unsupported("the answer is empty or too long", usage: usage) }
         let citations = (inner["citations"] as? [Any] ?? []).compactMap {
             ($0 as? NSNumber)?.int64Value ?? Int64("\($0)")
         }
         let known = Set(passages.map(\.id))
         guard !citations.isEmpty, citations.allSatisfy(known.contains) else {
-            return .failed("answer cites no passage, or passages it was not given", usage: usage)
+            return .unsupported("the answer cites no passage, or passages it was not given", usage: usage)
         }
         let confidence = min(1, max(0, (inner["confidence"] as? NSNumber)?.doubleValue ?? 0.5))
         return .answered(answer: answer, citations: citations, confidence: confidence, usage: usage)

@@ -280,6 +280,29 @@ struct LLMContractTests {
     }
 }
 
+@Suite("LLM reply parsing")
+struct LLMReplyParsingTests {
+    @Test(
+        "raw newlines and tabs inside strings (what a grammar-constrained server emits) are read, nothing else changes")
+    func rawControlCharacters() throws {
+        let content =
+            "{\"can_answer\": true, \"answer\": \"Line one.\nLine\ttwo \\\" quoted\", \"citations\": [7],\n \"confidence\": 0.8}"
+        let reply = try JSONSerialization.data(withJSONObject: [
+            "choices": [["message": ["content": content], "finish_reason": "stop"]]
+        ])
+        let outcome = LLMClient.parse(reply, passages: [LLMClient.Passage(id: 7, text: "x")])
+        guard case .answered(let answer, let citations, _, _) = outcome else {
+            Issue.record("not answered: \(outcome)")
+            return
+        }
+        #expect(answer == "Line one.\nLine\ttwo \" quoted")
+        #expect(citations == [7])
+        #expect(
+            LLMClient.escapingControlCharactersInStrings("{\n\"a\": 1}") == "{\n\"a\": 1}", "outside strings: unchanged"
+        )
+    }
+}
+
 extension LoopbackHTTPServer.Response {
     func delayedBy(_ seconds: Double) -> Self {
         var copy = self

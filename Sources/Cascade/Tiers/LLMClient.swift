@@ -316,7 +316,33 @@ public struct LLMClient: Sendable {
             text = String(text.drop { $0 != "\n" }.dropFirst())
             if text.hasSuffix("```") { text = String(text.dropLast(3)) }
         }
-        return text
+        return escapingControlCharactersInStrings(text)
+    }
+
+    /// Grammar-constrained servers (llama.cpp) let raw newlines and tabs into JSON strings, which
+    /// strict JSON forbids: they are escaped inside strings (one linear pass), nothing else changes.
+    static func escapingControlCharactersInStrings(_ text: String) -> String {
+        var out = String.UnicodeScalarView()
+        var inString = false
+        var escaped = false
+        for scalar in text.unicodeScalars {
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if scalar == "\\" {
+                    escaped = true
+                } else if scalar == "\"" {
+                    inString = false
+                } else if scalar.value < 0x20 {
+                    out.append(contentsOf: String(format: "\\u%04x", scalar.value).unicodeScalars)
+                    continue
+                }
+            } else if scalar == "\"" {
+                inString = true
+            }
+            out.append(scalar)
+        }
+        return String(out)
     }
 }
 

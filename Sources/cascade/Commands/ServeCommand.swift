@@ -26,6 +26,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Requests one tenant may have in progress at once.") var maxInFlight = 32
     @Option(help: "Longest question, in characters.") var maxQuestionCharacters = 2000
     @Option(help: "Largest uploaded document, in bytes.") var maxUploadBytes = 16 << 20
+    @Option(
+        help:
+            "Requests in progress at once per LLM or embedding endpoint; past it, the tier fails fast instead of queueing (a self-hosted model serves one at a time)."
+    )
+    var maxEndpointRequests = 8
     @Flag(
         inversion: .prefixedNo,
         help: "Embed the queries of concurrent requests together (batches form only under load).")
@@ -34,7 +39,7 @@ struct ServeCommand: AsyncParsableCommand {
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
         guard rateLimit > 0, burst >= 1 else { throw ValidationError("--rate-limit must be > 0 and --burst ≥ 1") }
-        guard maxInFlight >= 1, maxQuestionCharacters >= 1, maxUploadBytes >= 1 else {
+        guard maxInFlight >= 1, maxQuestionCharacters >= 1, maxUploadBytes >= 1, maxEndpointRequests >= 1 else {
             throw ValidationError("limits must be positive")
         }
     }
@@ -52,6 +57,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.maxQuestionCharacters = maxQuestionCharacters
             configuration.maxUploadBytes = maxUploadBytes
             configuration.batchQueryEmbeddings = batchEmbeddings
+            configuration.maxConcurrentRequestsPerLLMEndpoint = maxEndpointRequests
             var logger = Logger(label: "cascade.serve")
             logger.logLevel =
                 ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info

@@ -205,7 +205,7 @@ public struct Resolver: Sendable {
             if usage.estimated && usage.promptTokens > 0 {
                 parts.append("\(usage.promptTokens) prompt tokens counted locally; output tokens unknown")
             }
-            if !priced { parts.append("model \(model) has no price: cost recorded as 0") }
+            if !priced { parts.append("model \(model) \(MonthlyUsage.unpricedModelNote)") }
             return parts.joined(separator: "; ")
         }
         switch outcome {

@@ -86,4 +86,28 @@ struct CheckpointCLITests {
         let queue = try DatabaseQueue(path: ledger)
         #expect(try queue.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM final_invoice") } == 0)
     }
+
+    @Test("a foreign or garbled checkpoint file or signing key is one clear error, and nothing is written")
+    func hostileFiles() throws {
+        let dir = try TemporaryDirectory()
+        let ledger = dir.path("ledger.sqlite")
+        try dir.write("b.jsonl", Data(#"{"query_id": "q1", "text": "how do I vacuum"}"#.utf8))
+        _ = try CLIProcess.run(["ask", "--tenant", "t", "--batch", dir.path("b.jsonl"), "--ledger", ledger, "--no-kb"])
+        try dir.write("garbage.json", Data([0x7B, 0x00, 0xFF, 0xFE, 0x22]))
+        try dir.write("bad.key", Data("cascade-ed25519-signing-key\nnot base64 \u{0}\n".utf8))
+        let verify = try CLIProcess.run([
+            "ledger", "verify", "--ledger", ledger, "--checkpoint", dir.path("garbage.json"),
+        ])
+        #expect(verify.status == 2)
+        #expect(verify.stderr.contains("not a cascade checkpoint"))
+        let sign = try CLIProcess.run([
+            "ledger", "checkpoint", "--ledger", ledger, "--signing-key", dir.path("bad.key"), "--out",
+            dir.path("cp.json"),
+        ])
+        #expect(sign.status == 2)
+        #expect(sign.stderr.contains("not a cascade signing key"))
+        #expect(!FileManager.default.fileExists(atPath: dir.path("cp.json")))
+        let queue = try DatabaseQueue(path: ledger)
+        #expect(try queue.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM checkpoint") } == 0)
+    }
 }

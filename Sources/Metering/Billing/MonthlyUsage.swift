@@ -55,6 +55,9 @@ public struct MonthlyUsage: Sendable {
     public var attemptsByTier: [String: (attempts: Int, tokensIn: Int, tokensOut: Int)] = [:]
     /// LLM attempts recorded at cost 0 because their model had no price.
     public var unpricedAttempts = 0
+    /// The words an attempt's note carries when its model had no price (the resolver writes them,
+    /// the report counts them).
+    public static let unpricedModelNote = "has no price: cost recorded as 0"
     /// Why usage was flagged, one line per finding.
     public var findings: [String]
 
@@ -83,7 +86,7 @@ public struct MonthlyUsage: Sendable {
             attempts[attempt.tier] = (
                 before.attempts + 1, before.tokensIn + attempt.tokensIn, before.tokensOut + attempt.tokensOut
             )
-            if attempt.note?.contains("has no price") == true { unpriced += 1 }
+            if attempt.note?.contains(Self.unpricedModelNote) == true { unpriced += 1 }
         }
         costMicrosByTier = costs
         attemptsByTier = attempts

@@ -56,11 +56,6 @@ enum IntegrityChain: CaseIterable {
         return ChainHead(sequence: row?["seq"] ?? 0, hash: row?["hash"] ?? "")
     }
 
-    /// The hash stored at `sequence` (nil when there is no such row).
-    func hash(_ db: Database, at sequence: Int64) throws -> String? {
-        try String.fetchOne(db, sql: "SELECT hash FROM \(table) WHERE seq = ?", arguments: [sequence])
-    }
-
     /// Appends a row: fills in `seq`, `previous_hash` and `hash` and inserts it.
     func append(_ db: Database, _ values: [String: (any DatabaseValueConvertible)?]) throws {
         let head = try head(db)

@@ -213,11 +213,11 @@ extension Ledger {
             (checkpoint.finalInvoices, IntegrityChain.finalInvoice.table, "final invoices"),
         ]
         for (head, table, what) in heads where head.sequence > 0 {
-            let count = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0
             guard
                 let stored = try String.fetchOne(
                     db, sql: "SELECT hash FROM \(table) WHERE seq = ?", arguments: [head.sequence])
             else {
+                let count = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? 0
                 throw Broken(
                     table: table, sequence: head.sequence,
                     problem:

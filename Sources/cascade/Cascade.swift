@@ -1,4 +1,5 @@
 import ArgumentParser
+import Server
 
 /// `cascade`: knowledge base, retrieval and resolution cascade for outcome-priced AI support.
 
@@ -24,13 +25,13 @@ struct Cascade: AsyncParsableCommand {
               CASCADE_BLAS_CORETYPE       force an OpenBLAS kernel set (else chosen from the CPU)
               LOG_LEVEL                   cascade serve's log level (trace, debug, info, notice, warning, error)
             """,
-        version: "cascade 0.11.0 (HTTP API v1)",
+        version: "cascade \(ServiceVersion.number) (HTTP API v1)",
         subcommands: [
             IngestCommand.self, ImportVectorsCommand.self, SearchCommand.self, StatsCommand.self, EmbedCommand.self,
             ReindexCommand.self,
             AskCommand.self, EscalationsCommand.self, LedgerCommand.self, EvalCommand.self, CalibrateCommand.self,
             ReportCommand.self, InvoiceCommand.self, SimulateCommand.self,
-            PlansCommand.self, TenantsCommand.self, KeysCommand.self, ServeCommand.self,
+            PlansCommand.self, TenantsCommand.self, KeysCommand.self, ServeCommand.self, MCPCommand.self,
         ]
     )
 }

@@ -22,15 +22,6 @@ struct AskRoutes {
             request, limit: service.configuration.maxBodyBytes,
             allowed: ["question", "conversation_id", "user_id", "query_id"])
         guard let question = try body.string("question", required: true) else { throw Problem.internalError }
-        let limit = service.configuration.maxQuestionCharacters
-        if question.count > limit {
-            throw Problem(
-                .unprocessableContent, code: "question-too-long", title: "Question too long",
-                detail: "the question has \(question.count) characters; the limit is \(limit). Nothing was recorded.")
-        }
-        if question.unicodeScalars.contains("\u{0}") {
-            throw Problem.unprocessable("\"question\" must not contain NUL characters")
-        }
         let header = try Identifier.validate(
             request.headers[HTTPField.Name("Idempotency-Key")!], field: "Idempotency-Key")
         let bodyID = try Identifier.validate(body.string("query_id"), field: "query_id")
@@ -39,31 +30,12 @@ struct AskRoutes {
                 "the Idempotency-Key header (\(header)) and \"query_id\" (\(bodyID)) differ; send one, or the same in both",
                 code: "idempotency-key-mismatch")
         }
-        let queryID = header ?? bodyID ?? "q_" + UUID().uuidString.lowercased()
-        let resolver: Resolver
-        do {
-            resolver = try service.resolver(for: key.tenant)
-        } catch let error as RuleError {
-            // Never answer with defaults when the tenant's rules or threshold cannot be read.
-            context.logger.error("tenant settings unusable", metadata: ["error": "\(error)"])
-            throw Problem(
-                .serviceUnavailable, code: "tenant-misconfigured", title: "Tenant settings unusable",
-                detail: "this tenant's settings or rules cannot be loaded, so nothing was answered or recorded; "
-                    + "an administrator must fix them (the server log says what is wrong)")
-        }
-        do {
-            let resolution = try await resolver.resolve(
-                Question(
-                    queryID: queryID, tenant: key.tenant,
-                    conversationID: try Identifier.validate(body.string("conversation_id"), field: "conversation_id"),
-                    userID: try Identifier.validate(body.string("user_id"), field: "user_id"), text: question))
-            service.metrics.recordResolution(tier: resolution.tier, replayed: resolution.replayed)
-            var headers: HTTPFields = [:]
-            if resolution.replayed { headers[HTTPField.Name("Idempotent-Replayed")!] = "true" }
-            return JSONResponse(try Presenter.resolution(resolution), headers: headers)
-        } catch let conflict as ResolutionError {
-            throw Problem.conflict(conflict.description, code: "idempotency-conflict")
-        }
+        let resolution = try await service.ask(
+            tenant: key.tenant, question: question, queryID: header ?? bodyID,
+            conversationID: try body.string("conversation_id"), userID: try body.string("user_id"))
+        var headers: HTTPFields = [:]
+        if resolution.replayed { headers[HTTPField.Name("Idempotent-Replayed")!] = "true" }
+        return JSONResponse(try Presenter.resolution(resolution), headers: headers)
     }
 
     /// The recorded outcome and every ledger row of one of the tenant's queries.

@@ -1,0 +1,335 @@
+import Cascade
+import Foundation
+import KnowledgeBase
+import Logging
+import MCP
+import Metering
+import Retrieval
+
+/// The Model Context Protocol face of one tenant: the tools `search_knowledge_base`, `ask` and
+/// (admin keys only) `list_escalations`, and the tenant's documents as resources.
+///
+/// Both transports use it: `cascade mcp` (stdio, one tenant) and `/mcp` on the service (the
+/// tenant and scope of the request's key). Every tool calls the same code as the HTTP API, so an
+/// `ask` here is resolved, metered and replayed exactly like `POST /v1/ask`.
+struct MCPToolbox: Sendable {
+    let service: CascadeService
+    let tenant: String
+    let scope: KeyScope
+
+    static let serverName = "cascade"
+    static let instructions = """
+        Answers support questions from this tenant's knowledge base. Use search_knowledge_base to find \
+        passages (each with a citation and a resource URI you can read), and ask to run the full resolution \
+        cascade (rules, retrieval, LLM, human escalation); every ask is metered, so pass a stable query_id \
+        when you retry.
+        """
+
+    /// A server with this toolbox's handlers, not yet started.
+    func makeServer(version: String) async -> MCP.Server {
+        let server = MCP.Server(
+            name: Self.serverName, version: version, title: "cascade knowledge base (\(tenant))",
+            instructions: Self.instructions,
+            capabilities: .init(
+                resources: .init(subscribe: false, listChanged: false), tools: .init(listChanged: false)))
+        let toolbox = self
+        await server.withMethodHandler(ListTools.self) { _ in ListTools.Result(tools: toolbox.tools) }
+        await server.withMethodHandler(CallTool.self) { params in
+            await toolbox.call(params.name, arguments: params.arguments ?? [:])
+        }
+        await server.withMethodHandler(ListResources.self) { params in
+            try toolbox.listResources(cursor: params.cursor)
+        }
+        await server.withMethodHandler(ListResourceTemplates.self) { _ in
+            ListResourceTemplates.Result(templates: [
+                Resource.Template(
+                    uriTemplate: DocumentURI.prefix + "{+source}", name: "document",
+                    description: "A document of the knowledge base by its source (the part of a citation before '#'); "
+                        + "add #anchor for one section", mimeType: "text/markdown")
+            ])
+        }
+        await server.withMethodHandler(ReadResource.self) { params in try toolbox.read(params.uri) }
+        return server
+    }
+
+    // MARK: - Tools
+
+    var tools: [Tool] {
+        var tools = [
+            Tool(
+                name: "search_knowledge_base", title: "Search the knowledge base",
+                description: "Ranked passages of the knowledge base for a query, each with its citation "
+                    + "(source#anchor) and a resource URI to read the whole document. Not metered.",
+                inputSchema: [
+                    "type": "object",
+                    "properties": [
+                        "query": ["type": "string", "description": "What to look for, in words"],
+                        "k": [
+                            "type": "integer", "minimum": 1, "maximum": .int(service.configuration.maxK),
+                            "default": 5, "description": "How many passages",
+                        ],
+                        "mode": [
+                            "type": "string", "enum": .array(SearchMode.allCases.map { .string($0.rawValue) }),
+                            "default": "hybrid",
+                        ],
+                    ],
+                    "required": ["query"],
+                    "additionalProperties": false,
+                ],
+                annotations: .init(readOnlyHint: true)),
+            Tool(
+                name: "ask", title: "Ask the support cascade",
+                description: "Resolves a customer question through the full cascade (rules, retrieval answer, LLM "
+                    + "with retrieved context, human escalation). Metered in the ledger like any question: the "
+                    + "result says which tier answered, its citations and cost. Reusing a query_id replays the "
+                    + "recorded outcome instead of billing again.",
+                inputSchema: [
+                    "type": "object",
+                    "properties": [
+                        "question": ["type": "string", "description": "The customer's question"],
+                        "query_id": ["type": "string", "description": "Idempotency key (1 to 200 bytes)"],
+                        "conversation_id": ["type": "string"],
+                        "user_id": ["type": "string"],
+                    ],
+                    "required": ["question"],
+                    "additionalProperties": false,
+                ],
+                annotations: .init(destructiveHint: false, idempotentHint: true, openWorldHint: false)),
+        ]
+        if scope.allows(.admin) {
+            tools.append(
+                Tool(
+                    name: "list_escalations", title: "Open escalations",
+                    description: "Questions escalated to a human that no agent has answered yet, oldest first, "
+                        + "with why each tier passed.",
+                    inputSchema: ["type": "object", "properties": [:], "additionalProperties": false],
+                    annotations: .init(readOnlyHint: true)))
+        }
+        return tools
+    }
+
+    /// Runs a tool. Mistakes the caller can fix come back as a tool error (`isError`) whose text
+    /// says what to change, so an agent can correct itself; nothing is recorded for them.
+    func call(_ name: String, arguments: [String: Value]) async -> CallTool.Result {
+        do {
+            switch name {
+            case "search_knowledge_base": return try await search(arguments)
+            case "ask": return try await ask(arguments)
+            case "list_escalations" where scope.allows(.admin): return try listEscalations(arguments)
+            case "list_escalations":
+                return Self.failure("list_escalations needs an admin key; this key's scope is \(scope.rawValue)")
+            default:
+                return Self.failure(
+                    "no tool named \(name.prefix(80)); the tools are \(tools.map(\.name).joined(separator: ", "))")
+            }
+        } catch let problem as Problem {
+            return Self.failure(problem.detail)
+        } catch let error as ToolArgumentError {
+            return Self.failure(error.message)
+        } catch {
+            service.logger.error("mcp tool failed", metadata: ["tool": .string(name), "error": "\(error)"])
+            return Self.failure(
+                "the tool failed on the server; nothing was recorded unless its query id is in the ledger")
+        }
+    }
+
+    private func search(_ arguments: [String: Value]) async throws -> CallTool.Result {
+        let arguments = try ToolArguments(arguments, allowed: ["query", "k", "mode"])
+        let query = try arguments.string("query", required: true) ?? ""
+        let k = try arguments.int("k") ?? 5
+        guard (1...service.configuration.maxK).contains(k) else {
+            throw ToolArgumentError("\"k\" must be between 1 and \(service.configuration.maxK)")
+        }
+        let modeName = try arguments.string("mode") ?? SearchMode.hybrid.rawValue
+        guard let mode = SearchMode(rawValue: modeName) else {
+            throw ToolArgumentError(
+                "\"mode\" must be one of \(SearchMode.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let results: [SearchResult]
+        do {
+            results = try await service.runtime(for: tenant).knowledgeBase.search(query, k: k, mode: mode, filter: nil)
+        } catch let error as RetrievalError {
+            throw ToolArgumentError(error.description)
+        }
+        let passages: [JSONValue] = results.map { r in
+            var passage = Presenter.result(r)
+            if case .object(var members) = passage {
+                members["resource_uri"] = .string(DocumentURI(source: r.chunk.source, anchor: r.chunk.anchor).string)
+                passage = .object(members)
+            }
+            return passage
+        }
+        var text = results.isEmpty ? "No passages found for \"\(query)\"." : ""
+        for r in results {
+            text += "[\(r.rank)] \(r.chunk.heading.isEmpty ? r.chunk.title : r.chunk.heading)\n"
+            text += "citation: \(r.chunk.citation)\n\(r.chunk.text)\n\n"
+        }
+        let structured: JSONValue = [
+            "query": .string(query), "mode": .string(mode.rawValue), "k": .int(k), "passages": .array(passages),
+        ]
+        return try CallTool.Result(content: [Self.text(text)], structuredContent: structured.mcpValue)
+    }
+
+    private func ask(_ arguments: [String: Value]) async throws -> CallTool.Result {
+        let arguments = try ToolArguments(arguments, allowed: ["question", "query_id", "conversation_id", "user_id"])
+        let resolution = try await service.ask(
+            tenant: tenant, question: try arguments.string("question", required: true) ?? "",
+            queryID: try arguments.string("query_id"), conversationID: try arguments.string("conversation_id"),
+            userID: try arguments.string("user_id"))
+        var json = try Presenter.resolution(resolution)
+        if case .object(var members) = json {
+            members["citation_uris"] = .array(
+                resolution.citations.map { .string(DocumentURI(source: $0.source).string) })
+            json = .object(members)
+        }
+        var text =
+            resolution.tier == "escalated" || resolution.tier == "rejected"
+            ? "Not resolved (\(resolution.tier)): \(resolution.answer)"
+            : resolution.answer
+        text += "\n\ntier: \(resolution.tier); query_id: \(resolution.queryID)"
+        if resolution.replayed { text += " (replayed: already recorded)" }
+        if !resolution.citations.isEmpty {
+            text += "\nsources: " + resolution.citations.map(\.source).joined(separator: ", ")
+        }
+        return try CallTool.Result(content: [Self.text(text)], structuredContent: json.mcpValue)
+    }
+
+    private func listEscalations(_ arguments: [String: Value]) throws -> CallTool.Result {
+        _ = try ToolArguments(arguments, allowed: [])
+        let open = try service.ledger.openEscalations(tenant: tenant)
+        let items: [JSONValue] = open.map { e in
+            [
+                "query_id": .string(e.queryID), "question": .string(e.question),
+                "conversation_id": .string(e.conversationID), "user_id": .string(e.userID),
+                "occurred_at": .timestamp(e.occurredAt), "why": .string(e.note),
+            ]
+        }
+        var text = open.isEmpty ? "No open escalations." : "\(open.count) open escalation(s), oldest first:\n"
+        for e in open {
+            text +=
+                "- \(e.queryID) at \(JSONConvention.timestamp(e.occurredAt)): \(e.question ?? "")\n  why: \(e.note ?? "")\n"
+        }
+        let structured: JSONValue = ["escalations": .array(items)]
+        return try CallTool.Result(content: [Self.text(text)], structuredContent: structured.mcpValue)
+    }
+
+    static func text(_ text: String) -> Tool.Content { .text(text: text, annotations: nil, _meta: nil) }
+
+    static func failure(_ message: String) -> CallTool.Result {
+        CallTool.Result(content: [text(message)], isError: true)
+    }
+
+    // MARK: - Resources
+
+    static let pageSize = 100
+
+    func listResources(cursor: String?) throws -> ListResources.Result {
+        let offset =
+            try cursor.map { text -> Int in
+                guard let value = Int(text), value >= 0, value < 10_000_000 else {
+                    throw MCPError.invalidParams("invalid cursor")
+                }
+                return value
+            } ?? 0
+        guard let store = try service.runtime(for: tenant).knowledgeBase.currentStore else {
+            return ListResources.Result(resources: [])
+        }
+        let documents = try store.documents(limit: Self.pageSize + 1, offset: offset)
+        let resources = documents.prefix(Self.pageSize).map { d in
+            Resource(
+                name: d.source, uri: DocumentURI(source: d.source).string, title: d.title,
+                description:
+                    "\(d.format) document in collection \(d.collection), \(d.chunkCount) chunks, ingested \(d.ingestedAt)",
+                mimeType: "text/markdown", size: d.byteSize)
+        }
+        return ListResources.Result(
+            resources: Array(resources),
+            nextCursor: documents.count > Self.pageSize ? String(offset + Self.pageSize) : nil)
+    }
+
+    /// The document (or, with `#anchor`, its section) as Markdown rebuilt from its chunks.
+    func read(_ uri: String) throws -> ReadResource.Result {
+        guard let parsed = DocumentURI(parsing: uri) else {
+            throw MCPError.invalidParams(
+                "not a document URI: resources look like \(DocumentURI.prefix)<source>[#anchor]")
+        }
+        let store = try service.runtime(for: tenant).knowledgeBase.currentStore
+        var chunks = try store?.chunks(source: parsed.source) ?? []
+        guard !chunks.isEmpty else {
+            throw MCPError.invalidParams("no document \(parsed.source.prefix(200)) in this knowledge base")
+        }
+        if let anchor = parsed.anchor {
+            chunks = chunks.filter { $0.anchor == anchor }
+            guard !chunks.isEmpty else {
+                throw MCPError.invalidParams(
+                    "document \(parsed.source.prefix(200)) has no section #\(anchor.prefix(100))")
+            }
+        }
+        var text = "# \(chunks[0].title)\n\nsource: \(parsed.source)\n"
+        var heading: String?
+        for chunk in chunks {
+            if chunk.heading != heading {
+                heading = chunk.heading
+                if !chunk.heading.isEmpty { text += "\n## \(chunk.heading)\n" }
+            }
+            text += "\n\(chunk.text)\n"
+        }
+        return ReadResource.Result(contents: [.text(text, uri: uri, mimeType: "text/markdown")])
+    }
+}
+
+/// A tool argument the caller must fix.
+struct ToolArgumentError: Error {
+    var message: String
+    init(_ message: String) { self.message = message }
+}
+
+/// A tool's arguments, checked like an API body: unknown names and wrong types are refused.
+struct ToolArguments {
+    let values: [String: Value]
+
+    init(_ values: [String: Value], allowed: Set<String>) throws {
+        let unknown = Set(values.keys).subtracting(allowed)
+        guard unknown.isEmpty else {
+            throw ToolArgumentError(
+                "unknown argument(s) \(unknown.sorted().map { String($0.prefix(60)) }.joined(separator: ", ")); "
+                    + (allowed.isEmpty
+                        ? "this tool takes none" : "accepted: \(allowed.sorted().joined(separator: ", "))"))
+        }
+        self.values = values
+    }
+
+    func string(_ name: String, required: Bool = false) throws -> String? {
+        switch values[name] {
+        case .none, .some(.null):
+            if required { throw ToolArgumentError("\"\(name)\" is required") }
+            return nil
+        case .some(.string(let text)): return text
+        default: throw ToolArgumentError("\"\(name)\" must be a string")
+        }
+    }
+
+    func int(_ name: String) throws -> Int? {
+        switch values[name] {
+        case .none, .some(.null): return nil
+        case .some(.int(let value)): return value
+        case .some(.double(let value)) where value == value.rounded() && abs(value) < 1e9: return Int(value)
+        default: throw ToolArgumentError("\"\(name)\" must be an integer")
+        }
+    }
+}
+
+extension JSONValue {
+    /// The same JSON as an MCP value.
+    var mcpValue: MCP.Value {
+        switch self {
+        case .null: .null
+        case .bool(let b): .bool(b)
+        case .int(let i): .int(Int(i))
+        case .double(let d): .double(d)
+        case .string(let s): .string(s)
+        case .array(let items): .array(items.map(\.mcpValue))
+        case .object(let members): .object(members.mapValues(\.mcpValue))
+        }
+    }
+}

@@ -110,6 +110,8 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // The Model Context Protocol server (`/mcp` and `cascade mcp`).
                 .product(name: "MCP", package: "swift-sdk"),
+                // HMAC-signed dashboard sessions and CSRF tokens.
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),

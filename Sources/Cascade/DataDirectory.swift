@@ -32,6 +32,8 @@ public struct DataDirectory: Hashable, Sendable {
     public var sharedKnowledgeBasePath: String { path("kb.sqlite") }
     /// The default Ed25519 key that signs ledger checkpoints (created on first use).
     public var signingKeyPath: String { path("signing.key") }
+    /// The secret that signs dashboard session cookies (created by `cascade serve`, mode 0600).
+    public var sessionSecretPath: String { path("session.secret") }
     /// `<data>/plans.yaml` when that file exists (a custom plan catalog), else nil (the built-in one).
     public var plansPath: String? {
         FileManager.default.fileExists(atPath: path("plans.yaml")) ? path("plans.yaml") : nil

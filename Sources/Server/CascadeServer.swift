@@ -20,6 +20,7 @@ public enum CascadeServer {
         EscalationRoutes(service: service).register(on: api)
         BillingRoutes(service: service).register(on: api)
         MCPRoutes(service: service).register(on: router)
+        DashboardRoutes(service: service).register(on: router)
         routes.record(router.routes.map { ("\($0.path)", $0.method.rawValue) })
         return router
     }

@@ -26,6 +26,8 @@ public final class CascadeService: Sendable {
     /// Set-up warnings already logged, per tenant (each once per process).
     private let warned = Mutex<Set<String>>([])
     private let ready = Atomic<Bool>(false)
+    /// Signs dashboard sessions (the secret is shared by every node on the same data folder).
+    let sessions: DashboardSessions
 
     /// Opens the service's data. The embedding model is loaded here, once, before any request.
     /// - Throws: when the control store or ledger cannot be opened, or the model is unavailable.
@@ -35,6 +37,7 @@ public final class CascadeService: Sendable {
         let data = configuration.data
         control = try ControlStore(path: data.controlPath, create: true)
         ledger = try Ledger(path: data.ledgerPath)
+        sessions = DashboardSessions(secret: try DashboardSessions.loadSecret(path: data.sessionSecretPath))
         rateLimiter = RateLimiter(rate: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst)
         inFlight = InFlightLimiter(limit: configuration.maxInFlightPerTenant)
         let transport = PooledHTTPTransport(maxPerEndpoint: configuration.maxConcurrentRequestsPerLLMEndpoint)

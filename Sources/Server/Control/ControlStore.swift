@@ -167,6 +167,15 @@ public struct ControlStore: Sendable {
         return record
     }
 
+    /// The key with this id when it exists and is not revoked (a dashboard session names its key).
+    public func liveKey(id keyID: String) throws -> APIKeyRecord? {
+        let record = try writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM api_key WHERE key_id = ?", arguments: [keyID]).map(Self.record)
+        }
+        guard let record, record.revokedAt == nil else { return nil }
+        return record
+    }
+
     static func record(_ row: Row) -> APIKeyRecord {
         APIKeyRecord(
             keyID: row["key_id"], tenant: row["tenant"], scope: KeyScope(rawValue: row["scope"]) ?? .query,

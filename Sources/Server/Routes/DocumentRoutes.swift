@@ -50,15 +50,20 @@ struct DocumentRoutes {
         guard body.readableBytes > 0 else {
             throw Problem.unprocessable("the document is empty", code: "empty-document")
         }
+        let job = try await Self.stage(Data(body.readableBytesView), name: name, runtime: runtime)
+        return JSONResponse(
+            job.json, status: .accepted, headers: [.location: "/v1/jobs/\(job.id)"])
+    }
+
+    /// Writes an upload (its name already validated) where the job reads it and queues the job.
+    static func stage(_ data: Data, name: String, runtime: TenantRuntime) async throws -> IngestJob {
         // Staged under a folder of its own, keeping the name (loaders pick the format by extension).
         let staging = URL(fileURLWithPath: runtime.uploadsDirectory).appendingPathComponent(
             ".incoming/\(UUID().uuidString.lowercased())")
         try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
         let file = staging.appendingPathComponent(name)
-        try Data(body.readableBytesView).write(to: file)
-        let job = await runtime.submitUpload(staged: file, name: name)
-        return JSONResponse(
-            job.json, status: .accepted, headers: [.location: "/v1/jobs/\(job.id)"])
+        try data.write(to: file)
+        return await runtime.submitUpload(staged: file, name: name)
     }
 
     /// A safe file name: one path component, printable ASCII, a known extension.

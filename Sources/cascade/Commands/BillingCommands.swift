@@ -98,11 +98,17 @@ struct ReportCommand: AsyncParsableCommand {
                     try month.map { try BillingMonth($0) } ?? BillingMonth.containing(Date(), in: zone)
                 ]
             var reports: [UsageReport] = []
+            var statements: [BillingStatement] = []
             for m in range {
-                let (usage, invoice, _) = try options.compute(ledger: ledger, catalog: catalog, month: m)
-                reports.append(UsageReport(usage: usage, invoice: invoice))
+                let statement = try BillingStatement.compute(
+                    ledger: ledger, catalog: catalog, tenant: options.tenant, month: m)
+                statements.append(statement)
+                reports.append(UsageReport(usage: statement.usage, invoice: statement.invoice))
             }
-            if let html { try ReportHTML.page(reports).write(toFile: html, atomically: true, encoding: .utf8) }
+            if let html {
+                try ReportHTML.page(tenant: options.tenant, statements: statements)
+                    .write(toFile: html, atomically: true, encoding: .utf8)
+            }
             if json {
                 for r in reports { try Terminal.printJSON(r) }  // one object per month (JSON Lines for a range)
             } else if csv {

@@ -116,7 +116,8 @@ public enum Charts {
                 let y = top + plotH - min(max(value, 0), 1) * plotH
                 path += (pen ? " L" : " M") + "\(f(x)) \(f(y))"
                 pen = true
-                svg += "<circle cx=\"\(f(x))\" cy=\"\(f(y))\" r=\"2.5\" fill=\"\(s.color)\"><title>\(HTML.escape(category(categories, i))) \(HTML.escape(s.name)): \(HTML.percent(value))</title></circle>"
+                svg +=
+                    "<circle cx=\"\(f(x))\" cy=\"\(f(y))\" r=\"2.5\" fill=\"\(s.color)\"><title>\(HTML.escape(category(categories, i))) \(HTML.escape(s.name)): \(HTML.percent(value))</title></circle>"
                 // Labels above for the first series, below for the second, so they do not collide.
                 let dy = index == 0 ? -6.0 : 13.0
                 svg +=
@@ -135,7 +136,10 @@ public enum Charts {
 
     /// For each row, two horizontal bars (share of cost, share of resolutions) with their
     /// percentages written at the bars' ends.
-    public static func sharePairs(id: String, title: String, rows: [(name: String, color: String, first: Double, second: Double)], firstLabel: String, secondLabel: String) -> String {
+    public static func sharePairs(
+        id: String, title: String, rows: [(name: String, color: String, first: Double, second: Double)],
+        firstLabel: String, secondLabel: String
+    ) -> String {
         let width = 760.0
         let rowH = 46.0
         let left = 70.0
@@ -149,16 +153,19 @@ public enum Charts {
                 let w = max(0, min(value, 1)) * plotW
                 let by = y + Double(j) * 17
                 svg += "<rect x=\"\(f(left))\" y=\"\(f(by))\" width=\"\(f(w))\" height=\"14\" fill=\"\(fill)\"/>"
-                svg += "<text x=\"\(f(left + w + 4))\" y=\"\(f(by + 11))\" font-size=\"11\" fill=\"#1d2430\">\(HTML.percent(value)) \(j == 0 ? HTML.escape(firstLabel) : HTML.escape(secondLabel))</text>"
+                svg +=
+                    "<text x=\"\(f(left + w + 4))\" y=\"\(f(by + 11))\" font-size=\"11\" fill=\"#1d2430\">\(HTML.percent(value)) \(j == 0 ? HTML.escape(firstLabel) : HTML.escape(secondLabel))</text>"
             }
         }
         // The axis: 0 to 100%.
         let axisY = height - 20
-        svg += "<line x1=\"\(f(left))\" y1=\"\(f(axisY))\" x2=\"\(f(left + plotW))\" y2=\"\(f(axisY))\" stroke=\"#8a93a1\"/>"
+        svg +=
+            "<line x1=\"\(f(left))\" y1=\"\(f(axisY))\" x2=\"\(f(left + plotW))\" y2=\"\(f(axisY))\" stroke=\"#8a93a1\"/>"
         for tick in [0.0, 0.25, 0.5, 0.75, 1.0] {
             let x = left + tick * plotW
             svg += "<line x1=\"\(f(x))\" y1=\"\(f(axisY))\" x2=\"\(f(x))\" y2=\"\(f(axisY + 4))\" stroke=\"#8a93a1\"/>"
-            svg += "<text x=\"\(f(x))\" y=\"\(f(axisY + 15))\" font-size=\"10\" text-anchor=\"middle\" fill=\"#5b6472\">\(Int(tick * 100))%</text>"
+            svg +=
+                "<text x=\"\(f(x))\" y=\"\(f(axisY + 15))\" font-size=\"10\" text-anchor=\"middle\" fill=\"#5b6472\">\(Int(tick * 100))%</text>"
         }
         return figure(
             id: id, title: title, width: width, height: height, svg: svg,
@@ -176,15 +183,20 @@ public enum Charts {
             // Integer axes skip fractional ticks (a maximum of 1 or 2 questions).
             if unit != "%", value != value.rounded() { continue }
             let y = top + plotH - Double(step) / 4 * plotH
-            svg += "<line x1=\"\(f(left))\" y1=\"\(f(y))\" x2=\"\(f(left + plotW))\" y2=\"\(f(y))\" stroke=\"\(step == 0 ? "#8a93a1" : "#e6e9ee")\"/>"
-            svg += "<text x=\"\(f(left - 6))\" y=\"\(f(y + 3))\" font-size=\"10\" text-anchor=\"end\" fill=\"#5b6472\">\(format(value))</text>"
+            svg +=
+                "<line x1=\"\(f(left))\" y1=\"\(f(y))\" x2=\"\(f(left + plotW))\" y2=\"\(f(y))\" stroke=\"\(step == 0 ? "#8a93a1" : "#e6e9ee")\"/>"
+            svg +=
+                "<text x=\"\(f(left - 6))\" y=\"\(f(y + 3))\" font-size=\"10\" text-anchor=\"end\" fill=\"#5b6472\">\(format(value))</text>"
         }
-        svg += "<line x1=\"\(f(left))\" y1=\"\(f(top))\" x2=\"\(f(left))\" y2=\"\(f(top + plotH))\" stroke=\"#8a93a1\"/>"
-        svg += "<text x=\"2\" y=\"\(f(top - 8))\" font-size=\"10\" text-anchor=\"start\" fill=\"#5b6472\">\(HTML.escape(unit))</text>"
+        svg +=
+            "<line x1=\"\(f(left))\" y1=\"\(f(top))\" x2=\"\(f(left))\" y2=\"\(f(top + plotH))\" stroke=\"#8a93a1\"/>"
+        svg +=
+            "<text x=\"2\" y=\"\(f(top - 8))\" font-size=\"10\" text-anchor=\"start\" fill=\"#5b6472\">\(HTML.escape(unit))</text>"
         return svg
     }
 
-    static func figure(id: String, title: String, width: Double, height: Double, svg: String, legend: String) -> String {
+    static func figure(id: String, title: String, width: Double, height: Double, svg: String, legend: String) -> String
+    {
         """
         <figure class="card" id="\(id)" style="margin:10px 0 0"><figcaption><b>\(HTML.escape(title))</b></figcaption>\(legend)
         <svg viewBox="0 0 \(Int(width)) \(Int(height))" width="\(Int(width))" role="img" aria-label="\(HTML.escape(title))">\(svg)</svg></figure>

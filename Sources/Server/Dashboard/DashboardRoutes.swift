@@ -59,7 +59,8 @@ struct DashboardRoutes {
         return Response(status: .seeOther, headers: fields)
     }
 
-    static func message(_ title: String, _ text: String, status: HTTPResponse.Status, viewer: Viewer? = nil) -> Response {
+    static func message(_ title: String, _ text: String, status: HTTPResponse.Status, viewer: Viewer? = nil) -> Response
+    {
         html(
             HTML.page(
                 title: title, tenant: viewer?.key.tenant, csrf: viewer?.csrf,
@@ -116,7 +117,8 @@ struct DashboardRoutes {
             }
             guard key.scope.allows(.admin) else {
                 return .denied(
-                    Self.message("Admins only", "The dashboard needs an admin key; this is a query key.", status: .forbidden))
+                    Self.message(
+                        "Admins only", "The dashboard needs an admin key; this is a query key.", status: .forbidden))
             }
             return .viewer(Viewer(key: key, csrf: nil, sessionCookie: nil))
         }
@@ -196,7 +198,8 @@ struct DashboardRoutes {
             return loginPage(request, error: "That is not a valid key.", status: .unauthorized)
         }
         guard key.scope.allows(.admin) else {
-            return loginPage(request, error: "That is a query key; the dashboard needs an admin key.", status: .forbidden)
+            return loginPage(
+                request, error: "That is a query key; the dashboard needs an admin key.", status: .forbidden)
         }
         let secure = Self.isSecure(request)
         var headers = HTTPFields()
@@ -210,7 +213,8 @@ struct DashboardRoutes {
             HTTPField(
                 name: .setCookie,
                 value: DashboardSessions.cookie(DashboardSessions.loginCookieName, "", maxAge: 0, secure: secure)))
-        context.logger.info("dashboard sign-in", metadata: ["tenant": .string(key.tenant), "key_id": .string(key.keyID)])
+        context.logger.info(
+            "dashboard sign-in", metadata: ["tenant": .string(key.tenant), "key_id": .string(key.keyID)])
         return Self.redirect(Self.safeNext(request.uri.queryParameters.get("next")), headers: headers)
     }
 
@@ -248,7 +252,8 @@ struct DashboardRoutes {
         var body =
             "<h1>Usage, \(month)\(month == current ? " (month to date)" : "")</h1>"
             + "<p class=\"nav-month\"><a href=\"/dashboard?month=\(month.previous)\" id=\"previous-month\">← \(month.previous)</a>"
-            + (month < current ? "<a href=\"/dashboard?month=\(month.next)\" id=\"next-month\">\(month.next) →</a>" : "")
+            + (month < current
+                ? "<a href=\"/dashboard?month=\(month.next)\" id=\"next-month\">\(month.next) →</a>" : "")
             + "</p>"
         do {
             let statement = try BillingStatement.compute(
@@ -276,15 +281,18 @@ struct DashboardRoutes {
         var body = "<h1>Escalations</h1><p class=\"sub\">Questions no tier could answer, oldest first. "
         body += "An answer you send is recorded in the ledger as the agent's correction (never billed).</p>"
         if let resolved = request.uri.queryParameters.get("resolved") {
-            body += "<p class=\"flash\" id=\"flash\">Escalation \(HTML.escape(String(resolved.prefix(200)))) answered.</p>"
+            body +=
+                "<p class=\"flash\" id=\"flash\">Escalation \(HTML.escape(String(resolved.prefix(200)))) answered.</p>"
         }
         if open.isEmpty {
             body += "<p class=\"card empty\" id=\"no-escalations\">No open escalations.</p>"
         } else {
-            body += "<div class=\"card\"><table id=\"escalations\"><tr><th>When (UTC)</th><th>Question and why it was escalated</th><th>Answer</th></tr>"
+            body +=
+                "<div class=\"card\"><table id=\"escalations\"><tr><th>When (UTC)</th><th>Question and why it was escalated</th><th>Answer</th></tr>"
             for e in open {
                 let id = HTML.escape(e.queryID)
-                let action = "/dashboard/escalations/\(e.queryID.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? "")/resolve"
+                let action =
+                    "/dashboard/escalations/\(e.queryID.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? "")/resolve"
                 body += """
                     <tr data-query-id="\(id)"><td class="when"><time datetime="\(JSONConvention.timestamp(e.occurredAt))">\(Self.utc(e.occurredAt))</time><br><small>\(id)</small></td>\
                     <td><div class="question">\(HTML.escape(e.question ?? ""))</div><div class="why">\(HTML.escape(e.note ?? ""))</div></td>\
@@ -296,7 +304,9 @@ struct DashboardRoutes {
             body += "</table></div>"
         }
         return Self.html(
-            HTML.page(title: "Escalations", tenant: viewer.key.tenant, current: "/dashboard/escalations", csrf: viewer.csrf, body: body))
+            HTML.page(
+                title: "Escalations", tenant: viewer.key.tenant, current: "/dashboard/escalations", csrf: viewer.csrf,
+                body: body))
     }
 
     @Sendable func resolve(_ request: Request, context: APIRequestContext) async throws -> Response {
@@ -311,15 +321,18 @@ struct DashboardRoutes {
             answer.count <= 20_000, !answer.unicodeScalars.contains("\u{0}")
         else {
             return Self.message(
-                "Answer needed", "Write an answer (at most 20,000 characters) before resolving.", status: .unprocessableContent,
+                "Answer needed", "Write an answer (at most 20,000 characters) before resolving.",
+                status: .unprocessableContent,
                 viewer: viewer)
         }
         let rows = try service.ledger.entries(tenant: viewer.key.tenant, queryID: id)
         guard let query = rows.first(where: { $0.kind == .query }), query.tier == "escalated" else {
-            return Self.message("Not found", "No escalated question \(id) for this tenant.", status: .notFound, viewer: viewer)
+            return Self.message(
+                "Not found", "No escalated question \(id) for this tenant.", status: .notFound, viewer: viewer)
         }
         guard !rows.contains(where: { $0.kind == .correction && $0.outcome == "agent_answer" }) else {
-            return Self.message("Already answered", "Escalation \(id) was already answered.", status: .conflict, viewer: viewer)
+            return Self.message(
+                "Already answered", "Escalation \(id) was already answered.", status: .conflict, viewer: viewer)
         }
         _ = try service.ledger.correct(tenant: viewer.key.tenant, queryID: id, outcome: "agent_answer", answer: answer)
         let encoded = id.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
@@ -336,7 +349,8 @@ struct DashboardRoutes {
         let running = jobs.contains { $0.status == .queued || $0.status == .running }
         var body = "<h1>Knowledge base</h1>"
         if let queued = request.uri.queryParameters.get("queued") {
-            body += "<p class=\"flash\" id=\"flash\">Upload queued as job \(HTML.escape(String(queued.prefix(60)))); this page refreshes until it is done.</p>"
+            body +=
+                "<p class=\"flash\" id=\"flash\">Upload queued as job \(HTML.escape(String(queued.prefix(60)))); this page refreshes until it is done.</p>"
         }
         let lastIngest = documents.map(\.ingestedAt).max()
         body += "<div class=\"tiles\">"
@@ -345,7 +359,8 @@ struct DashboardRoutes {
             ("last-ingest", "Last ingest (UTC)", lastIngest ?? "never"),
             ("model", "Embedding model", stats?.embeddingModel ?? "none yet"),
         ] {
-            body += "<div class=\"tile\"><div class=\"label\">\(label)</div><div class=\"value\" id=\"\(id)\" style=\"font-size:16px\">\(HTML.escape(value))</div></div>"
+            body +=
+                "<div class=\"tile\"><div class=\"label\">\(label)</div><div class=\"value\" id=\"\(id)\" style=\"font-size:16px\">\(HTML.escape(value))</div></div>"
         }
         body += "</div><h2>Upload a document</h2>"
         body += """
@@ -359,7 +374,8 @@ struct DashboardRoutes {
         if jobs.isEmpty {
             body += "<p class=\"card empty\">No ingest jobs since the service started.</p>"
         } else {
-            body += "<div class=\"card\"><table id=\"jobs\"><tr><th>Job</th><th>File</th><th>Status</th><th class=\"num\">Progress</th><th>Problem</th></tr>"
+            body +=
+                "<div class=\"card\"><table id=\"jobs\"><tr><th>Job</th><th>File</th><th>Status</th><th class=\"num\">Progress</th><th>Problem</th></tr>"
             for job in jobs {
                 let progress = job.chunksTotal > 0 ? "\(job.chunksEmbedded) / \(job.chunksTotal) chunks" : job.phase
                 body += """
@@ -372,9 +388,11 @@ struct DashboardRoutes {
         }
         body += "<h2>Documents</h2>"
         if documents.isEmpty {
-            body += "<p class=\"card empty\" id=\"no-documents\">No documents yet: upload one above or run <code>cascade ingest</code>.</p>"
+            body +=
+                "<p class=\"card empty\" id=\"no-documents\">No documents yet: upload one above or run <code>cascade ingest</code>.</p>"
         } else {
-            body += "<div class=\"card\"><table id=\"documents-table\"><tr><th>Source</th><th>Title</th><th>Format</th><th class=\"num\">Chunks</th><th>Ingested (UTC)</th></tr>"
+            body +=
+                "<div class=\"card\"><table id=\"documents-table\"><tr><th>Source</th><th>Title</th><th>Format</th><th class=\"num\">Chunks</th><th>Ingested (UTC)</th></tr>"
             for d in documents {
                 body += """
                     <tr><td>\(HTML.escape(d.source))</td><td>\(HTML.escape(d.title))</td><td>\(HTML.escape(d.format))</td>\
@@ -383,12 +401,14 @@ struct DashboardRoutes {
             }
             body += "</table></div>"
             if (stats?.documents ?? 0) > documents.count {
-                body += "<p class=\"sub\">The newest \(documents.count) of \(stats?.documents ?? 0) documents; GET /v1/documents lists all.</p>"
+                body +=
+                    "<p class=\"sub\">The newest \(documents.count) of \(stats?.documents ?? 0) documents; GET /v1/documents lists all.</p>"
             }
         }
         return Self.html(
             HTML.page(
-                title: "Knowledge base", tenant: viewer.key.tenant, current: "/dashboard/knowledge-base", csrf: viewer.csrf,
+                title: "Knowledge base", tenant: viewer.key.tenant, current: "/dashboard/knowledge-base",
+                csrf: viewer.csrf,
                 body: body, refreshSeconds: running ? 2 : nil))
     }
 
@@ -398,7 +418,8 @@ struct DashboardRoutes {
         }
         guard case .viewer(var viewer) = try access(request) else { return try deniedResponse(request) }
         guard let boundary = FormBody.boundary(contentType: request.headers[.contentType] ?? "") else {
-            return Self.message("Not a file upload", "Send the form as multipart/form-data.", status: .badRequest, viewer: viewer)
+            return Self.message(
+                "Not a file upload", "Send the form as multipart/form-data.", status: .badRequest, viewer: viewer)
         }
         let body: ByteBuffer
         do {
@@ -407,7 +428,8 @@ struct DashboardRoutes {
             return Self.message("File too large", problem.detail, status: problem.status, viewer: viewer)
         }
         guard let parts = FormBody.multipart(Array(body.readableBytesView), boundary: boundary) else {
-            return Self.message("Malformed upload", "The form's body could not be read.", status: .badRequest, viewer: viewer)
+            return Self.message(
+                "Malformed upload", "The form's body could not be read.", status: .badRequest, viewer: viewer)
         }
         let csrf = parts.first { $0.name == "csrf" }.flatMap { String(validating: $0.data, as: UTF8.self) }
         if let cookie = viewer.sessionCookie {
@@ -418,7 +440,8 @@ struct DashboardRoutes {
                     status: .forbidden, viewer: viewer)
             }
         }
-        guard let file = parts.first(where: { $0.name == "file" }), let filename = file.filename, !filename.isEmpty else {
+        guard let file = parts.first(where: { $0.name == "file" }), let filename = file.filename, !filename.isEmpty
+        else {
             return Self.message("No file", "Choose a file to upload.", status: .badRequest, viewer: viewer)
         }
         guard !file.data.isEmpty else {
@@ -426,7 +449,8 @@ struct DashboardRoutes {
         }
         guard file.data.count <= service.configuration.maxUploadBytes else {
             return Self.message(
-                "File too large", "The limit is \(service.configuration.maxUploadBytes) bytes.", status: .contentTooLarge,
+                "File too large", "The limit is \(service.configuration.maxUploadBytes) bytes.",
+                status: .contentTooLarge,
                 viewer: viewer)
         }
         // Browsers may send a path; keep its last component.
@@ -440,7 +464,8 @@ struct DashboardRoutes {
         let runtime = try service.runtime(for: viewer.key.tenant)
         guard await runtime.jobs.pending < service.configuration.maxQueuedJobsPerTenant else {
             return Self.message(
-                "Too many jobs", "This tenant already has \(service.configuration.maxQueuedJobsPerTenant) ingest jobs waiting; try again when one finishes.",
+                "Too many jobs",
+                "This tenant already has \(service.configuration.maxQueuedJobsPerTenant) ingest jobs waiting; try again when one finishes.",
                 status: .tooManyRequests, viewer: viewer)
         }
         let job = try await DocumentRoutes.stage(Data(file.data), name: name, runtime: runtime)

@@ -25,7 +25,8 @@ struct DashboardSessions: Sendable {
         var generator = SystemRandomNumberGenerator()
         let secret = Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
         let temporary = path + ".\(UUID().uuidString.prefix(8)).tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: secret, attributes: [.posixPermissions: 0o600])
+        guard
+            FileManager.default.createFile(atPath: temporary, contents: secret, attributes: [.posixPermissions: 0o600])
         else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
         // Another process may have created it meanwhile: keep the first one.
         if link(temporary, path) != 0 {

@@ -24,7 +24,9 @@ enum FormBody {
             if byte == UInt8(ascii: "+") {
                 out.append(UInt8(ascii: " "))
             } else if byte == UInt8(ascii: "%") {
-                guard i + 2 < bytes.endIndex, let high = hex(bytes[i + 1]), let low = hex(bytes[i + 2]) else { return nil }
+                guard i + 2 < bytes.endIndex, let high = hex(bytes[i + 1]), let low = hex(bytes[i + 2]) else {
+                    return nil
+                }
                 out.append(high << 4 | low)
                 i += 2
             } else {
@@ -59,7 +61,9 @@ enum FormBody {
                 continue
             }
             var value = pair[1].trimmingCharacters(in: .whitespaces)
-            if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = String(value.dropFirst().dropLast()) }
+            if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 {
+                value = String(value.dropFirst().dropLast())
+            }
             guard (1...70).contains(value.utf8.count) else { return nil }
             return value
         }
@@ -83,11 +87,14 @@ enum FormBody {
             guard let headers = String(validating: body[position..<headerEnd], as: UTF8.self) else { return nil }
             let start = headerEnd + 4
             guard let end = find(separator, in: body, from: start) else { return nil }
-            guard let disposition = headers.split(separator: "\r\n").first(where: {
-                $0.lowercased().hasPrefix("content-disposition:")
-            }) else { return nil }
+            guard
+                let disposition = headers.split(separator: "\r\n").first(where: {
+                    $0.lowercased().hasPrefix("content-disposition:")
+                })
+            else { return nil }
             guard let name = parameter("name", in: String(disposition)) else { return nil }
-            parts.append(Part(name: name, filename: parameter("filename", in: String(disposition)), data: body[start..<end]))
+            parts.append(
+                Part(name: name, filename: parameter("filename", in: String(disposition)), data: body[start..<end]))
             guard parts.count <= 16 else { return nil }
             position = end + separator.count
         }
@@ -99,7 +106,9 @@ enum FormBody {
             let pair = item.split(separator: "=", maxSplits: 1)
             guard pair.count == 2, pair[0].trimmingCharacters(in: .whitespaces).lowercased() == name else { continue }
             var value = pair[1].trimmingCharacters(in: .whitespaces)
-            if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = String(value.dropFirst().dropLast()) }
+            if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 {
+                value = String(value.dropFirst().dropLast())
+            }
             return value
         }
         return nil

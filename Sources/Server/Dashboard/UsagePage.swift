@@ -32,9 +32,13 @@ public enum UsagePage {
             ("resolution-rate", "Resolution rate", rate), ("escalated", "Escalated", "\(report.escalated)"),
             ("total-cost", "Model cost", HTML.dollars(micros: report.totalCostMicros)),
             ("blended-cost", "Cost per billable resolution", blended),
-            ("invoice-total", statement.invoice.status == "final" ? "Invoice" : "Invoice preview", HTML.money(report.invoiceTotal)),
+            (
+                "invoice-total", statement.invoice.status == "final" ? "Invoice" : "Invoice preview",
+                HTML.money(report.invoiceTotal)
+            ),
         ] {
-            html += "<div class=\"tile\"><div class=\"label\">\(label)</div><div class=\"value\" id=\"\(id)\">\(HTML.escape(value))</div></div>"
+            html +=
+                "<div class=\"tile\"><div class=\"label\">\(label)</div><div class=\"value\" id=\"\(id)\">\(HTML.escape(value))</div></div>"
         }
         html += "</div>"
         guard report.queries > 0 else {
@@ -75,9 +79,15 @@ public enum UsagePage {
         let tiers = report.tiers.filter { $0.resolutions > 0 || $0.costMicros > 0 }
         html += Charts.sharePairs(
             id: "chart-shares", title: "Where the money goes and where the resolutions come from",
-            rows: tiers.map { (Charts.tierNames[$0.tier] ?? $0.tier, Charts.colors[$0.tier] ?? "#888", $0.costShare, $0.resolutionShare) },
+            rows: tiers.map {
+                (
+                    Charts.tierNames[$0.tier] ?? $0.tier, Charts.colors[$0.tier] ?? "#888", $0.costShare,
+                    $0.resolutionShare
+                )
+            },
             firstLabel: "of cost", secondLabel: "of resolutions")
-        html += "<div class=\"card\"><table id=\"tiers\"><tr><th>Tier</th><th class=\"num\">Resolutions</th><th class=\"num\">Attempts</th><th class=\"num\">Tokens in / out</th><th class=\"num\">Model cost</th><th class=\"num\">Billed</th><th class=\"num\">Margin</th></tr>"
+        html +=
+            "<div class=\"card\"><table id=\"tiers\"><tr><th>Tier</th><th class=\"num\">Resolutions</th><th class=\"num\">Attempts</th><th class=\"num\">Tokens in / out</th><th class=\"num\">Model cost</th><th class=\"num\">Billed</th><th class=\"num\">Margin</th></tr>"
         for tier in report.tiers {
             html += """
                 <tr data-tier="\(HTML.escape(tier.tier))"><td>\(HTML.escape(Charts.tierNames[tier.tier] ?? tier.tier))</td>\
@@ -94,7 +104,8 @@ public enum UsagePage {
         } else {
             html += "<div class=\"card\">"
             if !report.findings.isEmpty {
-                html += "<ul id=\"findings\">" + report.findings.map { "<li>\(HTML.escape($0))</li>" }.joined() + "</ul>"
+                html +=
+                    "<ul id=\"findings\">" + report.findings.map { "<li>\(HTML.escape($0))</li>" }.joined() + "</ul>"
             }
             if !flagged.isEmpty {
                 html += "<table id=\"flagged\"><tr><th>Query</th><th>When</th><th>Tier</th><th>Why it is held</th></tr>"
@@ -117,14 +128,16 @@ public enum UsagePage {
         guard invoice.status != BillingStatement.noPlanStatus else {
             return html + "<p class=\"card empty\">No plan yet: usage is counted, but there is nothing to invoice.</p>"
         }
-        html += "<div class=\"card\"><table id=\"invoice-lines\"><tr><th>Line</th><th class=\"num\">Quantity</th><th class=\"num\">Unit price</th><th class=\"num\">Amount</th></tr>"
+        html +=
+            "<div class=\"card\"><table id=\"invoice-lines\"><tr><th>Line</th><th class=\"num\">Quantity</th><th class=\"num\">Unit price</th><th class=\"num\">Amount</th></tr>"
         for line in invoice.lines {
             html += """
                 <tr><td>\(HTML.escape(line.description))</td><td class="num">\(HTML.escape(quantity(line.quantity)))</td>\
                 <td class="num">\(HTML.dollars(line.unitPrice))</td><td class="num">\(HTML.money(line.amount))</td></tr>
                 """
         }
-        html += "<tr><th colspan=\"3\">Total (\(HTML.escape(invoice.currency)))</th><th class=\"num\">\(HTML.money(invoice.total))</th></tr></table></div>"
+        html +=
+            "<tr><th colspan=\"3\">Total (\(HTML.escape(invoice.currency)))</th><th class=\"num\">\(HTML.money(invoice.total))</th></tr></table></div>"
         return html
     }
 
@@ -140,7 +153,8 @@ public enum UsagePage {
     public static func finalInvoices(_ invoices: [Invoice]) -> String {
         var html = "<h2>Finalized invoices</h2>"
         guard !invoices.isEmpty else { return html + "<p class=\"card empty\">No finalized invoices yet.</p>" }
-        html += "<div class=\"card\"><table id=\"final-invoices\"><tr><th>Month</th><th>Plan</th><th class=\"num\">Total</th><th>Ledger head</th></tr>"
+        html +=
+            "<div class=\"card\"><table id=\"final-invoices\"><tr><th>Month</th><th>Plan</th><th class=\"num\">Total</th><th>Ledger head</th></tr>"
         for invoice in invoices.reversed() {
             html += """
                 <tr><td><a href="/dashboard?month=\(HTML.escape(invoice.month))">\(HTML.escape(invoice.month))</a></td>\

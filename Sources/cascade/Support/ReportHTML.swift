@@ -9,9 +9,12 @@ enum ReportHTML {
         let reports = statements.map { UsageReport(usage: $0.usage, invoice: $0.invoice) }
         var body = "<h1>Outcome report: \(HTML.escape(tenant))</h1>"
         if statements.count > 1 {
-            body += "<h2>Months</h2><div class=\"card\"><table id=\"months\"><tr><th>Month</th><th class=\"num\">Questions</th>"
-            body += "<th class=\"num\">Resolutions</th><th class=\"num\">Billable</th><th class=\"num\">Resolution rate</th>"
-            body += "<th class=\"num\">Model cost</th><th class=\"num\">Cost per billable resolution</th><th class=\"num\">Invoice</th></tr>"
+            body +=
+                "<h2>Months</h2><div class=\"card\"><table id=\"months\"><tr><th>Month</th><th class=\"num\">Questions</th>"
+            body +=
+                "<th class=\"num\">Resolutions</th><th class=\"num\">Billable</th><th class=\"num\">Resolution rate</th>"
+            body +=
+                "<th class=\"num\">Model cost</th><th class=\"num\">Cost per billable resolution</th><th class=\"num\">Invoice</th></tr>"
             for r in reports {
                 body += """
                     <tr><td>\(r.month)</td><td class="num">\(r.queries)</td><td class="num">\(r.resolutions)</td>\
@@ -34,7 +37,8 @@ enum ReportHTML {
             calendar.timeZone = statement.setting.zone
             let current = BillingMonth.containing(today, in: statement.setting.zone)
             let through = statement.usage.month == current ? calendar.component(.day, from: today) : nil
-            body += "<h2 style=\"margin-top:36px;border-top:1px solid #dde1e7;padding-top:14px\">\(statement.usage.month)</h2>"
+            body +=
+                "<h2 style=\"margin-top:36px;border-top:1px solid #dde1e7;padding-top:14px\">\(statement.usage.month)</h2>"
             body += UsagePage.sections(statement: statement, through: through)
         }
         return HTML.page(title: "Outcome report: \(tenant)", tenant: nil, body: body)

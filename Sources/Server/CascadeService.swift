@@ -37,7 +37,9 @@ public final class CascadeService: Sendable {
         let data = configuration.data
         control = try ControlStore(path: data.controlPath, create: true)
         ledger = try Ledger(path: data.ledgerPath)
-        sessions = DashboardSessions(secret: try DashboardSessions.loadSecret(path: data.sessionSecretPath))
+        sessions = DashboardSessions(
+            secret: configuration.persistSessionSecret
+                ? try DashboardSessions.loadSecret(path: data.sessionSecretPath) : DashboardSessions.randomSecret())
         rateLimiter = RateLimiter(rate: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst)
         inFlight = InFlightLimiter(limit: configuration.maxInFlightPerTenant)
         let transport = PooledHTTPTransport(maxPerEndpoint: configuration.maxConcurrentRequestsPerLLMEndpoint)

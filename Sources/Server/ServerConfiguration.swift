@@ -32,5 +32,10 @@ public struct ServerConfiguration: Sendable {
     /// Ingest jobs one tenant may have queued or running.
     public var maxQueuedJobsPerTenant = 16
 
+    /// Keep the dashboard's session secret in `<data>/session.secret` (created when missing) so
+    /// sessions survive restarts and every node on the same data accepts them. `cascade mcp`,
+    /// which serves no dashboard, turns this off and writes nothing.
+    public var persistSessionSecret = true
+
     public init() {}
 }

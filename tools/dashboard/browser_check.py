@@ -262,6 +262,23 @@ def run(driver):
         driver.get(URL + "/dashboard/knowledge-base")
         check(int(text(driver, "documents")) == before + 1, "the document count goes up by one")
         shot(driver, "knowledge-base")
+        # A file that cannot be read: its job fails, and the page names the file and the reason.
+        broken = os.path.join(folder, "broken.pdf")
+        with open(broken, "wb") as f:
+            f.write(b"this is not a PDF at all")
+        driver.find_element(By.ID, "file").send_keys(broken)
+        submit(driver, driver.find_element(By.CSS_SELECTOR, "#upload button"), "flash")
+        failed = None
+        for _ in range(60):
+            driver.get(URL + "/dashboard/knowledge-base")
+            rows = [r for r in driver.find_elements(By.CSS_SELECTOR, "#jobs tr[data-job]") if "broken.pdf" in r.text]
+            if rows and rows[0].get_attribute("data-status") in ("succeeded", "failed"):
+                failed = rows[0]
+                break
+            time.sleep(0.5)
+        check(failed is not None and failed.get_attribute("data-status") == "failed"
+              and failed.find_element(By.CSS_SELECTOR, ".why").text.strip() != "",
+              f"a failed upload is listed with the file and the reason ({failed.text if failed else None!r})")
         status, found = api("/v1/search", ACME_QUERY, {"query": "zorbulator warranty lunar dust", "k": 3})
         sources = [r["source"] for r in found.get("results", [])]
         check(status == 200 and sources and sources[0].endswith("warranty.md"),

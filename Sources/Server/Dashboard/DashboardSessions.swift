@@ -19,11 +19,15 @@ struct DashboardSessions: Sendable {
 
     init(secret: Data) { key = SymmetricKey(data: secret) }
 
+    static func randomSecret() -> Data {
+        var generator = SystemRandomNumberGenerator()
+        return Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
+    }
+
     /// The secret at `path`, created (32 random bytes, mode 0600) when missing.
     static func loadSecret(path: String) throws -> Data {
         if let existing = FileManager.default.contents(atPath: path), existing.count >= 32 { return existing }
-        var generator = SystemRandomNumberGenerator()
-        let secret = Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        let secret = randomSecret()
         let temporary = path + ".\(UUID().uuidString.prefix(8)).tmp"
         guard
             FileManager.default.createFile(atPath: temporary, contents: secret, attributes: [.posixPermissions: 0o600])

@@ -28,6 +28,7 @@ struct MCPCommand: AsyncParsableCommand {
             configuration.data = dataOption.directory
             configuration.embedderName = embedder
             configuration.batchQueryEmbeddings = false
+            configuration.persistSessionSecret = false
             var logger = Logger(label: "cascade.mcp")
             logger.logLevel =
                 ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning

@@ -17,9 +17,19 @@ public struct HTMLLoader: DocumentLoader {
         "script", "style", "noscript", "svg", "nav", "header", "footer", "aside", "form", "template", "iframe",
         "button", "select", "textarea", "object", "canvas", "map", "head",
     ]
-    static let navigationMarkers = ["nav", "menu", "toc", "sidebar", "breadcrumb", "nosearch", "skip-link"]
+    static let navigationMarkers = ["nav", "menu", "toc", "sidebar", "breadcrumb", "nosearch", "skip-link", "modal"]
+    /// Classes of the "link to this heading" anchors documentation generators put in headings
+    /// (Sphinx and MkDocs `headerlink`, texinfo `copiable-link`, GitHub `anchor`…).
+    static let permalinkMarkers = [
+        "headerlink", "anchor", "anchorjs", "permalink", "copiable", "heading-link", "hash-link",
+    ]
+    /// What such anchors show instead of words; never part of a heading's text.
+    static let permalinkGlyphs: Set<Character> = ["¶", "§", "#", "🔗", "⚓", "◆", "\u{F0C1}"]
+    /// Whole `class` values that mark navigation blocks of documentation generators (DocBook's
+    /// `navheader`/`navfooter`, Sphinx's `related`, Doxygen's `titlearea` and `footer`).
+    static let navigationClasses: Set<String> = ["navheader", "navfooter", "related", "footer", "titlearea"]
     static let blockElements: Set<String> = [
-        "p", "div", "br", "li", "ul", "ol", "table", "tr", "td", "th", "thead", "tbody", "blockquote", "dl", "dt",
+        "p", "div", "br", "li", "ul", "ol", "table", "tr", "thead", "tbody", "blockquote", "dl", "dt",
         "dd", "hr", "section", "article", "main", "body", "center", "figure", "figcaption", "caption",
     ]
     static let voidElements: Set<String> = [
@@ -52,17 +62,57 @@ public struct HTMLLoader: DocumentLoader {
         var pendingAnchor: String?
         var lastNamedAnchor: String?
         var preDepth = 0
+        /// Inside a table cell, blocks (a cell's paragraphs) do not end the row's line.
+        var cellDepth = 0
 
         init(bytes: [UInt8]) { self.bytes = bytes }
 
         mutating func flush() {
             if !pending.isEmpty {
-                let text = HTMLEntities.decode(String(decoding: pending, as: UTF8.self))
+                var text = HTMLEntities.decode(String(decoding: pending, as: UTF8.self))
+                if case .heading = pendingKind { text = Self.withoutPermalinkGlyphs(text) }
                 builder.append(pendingKind, text, anchor: pendingAnchor)
+                // An id seen before this text belonged to it, not to a later heading.
+                if text.contains(where: { !$0.isWhitespace }) { lastNamedAnchor = nil }
             }
             pending.removeAll(keepingCapacity: true)
             pendingKind = preDepth > 0 ? .code : .paragraph
             pendingAnchor = nil
+        }
+
+        /// A heading's text without the permalink sign a generator appends or prepends to it.
+        static func withoutPermalinkGlyphs(_ text: String) -> String {
+            var characters = Substring(text)
+            while let last = characters.last, last.isWhitespace || HTMLLoader.permalinkGlyphs.contains(last) {
+                characters.removeLast()
+            }
+            while let first = characters.first, first.isWhitespace || HTMLLoader.permalinkGlyphs.contains(first) {
+                characters.removeFirst()
+            }
+            return String(characters)
+        }
+
+        var inHeading: Bool { if case .heading = pendingKind { true } else { false } }
+
+        /// A "link to this heading" anchor: by class, by title/aria-label, or by showing only a
+        /// permalink sign.
+        func isPermalink(_ tag: Tag) -> Bool {
+            guard tag.name == "a" else { return false }
+            let classes = (tag.attributes["class"] ?? "").lowercased().split { $0 == " " || $0 == "-" || $0 == "_" }
+            if classes.contains(where: { HTMLLoader.permalinkMarkers.contains(String($0)) }) { return true }
+            let label = ((tag.attributes["title"] ?? "") + " " + (tag.attributes["aria-label"] ?? "")).lowercased()
+            if label.contains("permalink") || label.contains("permanent link") || label.contains("link to this") {
+                return true
+            }
+            // The element's text, when it is short: only a permalink sign.
+            // (Bounded: a heading full of unclosed links costs at most 128 bytes each.)
+            guard let end = findClosing("a", from: position, before: min(bytes.count, position + 128)) else {
+                return false
+            }
+            let inner = HTMLEntities.decode(String(decoding: bytes[position..<end], as: UTF8.self))
+            let visible = inner.replacingOccurrences(of: "<[^>]*>", with: "", options: .regularExpression)
+            return visible.contains { HTMLLoader.permalinkGlyphs.contains($0) }
+                && visible.allSatisfy { $0.isWhitespace || HTMLLoader.permalinkGlyphs.contains($0) }
         }
 
         mutating func run() {
@@ -103,6 +153,35 @@ public struct HTMLLoader: DocumentLoader {
                 skipElement("title")
                 return
             }
+            if inHeading, !tag.isClosing, tag.name == "a" {
+                // Inside a heading, links are the heading's words (Sphinx wraps them in a
+                // "toc-backref" link), except the permalink, which names the anchor instead.
+                if isPermalink(tag) {
+                    if pendingAnchor == nil, let href = tag.attributes["href"], href.hasPrefix("#"), href.count > 1 {
+                        pendingAnchor = String(href.dropFirst())
+                    }
+                    if !tag.selfClosing { skipElement("a") }
+                }
+                if tag.attributes["name"] != nil || tag.attributes["id"] != nil, pendingAnchor == nil {
+                    pendingAnchor = tag.attributes["name"] ?? tag.attributes["id"]
+                }
+                return
+            }
+            if !tag.isClosing,
+                tag.name == "section" || tag.name == "span"
+                    || (tag.name == "div" && tag.attributes["class"]?.contains("section") == true),
+                let id = tag.attributes["id"], !shouldSkip(tag)
+            {
+                // Sphinx puts the id on the section around the heading, texinfo on an empty span
+                // before it; text in between clears it (see flush()).
+                lastNamedAnchor = id
+            }
+            if !tag.isClosing, !tag.selfClosing, tag.name == "a", isPermalink(tag) {
+                // A permalink outside a heading (texinfo puts them on definition terms): no text.
+                if let name = tag.attributes["name"] ?? tag.attributes["id"] { lastNamedAnchor = name }
+                skipElement("a")
+                return
+            }
             if !tag.isClosing, !tag.selfClosing, shouldSkip(tag) {
                 if tag.name == "head" {
                     // The title lives in <head>; take it before skipping the rest.
@@ -137,10 +216,23 @@ public struct HTMLLoader: DocumentLoader {
                 pendingKind = preDepth > 0 ? .code : .paragraph
                 return
             }
+            if tag.name == "td" || tag.name == "th", preDepth == 0 {
+                // A table row reads as one line: its cells separated by " | ".
+                if !tag.isClosing, pending.contains(where: { !Self.isSpace($0) }) {
+                    pending.append(contentsOf: Array(" | ".utf8))
+                } else {
+                    pending.append(UInt8(ascii: " "))
+                }
+                cellDepth = max(0, cellDepth + (tag.isClosing ? -1 : 1))
+                return
+            }
+            if tag.name == "tr" || tag.name == "table" { cellDepth = 0 }
             if HTMLLoader.blockElements.contains(tag.name) {
                 if preDepth > 0 {
                     pending.append(UInt8(ascii: "\n"))
                 } else if case .heading = pendingKind {
+                    pending.append(UInt8(ascii: " "))
+                } else if cellDepth > 0 {
                     pending.append(UInt8(ascii: " "))
                 } else {
                     flush()
@@ -158,7 +250,18 @@ public struct HTMLLoader: DocumentLoader {
                 guard let value = tag.attributes[key]?.lowercased() else { continue }
                 let words = value.split { $0 == " " || $0 == "_" || $0 == "-" }
                 if words.contains(where: { HTMLLoader.navigationMarkers.contains(String($0)) }) { return true }
+                // navbar, navrow1, navpath, navigation, navheader… (Bootstrap, Doxygen, DocBook).
+                if words.contains(where: { $0.hasPrefix("nav") && $0 != "navy" }) { return true }
                 if HTMLLoader.navigationMarkers.contains(value) { return true }
+                if HTMLLoader.navigationClasses.contains(value) { return true }
+                // texinfo's `<div class="header">` is its "Next: … Previous: … Up: …" bar (javadoc's
+                // holds the page's title, so look at what it starts with).
+                if key == "class", value == "header", tag.name == "div",
+                    find("Next:", from: position, before: min(bytes.count, position + 400)) != nil
+                        || find("Previous:", from: position, before: min(bytes.count, position + 400)) != nil
+                {
+                    return true
+                }
             }
             return false
         }

@@ -177,7 +177,8 @@ paths:
     post:
       summary: Upload a document (admin); it is ingested by a background job
       description: |
-        The body is the document itself (Markdown, text, HTML, PDF, or a BEIR corpus.jsonl). Name it
+        The body is the document itself (Markdown, text, HTML, PDF, Word .docx, a Zendesk or
+        Intercom help-centre export .json, or a BEIR corpus.jsonl). Name it
         with `?name=guide.md` (its extension picks the format) or send a Content-Type. Uploading a
         name again replaces that document. The tenant's index is swapped in when the job completes:
         searches see all of a job or none of it.
@@ -185,7 +186,7 @@ paths:
         - name: name
           in: query
           required: false
-          schema: { type: string, maxLength: 200, pattern: "^[A-Za-z0-9_][A-Za-z0-9 ._-]*\\.(md|markdown|txt|html|htm|pdf|jsonl)$" }
+          schema: { type: string, maxLength: 200, pattern: "^[A-Za-z0-9_][A-Za-z0-9 ._-]*\\.(md|markdown|txt|html|htm|pdf|jsonl|json|docx)$" }
       requestBody:
         required: true
         content:
@@ -194,6 +195,8 @@ paths:
           text/html: { schema: { description: "The document's bytes (not empty)." } }
           application/pdf: { schema: { description: "The document's bytes (not empty)." } }
           application/x-ndjson: { schema: { description: "BEIR corpus lines (not empty)." } }
+          application/json: { schema: { description: "A help-centre export: Zendesk {\"articles\": [...]} or Intercom {\"type\": \"list\", \"data\": [...]}." } }
+          application/vnd.openxmlformats-officedocument.wordprocessingml.document: { schema: { description: "A Word document's bytes (not empty)." } }
       responses:
         "202":
           description: The job, queued (poll `Location`).

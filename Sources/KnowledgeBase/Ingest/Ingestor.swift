@@ -17,10 +17,23 @@ public struct Ingestor: Sendable {
     public var maxFileSize: Int
 
     /// Bumped whenever loading or chunking changes in a way that alters chunks, so re-ingest redoes them.
-    public static let pipelineVersion = "v1"
+    /// v2: generator-aware HTML (headings, permalinks, table rows) and GFM Markdown.
+    public static let pipelineVersion = "v2"
+
+    /// A document's content fingerprint. A file that is one document is fingerprinted by its
+    /// bytes; a document of a multi-document file (a corpus line, an exported article: its id is
+    /// not the file's path) by its own text, so editing one re-embeds only that one however many
+    /// the file has left; an export's `updated_at` counts too.
+    public static func fingerprint(
+        _ document: ParsedDocument, fileHash: String, relativePath: String, documentsInFile: Int
+    ) -> String {
+        if documentsInFile == 1 && document.docID == relativePath { return fileHash }
+        return SHA256.hex((document.metadata["updated_at"] ?? "") + "\u{0}" + document.title + "\u{0}" + document.text)
+    }
 
     public static let defaultLoaders: [any DocumentLoader] = [
-        MarkdownLoader(), PlainTextLoader(), HTMLLoader(), BEIRCorpusLoader(), PDFLoader(),
+        MarkdownLoader(), PlainTextLoader(), HTMLLoader(), BEIRCorpusLoader(), PDFLoader(), HelpCenterExportLoader(),
+        DOCXLoader(),
     ]
 
     /// - Parameters:
@@ -113,9 +126,8 @@ public struct Ingestor: Sendable {
                     report.documentsFailed += 1
                     continue
                 }
-                // A multi-document file (BEIR) changes as a whole; hash each document's own text
-                // so editing one line re-embeds only that document.
-                let hash = documents.count == 1 ? contentHash : SHA256.hex(document.title + "\u{0}" + document.text)
+                let hash = Self.fingerprint(
+                    document, fileHash: contentHash, relativePath: file.relative, documentsInFile: documents.count)
                 if let old = existing[document.docID], old.contentHash == hash, old.pipeline == pipeline {
                     report.documentsUnchanged += 1
                     continue

@@ -365,9 +365,9 @@ struct DashboardRoutes {
         body += "</div><h2>Upload a document</h2>"
         body += """
             <form method="post" action="/dashboard/knowledge-base/documents" enctype="multipart/form-data" class="card" id="upload">
-            <input type="file" name="file" id="file" required accept=".md,.markdown,.txt,.html,.htm,.pdf,.jsonl">
+            <input type="file" name="file" id="file" required accept=".md,.markdown,.txt,.html,.htm,.pdf,.jsonl,.json,.docx">
             <input type="hidden" name="csrf" value="\(viewer.csrf ?? "")"> <button class="primary" type="submit">Upload</button>
-            <p class="sub">Markdown, text, HTML, PDF or JSON Lines, at most \(service.configuration.maxUploadBytes >> 20) MB. \
+            <p class="sub">Markdown, text, HTML, PDF, Word (.docx), a help-centre export (.json) or JSON Lines, at most \(service.configuration.maxUploadBytes >> 20) MB. \
             It is searchable once its job has succeeded.</p></form>
             """
         body += "<h2>Ingest jobs</h2>"

@@ -18,8 +18,10 @@ struct DocumentRoutes {
     static let extensions: [String: String] = [
         "text/markdown": "md", "text/x-markdown": "md", "text/plain": "txt", "text/html": "html",
         "application/pdf": "pdf", "application/x-ndjson": "jsonl", "application/jsonl": "jsonl",
+        "application/json": "json",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
     ]
-    static let accepted: Set<String> = ["md", "markdown", "txt", "html", "htm", "pdf", "jsonl"]
+    static let accepted: Set<String> = ["md", "markdown", "txt", "html", "htm", "pdf", "jsonl", "json", "docx"]
 
     /// `POST /v1/documents?name=refunds.md` with the document as the body → 202 and a job.
     @Sendable func upload(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {

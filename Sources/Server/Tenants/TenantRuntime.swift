@@ -52,8 +52,8 @@ final class TenantRuntime: Sendable {
             let prepared = documents.map { document in
                 ingestor.prepare(
                     document, collection: collection,
-                    contentHash: documents.count == 1
-                        ? contentHash : SHA256.hex(document.title + "\u{0}" + document.text),
+                    contentHash: Ingestor.fingerprint(
+                        document, fileHash: contentHash, relativePath: name, documentsInFile: documents.count),
                     byteSize: data.count)
             }
             let total = prepared.reduce(0) { $0 + $1.chunks.count }

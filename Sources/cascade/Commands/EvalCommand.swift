@@ -103,6 +103,12 @@ struct EvalRetrievalCommand: AsyncParsableCommand {
     @Option(help: .hidden)
     var vectorWeight: Double?
 
+    @Option(
+        help: ArgumentHelp(
+            "Write each judged query's fusion inputs (vector and keyword candidates with scores, judged documents) as JSON Lines, for tools/eval/fusion_study.py.",
+            visibility: .hidden))
+    var dumpCandidates: String?
+
     @Flag(help: "Print as JSON.")
     var json = false
 
@@ -126,9 +132,15 @@ struct EvalRetrievalCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrors {
             // Output files are checked before the evaluation runs (minutes), not after.
-            for file in [runFile, markdown].compactMap({ $0 }) { try OutputFile.checkWritable(file, replace: true) }
+            for file in [runFile, markdown, dumpCandidates].compactMap({ $0 }) {
+                try OutputFile.checkWritable(file, replace: true)
+            }
             var (set, retriever) = try await options.open()
             if let vectorWeight { retriever.fusion.vectorWeight = vectorWeight }
+            if let dumpCandidates {
+                try await Self.dump(set: set, retriever: retriever, to: dumpCandidates)
+                return
+            }
 
             let modes: [SearchMode] = compare ? [.keyword, .vector, .rrf, .hybrid] : [mode ?? .hybrid]
             var rows: [Row] = []
@@ -162,6 +174,28 @@ struct EvalRetrievalCommand: AsyncParsableCommand {
                 print(table, terminator: "")
             }
         }
+    }
+
+    static func dump(set: BEIRDataset, retriever: Retriever, to path: String) async throws {
+        var lines: [String] = []
+        for query in set.judgedQueries {
+            let text = try Retriever.validated(query: query.text, k: 10)
+            let vector = try await retriever.embedder.embed(text)
+            let c = try retriever.candidates(text: text, vector: vector, depth: 200)
+            let ids = Array(Set(c.vector.map(\.chunkID) + c.keyword.map(\.chunkID)))
+            let docs = Dictionary(
+                try retriever.store.chunks(ids: ids).map { ($0.chunkID, $0.docID) }, uniquingKeysWith: { a, _ in a })
+            let object: [String: Any] = [
+                "query_id": query.id, "query": query.text,
+                "relevant": set.qrels[query.id] ?? [:],
+                "vector": c.vector.map { [$0.chunkID, docs[$0.chunkID] ?? "", $0.cosine] as [Any] },
+                "keyword": c.keyword.map { [$0.chunkID, docs[$0.chunkID] ?? "", $0.bm25] as [Any] },
+                "exact": Dictionary(uniqueKeysWithValues: c.exactCosine.map { (String($0.key), $0.value) }),
+            ]
+            lines.append(String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self))
+        }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        print("candidates of \(lines.count) queries written to \(path)")
     }
 
     static func markdownTable(_ rows: [Row], set: BEIRDataset, model: String) -> String {

@@ -51,6 +51,20 @@ struct EvalCLITests {
         for key in ["hit_at_1", "hit_at_5", "hit_at_10", "recall_at_10", "mrr_at_10", "ndcg_at_10"] {
             #expect(metrics[key] != nil, "missing \(key)")
         }
+        // The verdict: the best mode, and hybrid's margin over the better of vector and keyword.
+        let ndcg = Dictionary(
+            uniqueKeysWithValues: rows.compactMap { row -> (String, Double)? in
+                guard let mode = row["mode"] as? String, let m = row["metrics"] as? [String: Double] else { return nil }
+                return (mode, m["ndcg_at_10"] ?? -1)
+            })
+        let body = try compare.json()
+        let winner = try #require(body["winner"] as? String)
+        #expect(ndcg[winner] == ndcg.values.max(), "the winner has the best nDCG@10 (ties: any of them)")
+        let margin = try #require(body["hybrid_margin"] as? Double)
+        let expected = ndcg["hybrid"]! - max(ndcg["vector"]!, ndcg["keyword"]!)
+        #expect(abs(margin - expected) <= 0.0005)
+        let text = try CLIProcess.run(["eval", "retrieval"] + common + ["--compare"])
+        #expect(text.stdout.contains("Winner: ") && text.stdout.contains("Hybrid vs "))
 
         let run = try CLIProcess.run(
             ["eval", "retrieval"] + common + ["--mode", "keyword", "--run-file", dir.path("run.jsonl")])

@@ -108,10 +108,29 @@ def rrf(q, k=60):
     return [docs[c] for c, _ in sorted(score.items(), key=lambda x: (-x[1], x[0]))]
 
 
+def consensus(q, w=0.6, gate=3, peak=4.0, reach=5):
+    """tm2c2, but keywords count only when BM25's best chunk is also among the vector list's
+    first `reach`: the words point where the meaning does."""
+    kw = q["keyword"]
+    if not kw or kw[0][0] not in {c[0] for c in q["vector"][:reach]}:
+        return vector_only(q)
+    return tm2c2(q, w=w, gate=gate, peak=peak)
+
+
 RULES = {
     "tm2c2": (tm2c2, {"w": [0.6, 0.7, 0.8, 0.9], "gate": [3, 5], "peak": [1.0, 4.0]}),
     "tiebreak": (tiebreak, {"lam": [0.005, 0.01, 0.02, 0.03, 0.05, 0.08]}),
+    "consensus": (consensus, {"w": [0.6, 0.7], "gate": [3], "peak": [4.0], "reach": [1, 3, 5, 10]}),
 }
+
+
+def changed(rule, sets, **params):
+    """Share of queries whose first document differs from vector search's (a risk proxy)."""
+    out = {}
+    for name, qs in sets.items():
+        n = sum(1 for q in qs if (rule(q, **params)[:1] != vector_only(q)[:1]))
+        out[name] = n / len(qs)
+    return out
 
 
 def score(rule, sets, **params):
@@ -133,7 +152,8 @@ def main():
         settings = [dict(zip(keys, values)) for values in itertools.product(*(grid[k] for k in keys))]
         table = [(p, score(rule, sets, **p)) for p in settings]
         for p, s in table:
-            print(f"| {rname} {p} | " + " | ".join(f"{s[n]:.3f}" for n in sets) + " |")
+            c = changed(rule, sets, **p)
+            print(f"| {rname} {p} | " + " | ".join(f"{s[n]:.3f} ({c[n]:.0%})" for n in sets) + " |")
         # Leave one set out: choose on the others, report on the held-out one.
         print(f"\n{rname}, constants chosen without the held-out set's labels:")
         for held in sets:

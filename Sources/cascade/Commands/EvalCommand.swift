@@ -161,15 +161,34 @@ struct EvalRetrievalCommand: AsyncParsableCommand {
                         mode: mode.rawValue, queries: outcome.queries, metrics: outcome.metrics,
                         latency_p50_ms: outcome.latencyP50Ms, latency_p95_ms: outcome.latencyP95Ms))
             }
-            let table = Self.markdownTable(rows, set: set, model: retriever.embedder.modelID)
+            var table = Self.markdownTable(rows, set: set, model: retriever.embedder.modelID)
+            let verdict = Self.verdict(rows)
+            if let verdict { table += "\n" + verdict.line + "\n" }
             if let markdown { try table.write(toFile: markdown, atomically: true, encoding: .utf8) }
             if json {
                 struct Output: Encodable {
                     var dataset: String
                     var model: String
                     var rows: [Row]
+                    /// With --compare: the mode with the best nDCG@10, and hybrid's nDCG@10 minus the
+                    /// better of vector and keyword (negative: the default loses to one of its parts).
+                    var winner: String?
+                    var hybrid_margin: Double?
+
+                    func encode(to encoder: any Encoder) throws {
+                        var c = encoder.container(keyedBy: CodingKeys.self)
+                        try c.encode(dataset, forKey: .dataset)
+                        try c.encode(model, forKey: .model)
+                        try c.encode(rows, forKey: .rows)
+                        try c.encode(winner, forKey: .winner)
+                        try c.encode(hybrid_margin, forKey: .hybrid_margin)
+                    }
+                    enum CodingKeys: String, CodingKey { case dataset, model, rows, winner, hybrid_margin }
                 }
-                try Terminal.printJSON(Output(dataset: set.name, model: retriever.embedder.modelID, rows: rows))
+                try Terminal.printJSON(
+                    Output(
+                        dataset: set.name, model: retriever.embedder.modelID, rows: rows, winner: verdict?.winner,
+                        hybrid_margin: verdict?.margin))
             } else {
                 print(table, terminator: "")
             }
@@ -196,6 +215,25 @@ struct EvalRetrievalCommand: AsyncParsableCommand {
         }
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         print("candidates of \(lines.count) queries written to \(path)")
+    }
+
+    /// The per-set winner and hybrid's margin over the better of its two parts (when the rows
+    /// have hybrid, vector and keyword), so a regression of the default shows in every run.
+    static func verdict(_ rows: [Row]) -> (winner: String, margin: Double, line: String)? {
+        guard let hybrid = rows.first(where: { $0.mode == "hybrid" })?.metrics.ndcgAt10,
+            let vector = rows.first(where: { $0.mode == "vector" })?.metrics.ndcgAt10,
+            let keyword = rows.first(where: { $0.mode == "keyword" })?.metrics.ndcgAt10,
+            let best = rows.max(by: { $0.metrics.ndcgAt10 < $1.metrics.ndcgAt10 })
+        else { return nil }
+        // Rounded as printed, so the verdict agrees with the table.
+        let margin = ((hybrid - max(vector, keyword)) * 1000).rounded() / 1000
+        let part = vector >= keyword ? "vector" : "keyword"
+        let line = String(
+            format: "Winner: %@ (nDCG@10 %.3f). Hybrid vs %@ alone: %+.3f %@", best.mode, best.metrics.ndcgAt10, part,
+            margin,
+            margin >= 0
+                ? "✓ (the default is at least as good as its parts)" : "✗ (the default loses to one of its parts)")
+        return (best.mode, margin, line)
     }
 
     static func markdownTable(_ rows: [Row], set: BEIRDataset, model: String) -> String {

@@ -6,7 +6,7 @@ import Yams
 /// ```yaml
 /// rules:
 ///   - id: wal
-///     match: { all: [wal], any: [enable, turn on, activate] }
+///     match: { all: [wal], any: [enable, turn on, activate], none: [disable, turn off] }
 ///     answer: "Run PRAGMA journal_mode=WAL; once: the setting is persistent."
 ///   - id: human
 ///     match: { phrases: [talk to a human, real person] }
@@ -105,11 +105,11 @@ public struct RuleSet: Sendable {
                 }
                 return list.compactMap(\.string)
             }
-            for key in match.keys where !["any", "all", "phrases", "regex"].contains(key.string ?? "") {
+            for key in match.keys where !["any", "all", "phrases", "none", "regex"].contains(key.string ?? "") {
                 throw RuleError(
                     line: line(key),
                     message:
-                        "\(source): rule \(id): unknown match condition `\(key.string ?? "?")` (use any, all, phrases, regex)"
+                        "\(source): rule \(id): unknown match condition `\(key.string ?? "?")` (use any, all, phrases, none, regex)"
                 )
             }
             let escalate = map["escalate"]?.bool ?? false
@@ -120,7 +120,7 @@ public struct RuleSet: Sendable {
             }
             let rule = Rule(
                 id: id, any: try strings("any"), all: try strings("all"), phrases: try strings("phrases"),
-                regex: match["regex"]?.string, answer: answer, escalate: escalate)
+                none: try strings("none"), regex: match["regex"]?.string, answer: answer, escalate: escalate)
             if rule.any.isEmpty && rule.all.isEmpty && rule.phrases.isEmpty && rule.regex == nil {
                 throw RuleError(line: line(item), message: "\(source): rule \(id) has an empty `match`")
             }

@@ -135,7 +135,8 @@ public struct Resolver: Sendable {
         let cost = pricing.costMicros(model: retriever.embedder.modelID, tokensIn: tokens)
         let results = try await retriever.search(question.text, k: 5, mode: .hybrid, filter: nil)
         let ms = Self.milliseconds(since: started)
-        guard !results.isEmpty, let signals = RAGConfidence.signals(results) else {
+        let selection = RAGAnswer.select(question: question.text, results: results)
+        guard let signals = selection.signals else {
             return (
                 Attempt(
                     tier: "rag", confidence: 0, costMicros: cost, tokensIn: tokens, tokensOut: 0, latencyMs: ms,
@@ -143,6 +144,13 @@ public struct Resolver: Sendable {
             )
         }
         let value = (confidence.confidence(signals) * 1_000_000).rounded() / 1_000_000
+        if let refusal = selection.refusal {
+            return (
+                Attempt(
+                    tier: "rag", confidence: value, costMicros: cost, tokensIn: tokens, tokensOut: 0, latencyMs: ms,
+                    outcome: refusal.outcome, note: refusal.note), nil, results
+            )
+        }
         guard value >= threshold else {
             let note = String(format: "confidence %.2f below the threshold %.2f", value, threshold)
             return (
@@ -151,7 +159,7 @@ public struct Resolver: Sendable {
                     outcome: "below_threshold", note: note), nil, results
             )
         }
-        let cited = RAGAnswer.citedResults(results)
+        let cited = selection.cited
         let citations = cited.map {
             Citation(
                 docID: $0.chunk.docID, source: $0.chunk.citation, heading: $0.chunk.heading, chunkID: $0.chunk.chunkID)

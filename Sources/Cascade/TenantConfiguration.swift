@@ -77,16 +77,21 @@ public struct TenantConfiguration: Hashable, Sendable, Codable {
         public var similarity: Double
         public var margin: Double
         public var agreement: Double
+        /// Absent in settings calibrated before the answer checks existed (weight 0 then).
+        public var coverage: Double?
 
         public init(_ model: RAGConfidence) {
             bias = model.bias
             similarity = model.similarityWeight
             margin = model.marginWeight
             agreement = model.agreementWeight
+            coverage = model.coverageWeight
         }
 
         public var model: RAGConfidence {
-            RAGConfidence(bias: bias, similarityWeight: similarity, marginWeight: margin, agreementWeight: agreement)
+            RAGConfidence(
+                bias: bias, similarityWeight: similarity, marginWeight: margin, agreementWeight: agreement,
+                coverageWeight: coverage ?? 0)
         }
     }
 
@@ -125,6 +130,7 @@ public struct TenantConfiguration: Hashable, Sendable, Codable {
             lines.append("  similarity: \(number(confidence.similarity))")
             lines.append("  margin: \(number(confidence.margin))")
             lines.append("  agreement: \(number(confidence.agreement))")
+            if let coverage = confidence.coverage { lines.append("  coverage: \(number(coverage))") }
         }
         if let llm {
             lines.append("llm:")
@@ -222,7 +228,7 @@ public struct TenantConfiguration: Hashable, Sendable, Codable {
             throw RuleError(line: root.mark?.line, message: "\(path): the settings must be a mapping of keys")
         }
         let known: [String: Set<String>] = [
-            "confidence": ["bias", "similarity", "margin", "agreement"], "llm": LLM.keys,
+            "confidence": ["bias", "similarity", "margin", "agreement", "coverage"], "llm": LLM.keys,
         ]
         for (key, value) in mapping {
             let name = key.string ?? ""

@@ -18,6 +18,16 @@ public struct Calibration: Sendable {
         public var queryID: String
         public var signals: RAGConfidence.Signals
         public var correct: Bool
+        /// The answer checks refuse it (not prose, the opposite action): never resolved,
+        /// whatever the threshold.
+        public var refused: Bool = false
+
+        public init(queryID: String, signals: RAGConfidence.Signals, correct: Bool, refused: Bool = false) {
+            self.queryID = queryID
+            self.signals = signals
+            self.correct = correct
+            self.refused = refused
+        }
     }
 
     /// One bin of a reliability table.
@@ -60,7 +70,8 @@ public struct Calibration: Sendable {
         for query in dataset.judgedQueries {
             answerable.insert(query.id)
             let results = try await retriever.search(query.text, k: 5, mode: .hybrid)
-            guard let signals = RAGConfidence.signals(results) else {
+            let selection = RAGAnswer.select(question: query.text, results: results)
+            guard let signals = selection.signals else {
                 samples.append(
                     Sample(
                         queryID: query.id, signals: .init(topSimilarity: 0, margin: 0, agreement: false), correct: false
@@ -68,14 +79,20 @@ public struct Calibration: Sendable {
                 continue
             }
             let relevant = dataset.qrels[query.id] ?? [:]
-            let cited = RAGAnswer.citedResults(results).map(\.chunk.docID)
+            let cited = selection.cited.map(\.chunk.docID)
             samples.append(
-                Sample(queryID: query.id, signals: signals, correct: cited.contains { (relevant[$0] ?? 0) > 0 }))
+                Sample(
+                    queryID: query.id, signals: signals, correct: cited.contains { (relevant[$0] ?? 0) > 0 },
+                    refused: selection.refusal != nil))
         }
         for query in unanswerable {
             let results = try await retriever.search(query.text, k: 5, mode: .hybrid)
-            let signals = RAGConfidence.signals(results) ?? .init(topSimilarity: 0, margin: 0, agreement: false)
-            samples.append(Sample(queryID: "unanswerable:" + query.id, signals: signals, correct: false))
+            let selection = RAGAnswer.select(question: query.text, results: results)
+            let signals = selection.signals ?? .init(topSimilarity: 0, margin: 0, agreement: false)
+            samples.append(
+                Sample(
+                    queryID: "unanswerable:" + query.id, signals: signals, correct: false,
+                    refused: selection.refusal != nil))
         }
         return (samples, answerable)
     }
@@ -102,35 +119,37 @@ public struct Calibration: Sendable {
     /// Maximum-likelihood logistic fit of the confidence weights.
     public static func fit(_ samples: [Sample], ridge: Double = 0.01) -> RAGConfidence {
         func features(_ s: RAGConfidence.Signals) -> [Double] {
-            [1, s.topSimilarity, s.margin, s.agreement ? 1 : 0]
+            [1, s.topSimilarity, s.margin, s.agreement ? 1 : 0, s.coverage]
         }
-        var w = [-5.0, 9.0, 6.0, 0.8]  // start from the hand-set weights
+        let n = 5
+        var w = [-5.0, 9.0, 6.0, 0.8, 0]  // start from the hand-set weights
         for _ in 0..<50 {
-            var gradient = [Double](repeating: 0, count: 4)
-            var hessian = [[Double]](repeating: [Double](repeating: 0, count: 4), count: 4)
+            var gradient = [Double](repeating: 0, count: n)
+            var hessian = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
             for s in samples {
                 let x = features(s.signals)
                 let z = zip(w, x).reduce(0) { $0 + $1.0 * $1.1 }
                 let p = 1 / (1 + exp(-z))
                 let y = s.correct ? 1.0 : 0.0
-                for i in 0..<4 {
+                for i in 0..<n {
                     gradient[i] += (p - y) * x[i]
-                    for j in 0..<4 { hessian[i][j] += p * (1 - p) * x[i] * x[j] }
+                    for j in 0..<n { hessian[i][j] += p * (1 - p) * x[i] * x[j] }
                 }
             }
-            for i in 1..<4 {
+            for i in 1..<n {
                 gradient[i] += ridge * w[i]
                 hessian[i][i] += ridge
             }
-            for i in 0..<4 { hessian[i][i] += 1e-9 }
+            for i in 0..<n { hessian[i][i] += 1e-9 }
             guard let step = solve(hessian, gradient) else { break }
-            for i in 0..<4 { w[i] -= step[i] }
+            for i in 0..<n { w[i] -= step[i] }
             if step.map(abs).max() ?? 0 < 1e-8 { break }
         }
-        return RAGConfidence(bias: w[0], similarityWeight: w[1], marginWeight: w[2], agreementWeight: w[3])
+        return RAGConfidence(
+            bias: w[0], similarityWeight: w[1], marginWeight: w[2], agreementWeight: w[3], coverageWeight: w[4])
     }
 
-    /// Gaussian elimination with partial pivoting (4 × 4).
+    /// Gaussian elimination with partial pivoting.
     static func solve(_ a: [[Double]], _ b: [Double]) -> [Double]? {
         var m = a
         var v = b
@@ -182,7 +201,7 @@ public struct Calibration: Sendable {
     public static func operating(
         _ samples: [Sample], model: RAGConfidence, threshold: Double, answerable: Set<String>
     ) -> Operating {
-        let resolved = samples.filter { model.confidence($0.signals) >= threshold }
+        let resolved = samples.filter { !$0.refused && model.confidence($0.signals) >= threshold }
         let wrong = resolved.filter { !$0.correct }.count
         let answerableCount = samples.filter { answerable.contains($0.queryID) }.count
         return Operating(

@@ -23,7 +23,8 @@ public struct LedgerEntry: Hashable, Sendable, Codable {
     public var userID: String?
     /// For queries: `rule`, `rag`, `llm`, `escalated` or `rejected`; for attempts: the tier tried.
     public var tier: String
-    /// For attempts: `resolved`, `below_threshold`, `skipped`, `failed`, `escalate`; for
+    /// For attempts: `resolved`, `below_threshold`, `skipped`, `failed`, `escalate`, and the tiers'
+    /// own refusals (`not_quotable`, `contradicts_question`, `cannot_answer`, `unsupported`); for
     /// queries: `resolved`, `escalated`, `rejected`; for corrections: `reopened`, `voided`,
     /// `agent_answer`.
     public var outcome: String

@@ -14,4 +14,17 @@ public struct SearchResult: Hashable, Sendable {
     /// 1-based rank in the vector and keyword candidate lists.
     public var vectorRank: Int?
     public var keywordRank: Int?
+
+    public init(
+        rank: Int, chunk: StoredChunk, score: Double, vectorScore: Double? = nil, keywordScore: Double? = nil,
+        vectorRank: Int? = nil, keywordRank: Int? = nil
+    ) {
+        self.rank = rank
+        self.chunk = chunk
+        self.score = score
+        self.vectorScore = vectorScore
+        self.keywordScore = keywordScore
+        self.vectorRank = vectorRank
+        self.keywordRank = keywordRank
+    }
 }

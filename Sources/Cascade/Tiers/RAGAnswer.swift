@@ -12,6 +12,47 @@ public enum RAGAnswer {
     /// Most documents cited by one answer.
     public static let maxCitedDocuments = 3
 
+    /// What the RAG tier would answer with, and why it may not.
+    public struct Selection: Sendable {
+        /// The passage quoted: the best-ranked result that is prose.
+        public var quoted: SearchResult?
+        /// Everything cited: the quoted passage's document first, then the next best documents.
+        public var cited: [SearchResult]
+        /// Signals of the quoted passage (nil when nothing was found).
+        public var signals: RAGConfidence.Signals?
+        /// Why the answer must not resolve whatever its confidence (`not_quotable`,
+        /// `contradicts_question`), with a note for the ledger.
+        public var refusal: (outcome: String, note: String)?
+    }
+
+    /// Picks the passage to quote and checks it answers (``AnswerCheck``): a syntax diagram, a
+    /// list of links or labels is skipped for the next result that is prose (it stays cited); a
+    /// passage describing the opposite action refuses the answer.
+    public static func select(question: String, results: [SearchResult]) -> Selection {
+        guard !results.isEmpty else { return Selection(quoted: nil, cited: [], signals: nil, refusal: nil) }
+        guard let quoted = results.first(where: { AnswerCheck.notQuotable($0.chunk.text) == nil }) else {
+            let reason = AnswerCheck.notQuotable(results[0].chunk.text) ?? "not prose"
+            return Selection(
+                quoted: nil, cited: citedResults(results),
+                signals: RAGConfidence.signals(results),
+                refusal: ("not_quotable", "no passage found is prose to quote: the best is \(reason)"))
+        }
+        let coverage = AnswerCheck.coverage(
+            question: question, passage: quoted.chunk.text, heading: quoted.chunk.heading, title: quoted.chunk.title)
+        let signals = RAGConfidence.signals(of: quoted, in: results, coverage: coverage)
+        let cited = citedResults([quoted] + results.filter { $0.chunk.chunkID != quoted.chunk.chunkID })
+        let trimmed = PassageTrimmer.trim(quoted.chunk.text, question: question)
+        if let clash = AnswerCheck.contradiction(question: question, passage: trimmed, heading: quoted.chunk.heading) {
+            return Selection(
+                quoted: quoted, cited: cited, signals: signals,
+                refusal: (
+                    "contradicts_question",
+                    "the question asks to \(clash.asked); the best passage is about the opposite (\(clash.found))"
+                ))
+        }
+        return Selection(quoted: quoted, cited: cited, signals: signals, refusal: nil)
+    }
+
     /// The results an answer cites: the first chunk of each of the first few distinct documents.
     public static func citedResults(_ results: [SearchResult]) -> [SearchResult] {
         var seen = Set<String>()

@@ -15,14 +15,20 @@ public struct RAGConfidence: Hashable, Sendable {
     public var similarityWeight: Double
     public var marginWeight: Double
     public var agreementWeight: Double
+    /// Weight of the share of the question's subject words the quoted passage covers (see
+    /// ``AnswerCheck/coverage(question:passage:heading:title:)``). 0 unless fitted, so weights
+    /// calibrated before it existed keep their meaning.
+    public var coverageWeight: Double
 
     public init(
-        bias: Double = -5.0, similarityWeight: Double = 9.0, marginWeight: Double = 6.0, agreementWeight: Double = 0.8
+        bias: Double = -5.0, similarityWeight: Double = 9.0, marginWeight: Double = 6.0, agreementWeight: Double = 0.8,
+        coverageWeight: Double = 0
     ) {
         self.bias = bias
         self.similarityWeight = similarityWeight
         self.marginWeight = marginWeight
         self.agreementWeight = agreementWeight
+        self.coverageWeight = coverageWeight
     }
 
     /// The signals of a result list.
@@ -30,26 +36,35 @@ public struct RAGConfidence: Hashable, Sendable {
         public var topSimilarity: Double
         public var margin: Double
         public var agreement: Bool
+        /// Share of the question's subject words in the quoted passage (1 when not measured).
+        public var coverage: Double
 
-        public init(topSimilarity: Double, margin: Double, agreement: Bool) {
+        public init(topSimilarity: Double, margin: Double, agreement: Bool, coverage: Double = 1) {
             self.topSimilarity = topSimilarity
             self.margin = margin
             self.agreement = agreement
+            self.coverage = coverage
         }
     }
 
     public static func signals(_ results: [SearchResult]) -> Signals? {
         guard let top = results.first else { return nil }
+        return signals(of: top, in: results)
+    }
+
+    /// The signals of `top` (the passage to be quoted) among `results`.
+    public static func signals(of top: SearchResult, in results: [SearchResult], coverage: Double = 1) -> Signals {
         let similarity = top.vectorScore ?? 0
-        let runnerUp = results.dropFirst().first { $0.chunk.docID != top.chunk.docID }?.vectorScore ?? 0
+        let runnerUp = results.first { $0.chunk.docID != top.chunk.docID }?.vectorScore ?? 0
         let agreement = (top.vectorRank ?? 99) <= 3 && (top.keywordRank ?? 99) <= 3
-        return Signals(topSimilarity: similarity, margin: max(0, similarity - runnerUp), agreement: agreement)
+        return Signals(
+            topSimilarity: similarity, margin: max(0, similarity - runnerUp), agreement: agreement, coverage: coverage)
     }
 
     public func confidence(_ signals: Signals) -> Double {
         let z =
             bias + similarityWeight * signals.topSimilarity + marginWeight * signals.margin
-            + (signals.agreement ? agreementWeight : 0)
+            + (signals.agreement ? agreementWeight : 0) + coverageWeight * signals.coverage
         return 1 / (1 + exp(-z))
     }
 }

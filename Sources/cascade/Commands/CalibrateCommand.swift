@@ -72,6 +72,9 @@ struct CalibrateCommand: AsyncParsableCommand {
         var top_similarity: Double
         var margin: Double
         var agreement: Bool
+        var coverage: Double
+        /// The answer checks refuse this question's answer (not prose, the opposite action).
+        var refused: Bool
         var confidence: Double
         var correct: Bool
     }
@@ -108,6 +111,7 @@ struct CalibrateCommand: AsyncParsableCommand {
                         Detail(
                             query_id: $0.queryID, half: half, top_similarity: $0.signals.topSimilarity,
                             margin: $0.signals.margin, agreement: $0.signals.agreement,
+                            coverage: $0.signals.coverage, refused: $0.refused,
                             confidence: fitted.confidence($0.signals), correct: $0.correct)
                     }
                 })
@@ -146,8 +150,9 @@ struct CalibrateCommand: AsyncParsableCommand {
         print("")
         print(
             String(
-                format: "Fitted confidence: bias %.3f, similarity %.3f, margin %.3f, agreement %.3f", o.confidence.bias,
-                o.confidence.similarity, o.confidence.margin, o.confidence.agreement))
+                format: "Fitted confidence: bias %.3f, similarity %.3f, margin %.3f, agreement %.3f, coverage %.3f",
+                o.confidence.bias, o.confidence.similarity, o.confidence.margin, o.confidence.agreement,
+                o.confidence.coverage ?? 0))
         print(String(format: "Threshold: %.2f", o.threshold))
         for (name, p) in [
             ("calibration half", o.calibration_split), ("held-out half", o.held_out), ("all", o.all_questions),

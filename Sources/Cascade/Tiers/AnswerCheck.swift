@@ -1,0 +1,111 @@
+import Foundation
+import KnowledgeBase
+import Retrieval
+
+/// Checks that a RAG answer answers: the quoted passage is prose (not labels, a syntax
+/// diagram, a caption, a table of contents or a list of links), it covers what the question
+/// asks, and it does not describe the opposite of the action asked about ("disable" answered
+/// with how to enable).
+///
+/// Retrieval finds pages *about* the question's subject; a page about enabling WAL is about
+/// the same subject as a question on disabling it, and a syntax diagram of CREATE INDEX is the
+/// closest chunk to "how do I create an index". Those are fine to cite, wrong to quote.
+public enum AnswerCheck {
+    /// Function words: prose has many (a third to a half of its words), labels and diagrams few.
+    static let functionWords: Set<String> = [
+        "a", "an", "the", "is", "are", "was", "were", "be", "been", "being", "to", "of", "and", "or", "in", "on",
+        "at", "by", "for", "with", "as", "that", "this", "these", "those", "it", "its", "if", "then", "than",
+        "can", "will", "would", "should", "may", "might", "must", "not", "no", "do", "does", "did", "has", "have",
+        "had", "which", "when", "where", "what", "who", "how", "from", "into", "there", "their", "they", "you",
+        "your", "we", "our", "but", "so", "such", "all", "any", "each", "also", "only", "more", "most", "other",
+        "some", "because", "after", "before", "until", "while", "about", "between", "over", "under", "up", "out",
+    ]
+
+    /// Why a passage must not be quoted as the whole answer, or nil when it is prose.
+    public static func notQuotable(_ text: String) -> String? {
+        let words = TextFolding.fold(text).split(separator: " ")
+        guard words.count >= 4 else { return "too short to answer anything" }
+        let function = words.filter { functionWords.contains(String($0)) }.count
+        let functionShare = Double(function) / Double(words.count)
+        // `create-index-stmt:`, `expr:`: tokens that end in a colon, one after another.
+        let tokens = text.split { $0.isWhitespace }
+        let labels = tokens.filter { $0.count > 1 && $0.hasSuffix(":") }.count
+        if labels >= 3, Double(labels) / Double(tokens.count) >= 0.25 {
+            return "a list of labels (a syntax diagram's rule names)"
+        }
+        let lines = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let shortLines = lines.filter { $0.split(separator: " ").count <= 4 && !$0.hasSuffix(".") }.count
+        if lines.count >= 5, Double(shortLines) / Double(lines.count) >= 0.8 {
+            return "a list of short entries (a table of contents, links or labels)"
+        }
+        if words.count >= 8, functionShare < 0.08 {
+            return "no sentences (a list of names or a diagram, not prose)"
+        }
+        if words.count <= 14, lines.count == 1, let first = text.first, !text.contains(where: { ".!?".contains($0) }),
+            text.lowercased().hasPrefix("figure") || text.lowercased().hasPrefix("fig.") || first == "("
+        {
+            return "a figure caption"
+        }
+        return nil
+    }
+
+    /// Opposite actions: asking for one and being answered with the other is a wrong answer
+    /// however close the subject is.
+    static let opposites: [(String, String)] = [
+        ("enable", "disable"), ("turn on", "turn off"), ("switch on", "switch off"), ("activate", "deactivate"),
+        ("add", "remove"), ("add", "drop"), ("create", "drop"), ("create", "delete"), ("insert", "delete"),
+        ("start", "stop"), ("open", "close"), ("lock", "unlock"), ("encrypt", "decrypt"),
+        ("compress", "decompress"), ("attach", "detach"), ("increase", "decrease"), ("allow", "prevent"),
+        ("allow", "disallow"), ("include", "exclude"), ("show", "hide"), ("install", "uninstall"),
+        ("connect", "disconnect"), ("subscribe", "unsubscribe"), ("upgrade", "downgrade"), ("import", "export"),
+        ("grant", "revoke"), ("begin", "end"), ("commit", "rollback"), ("enable", "turn off"),
+        ("disable", "turn on"),
+    ]
+
+    /// Word forms of an action ("enable" → enable, enables, enabled, enabling).
+    static func forms(_ action: String) -> [String] {
+        let parts = action.split(separator: " ").map(String.init)
+        guard let verb = parts.first else { return [] }
+        let rest = parts.dropFirst().joined(separator: " ")
+        var stems = [verb, verb + "s", verb + "ed", verb + "ing", verb + "d"]
+        if verb.hasSuffix("e") { stems += [String(verb.dropLast()) + "ing"] }
+        if let last = verb.last, !"aeiouwy".contains(last), verb.count <= 4 {
+            stems += [verb + String(last) + "ing", verb + String(last) + "ed"]
+        }
+        return stems.map { rest.isEmpty ? $0 : $0 + " " + rest }
+    }
+
+    static func mentions(_ folded: String, _ action: String) -> Bool {
+        forms(action).contains { TextFolding.containsWords(folded, $0) }
+    }
+
+    /// The action the question asks for and the opposite the passage describes instead, when
+    /// the question's action is nowhere in the passage (nor its heading) and its opposite is.
+    public static func contradiction(question: String, passage: String, heading: String) -> (
+        asked: String, found: String
+    )? {
+        let q = TextFolding.fold(question)
+        let p = TextFolding.fold(heading + " " + passage)
+        for (a, b) in opposites {
+            for (asked, opposite) in [(a, b), (b, a)] where mentions(q, asked) && !mentions(q, opposite) {
+                if mentions(p, opposite) && !mentions(p, asked) { return (asked, opposite) }
+            }
+        }
+        return nil
+    }
+
+    /// Words of a question that carry no subject.
+    static let questionWords: Set<String> = functionWords.union([
+        "i", "me", "my", "get", "make", "use", "using", "way", "want", "need", "please", "help", "possible",
+        "why", "doe", "anyone", "know", "tell", "there", "thing", "something", "work", "works",
+    ])
+
+    /// Share of the question's subject words (stemmed) that the passage, its heading or its
+    /// title contain: 1 when everything asked about is there.
+    public static func coverage(question: String, passage: String, heading: String, title: String) -> Double {
+        let asked = Set(PassageTrimmer.words(question).filter { !questionWords.contains($0) })
+        guard !asked.isEmpty else { return 1 }
+        let present = Set(PassageTrimmer.words(title + " " + heading + " " + passage))
+        return Double(asked.intersection(present).count) / Double(asked.count)
+    }
+}

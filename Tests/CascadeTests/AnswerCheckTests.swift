@@ -1,0 +1,104 @@
+import Foundation
+import KnowledgeBase
+import Retrieval
+import Testing
+
+@testable import Cascade
+
+/// A RAG answer must answer: a syntax diagram, a list of links or labels is cited but never
+/// quoted, and a passage about the opposite action never resolves the question.
+@Suite struct AnswerCheckTests {
+    @Test(arguments: [
+        "create-index-stmt:\n\nexpr:\n\nfilter-clause:\n\nliteral-value:\n\nover-clause:\n\nframe-spec:",
+        "Overview\n\nInstallation\n\nConfiguration\n\nTroubleshooting\n\nFAQ\n\nRelease notes",
+        "sqlite3_open sqlite3_close sqlite3_exec sqlite3_prepare_v2 sqlite3_step sqlite3_finalize sqlite3_bind_int",
+        "Figure 3: The WAL file layout",
+    ])
+    func labelsDiagramsAndListsAreNotQuotable(text: String) {
+        #expect(AnswerCheck.notQuotable(text) != nil, "\(text.prefix(40))")
+    }
+
+    @Test(arguments: [
+        "To get the maximum performance out of a query with multiple AND-connected terms, create a multi-column index. CREATE INDEX Idx3 ON FruitsForSale(fruit, state);",
+        "Run PRAGMA journal_mode=WAL; on the database once. The setting is persistent.",
+        "Foreign key constraints are disabled by default and must be enabled for each connection.",
+    ])
+    func proseIsQuotable(text: String) {
+        #expect(AnswerCheck.notQuotable(text) == nil, "\(text.prefix(40))")
+    }
+
+    @Test func theOppositeActionIsAContradiction() {
+        let clash = AnswerCheck.contradiction(
+            question: "How do I disable WAL mode?",
+            passage: "To enable WAL mode, run PRAGMA journal_mode=WAL once; it is persistent.",
+            heading: "Activating WAL")
+        #expect(clash?.asked == "disable" && clash?.found == "enable")
+        #expect(
+            AnswerCheck.contradiction(
+                question: "How do I remove a column?", passage: "Use ALTER TABLE ADD COLUMN to add a column.",
+                heading: "ALTER TABLE") != nil)
+        // The asked action present in the passage: no contradiction, even if the opposite is too.
+        #expect(
+            AnswerCheck.contradiction(
+                question: "How do I disable foreign keys?",
+                passage: "Foreign keys are disabled by default; enable them with PRAGMA foreign_keys=ON.",
+                heading: "Enabling Foreign Key Support") == nil)
+        #expect(
+            AnswerCheck.contradiction(
+                question: "How do I enable WAL?", passage: "Run PRAGMA journal_mode=WAL.", heading: "WAL") == nil)
+        // A question about both actions asks about neither alone.
+        #expect(
+            AnswerCheck.contradiction(
+                question: "Can I enable and disable WAL at will?", passage: "You can enable WAL.", heading: "") == nil)
+    }
+
+    @Test func coverageCountsTheSubjectNotTheQuestionWords() {
+        #expect(
+            AnswerCheck.coverage(
+                question: "How do I disable WAL?", passage: "WAL files grow until a checkpoint runs.", heading: "",
+                title: "") == 0.5)
+        #expect(
+            AnswerCheck.coverage(
+                question: "How can I add a column?", passage: "ALTER TABLE ADD COLUMN adds a column.", heading: "",
+                title: "") == 1)
+    }
+
+    static func result(_ id: Int64, _ doc: String, _ text: String, cosine: Double, rank: Int) -> SearchResult {
+        SearchResult(
+            rank: rank,
+            chunk: StoredChunk(
+                chunkID: id, docID: doc, collection: "c", source: "c/\(doc)", title: doc, heading: "", anchor: nil,
+                text: text, startOffset: 0, endOffset: text.count),
+            score: cosine, vectorScore: cosine, keywordScore: nil, vectorRank: rank, keywordRank: nil)
+    }
+
+    @Test func aDiagramIsCitedButTheNextProseIsQuoted() {
+        let results = [
+            Self.result(
+                1, "lang_createindex.html", "create-index-stmt:\n\nexpr:\n\nfilter-clause:\n\nliteral-value:",
+                cosine: 0.82, rank: 1),
+            Self.result(
+                2, "queryplanner.html",
+                "To create an index on two columns, list both: CREATE INDEX i ON t(a, b). The planner uses it for AND terms.",
+                cosine: 0.74, rank: 2),
+        ]
+        let selection = RAGAnswer.select(question: "How do I create an index?", results: results)
+        #expect(selection.quoted?.chunk.chunkID == 2)
+        #expect(selection.refusal == nil)
+        #expect(Set(selection.cited.map(\.chunk.docID)) == ["queryplanner.html", "lang_createindex.html"])
+        #expect(
+            RAGAnswer.text(question: "How do I create an index?", cited: selection.cited).hasPrefix(
+                "To create an index"))
+        let onlyDiagrams = RAGAnswer.select(question: "How do I create an index?", results: [results[0]])
+        #expect(onlyDiagrams.refusal?.outcome == "not_quotable")
+    }
+
+    @Test func theOppositeProcedureIsRefused() {
+        let results = [
+            Self.result(1, "wal.html", "To enable WAL, run PRAGMA journal_mode=WAL once.", cosine: 0.87, rank: 1)
+        ]
+        let selection = RAGAnswer.select(question: "How do I disable WAL?", results: results)
+        #expect(selection.refusal?.outcome == "contradicts_question")
+        #expect(selection.refusal?.note.contains("disable") == true)
+    }
+}

@@ -31,6 +31,8 @@ public struct BEIRDataset: Sendable {
     public var queries: [Query]
     /// query id → (document id → graded relevance > 0).
     public var qrels: [String: [String: Int]]
+    /// query id → strings one of which an answer must quote to answer it (`answers.jsonl`, optional).
+    public var answerKeys: [String: [String]] = [:]
 
     /// Queries that have at least one relevant document: the ones metrics count.
     public var judgedQueries: [Query] { queries.filter { !(qrels[$0.id]?.isEmpty ?? true) } }
@@ -68,7 +70,37 @@ public struct BEIRDataset: Sendable {
         let name =
             root.lastPathComponent == "eval"
             ? root.deletingLastPathComponent().lastPathComponent : root.lastPathComponent
-        return BEIRDataset(name: name, root: root, corpus: corpus, queries: queries, qrels: qrels)
+        var set = BEIRDataset(name: name, root: root, corpus: corpus, queries: queries, qrels: qrels)
+        let answers = root.appendingPathComponent("answers.jsonl")
+        if FileManager.default.fileExists(atPath: answers.path) { set.answerKeys = try readAnswerKeys(answers) }
+        return set
+    }
+
+    /// Reads `answers.jsonl`: `{"_id": "q01", "contains": ["busy_timeout", …]}` per line.
+    public static func readAnswerKeys(_ url: URL) throws(EvaluationError) -> [String: [String]] {
+        struct Line: Decodable {
+            var _id: String
+            var contains: [String]
+        }
+        let text: String
+        do {
+            text = try String(contentsOf: url, encoding: .utf8)
+        } catch {
+            throw .missingFile(path: url.path, hint: "answers.jsonl must be readable UTF-8")
+        }
+        var keys: [String: [String]] = [:]
+        for (offset, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+        where line.contains(where: { !$0.isWhitespace }) {
+            guard let entry = try? JSONDecoder().decode(Line.self, from: Data(line.utf8)), !entry.contains.isEmpty,
+                entry.contains.allSatisfy({ !$0.isEmpty })
+            else {
+                throw .malformed(
+                    path: url.path, line: offset + 1, reason: "expected {\"_id\": …, \"contains\": [non-empty strings]}"
+                )
+            }
+            keys[entry._id] = entry.contains
+        }
+        return keys
     }
 
     /// Reads a JSONL file of `{"_id", "text"}` questions (queries, or unanswerable ones).

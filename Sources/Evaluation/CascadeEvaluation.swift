@@ -17,6 +17,9 @@ public struct CascadeEvaluation: Sendable {
         public var citedDocIDs: [String]
         public var correct: Bool?
         public var costMicros: Int64
+        /// For a RAG resolution of a question with an answer key: whether the quoted passage
+        /// (not the "see also" citations) contains the answer. Nil otherwise.
+        public var answerQuoted: Bool? = nil
 
         enum CodingKeys: String, CodingKey {
             case queryID = "query_id"
@@ -24,6 +27,19 @@ public struct CascadeEvaluation: Sendable {
             case citedDocIDs = "cited_doc_ids"
             case correct
             case costMicros = "cost_micros"
+            case answerQuoted = "answer_quoted"
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(queryID, forKey: .queryID)
+            try c.encode(answerable, forKey: .answerable)
+            try c.encode(tier, forKey: .tier)
+            try c.encode(confidence, forKey: .confidence)
+            try c.encode(citedDocIDs, forKey: .citedDocIDs)
+            try c.encode(correct, forKey: .correct)
+            try c.encode(costMicros, forKey: .costMicros)
+            try c.encode(answerQuoted, forKey: .answerQuoted)
         }
     }
 
@@ -44,6 +60,11 @@ public struct CascadeEvaluation: Sendable {
         /// Mean model cost per question, in micro-dollars (exact integer total ÷ questions).
         public var costMicrosPerQuery = 0.0
         public var totalCostMicros: Int64 = 0
+        /// Of the RAG resolutions of questions with an answer key, the share whose quoted passage
+        /// contains the answer (nil without answer keys).
+        public var answerPrecision: Double?
+        /// How many RAG resolutions answer precision counts.
+        public var answerPrecisionQuestions = 0
 
         enum CodingKeys: String, CodingKey {
             case questions, answerable, unanswerable
@@ -56,6 +77,26 @@ public struct CascadeEvaluation: Sendable {
             case correctAutoResolutionRate = "correct_auto_resolution_rate"
             case costMicrosPerQuery = "cost_micros_per_query"
             case totalCostMicros = "total_cost_micros"
+            case answerPrecision = "answer_precision"
+            case answerPrecisionQuestions = "answer_precision_questions"
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(questions, forKey: .questions)
+            try c.encode(answerable, forKey: .answerable)
+            try c.encode(unanswerable, forKey: .unanswerable)
+            try c.encode(resolvedShareByTier, forKey: .resolvedShareByTier)
+            try c.encode(escalationRate, forKey: .escalationRate)
+            try c.encode(rejectedRate, forKey: .rejectedRate)
+            try c.encode(resolutions, forKey: .resolutions)
+            try c.encode(wrongResolutions, forKey: .wrongResolutions)
+            try c.encode(falseResolutionRate, forKey: .falseResolutionRate)
+            try c.encode(correctAutoResolutionRate, forKey: .correctAutoResolutionRate)
+            try c.encode(costMicrosPerQuery, forKey: .costMicrosPerQuery)
+            try c.encode(totalCostMicros, forKey: .totalCostMicros)
+            try c.encode(answerPrecision, forKey: .answerPrecision)
+            try c.encode(answerPrecisionQuestions, forKey: .answerPrecisionQuestions)
         }
 
         public init(items: [Item]) {
@@ -76,10 +117,24 @@ public struct CascadeEvaluation: Sendable {
                 Double(resolved.filter { $0.answerable && $0.correct == true }.count) / Double(max(answerable, 1))
             totalCostMicros = items.reduce(0) { $0 + $1.costMicros }
             costMicrosPerQuery = Double(totalCostMicros) / Double(max(questions, 1))
+            let keyed = items.compactMap(\.answerQuoted)
+            answerPrecisionQuestions = keyed.count
+            answerPrecision = keyed.isEmpty ? nil : Double(keyed.filter { $0 }.count) / Double(keyed.count)
         }
     }
 
     public var resolver: Resolver
+
+    /// Whether the quoted part of a RAG answer (before its "See also" citations) contains one of
+    /// `keys`, compared case-insensitively with runs of whitespace as one space.
+    public static func quotes(_ answer: String, anyOf keys: [String]) -> Bool {
+        let quoted = answer.components(separatedBy: "\n\nSee also:").first ?? answer
+        func normal(_ s: String) -> String {
+            s.lowercased().split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+        }
+        let text = normal(quoted)
+        return keys.contains { text.contains(normal($0)) }
+    }
 
     /// - Parameter resolver: its ledger should be a throw-away one; evaluation questions are not billable.
     public init(resolver: Resolver) {
@@ -103,10 +158,13 @@ public struct CascadeEvaluation: Sendable {
                 let relevant = dataset.qrels[query.id] ?? [:]
                 correct = answerable && cited.contains { (relevant[$0] ?? 0) > 0 }
             }
-            items.append(
-                Item(
-                    queryID: query.id, answerable: answerable, tier: resolution.tier, confidence: resolution.confidence,
-                    citedDocIDs: cited, correct: correct, costMicros: resolution.costMicros))
+            var item = Item(
+                queryID: query.id, answerable: answerable, tier: resolution.tier, confidence: resolution.confidence,
+                citedDocIDs: cited, correct: correct, costMicros: resolution.costMicros)
+            if resolution.tier == "rag", answerable, let keys = dataset.answerKeys[query.id] {
+                item.answerQuoted = Self.quotes(resolution.answer, anyOf: keys)
+            }
+            items.append(item)
             progress?(i + 1, questions.count)
         }
         return items

@@ -334,6 +334,7 @@ struct EvalCascadeCommand: AsyncParsableCommand {
             | rejected (junk) | \(pct(s.rejectedRate)) |
             | false-resolution rate | \(pct(s.falseResolutionRate)) (\(s.wrongResolutions) of \(s.resolutions) resolutions) |
             | correct auto-resolution rate | \(pct(s.correctAutoResolutionRate)) of answerable questions |
+            | answer precision | \(s.answerPrecision.map { "\(pct($0)) of \(s.answerPrecisionQuestions) RAG answers quote the answer" } ?? "n/a (no answers.jsonl)") |
             | cost per query | \(String(format: "%.2f", s.costMicrosPerQuery)) µ$ (total \(s.totalCostMicros) µ$) |
 
             """

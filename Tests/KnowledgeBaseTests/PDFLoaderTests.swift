@@ -29,7 +29,7 @@ func makePDF(lines: [String]) -> Data {
     return Data(pdf.utf8)
 }
 
-@Suite("PDF loader", .enabled(if: PDFLoader.findTool("pdftotext") != nil, "needs poppler-utils (tools/setup)"))
+@Suite("PDF loader", .enabled(if: ExtractionTool.find("pdftotext") != nil, "needs poppler-utils (tools/setup)"))
 struct PDFLoaderTests {
     @Test("text is extracted from a real PDF with pdftotext")
     func extractsText() throws {

@@ -19,38 +19,10 @@ public struct DOCXLoader: DocumentLoader {
             throw .malformed(
                 source: context.relativePath, line: nil, reason: "not a Word .docx file (not a ZIP archive)")
         }
-        guard let tool = PDFLoader.findTool("pandoc") else {
-            throw .extractionToolMissing(source: context.relativePath, tool: "pandoc", package: "pandoc")
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
         // No filters, no Lua, no external resources: only the conversion.
-        process.arguments = ["--from=docx", "--to=gfm", "--wrap=none", "--sandbox", context.fileURL.path]
-        let stdout = Pipe()
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
-        let output: Data
-        do {
-            try process.run()
-            let deadline = DispatchTime.now() + timeout
-            let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
-            DispatchQueue.global().asyncAfter(deadline: deadline, execute: watchdog)
-            output = stdout.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            watchdog.cancel()
-        } catch {
-            throw .unreadable(source: context.relativePath, reason: "pandoc could not run: \(error)")
-        }
-        if process.terminationReason == .uncaughtSignal {
-            throw .malformed(
-                source: context.relativePath, line: nil,
-                reason: "pandoc did not finish within \(Int(timeout)) s (a damaged or oversized document?)")
-        }
-        guard process.terminationStatus == 0 else {
-            throw .malformed(
-                source: context.relativePath, line: nil,
-                reason: "pandoc could not read it (damaged or not a Word document?)")
-        }
+        let output = try ExtractionTool(name: "pandoc", package: "pandoc", timeout: timeout).run(
+            ["--from=docx", "--to=gfm", "--wrap=none", "--sandbox", context.fileURL.path], source: context.relativePath,
+            failure: "pandoc could not read it: damaged or not a Word document?")
         guard !output.isEmpty else { throw .noContent(source: context.relativePath) }
         var documents = try MarkdownLoader().load(output, context: context)
         for index in documents.indices { documents[index].metadata["format"] = formatName }

@@ -12,27 +12,9 @@ public struct PDFLoader: DocumentLoader {
         guard data.starts(with: Array("%PDF".utf8)) else {
             throw .malformed(source: context.relativePath, line: nil, reason: "not a PDF file (no %PDF header)")
         }
-        guard let tool = Self.findTool("pdftotext") else {
-            throw .extractionToolMissing(source: context.relativePath, tool: "pdftotext", package: "poppler-utils")
-        }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = ["-enc", "UTF-8", "-q", context.fileURL.path, "-"]
-        let stdout = Pipe()
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
-        let output: Data
-        do {
-            try process.run()
-            output = stdout.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-        } catch {
-            throw .unreadable(source: context.relativePath, reason: "pdftotext could not run: \(error)")
-        }
-        guard process.terminationStatus == 0 else {
-            throw .malformed(
-                source: context.relativePath, line: nil, reason: "pdftotext failed (damaged or encrypted PDF?)")
-        }
+        let output = try ExtractionTool(name: "pdftotext", package: "poppler-utils").run(
+            ["-enc", "UTF-8", "-q", context.fileURL.path, "-"], source: context.relativePath,
+            failure: "damaged or encrypted PDF?")
         let text = String(decoding: output, as: UTF8.self)
         var builder = DocumentTextBuilder()
         for page in text.split(separator: "\u{0C}") {
@@ -45,14 +27,5 @@ public struct PDFLoader: DocumentLoader {
                 docID: context.relativePath, source: context.relativePath, title: title,
                 metadata: ["format": formatName])
         ]
-    }
-
-    static func findTool(_ name: String) -> String? {
-        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
-        for dir in path.split(separator: ":") {
-            let candidate = "\(dir)/\(name)"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
-        return nil
     }
 }

@@ -66,7 +66,7 @@ struct DashboardSessions: Sendable {
         let parts = value.split(separator: ".", omittingEmptySubsequences: false)
         guard value.utf8.count < 300, parts.count == 4, let expiry = Double(parts[1]) else { return nil }
         let payload = parts[0...2].joined(separator: ".")
-        guard Self.constantTimeEqual(mac("session|" + payload), String(parts[3])),
+        guard APIKeyFormat.constantTimeEqual(mac("session|" + payload), String(parts[3])),
             expiry > now.timeIntervalSince1970
         else { return nil }
         return String(parts[0])
@@ -77,16 +77,7 @@ struct DashboardSessions: Sendable {
 
     func checkCSRF(_ token: String?, cookieValue: String) -> Bool {
         guard let token else { return false }
-        return Self.constantTimeEqual(csrfToken(for: cookieValue), token)
-    }
-
-    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8)
-        let y = Array(b.utf8)
-        guard x.count == y.count else { return false }
-        var difference: UInt8 = 0
-        for i in x.indices { difference |= x[i] ^ y[i] }
-        return difference == 0
+        return APIKeyFormat.constantTimeEqual(csrfToken(for: cookieValue), token)
     }
 
     /// A `Set-Cookie` value with the dashboard's flags.

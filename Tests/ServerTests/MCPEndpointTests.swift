@@ -56,6 +56,19 @@ import Testing
         }
     }
 
+    @Test func aBatchIsRefusedAndRecordsNothing() async throws {
+        let fixture = try await ServiceFixture.make()
+        try await fixture.run { api in
+            let call =
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"ask\",\"arguments\":{\"question\":\"How long do refunds take?\",\"query_id\":\"batch-1\"}}}"
+            let reply = try await api.call(
+                .post, "/mcp", as: "acme.query", body: " [\(call),\(call)]", headers: Self.headers)
+            #expect(reply.status == .badRequest)
+            #expect(reply.text.contains("batches are not accepted"))
+            #expect(try fixture.ledgerKinds(tenant: "acme", queryID: "batch-1").isEmpty)
+        }
+    }
+
     @Test func aQueryKeyCannotListEscalations() async throws {
         let fixture = try await ServiceFixture.make()
         try await fixture.run { api in

@@ -26,6 +26,14 @@ struct MCPRoutes {
         if request.method == .post {
             let bytes = try await BodyReader.bytes(request, limit: service.configuration.maxBodyBytes)
             body = Data(bytes.readableBytesView)
+            // JSON-RPC batches left MCP in its 2025-06-18 revision; one request carrying a thousand
+            // `ask` calls would also pass the rate limit and the in-flight cap as one request.
+            if body?.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) == UInt8(ascii: "[") {
+                return try await Self.response(
+                    .error(
+                        statusCode: 400,
+                        .invalidRequest("JSON-RPC batches are not accepted: send one message per request")))
+            }
         }
         var headers: [String: String] = [:]
         for field in request.headers {

@@ -71,6 +71,21 @@ enum EmbeddingBenchmark {
             "gflops": flops / elapsed / 1e9, "peak_memory_bytes": Int(usage.ru_maxrss) * 1024, "load_s": loadSeconds,
         ]
         var rows = [cascadeRow]
+        // The int8 encoder on the same texts: speed, and its cosine to the f32 vectors (min, mean).
+        let int8 = try MiniLMEmbedder(directory: MiniLMEmbedder.defaultDirectory(), precision: .int8)
+        _ = int8.embedSynchronously(Array(texts.prefix(16)))
+        let int8Start = ContinuousClock.now
+        let int8Vectors = int8.embedSynchronously(texts)
+        let int8Elapsed = seconds(ContinuousClock.now - int8Start)
+        let agreement = zip(int8Vectors, vectors).map { a, b in zip(a, b).reduce(0.0) { $0 + Double($1.0 * $1.1) } }
+        rows.append([
+            "engine": BertEncoder.int8UsesVNNI ? "cascade-int8-vnni" : "cascade-int8", "chunks": texts.count,
+            "tokens": tokens, "seconds": int8Elapsed, "chunks_per_s": Double(texts.count) / int8Elapsed,
+            "tokens_per_s": Double(tokens) / int8Elapsed, "gflops": flops / int8Elapsed / 1e9,
+            "peak_memory_bytes": Int(usage.ru_maxrss) * 1024, "load_s": 0.0,
+            "min_cosine_vs_f32": agreement.min() ?? 0,
+            "mean_cosine_vs_f32": agreement.reduce(0, +) / Double(max(agreement.count, 1)),
+        ])
         if let python = options.peerPython {
             if var peer = try runPeer(
                 python: python, texts: texts, model: MiniLMEmbedder.defaultDirectory().path, flops: flops)
@@ -97,7 +112,9 @@ enum EmbeddingBenchmark {
             return
         }
         print("BLAS (cascade): \(BLASLibrary.summary)")
-        if rows.count > 1 { print("BLAS (peer):    \(rows[1]["blas"] as? String ?? "unknown")") }
+        if let peer = rows.first(where: { $0["blas"] != nil }) {
+            print("BLAS (peer):    \(peer["blas"] as? String ?? "unknown")")
+        }
         let environment = ProcessInfo.processInfo.environment
         print(
             "OPENBLAS_CORETYPE=\(environment["OPENBLAS_CORETYPE"] ?? "(unset)") "
@@ -113,12 +130,19 @@ enum EmbeddingBenchmark {
                     row["tokens_per_s"] as? Double ?? 0, g, g / peak * 100,
                     Double(row["peak_memory_bytes"] as? Int ?? 0) / 1_048_576, row["load_s"] as? Double ?? 0))
         }
-        if rows.count == 2, let a = rows[0]["chunks_per_s"] as? Double, let b = rows[1]["chunks_per_s"] as? Double,
-            b > 0
-        {
-            print(String(format: "ratio cascade / %@: %.2f× chunks/s", rows[1]["engine"] as? String ?? "peer", a / b))
-            if let cosine = rows[1]["min_cosine_vs_cascade"] as? Double {
-                print(String(format: "same function: min cosine between the two engines' vectors %.6f", cosine))
+        let f32Speed = rows[0]["chunks_per_s"] as? Double ?? 0
+        for row in rows.dropFirst() {
+            guard let other = row["chunks_per_s"] as? Double, other > 0 else { continue }
+            let name = row["engine"] as? String ?? "peer"
+            print(String(format: "%@ / cascade-minilm (f32): %.2f× chunks/s", name, other / f32Speed))
+            if let cosine = row["min_cosine_vs_cascade"] as? Double {
+                print(String(format: "  same function: min cosine between the two engines' vectors %.6f", cosine))
+            }
+            if let low = row["min_cosine_vs_f32"] as? Double, let mean = row["mean_cosine_vs_f32"] as? Double {
+                print(
+                    String(
+                        format: "  int8 quality on these %d chunks: cosine to f32 min %.4f, mean %.4f (gate ≥ 0.99) %@",
+                        texts.count, low, mean, low >= 0.99 ? "✓" : "✗"))
             }
         }
         if let g = rows[0]["gflops"] as? Double {

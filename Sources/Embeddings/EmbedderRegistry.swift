@@ -4,7 +4,7 @@ import Foundation
 /// with the same model that built it without the user naming it again.
 public enum EmbedderRegistry {
     /// Names accepted by `--embedder`.
-    public static let names = ["minilm", "hashing", "http"]
+    public static let names = ["minilm", "minilm-int8", "hashing", "http"]
 
     /// The embedder used when none is named: MiniLM. Without its files this is an error saying
     /// how to get them, never a silent switch to the hashing embedder (a knowledge base built with
@@ -28,6 +28,8 @@ public enum EmbedderRegistry {
         case "hashing": return HashingEmbedder()
         case "minilm", "all-minilm-l6-v2", MiniLMEmbedder.defaultModelID.lowercased():
             return try MiniLMEmbedder(directory: MiniLMEmbedder.defaultDirectory())
+        case "minilm-int8", MiniLMEmbedder.int8ModelID.lowercased():
+            return try MiniLMEmbedder(directory: MiniLMEmbedder.defaultDirectory(), precision: .int8)
         case "http": return try await HTTPEmbedder.connect(HTTPEmbedder.Configuration.fromEnvironment())
         default: throw EmbeddingError.unknownEmbedder(name)
         }
@@ -42,6 +44,9 @@ public enum EmbedderRegistry {
         }
         if modelID == MiniLMEmbedder.defaultModelID {
             return try MiniLMEmbedder(directory: MiniLMEmbedder.defaultDirectory())
+        }
+        if modelID == MiniLMEmbedder.int8ModelID {
+            return try MiniLMEmbedder(directory: MiniLMEmbedder.defaultDirectory(), precision: .int8)
         }
         if modelID.hasPrefix("http:"), let dimension {
             var configuration = try HTTPEmbedder.Configuration.fromEnvironment()

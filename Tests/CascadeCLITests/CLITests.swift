@@ -164,7 +164,7 @@ struct CLITests {
         #expect(plain.stdout.split(separator: " ").count == 384)
         let unknown = try CLIProcess.run(["embed", "x", "--embedder", "word2vec"])
         #expect(unknown.status == 2)
-        #expect(unknown.stderr.contains("minilm, hashing"))
+        #expect(unknown.stderr.contains("minilm, minilm-int8, hashing"))
 
         _ = try CLIProcess.run(["ingest", try smallFolder(dir), "--kb", kb, "--embedder", "hashing"])
         let reindex = try CLIProcess.run(["reindex", "--kb", kb, "--embedder", "hashing", "--json"])

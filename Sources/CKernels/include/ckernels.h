@@ -37,4 +37,21 @@ void ck_int8_dot_rows(const int8_t *codes, size_t rows, size_t dim, const int8_t
 void ck_f32_dot_selected_rows(const float *matrix, size_t dim, const int32_t *rows, size_t count,
                               const float *query, float *out);
 
+/// Encoder int8: each row of x (rows × k) quantised to unsigned bytes over its own range
+/// (q = round(x / scale) + zero, scale = (max − min) / 255; `scales` and `zeros` per row).
+void ck_quantize_rows_u8(const float *x, size_t rows, size_t k, uint8_t *out, float *scales, int32_t *zeros);
+
+/// Encoder int8: quantises W (n × k, row-major, PyTorch's [out × in]) per output channel to
+/// signed bytes and packs it for ck_gemm_u8s8 (n·k bytes); `scales[j]` and `sums[j]` (Σ_k q) per
+/// channel. Returns -1 (and writes nothing) unless n % 16 == 0 and k % 4 == 0.
+int ck_pack_weights_s8(const float *w, size_t n, size_t k, int8_t *packed, float *scales, int32_t *sums);
+
+/// Encoder int8: out (rows × n) = dequantised A · Wᵀ, exact int32 accumulation (AVX-512 VNNI
+/// when the CPU has it, a portable loop otherwise).
+void ck_gemm_u8s8(const uint8_t *a, const float *ascale, const int32_t *azero, size_t rows, size_t k,
+                  const int8_t *packed, const float *wscale, const int32_t *wsum, size_t n, float *out);
+
+/// 1 when ck_gemm_u8s8 runs on AVX-512 VNNI on this CPU.
+int ck_gemm_u8s8_uses_vnni(void);
+
 #endif

@@ -12,9 +12,32 @@ import Foundation
 /// its own rows, so no padding mask is needed either. Weights are immutable after loading, so
 /// one encoder serves any number of concurrent callers (each call allocates its own buffers).
 public final class BertEncoder: @unchecked Sendable {
+    /// How the dense layers multiply: `f32` (exact, BLAS sgemm) or `int8` (weights quantised per
+    /// output channel at load, activations per row, int32 accumulation; AVX-512 VNNI when present).
+    /// Attention, LayerNorm, GELU and pooling stay f32 in both.
+    public enum Precision: String, Sendable, CaseIterable {
+        case f32, int8
+    }
+
+    /// A weight matrix quantised and packed for ``ck_gemm_u8s8``.
+    struct QuantizedWeight {
+        var packed: [Int8]
+        var scales: [Float]
+        var sums: [Int32]
+
+        init(_ weight: UnsafeBufferPointer<Float>, outputs: Int, inputs: Int) {
+            packed = [Int8](repeating: 0, count: outputs * inputs)
+            scales = [Float](repeating: 0, count: outputs)
+            sums = [Int32](repeating: 0, count: outputs)
+            let status = ck_pack_weights_s8(weight.baseAddress!, outputs, inputs, &packed, &scales, &sums)
+            precondition(status == 0, "int8 packing needs outputs % 16 == 0 and inputs % 4 == 0")
+        }
+    }
+
     // Safe to share: every stored property is immutable after init, and the weight buffers it
     // points into (the memory-mapped file and the arrays below) are never written again.
     public let configuration: BertConfiguration
+    public let precision: Precision
     private let file: SafeTensorsFile
     private let wordEmbeddings: UnsafeBufferPointer<Float>
     private let positionEmbeddings: UnsafeBufferPointer<Float>
@@ -35,11 +58,20 @@ public final class BertEncoder: @unchecked Sendable {
         var outputWeight: UnsafeBufferPointer<Float>
         var outputBias: UnsafeBufferPointer<Float>
         var outputNorm: (gamma: UnsafeBufferPointer<Float>, beta: UnsafeBufferPointer<Float>)
+        /// The four dense layers quantised (int8 precision only).
+        var quantized:
+            (
+                qkv: QuantizedWeight, attentionOut: QuantizedWeight, intermediate: QuantizedWeight,
+                output: QuantizedWeight
+            )?
     }
 
     /// Loads the encoder from a safetensors file, checking every tensor's presence, dtype and shape.
-    public init(configuration c: BertConfiguration, weights file: SafeTensorsFile) throws(EmbeddingError) {
+    public init(configuration c: BertConfiguration, weights file: SafeTensorsFile, precision: Precision = .f32)
+        throws(EmbeddingError)
+    {
         self.configuration = c
+        self.precision = precision
         self.file = file
         let h = c.hiddenSize
         // Some exports prefix tensor names with "bert."; accept both.
@@ -75,6 +107,20 @@ public final class BertEncoder: @unchecked Sendable {
                     outputBias: try t(p + "output.dense.bias", [h]),
                     outputNorm: (try t(p + "output.LayerNorm.weight", [h]), try t(p + "output.LayerNorm.bias", [h]))
                 ))
+        }
+        if precision == .int8 {
+            guard h % 16 == 0, c.intermediateSize % 16 == 0 else {
+                throw .invalidModelFile(path: "config.json", reason: "int8 needs hidden sizes divisible by 16")
+            }
+            for i in layers.indices {
+                let layer = layers[i]
+                let qkv = layer.qkvWeight.withUnsafeBufferPointer { QuantizedWeight($0, outputs: 3 * h, inputs: h) }
+                layers[i].quantized = (
+                    qkv, QuantizedWeight(layer.attentionOutWeight, outputs: h, inputs: h),
+                    QuantizedWeight(layer.intermediateWeight, outputs: c.intermediateSize, inputs: h),
+                    QuantizedWeight(layer.outputWeight, outputs: h, inputs: c.intermediateSize)
+                )
+            }
         }
         self.layers = layers
     }
@@ -123,8 +169,12 @@ public final class BertEncoder: @unchecked Sendable {
 
         for layer in layers {
             // Q, K, V for all tokens at once.
-            layer.qkvWeight.withUnsafeBufferPointer { w in
-                Self.linear(x, rows: total, inputs: h, weight: w, outputs: 3 * h, into: &qkv)
+            if let q = layer.quantized {
+                Self.linear(x, rows: total, inputs: h, quantized: q.qkv, outputs: 3 * h, into: &qkv)
+            } else {
+                layer.qkvWeight.withUnsafeBufferPointer { w in
+                    Self.linear(x, rows: total, inputs: h, weight: w, outputs: 3 * h, into: &qkv)
+                }
             }
             layer.qkvBias.withUnsafeBufferPointer { bias in
                 let b = SharedFloats(bias)
@@ -140,21 +190,38 @@ public final class BertEncoder: @unchecked Sendable {
                         hidden: h, heads: heads, headSize: headSize, scale: scale)
                 }
             }
-            Self.linear(context, rows: total, inputs: h, weight: layer.attentionOutWeight, outputs: h, into: &projected)
+            if let q = layer.quantized {
+                Self.linear(context, rows: total, inputs: h, quantized: q.attentionOut, outputs: h, into: &projected)
+            } else {
+                Self.linear(
+                    context, rows: total, inputs: h, weight: layer.attentionOutWeight, outputs: h, into: &projected)
+            }
             Self.addAndNormalize(
                 &x, projected, bias: layer.attentionOutBias, rows: total, width: h, norm: layer.attentionNorm, eps: eps)
 
-            Self.linear(
-                x, rows: total, inputs: h, weight: layer.intermediateWeight, outputs: c.intermediateSize,
-                into: &intermediate)
+            if let q = layer.quantized {
+                Self.linear(
+                    x, rows: total, inputs: h, quantized: q.intermediate, outputs: c.intermediateSize,
+                    into: &intermediate)
+            } else {
+                Self.linear(
+                    x, rows: total, inputs: h, weight: layer.intermediateWeight, outputs: c.intermediateSize,
+                    into: &intermediate)
+            }
             let intermediateBias = SharedFloats(layer.intermediateBias)
             let intermediateWidth = c.intermediateSize
             Self.rowwise(&intermediate, rows: total, width: intermediateWidth) { range, start in
                 ck_bias_gelu_rows(start, range.count, intermediateWidth, intermediateBias.pointer)
             }
-            Self.linear(
-                intermediate, rows: total, inputs: c.intermediateSize, weight: layer.outputWeight, outputs: h,
-                into: &projected)
+            if let q = layer.quantized {
+                Self.linear(
+                    intermediate, rows: total, inputs: c.intermediateSize, quantized: q.output, outputs: h,
+                    into: &projected)
+            } else {
+                Self.linear(
+                    intermediate, rows: total, inputs: c.intermediateSize, weight: layer.outputWeight, outputs: h,
+                    into: &projected)
+            }
             Self.addAndNormalize(
                 &x, projected, bias: layer.outputBias, rows: total, width: h, norm: layer.outputNorm, eps: eps)
         }
@@ -247,6 +314,57 @@ public final class BertEncoder: @unchecked Sendable {
             }
         }
     }
+
+    /// The int8 `linear`: the input's rows quantised (per row) and multiplied against the packed
+    /// weights; each worker quantises and multiplies its own share of the rows.
+    static func linear(
+        _ input: [Float], rows: Int, inputs: Int, quantized weight: QuantizedWeight, outputs: Int,
+        into out: inout [Float]
+    ) {
+        // Scratch for the quantised rows, their scales and zero points (freed on return).
+        let codes = UnsafeMutablePointer<UInt8>.allocate(capacity: rows * inputs)
+        let scales = UnsafeMutablePointer<Float>.allocate(capacity: rows)
+        let zeros = UnsafeMutablePointer<Int32>.allocate(capacity: rows)
+        defer {
+            codes.deallocate()
+            scales.deallocate()
+            zeros.deallocate()
+        }
+        let a = UInt(bitPattern: codes)
+        let s = UInt(bitPattern: scales)
+        let zp = UInt(bitPattern: zeros)
+        input.withUnsafeBufferPointer { input in
+            weight.packed.withUnsafeBufferPointer { packed in
+                weight.scales.withUnsafeBufferPointer { wscale in
+                    weight.sums.withUnsafeBufferPointer { wsum in
+                        out.withUnsafeMutableBufferPointer { out in
+                            let x = UInt(bitPattern: input.baseAddress!)
+                            let p = UInt(bitPattern: packed.baseAddress!)
+                            let ws = UInt(bitPattern: wscale.baseAddress!)
+                            let wu = UInt(bitPattern: wsum.baseAddress!)
+                            let o = UInt(bitPattern: out.baseAddress!)
+                            parallelRows(rows) { range in
+                                let first = range.lowerBound
+                                let codes = UnsafeMutablePointer<UInt8>(bitPattern: a)! + first * inputs
+                                let scales = UnsafeMutablePointer<Float>(bitPattern: s)! + first
+                                let zeros = UnsafeMutablePointer<Int32>(bitPattern: zp)! + first
+                                ck_quantize_rows_u8(
+                                    UnsafePointer<Float>(bitPattern: x)! + first * inputs, range.count, inputs,
+                                    codes, scales, zeros)
+                                ck_gemm_u8s8(
+                                    codes, scales, zeros, range.count, inputs, UnsafePointer<Int8>(bitPattern: p)!,
+                                    UnsafePointer<Float>(bitPattern: ws)!, UnsafePointer<Int32>(bitPattern: wu)!,
+                                    outputs, UnsafeMutablePointer<Float>(bitPattern: o)! + first * outputs)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether the int8 products run on AVX-512 VNNI on this CPU (else a portable loop).
+    public static var int8UsesVNNI: Bool { ck_gemm_u8s8_uses_vnni() != 0 }
 
     /// Runs a row-wise C kernel over `matrix` with the rows split across the cores; the kernel
     /// gets its share of rows and the share's first element. Shares are disjoint, so no two

@@ -9,6 +9,9 @@ import Foundation
 /// batches, so short and long texts never pad each other.
 public struct MiniLMEmbedder: Embedder {
     public static let defaultModelID = "sentence-transformers/all-MiniLM-L6-v2"
+    /// The same model with int8 dense layers: another model id, so a knowledge base never mixes
+    /// vectors of both (`cascade reindex --embedder minilm-int8` moves a store over).
+    public static let int8ModelID = "sentence-transformers/all-MiniLM-L6-v2#int8"
     /// Where `tools/fetch-model` puts the model, relative to the working directory.
     public static let defaultDirectoryName = "models/all-MiniLM-L6-v2"
 
@@ -22,7 +25,9 @@ public struct MiniLMEmbedder: Embedder {
     public var maxTokensPerPass = 8_192
 
     /// Loads the model from a folder holding `config.json`, `vocab.txt` and `model.safetensors`.
-    public init(directory: URL, maxSequenceLength: Int = 256) throws(EmbeddingError) {
+    public init(directory: URL, maxSequenceLength: Int = 256, precision: BertEncoder.Precision = .f32)
+        throws(EmbeddingError)
+    {
         let fileManager = FileManager.default
         for name in ["config.json", "vocab.txt", "model.safetensors"]
         where !fileManager.fileExists(atPath: directory.appendingPathComponent(name).path) {
@@ -33,12 +38,12 @@ public struct MiniLMEmbedder: Embedder {
         }
         let configuration = try BertConfiguration.load(from: directory.appendingPathComponent("config.json"))
         let weights = try SafeTensorsFile(path: directory.appendingPathComponent("model.safetensors").path)
-        self.encoder = try BertEncoder(configuration: configuration, weights: weights)
+        self.encoder = try BertEncoder(configuration: configuration, weights: weights, precision: precision)
         self.tokenizer = try WordPieceTokenizer(vocabularyFile: directory.appendingPathComponent("vocab.txt"))
         guard tokenizer.vocabulary.count <= configuration.vocabSize else {
             throw .invalidModelFile(path: directory.path, reason: "vocab.txt has more tokens than config.json allows")
         }
-        self.modelID = Self.defaultModelID
+        self.modelID = precision == .int8 ? Self.int8ModelID : Self.defaultModelID
         self.dimension = configuration.hiddenSize
         self.maxTokens = min(maxSequenceLength, configuration.maxPositionEmbeddings)
     }

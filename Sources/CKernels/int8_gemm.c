@@ -1,0 +1,211 @@
+// int8 matrix products for the encoder: out (rows × n) = A (rows × k) · Wᵀ (W is n × k), with
+// A quantised per row (unsigned bytes, asymmetric: each row's own scale and zero point, so the
+// one-sided outputs of GELU use all 256 levels) and W per output channel (signed bytes),
+// accumulated exactly in int32 and rescaled to float once.
+//
+// W is packed once at load: blocks of 16 output channels × 4 consecutive k, 64 bytes each, the
+// order in which AVX-512 VNNI's vpdpbusd consumes it (each 32-bit lane sums four u8 × s8
+// products for one output channel). The portable path reads the same layout.
+#include "ckernels.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__clang__) && defined(__linux__)
+#include <immintrin.h>
+#define CK_HAVE_VNNI 1
+#define CK_CLONES __attribute__((target_clones("avx512f", "arch=haswell", "default")))
+#else
+#define CK_CLONES
+#endif
+
+// Vectorised per target (min/max, then a rounding conversion): this pass runs on every dense
+// layer's input, so it must cost little next to the product itself.
+CK_CLONES void ck_quantize_rows_u8(const float *x, size_t rows, size_t k, uint8_t *out, float *scales,
+                                   int32_t *zeros) {
+    for (size_t i = 0; i < rows; i++) {
+        const float *r = x + i * k;
+        float lo = 0, hi = 0;  // the range always holds 0, so 0 is exact
+        for (size_t d = 0; d < k; d++) {
+            lo = r[d] < lo ? r[d] : lo;
+            hi = r[d] > hi ? r[d] : hi;
+        }
+        float scale = hi > lo ? (hi - lo) / 255.0f : 1.0f;
+        float inverse = 1.0f / scale;
+        int32_t zero = (int32_t)nearbyintf(-lo * inverse);
+        if (zero < 0) zero = 0;
+        if (zero > 255) zero = 255;
+        uint8_t *o = out + i * k;
+        float z = (float)zero;
+        for (size_t d = 0; d < k; d++) {
+            // x/scale + zero lies in [0, 255] by construction; +0.5 and truncation round it.
+            float q = r[d] * inverse + z + 0.5f;
+            q = q < 0.0f ? 0.0f : (q > 255.0f ? 255.0f : q);
+            o[d] = (uint8_t)(int32_t)q;
+        }
+        scales[i] = scale;
+        zeros[i] = zero;
+    }
+}
+
+int ck_pack_weights_s8(const float *w, size_t n, size_t k, int8_t *packed, float *scales, int32_t *sums) {
+    if (n % 16 != 0 || k % 4 != 0) return -1;
+    for (size_t j = 0; j < n; j++) {
+        const float *r = w + j * k;
+        float m = 0;
+        for (size_t d = 0; d < k; d++) {
+            float a = fabsf(r[d]);
+            if (a > m) m = a;
+        }
+        float scale = m > 0 ? m / 127.0f : 1.0f;
+        float inverse = 1.0f / scale;
+        int32_t sum = 0;
+        size_t block = j / 16, lane = j % 16;
+        for (size_t d = 0; d < k; d++) {
+            float q = nearbyintf(r[d] * inverse);
+            if (q > 127) q = 127;
+            if (q < -127) q = -127;
+            // [block][k/4][lane][4]
+            packed[((block * (k / 4) + d / 4) * 16 + lane) * 4 + d % 4] = (int8_t)q;
+            sum += (int32_t)q;
+        }
+        scales[j] = scale;
+        sums[j] = sum;
+    }
+    return 0;
+}
+
+static void ck_gemm_u8s8_generic(const uint8_t *a, const float *ascale, const int32_t *azero, size_t rows, size_t k,
+                                 const int8_t *packed, const float *wscale, const int32_t *wsum, size_t n,
+                                 float *out) {
+    size_t groups = k / 4;
+    for (size_t i = 0; i < rows; i++) {
+        const uint8_t *r = a + i * k;
+        for (size_t block = 0; block < n / 16; block++) {
+            int32_t acc[16] = {0};
+            const int8_t *p = packed + block * groups * 64;
+            for (size_t g = 0; g < groups; g++) {
+                const uint8_t *x = r + g * 4;
+                const int8_t *q = p + g * 64;
+                for (int lane = 0; lane < 16; lane++) {
+                    acc[lane] += (int32_t)x[0] * q[lane * 4] + (int32_t)x[1] * q[lane * 4 + 1] +
+                                 (int32_t)x[2] * q[lane * 4 + 2] + (int32_t)x[3] * q[lane * 4 + 3];
+                }
+            }
+            for (int lane = 0; lane < 16; lane++) {
+                size_t j = block * 16 + lane;
+                out[i * n + j] = (float)(acc[lane] - azero[i] * wsum[j]) * ascale[i] * wscale[j];
+            }
+        }
+    }
+}
+
+#ifdef CK_HAVE_VNNI
+// Tiles of 4 rows × 4 blocks of 16 channels: 16 independent accumulators hide vpdpbusd's
+// latency, each packed weight vector is loaded once for four rows, and each row's four bytes
+// are broadcast once for four blocks.
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static inline void ck_store_block(
+    __m512i acc, const int32_t *wsum, const float *wscale, int32_t zero, float ascale, float *out) {
+    __m512i offset = _mm512_mullo_epi32(_mm512_loadu_si512(wsum), _mm512_set1_epi32(zero));
+    __m512 v = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc, offset));
+    v = _mm512_mul_ps(_mm512_mul_ps(v, _mm512_loadu_ps(wscale)), _mm512_set1_ps(ascale));
+    _mm512_storeu_ps(out, v);
+}
+
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static void ck_gemm_u8s8_vnni(
+    const uint8_t *a, const float *ascale, const int32_t *azero, size_t rows, size_t k, const int8_t *packed,
+    const float *wscale, const int32_t *wsum, size_t n, float *out) {
+    size_t groups = k / 4;
+    size_t blocks = n / 16;
+    size_t stride = groups * 64;  // bytes of one packed block of 16 channels
+    size_t i = 0;
+    for (; i + 4 <= rows; i += 4) {
+        const uint8_t *r0 = a + i * k, *r1 = r0 + k, *r2 = r1 + k, *r3 = r2 + k;
+        size_t block = 0;
+        for (; block + 4 <= blocks; block += 4) {
+            const int8_t *p = packed + block * stride;
+            __m512i c[4][4];
+            for (int x = 0; x < 4; x++)
+                for (int y = 0; y < 4; y++) c[x][y] = _mm512_setzero_si512();
+            for (size_t g = 0; g < groups; g++) {
+                __m512i w0 = _mm512_loadu_si512(p + g * 64);
+                __m512i w1 = _mm512_loadu_si512(p + stride + g * 64);
+                __m512i w2 = _mm512_loadu_si512(p + 2 * stride + g * 64);
+                __m512i w3 = _mm512_loadu_si512(p + 3 * stride + g * 64);
+                int32_t x0, x1, x2, x3;
+                memcpy(&x0, r0 + g * 4, 4);
+                memcpy(&x1, r1 + g * 4, 4);
+                memcpy(&x2, r2 + g * 4, 4);
+                memcpy(&x3, r3 + g * 4, 4);
+                __m512i b0 = _mm512_set1_epi32(x0), b1 = _mm512_set1_epi32(x1), b2 = _mm512_set1_epi32(x2),
+                        b3 = _mm512_set1_epi32(x3);
+                c[0][0] = _mm512_dpbusd_epi32(c[0][0], b0, w0);
+                c[0][1] = _mm512_dpbusd_epi32(c[0][1], b0, w1);
+                c[0][2] = _mm512_dpbusd_epi32(c[0][2], b0, w2);
+                c[0][3] = _mm512_dpbusd_epi32(c[0][3], b0, w3);
+                c[1][0] = _mm512_dpbusd_epi32(c[1][0], b1, w0);
+                c[1][1] = _mm512_dpbusd_epi32(c[1][1], b1, w1);
+                c[1][2] = _mm512_dpbusd_epi32(c[1][2], b1, w2);
+                c[1][3] = _mm512_dpbusd_epi32(c[1][3], b1, w3);
+                c[2][0] = _mm512_dpbusd_epi32(c[2][0], b2, w0);
+                c[2][1] = _mm512_dpbusd_epi32(c[2][1], b2, w1);
+                c[2][2] = _mm512_dpbusd_epi32(c[2][2], b2, w2);
+                c[2][3] = _mm512_dpbusd_epi32(c[2][3], b2, w3);
+                c[3][0] = _mm512_dpbusd_epi32(c[3][0], b3, w0);
+                c[3][1] = _mm512_dpbusd_epi32(c[3][1], b3, w1);
+                c[3][2] = _mm512_dpbusd_epi32(c[3][2], b3, w2);
+                c[3][3] = _mm512_dpbusd_epi32(c[3][3], b3, w3);
+            }
+            for (int x = 0; x < 4; x++)
+                for (int y = 0; y < 4; y++) {
+                    size_t j = (block + (size_t)y) * 16;
+                    ck_store_block(c[x][y], wsum + j, wscale + j, azero[i + (size_t)x], ascale[i + (size_t)x],
+                                   out + (i + (size_t)x) * n + j);
+                }
+        }
+        for (; block < blocks; block++) {
+            const int8_t *p = packed + block * stride;
+            __m512i c0 = _mm512_setzero_si512(), c1 = c0, c2 = c0, c3 = c0;
+            for (size_t g = 0; g < groups; g++) {
+                __m512i wv = _mm512_loadu_si512(p + g * 64);
+                int32_t x0, x1, x2, x3;
+                memcpy(&x0, r0 + g * 4, 4);
+                memcpy(&x1, r1 + g * 4, 4);
+                memcpy(&x2, r2 + g * 4, 4);
+                memcpy(&x3, r3 + g * 4, 4);
+                c0 = _mm512_dpbusd_epi32(c0, _mm512_set1_epi32(x0), wv);
+                c1 = _mm512_dpbusd_epi32(c1, _mm512_set1_epi32(x1), wv);
+                c2 = _mm512_dpbusd_epi32(c2, _mm512_set1_epi32(x2), wv);
+                c3 = _mm512_dpbusd_epi32(c3, _mm512_set1_epi32(x3), wv);
+            }
+            __m512i cs[4] = {c0, c1, c2, c3};
+            for (int t = 0; t < 4; t++)
+                ck_store_block(cs[t], wsum + block * 16, wscale + block * 16, azero[i + (size_t)t],
+                               ascale[i + (size_t)t], out + (i + (size_t)t) * n + block * 16);
+        }
+    }
+    if (i < rows)
+        ck_gemm_u8s8_generic(a + i * k, ascale + i, azero + i, rows - i, k, packed, wscale, wsum, n, out + i * n);
+}
+#endif
+
+int ck_gemm_u8s8_uses_vnni(void) {
+#ifdef CK_HAVE_VNNI
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw");
+#else
+    return 0;
+#endif
+}
+
+void ck_gemm_u8s8(const uint8_t *a, const float *ascale, const int32_t *azero, size_t rows, size_t k,
+                  const int8_t *packed, const float *wscale, const int32_t *wsum, size_t n, float *out) {
+#ifdef CK_HAVE_VNNI
+    if (ck_gemm_u8s8_uses_vnni()) {
+        ck_gemm_u8s8_vnni(a, ascale, azero, rows, k, packed, wscale, wsum, n, out);
+        return;
+    }
+#endif
+    ck_gemm_u8s8_generic(a, ascale, azero, rows, k, packed, wscale, wsum, n, out);
+}

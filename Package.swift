@@ -156,7 +156,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EmbeddingsTests",
-            dependencies: ["Embeddings", "VectorSearch", "TestSupport"],
+            dependencies: ["Embeddings", "VectorSearch", "TestSupport", "CKernels"],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),

@@ -185,8 +185,39 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) static void ck_gemm_u8s8_
                                ascale[i + (size_t)t], out + (i + (size_t)t) * n + block * 16);
         }
     }
-    if (i < rows)
-        ck_gemm_u8s8_generic(a + i * k, ascale + i, azero + i, rows - i, k, packed, wscale, wsum, n, out + i * n);
+    // The last rows (fewer than four) one at a time, still on VNNI, four blocks per step.
+    for (; i < rows; i++) {
+        const uint8_t *r = a + i * k;
+        size_t block = 0;
+        for (; block + 4 <= blocks; block += 4) {
+            const int8_t *p = packed + block * stride;
+            __m512i c0 = _mm512_setzero_si512(), c1 = c0, c2 = c0, c3 = c0;
+            for (size_t g = 0; g < groups; g++) {
+                int32_t x;
+                memcpy(&x, r + g * 4, 4);
+                __m512i b = _mm512_set1_epi32(x);
+                c0 = _mm512_dpbusd_epi32(c0, b, _mm512_loadu_si512(p + g * 64));
+                c1 = _mm512_dpbusd_epi32(c1, b, _mm512_loadu_si512(p + stride + g * 64));
+                c2 = _mm512_dpbusd_epi32(c2, b, _mm512_loadu_si512(p + 2 * stride + g * 64));
+                c3 = _mm512_dpbusd_epi32(c3, b, _mm512_loadu_si512(p + 3 * stride + g * 64));
+            }
+            __m512i cs[4] = {c0, c1, c2, c3};
+            for (int y = 0; y < 4; y++) {
+                size_t j = (block + (size_t)y) * 16;
+                ck_store_block(cs[y], wsum + j, wscale + j, azero[i], ascale[i], out + i * n + j);
+            }
+        }
+        for (; block < blocks; block++) {
+            const int8_t *p = packed + block * stride;
+            __m512i c = _mm512_setzero_si512();
+            for (size_t g = 0; g < groups; g++) {
+                int32_t x;
+                memcpy(&x, r + g * 4, 4);
+                c = _mm512_dpbusd_epi32(c, _mm512_set1_epi32(x), _mm512_loadu_si512(p + g * 64));
+            }
+            ck_store_block(c, wsum + block * 16, wscale + block * 16, azero[i], ascale[i], out + i * n + block * 16);
+        }
+    }
 }
 #endif
 
@@ -197,6 +228,11 @@ int ck_gemm_u8s8_uses_vnni(void) {
 #else
     return 0;
 #endif
+}
+
+void ck_gemm_u8s8_portable(const uint8_t *a, const float *ascale, const int32_t *azero, size_t rows, size_t k,
+                           const int8_t *packed, const float *wscale, const int32_t *wsum, size_t n, float *out) {
+    ck_gemm_u8s8_generic(a, ascale, azero, rows, k, packed, wscale, wsum, n, out);
 }
 
 void ck_gemm_u8s8(const uint8_t *a, const float *ascale, const int32_t *azero, size_t rows, size_t k,

@@ -51,6 +51,10 @@ int ck_pack_weights_s8(const float *w, size_t n, size_t k, int8_t *packed, float
 void ck_gemm_u8s8(const uint8_t *a, const float *ascale, const int32_t *azero, size_t rows, size_t k,
                   const int8_t *packed, const float *wscale, const int32_t *wsum, size_t n, float *out);
 
+/// ck_gemm_u8s8's portable loop, whatever the CPU (tests compare the two paths).
+void ck_gemm_u8s8_portable(const uint8_t *a, const float *ascale, const int32_t *azero, size_t rows, size_t k,
+                           const int8_t *packed, const float *wscale, const int32_t *wsum, size_t n, float *out);
+
 /// 1 when ck_gemm_u8s8 runs on AVX-512 VNNI on this CPU.
 int ck_gemm_u8s8_uses_vnni(void);
 

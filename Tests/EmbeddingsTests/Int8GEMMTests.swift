@@ -1,0 +1,58 @@
+import CKernels
+import Foundation
+import Testing
+
+/// The int8 product: the VNNI path and the portable loop compute the same numbers (whatever the
+/// CPU, both run here), and both stay within quantisation error of the f32 product, for row
+/// counts that exercise the 4-row tiles and the leftover rows.
+@Suite struct Int8GEMMTests {
+    struct Generator {
+        var state: UInt64
+        mutating func next() -> Float {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Float(Int64(bitPattern: state >> 11) % 2_000_001) / 1_000_000 - 1
+        }
+    }
+
+    @Test(arguments: [1, 3, 4, 5, 17, 64])
+    func bothPathsAgreeAndApproximateF32(rows: Int) {
+        let k = 384
+        let n = 80  // five blocks of 16: four in a tile, one left over
+        var g = Generator(state: UInt64(rows) &* 977)
+        // Activations like GELU outputs (mostly small, one-sided) and weights like a dense layer's.
+        let a = (0..<(rows * k)).map { _ in max(-0.17, g.next() * 2) }
+        let w = (0..<(n * k)).map { _ in g.next() * 0.1 }
+        var packed = [Int8](repeating: 0, count: n * k)
+        var wscale = [Float](repeating: 0, count: n)
+        var wsum = [Int32](repeating: 0, count: n)
+        #expect(ck_pack_weights_s8(w, n, k, &packed, &wscale, &wsum) == 0)
+        var codes = [UInt8](repeating: 0, count: rows * k)
+        var ascale = [Float](repeating: 0, count: rows)
+        var azero = [Int32](repeating: 0, count: rows)
+        ck_quantize_rows_u8(a, rows, k, &codes, &ascale, &azero)
+        var fast = [Float](repeating: 0, count: rows * n)
+        var portable = [Float](repeating: 0, count: rows * n)
+        ck_gemm_u8s8(codes, ascale, azero, rows, k, packed, wscale, wsum, n, &fast)
+        ck_gemm_u8s8_portable(codes, ascale, azero, rows, k, packed, wscale, wsum, n, &portable)
+        for (x, y) in zip(fast, portable) { #expect(abs(x - y) <= 1e-5 * max(1, abs(y))) }
+        var error: Float = 0
+        var norm: Float = 0
+        for i in 0..<rows {
+            for j in 0..<n {
+                var exact: Float = 0
+                for d in 0..<k { exact += a[i * k + d] * w[j * k + d] }
+                error += (fast[i * n + j] - exact) * (fast[i * n + j] - exact)
+                norm += exact * exact
+            }
+        }
+        #expect((error / norm).squareRoot() < 0.02, "relative error \((error / norm).squareRoot())")
+    }
+
+    @Test func packingRefusesShapesItCannotTile() {
+        var packed = [Int8](repeating: 0, count: 15 * 8)
+        var scales = [Float](repeating: 0, count: 15)
+        var sums = [Int32](repeating: 0, count: 15)
+        let w = [Float](repeating: 1, count: 15 * 8)
+        #expect(ck_pack_weights_s8(w, 15, 8, &packed, &scales, &sums) == -1)
+    }
+}

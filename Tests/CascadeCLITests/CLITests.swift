@@ -104,6 +104,7 @@ struct CLITests {
         #expect(stats["embedding_model"] as? String == "hashing-v1-384")
         #expect((stats["blas"] as? String)?.isEmpty == false)
         #expect((stats["blas_library"] as? String)?.contains("blas") == true)
+        #expect(stats.keys.contains("encoder") && stats["encoder"] is NSNull, "null for a model that is not MiniLM")
     }
 
     @Test("killing ingest at any moment leaves a consistent store, and re-running finishes the job")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Cascade
+import Embeddings
 import Foundation
 import KnowledgeBase
 import VectorSearch
@@ -44,6 +45,41 @@ struct StatsCommand: AsyncParsableCommand {
         var schema_version: String
         var blas_library: String?
         var blas: String
+        /// How the store's model computes: `f32 (BLAS sgemm)`, `int8 (AVX-512 VNNI)`,
+        /// `int8 (portable loop)`; null for other models.
+        var encoder: String?
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(path, forKey: .path)
+            try c.encode(documents, forKey: .documents)
+            try c.encode(chunks, forKey: .chunks)
+            try c.encode(vectors, forKey: .vectors)
+            try c.encode(chunks_without_vector, forKey: .chunks_without_vector)
+            try c.encode(collections, forKey: .collections)
+            try c.encode(embedding_model, forKey: .embedding_model)
+            try c.encode(dimension, forKey: .dimension)
+            try c.encode(file_bytes, forKey: .file_bytes)
+            try c.encode(text_bytes, forKey: .text_bytes)
+            try c.encode(vector_bytes, forKey: .vector_bytes)
+            try c.encode(schema_version, forKey: .schema_version)
+            try c.encode(blas_library, forKey: .blas_library)
+            try c.encode(blas, forKey: .blas)
+            try c.encode(self.encoder, forKey: .encoder)
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case path, documents, chunks, vectors, chunks_without_vector, collections, embedding_model, dimension
+            case file_bytes, text_bytes, vector_bytes, schema_version, blas_library, blas, encoder
+        }
+    }
+
+    static func encoderPath(model: String?) -> String? {
+        switch model {
+        case MiniLMEmbedder.defaultModelID: "f32 (BLAS sgemm)"
+        case MiniLMEmbedder.int8ModelID: BertEncoder.int8UsesVNNI ? "int8 (AVX-512 VNNI)" : "int8 (portable loop)"
+        default: nil
+        }
     }
 
     func run() async throws {
@@ -58,7 +94,8 @@ struct StatsCommand: AsyncParsableCommand {
                 chunks_without_vector: stats.chunksWithoutVector, collections: stats.collections,
                 embedding_model: stats.embeddingModel, dimension: stats.dimension, file_bytes: stats.fileBytes,
                 text_bytes: stats.textBytes, vector_bytes: stats.vectorBytes, schema_version: stats.schemaVersion,
-                blas_library: BLASLibrary.loadedPath, blas: BLASLibrary.summary)
+                blas_library: BLASLibrary.loadedPath, blas: BLASLibrary.summary,
+                encoder: Self.encoderPath(model: stats.embeddingModel))
             if json {
                 try Terminal.printJSON(output)
                 return
@@ -75,6 +112,7 @@ struct StatsCommand: AsyncParsableCommand {
                   schema        \(stats.schemaVersion)
                   BLAS          \(BLASLibrary.summary)
                 """)
+            if let path = output.encoder { print("  encoder       \(path)") }
         }
     }
 }

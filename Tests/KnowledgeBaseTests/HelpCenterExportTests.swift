@@ -87,6 +87,22 @@ import Testing
         #expect(message(nul).contains("NUL"))
     }
 
+    @Test func hostileExportsAreOneClearError() {
+        // Nested 100,000 deep: refused by the parser, not a stack overflow.
+        let deep =
+            "{\"articles\": " + String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000) + "}"
+        #expect(throws: IngestError.self) { try load(text: deep) }
+        let url = URL(fileURLWithPath: "/tmp/x.json")
+        #expect(throws: IngestError.self) {
+            try HelpCenterExportLoader().load(
+                Data([0x7B, 0x22, 0xFF, 0xFE, 0x22, 0x7D]), context: LoadContext(fileURL: url, relativePath: "x.json"))
+        }
+        #expect(throws: IngestError.self) {
+            try HelpCenterExportLoader().load(
+                Data("{\"articles\": []}\u{0}".utf8), context: LoadContext(fileURL: url, relativePath: "x.json"))
+        }
+    }
+
     @Test func aNewerExportRedoesOnlyTheArticlesThatChanged() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hc-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -169,12 +169,9 @@ public final class BertEncoder: @unchecked Sendable {
 
         for layer in layers {
             // Q, K, V for all tokens at once.
-            if let q = layer.quantized {
-                Self.linear(x, rows: total, inputs: h, quantized: q.qkv, outputs: 3 * h, into: &qkv)
-            } else {
-                layer.qkvWeight.withUnsafeBufferPointer { w in
-                    Self.linear(x, rows: total, inputs: h, weight: w, outputs: 3 * h, into: &qkv)
-                }
+            layer.qkvWeight.withUnsafeBufferPointer { w in
+                Self.linear(
+                    x, rows: total, inputs: h, weight: w, quantized: layer.quantized?.qkv, outputs: 3 * h, into: &qkv)
             }
             layer.qkvBias.withUnsafeBufferPointer { bias in
                 let b = SharedFloats(bias)
@@ -190,38 +187,23 @@ public final class BertEncoder: @unchecked Sendable {
                         hidden: h, heads: heads, headSize: headSize, scale: scale)
                 }
             }
-            if let q = layer.quantized {
-                Self.linear(context, rows: total, inputs: h, quantized: q.attentionOut, outputs: h, into: &projected)
-            } else {
-                Self.linear(
-                    context, rows: total, inputs: h, weight: layer.attentionOutWeight, outputs: h, into: &projected)
-            }
+            Self.linear(
+                context, rows: total, inputs: h, weight: layer.attentionOutWeight,
+                quantized: layer.quantized?.attentionOut, outputs: h, into: &projected)
             Self.addAndNormalize(
                 &x, projected, bias: layer.attentionOutBias, rows: total, width: h, norm: layer.attentionNorm, eps: eps)
 
-            if let q = layer.quantized {
-                Self.linear(
-                    x, rows: total, inputs: h, quantized: q.intermediate, outputs: c.intermediateSize,
-                    into: &intermediate)
-            } else {
-                Self.linear(
-                    x, rows: total, inputs: h, weight: layer.intermediateWeight, outputs: c.intermediateSize,
-                    into: &intermediate)
-            }
+            Self.linear(
+                x, rows: total, inputs: h, weight: layer.intermediateWeight, quantized: layer.quantized?.intermediate,
+                outputs: c.intermediateSize, into: &intermediate)
             let intermediateBias = SharedFloats(layer.intermediateBias)
             let intermediateWidth = c.intermediateSize
             Self.rowwise(&intermediate, rows: total, width: intermediateWidth) { range, start in
                 ck_bias_gelu_rows(start, range.count, intermediateWidth, intermediateBias.pointer)
             }
-            if let q = layer.quantized {
-                Self.linear(
-                    intermediate, rows: total, inputs: c.intermediateSize, quantized: q.output, outputs: h,
-                    into: &projected)
-            } else {
-                Self.linear(
-                    intermediate, rows: total, inputs: c.intermediateSize, weight: layer.outputWeight, outputs: h,
-                    into: &projected)
-            }
+            Self.linear(
+                intermediate, rows: total, inputs: c.intermediateSize, weight: layer.outputWeight,
+                quantized: layer.quantized?.output, outputs: h, into: &projected)
             Self.addAndNormalize(
                 &x, projected, bias: layer.outputBias, rows: total, width: h, norm: layer.outputNorm, eps: eps)
         }
@@ -301,10 +283,14 @@ public final class BertEncoder: @unchecked Sendable {
     /// `out (rows × outputs) = input (rows × inputs) · weightᵀ`, with PyTorch's `[outputs × inputs]`
     /// weight layout. The bias is not added here: it is fused into the element-wise pass that
     /// follows (GELU, residual + LayerNorm), which saves a full write and read of `out`.
+    /// With `quantized` (int8 precision), the int8 product of the same weights instead.
     static func linear(
-        _ input: [Float], rows: Int, inputs: Int, weight: UnsafeBufferPointer<Float>, outputs: Int,
-        into out: inout [Float]
+        _ input: [Float], rows: Int, inputs: Int, weight: UnsafeBufferPointer<Float>, quantized: QuantizedWeight? = nil,
+        outputs: Int, into out: inout [Float]
     ) {
+        if let quantized {
+            return linear(input, rows: rows, inputs: inputs, quantized: quantized, outputs: outputs, into: &out)
+        }
         out.withUnsafeMutableBufferPointer { out in
             input.withUnsafeBufferPointer { input in
                 cblas_sgemm(

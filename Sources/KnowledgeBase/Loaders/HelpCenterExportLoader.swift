@@ -109,21 +109,12 @@ public struct HelpCenterExportLoader: DocumentLoader {
             }
             let description = (article["description"] as? String) ?? ""
             guard parsedBody != nil || !description.isEmpty else { continue }
+            // The description (Intercom's summary) first, then the body's blocks as the HTML
+            // loader read them; the builder computes every block's offset.
             var builder = DocumentTextBuilder()
             if !description.isEmpty { builder.append(.paragraph, description) }
+            for block in parsedBody?.blocks ?? [] { builder.append(block.kind, block.text, anchor: block.anchor) }
             var document = builder.build(docID: id, source: url, title: title, metadata: [:])
-            if let parsedBody {
-                let offset = document.text.isEmpty ? 0 : document.text.unicodeScalars.count + 2
-                let shifted = parsedBody.blocks.map { block -> TextBlock in
-                    var block = block
-                    block.startOffset += offset
-                    return block
-                }
-                document = ParsedDocument(
-                    docID: id, source: url, title: title,
-                    text: document.text.isEmpty ? parsedBody.text : document.text + "\n\n" + parsedBody.text,
-                    blocks: document.blocks + shifted, metadata: [:])
-            }
             document.metadata = ["format": formatName, "export": flavor.rawValue, "updated_at": updated]
             for key in ["section_id", "locale", "parent_id"] {
                 if let value = article[key], !(value is NSNull) { document.metadata[key] = "\(value)" }

@@ -36,6 +36,12 @@ struct DashboardRoutes {
     enum Access {
         case viewer(Viewer)
         case denied(Response)
+
+        /// The page answering a denied request (nil for a viewer).
+        var refusal: Response? {
+            if case .denied(let response) = self { return response }
+            return nil
+        }
     }
 
     // MARK: - Responses
@@ -220,7 +226,7 @@ struct DashboardRoutes {
 
     @Sendable func logout(_ request: Request, context: APIRequestContext) async throws -> Response {
         let fields = try await Self.form(request, limit: 4096) ?? [:]
-        if case .denied(let response) = try formAccess(request, fields: fields) { return response }
+        if let refusal = try formAccess(request, fields: fields).refusal { return refusal }
         let cookie = DashboardSessions.cookie(
             DashboardSessions.cookieName, "", maxAge: 0, secure: Self.isSecure(request))
         return Self.redirect("/dashboard/login", headers: [.setCookie: cookie])
@@ -237,7 +243,8 @@ struct DashboardRoutes {
     // MARK: - Pages
 
     @Sendable func usage(_ request: Request, context: APIRequestContext) async throws -> Response {
-        guard case .viewer(let viewer) = try access(request) else { return try deniedResponse(request) }
+        let access = try access(request)
+        guard case .viewer(let viewer) = access else { return access.refusal! }
         let tenant = viewer.key.tenant
         let zone = try service.ledger.billingHistory(tenant: tenant).last?.zone ?? TimeZone(identifier: "UTC")!
         let current = BillingMonth.containing(Date(), in: zone)
@@ -270,13 +277,9 @@ struct DashboardRoutes {
             HTML.page(title: "Usage \(month)", tenant: tenant, current: "/dashboard", csrf: viewer.csrf, body: body))
     }
 
-    func deniedResponse(_ request: Request) throws -> Response {
-        if case .denied(let response) = try access(request) { return response }
-        return Self.message("Refused", "Not allowed.", status: .forbidden)
-    }
-
     @Sendable func escalations(_ request: Request, context: APIRequestContext) async throws -> Response {
-        guard case .viewer(let viewer) = try access(request) else { return try deniedResponse(request) }
+        let access = try access(request)
+        guard case .viewer(let viewer) = access else { return access.refusal! }
         let open = try service.ledger.openEscalations(tenant: viewer.key.tenant)
         var body = "<h1>Escalations</h1><p class=\"sub\">Questions no tier could answer, oldest first. "
         body += "An answer you send is recorded in the ledger as the agent's correction (never billed).</p>"
@@ -312,10 +315,7 @@ struct DashboardRoutes {
     @Sendable func resolve(_ request: Request, context: APIRequestContext) async throws -> Response {
         let fields = try await Self.form(request, limit: 256 << 10) ?? [:]
         let access = try formAccess(request, fields: fields)
-        guard case .viewer(let viewer) = access else {
-            if case .denied(let response) = access { return response }
-            return Self.message("Refused", "Not allowed.", status: .forbidden)
-        }
+        guard case .viewer(let viewer) = access else { return access.refusal! }
         let id = try context.parameters.require("query_id")
         guard let answer = fields["answer"]?.trimmingCharacters(in: .whitespacesAndNewlines), !answer.isEmpty,
             answer.count <= 20_000, !answer.unicodeScalars.contains("\u{0}")
@@ -340,7 +340,8 @@ struct DashboardRoutes {
     }
 
     @Sendable func knowledgeBase(_ request: Request, context: APIRequestContext) async throws -> Response {
-        guard case .viewer(let viewer) = try access(request) else { return try deniedResponse(request) }
+        let access = try access(request)
+        guard case .viewer(let viewer) = access else { return access.refusal! }
         let runtime = try service.runtime(for: viewer.key.tenant)
         let store = runtime.knowledgeBase.currentStore
         let stats = try store?.stats()
@@ -416,7 +417,8 @@ struct DashboardRoutes {
         guard Self.sameOrigin(request) else {
             return Self.message("Refused", "This form was sent from another site.", status: .forbidden)
         }
-        guard case .viewer(var viewer) = try access(request) else { return try deniedResponse(request) }
+        let access = try access(request)
+        guard case .viewer(var viewer) = access else { return access.refusal! }
         guard let boundary = FormBody.boundary(contentType: request.headers[.contentType] ?? "") else {
             return Self.message(
                 "Not a file upload", "Send the form as multipart/form-data.", status: .badRequest, viewer: viewer)

@@ -197,19 +197,12 @@ struct MCPToolbox: Sendable {
     private func listEscalations(_ arguments: [String: Value]) throws -> CallTool.Result {
         _ = try ToolArguments(arguments, allowed: [])
         let open = try service.ledger.openEscalations(tenant: tenant)
-        let items: [JSONValue] = open.map { e in
-            [
-                "query_id": .string(e.queryID), "question": .string(e.question),
-                "conversation_id": .string(e.conversationID), "user_id": .string(e.userID),
-                "occurred_at": .timestamp(e.occurredAt), "why": .string(e.note),
-            ]
-        }
         var text = open.isEmpty ? "No open escalations." : "\(open.count) open escalation(s), oldest first:\n"
         for e in open {
             text +=
                 "- \(e.queryID) at \(JSONConvention.timestamp(e.occurredAt)): \(e.question ?? "")\n  why: \(e.note ?? "")\n"
         }
-        let structured: JSONValue = ["escalations": .array(items)]
+        let structured: JSONValue = ["escalations": .array(open.map(Presenter.escalation))]
         return try CallTool.Result(content: [Self.text(text)], structuredContent: structured.mcpValue)
     }
 

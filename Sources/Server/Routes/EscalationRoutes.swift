@@ -14,16 +14,7 @@ struct EscalationRoutes {
     @Sendable func list(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {
         let key = try context.require(.admin)
         let open = try service.ledger.openEscalations(tenant: key.tenant)
-        return JSONResponse([
-            "escalations": .array(
-                open.map { e in
-                    [
-                        "query_id": .string(e.queryID), "question": .string(e.question),
-                        "conversation_id": .string(e.conversationID), "user_id": .string(e.userID),
-                        "occurred_at": .timestamp(e.occurredAt), "why": .string(e.note),
-                    ]
-                })
-        ])
+        return JSONResponse(["escalations": .array(open.map(Presenter.escalation))])
     }
 
     @Sendable func resolve(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {

@@ -27,6 +27,15 @@ enum Presenter {
         ]
     }
 
+    /// An open escalation: the question, who asked, when, and why each tier passed.
+    static func escalation(_ e: LedgerEntry) -> JSONValue {
+        [
+            "query_id": .string(e.queryID), "question": .string(e.question),
+            "conversation_id": .string(e.conversationID), "user_id": .string(e.userID),
+            "occurred_at": .timestamp(e.occurredAt), "why": .string(e.note),
+        ]
+    }
+
     /// A ledger row as `LedgerEntry` encodes itself (every field, citations nested).
     static func entry(_ e: LedgerEntry) throws -> JSONValue { try JSONValue.encoding(e) }
 

@@ -26,10 +26,24 @@ CK_CLONES void ck_quantize_rows_u8(const float *x, size_t rows, size_t k, uint8_
                                    int32_t *zeros) {
     for (size_t i = 0; i < rows; i++) {
         const float *r = x + i * k;
-        float lo = 0, hi = 0;  // the range always holds 0, so 0 is exact
-        for (size_t d = 0; d < k; d++) {
-            lo = r[d] < lo ? r[d] : lo;
-            hi = r[d] > hi ? r[d] : hi;
+        // Sixteen running minima and maxima, one per lane: a single running value is a serial
+        // chain of scalar compares (the compiler may not reorder a float reduction), lanes are
+        // independent and become one vector min and max per 16 inputs.
+        float los[16] = {0}, his[16] = {0};  // the range always holds 0, so 0 is exact
+        size_t d = 0;
+        for (; d + 16 <= k; d += 16)
+            for (int l = 0; l < 16; l++) {
+                los[l] = r[d + l] < los[l] ? r[d + l] : los[l];
+                his[l] = r[d + l] > his[l] ? r[d + l] : his[l];
+            }
+        for (; d < k; d++) {
+            los[0] = r[d] < los[0] ? r[d] : los[0];
+            his[0] = r[d] > his[0] ? r[d] : his[0];
+        }
+        float lo = 0, hi = 0;
+        for (int l = 0; l < 16; l++) {
+            lo = los[l] < lo ? los[l] : lo;
+            hi = his[l] > hi ? his[l] : hi;
         }
         float scale = hi > lo ? (hi - lo) / 255.0f : 1.0f;
         float inverse = 1.0f / scale;
@@ -78,7 +92,7 @@ int ck_pack_weights_s8(const float *w, size_t n, size_t k, int8_t *packed, float
 
 static void ck_gemm_u8s8_generic(const uint8_t *a, const float *ascale, const int32_t *azero, size_t rows, size_t k,
                                  const int8_t *packed, const float *wscale, const int32_t *wsum, size_t n,
-                                 float *out) {
+                                 float *out, size_t ldo) {
     size_t groups = k / 4;
     for (size_t i = 0; i < rows; i++) {
         const uint8_t *r = a + i * k;
@@ -95,7 +109,7 @@ static void ck_gemm_u8s8_generic(const uint8_t *a, const float *ascale, const in
             }
             for (int lane = 0; lane < 16; lane++) {
                 size_t j = block * 16 + lane;
-                out[i * n + j] = (float)(acc[lane] - azero[i] * wsum[j]) * ascale[i] * wscale[j];
+                out[i * ldo + j] = (float)(acc[lane] - azero[i] * wsum[j]) * ascale[i] * wscale[j];
             }
         }
     }
@@ -113,78 +127,102 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) static inline void ck_sto
     _mm512_storeu_ps(out, v);
 }
 
+// One tile: rows i..i+3 × the four blocks from `block`.
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static inline void ck_tile_4x4(
+    const uint8_t *a, const float *ascale, const int32_t *azero, size_t i, size_t k, const int8_t *packed,
+    const float *wscale, const int32_t *wsum, size_t block, float *out, size_t ldo) {
+    size_t groups = k / 4;
+    size_t stride = groups * 64;  // bytes of one packed block of 16 channels
+    const uint8_t *r0 = a + i * k, *r1 = r0 + k, *r2 = r1 + k, *r3 = r2 + k;
+    const int8_t *p = packed + block * stride;
+    __m512i c[4][4];
+    for (int x = 0; x < 4; x++)
+        for (int y = 0; y < 4; y++) c[x][y] = _mm512_setzero_si512();
+    for (size_t g = 0; g < groups; g++) {
+        __m512i w0 = _mm512_loadu_si512(p + g * 64);
+        __m512i w1 = _mm512_loadu_si512(p + stride + g * 64);
+        __m512i w2 = _mm512_loadu_si512(p + 2 * stride + g * 64);
+        __m512i w3 = _mm512_loadu_si512(p + 3 * stride + g * 64);
+        int32_t x0, x1, x2, x3;
+        memcpy(&x0, r0 + g * 4, 4);
+        memcpy(&x1, r1 + g * 4, 4);
+        memcpy(&x2, r2 + g * 4, 4);
+        memcpy(&x3, r3 + g * 4, 4);
+        __m512i b0 = _mm512_set1_epi32(x0), b1 = _mm512_set1_epi32(x1), b2 = _mm512_set1_epi32(x2),
+                b3 = _mm512_set1_epi32(x3);
+        c[0][0] = _mm512_dpbusd_epi32(c[0][0], b0, w0);
+        c[0][1] = _mm512_dpbusd_epi32(c[0][1], b0, w1);
+        c[0][2] = _mm512_dpbusd_epi32(c[0][2], b0, w2);
+        c[0][3] = _mm512_dpbusd_epi32(c[0][3], b0, w3);
+        c[1][0] = _mm512_dpbusd_epi32(c[1][0], b1, w0);
+        c[1][1] = _mm512_dpbusd_epi32(c[1][1], b1, w1);
+        c[1][2] = _mm512_dpbusd_epi32(c[1][2], b1, w2);
+        c[1][3] = _mm512_dpbusd_epi32(c[1][3], b1, w3);
+        c[2][0] = _mm512_dpbusd_epi32(c[2][0], b2, w0);
+        c[2][1] = _mm512_dpbusd_epi32(c[2][1], b2, w1);
+        c[2][2] = _mm512_dpbusd_epi32(c[2][2], b2, w2);
+        c[2][3] = _mm512_dpbusd_epi32(c[2][3], b2, w3);
+        c[3][0] = _mm512_dpbusd_epi32(c[3][0], b3, w0);
+        c[3][1] = _mm512_dpbusd_epi32(c[3][1], b3, w1);
+        c[3][2] = _mm512_dpbusd_epi32(c[3][2], b3, w2);
+        c[3][3] = _mm512_dpbusd_epi32(c[3][3], b3, w3);
+    }
+    for (int x = 0; x < 4; x++)
+        for (int y = 0; y < 4; y++) {
+            size_t j = (block + (size_t)y) * 16;
+            ck_store_block(c[x][y], wsum + j, wscale + j, azero[i + (size_t)x], ascale[i + (size_t)x],
+                           out + (i + (size_t)x) * ldo + j);
+        }
+}
+
+// One tile: rows i..i+3 × one block.
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) static inline void ck_tile_4x1(
+    const uint8_t *a, const float *ascale, const int32_t *azero, size_t i, size_t k, const int8_t *packed,
+    const float *wscale, const int32_t *wsum, size_t block, float *out, size_t ldo) {
+    size_t groups = k / 4;
+    const uint8_t *r0 = a + i * k, *r1 = r0 + k, *r2 = r1 + k, *r3 = r2 + k;
+    const int8_t *p = packed + block * groups * 64;
+    __m512i c0 = _mm512_setzero_si512(), c1 = c0, c2 = c0, c3 = c0;
+    for (size_t g = 0; g < groups; g++) {
+        __m512i wv = _mm512_loadu_si512(p + g * 64);
+        int32_t x0, x1, x2, x3;
+        memcpy(&x0, r0 + g * 4, 4);
+        memcpy(&x1, r1 + g * 4, 4);
+        memcpy(&x2, r2 + g * 4, 4);
+        memcpy(&x3, r3 + g * 4, 4);
+        c0 = _mm512_dpbusd_epi32(c0, _mm512_set1_epi32(x0), wv);
+        c1 = _mm512_dpbusd_epi32(c1, _mm512_set1_epi32(x1), wv);
+        c2 = _mm512_dpbusd_epi32(c2, _mm512_set1_epi32(x2), wv);
+        c3 = _mm512_dpbusd_epi32(c3, _mm512_set1_epi32(x3), wv);
+    }
+    __m512i cs[4] = {c0, c1, c2, c3};
+    for (int t = 0; t < 4; t++)
+        ck_store_block(cs[t], wsum + block * 16, wscale + block * 16, azero[i + (size_t)t], ascale[i + (size_t)t],
+                       out + (i + (size_t)t) * ldo + block * 16);
+}
+
+// Rows are taken in panels of 16: within a panel, each group of four weight blocks (one tile
+// column, k·64 bytes) is used by all four row tiles while it is still in L1, instead of the
+// whole weight matrix streaming past once per four rows. A question (16–30 rows) is one or
+// two panels, so its weights are read from memory once.
 __attribute__((target("avx512f,avx512bw,avx512vnni"))) static void ck_gemm_u8s8_vnni(
     const uint8_t *a, const float *ascale, const int32_t *azero, size_t rows, size_t k, const int8_t *packed,
-    const float *wscale, const int32_t *wsum, size_t n, float *out) {
+    const float *wscale, const int32_t *wsum, size_t n, float *out, size_t ldo) {
     size_t groups = k / 4;
     size_t blocks = n / 16;
     size_t stride = groups * 64;  // bytes of one packed block of 16 channels
-    size_t i = 0;
-    for (; i + 4 <= rows; i += 4) {
-        const uint8_t *r0 = a + i * k, *r1 = r0 + k, *r2 = r1 + k, *r3 = r2 + k;
+    size_t full = rows - rows % 4;
+    for (size_t panel = 0; panel < full; panel += 16) {
+        size_t end = panel + 16 < full ? panel + 16 : full;
         size_t block = 0;
-        for (; block + 4 <= blocks; block += 4) {
-            const int8_t *p = packed + block * stride;
-            __m512i c[4][4];
-            for (int x = 0; x < 4; x++)
-                for (int y = 0; y < 4; y++) c[x][y] = _mm512_setzero_si512();
-            for (size_t g = 0; g < groups; g++) {
-                __m512i w0 = _mm512_loadu_si512(p + g * 64);
-                __m512i w1 = _mm512_loadu_si512(p + stride + g * 64);
-                __m512i w2 = _mm512_loadu_si512(p + 2 * stride + g * 64);
-                __m512i w3 = _mm512_loadu_si512(p + 3 * stride + g * 64);
-                int32_t x0, x1, x2, x3;
-                memcpy(&x0, r0 + g * 4, 4);
-                memcpy(&x1, r1 + g * 4, 4);
-                memcpy(&x2, r2 + g * 4, 4);
-                memcpy(&x3, r3 + g * 4, 4);
-                __m512i b0 = _mm512_set1_epi32(x0), b1 = _mm512_set1_epi32(x1), b2 = _mm512_set1_epi32(x2),
-                        b3 = _mm512_set1_epi32(x3);
-                c[0][0] = _mm512_dpbusd_epi32(c[0][0], b0, w0);
-                c[0][1] = _mm512_dpbusd_epi32(c[0][1], b0, w1);
-                c[0][2] = _mm512_dpbusd_epi32(c[0][2], b0, w2);
-                c[0][3] = _mm512_dpbusd_epi32(c[0][3], b0, w3);
-                c[1][0] = _mm512_dpbusd_epi32(c[1][0], b1, w0);
-                c[1][1] = _mm512_dpbusd_epi32(c[1][1], b1, w1);
-                c[1][2] = _mm512_dpbusd_epi32(c[1][2], b1, w2);
-                c[1][3] = _mm512_dpbusd_epi32(c[1][3], b1, w3);
-                c[2][0] = _mm512_dpbusd_epi32(c[2][0], b2, w0);
-                c[2][1] = _mm512_dpbusd_epi32(c[2][1], b2, w1);
-                c[2][2] = _mm512_dpbusd_epi32(c[2][2], b2, w2);
-                c[2][3] = _mm512_dpbusd_epi32(c[2][3], b2, w3);
-                c[3][0] = _mm512_dpbusd_epi32(c[3][0], b3, w0);
-                c[3][1] = _mm512_dpbusd_epi32(c[3][1], b3, w1);
-                c[3][2] = _mm512_dpbusd_epi32(c[3][2], b3, w2);
-                c[3][3] = _mm512_dpbusd_epi32(c[3][3], b3, w3);
-            }
-            for (int x = 0; x < 4; x++)
-                for (int y = 0; y < 4; y++) {
-                    size_t j = (block + (size_t)y) * 16;
-                    ck_store_block(c[x][y], wsum + j, wscale + j, azero[i + (size_t)x], ascale[i + (size_t)x],
-                                   out + (i + (size_t)x) * n + j);
-                }
-        }
-        for (; block < blocks; block++) {
-            const int8_t *p = packed + block * stride;
-            __m512i c0 = _mm512_setzero_si512(), c1 = c0, c2 = c0, c3 = c0;
-            for (size_t g = 0; g < groups; g++) {
-                __m512i wv = _mm512_loadu_si512(p + g * 64);
-                int32_t x0, x1, x2, x3;
-                memcpy(&x0, r0 + g * 4, 4);
-                memcpy(&x1, r1 + g * 4, 4);
-                memcpy(&x2, r2 + g * 4, 4);
-                memcpy(&x3, r3 + g * 4, 4);
-                c0 = _mm512_dpbusd_epi32(c0, _mm512_set1_epi32(x0), wv);
-                c1 = _mm512_dpbusd_epi32(c1, _mm512_set1_epi32(x1), wv);
-                c2 = _mm512_dpbusd_epi32(c2, _mm512_set1_epi32(x2), wv);
-                c3 = _mm512_dpbusd_epi32(c3, _mm512_set1_epi32(x3), wv);
-            }
-            __m512i cs[4] = {c0, c1, c2, c3};
-            for (int t = 0; t < 4; t++)
-                ck_store_block(cs[t], wsum + block * 16, wscale + block * 16, azero[i + (size_t)t],
-                               ascale[i + (size_t)t], out + (i + (size_t)t) * n + block * 16);
-        }
+        for (; block + 4 <= blocks; block += 4)
+            for (size_t i = panel; i < end; i += 4)
+                ck_tile_4x4(a, ascale, azero, i, k, packed, wscale, wsum, block, out, ldo);
+        for (; block < blocks; block++)
+            for (size_t i = panel; i < end; i += 4)
+                ck_tile_4x1(a, ascale, azero, i, k, packed, wscale, wsum, block, out, ldo);
     }
+    size_t i = full;
     // The last rows (fewer than four) one at a time, still on VNNI, four blocks per step.
     for (; i < rows; i++) {
         const uint8_t *r = a + i * k;
@@ -204,7 +242,7 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) static void ck_gemm_u8s8_
             __m512i cs[4] = {c0, c1, c2, c3};
             for (int y = 0; y < 4; y++) {
                 size_t j = (block + (size_t)y) * 16;
-                ck_store_block(cs[y], wsum + j, wscale + j, azero[i], ascale[i], out + i * n + j);
+                ck_store_block(cs[y], wsum + j, wscale + j, azero[i], ascale[i], out + i * ldo + j);
             }
         }
         for (; block < blocks; block++) {
@@ -215,7 +253,7 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) static void ck_gemm_u8s8_
                 memcpy(&x, r + g * 4, 4);
                 c = _mm512_dpbusd_epi32(c, _mm512_set1_epi32(x), _mm512_loadu_si512(p + g * 64));
             }
-            ck_store_block(c, wsum + block * 16, wscale + block * 16, azero[i], ascale[i], out + i * n + block * 16);
+            ck_store_block(c, wsum + block * 16, wscale + block * 16, azero[i], ascale[i], out + i * ldo + block * 16);
         }
     }
 }
@@ -232,16 +270,27 @@ int ck_gemm_u8s8_uses_vnni(void) {
 
 void ck_gemm_u8s8_portable(const uint8_t *a, const float *ascale, const int32_t *azero, size_t rows, size_t k,
                            const int8_t *packed, const float *wscale, const int32_t *wsum, size_t n, float *out) {
-    ck_gemm_u8s8_generic(a, ascale, azero, rows, k, packed, wscale, wsum, n, out);
+    ck_gemm_u8s8_generic(a, ascale, azero, rows, k, packed, wscale, wsum, n, out, n);
+}
+
+void ck_gemm_u8s8_columns(const uint8_t *a, const float *ascale, const int32_t *azero, size_t rows, size_t k,
+                          const int8_t *packed, const float *wscale, const int32_t *wsum, size_t n,
+                          size_t first_block, size_t end_block, float *out) {
+    if (end_block > n / 16) end_block = n / 16;
+    if (first_block >= end_block) return;
+    size_t stride = (k / 4) * 64;
+    const int8_t *p = packed + first_block * stride;
+    size_t j = first_block * 16, width = (end_block - first_block) * 16;
+#ifdef CK_HAVE_VNNI
+    if (ck_gemm_u8s8_uses_vnni()) {
+        ck_gemm_u8s8_vnni(a, ascale, azero, rows, k, p, wscale + j, wsum + j, width, out + j, n);
+        return;
+    }
+#endif
+    ck_gemm_u8s8_generic(a, ascale, azero, rows, k, p, wscale + j, wsum + j, width, out + j, n);
 }
 
 void ck_gemm_u8s8(const uint8_t *a, const float *ascale, const int32_t *azero, size_t rows, size_t k,
                   const int8_t *packed, const float *wscale, const int32_t *wsum, size_t n, float *out) {
-#ifdef CK_HAVE_VNNI
-    if (ck_gemm_u8s8_uses_vnni()) {
-        ck_gemm_u8s8_vnni(a, ascale, azero, rows, k, packed, wscale, wsum, n, out);
-        return;
-    }
-#endif
-    ck_gemm_u8s8_generic(a, ascale, azero, rows, k, packed, wscale, wsum, n, out);
+    ck_gemm_u8s8_columns(a, ascale, azero, rows, k, packed, wscale, wsum, n, 0, n / 16, out);
 }

@@ -14,7 +14,7 @@ import Testing
         }
     }
 
-    @Test(arguments: [1, 3, 4, 5, 17, 64])
+    @Test(arguments: [1, 3, 4, 5, 17, 37, 64])
     func bothPathsAgreeAndApproximateF32(rows: Int) {
         let k = 384
         let n = 80  // five blocks of 16: four in a tile, one left over
@@ -46,6 +46,37 @@ import Testing
             }
         }
         #expect((error / norm).squareRoot() < 0.02, "relative error \((error / norm).squareRoot())")
+    }
+
+    /// Workers that split a question's product by output columns together write exactly the full
+    /// product; k = 100 also exercises the quantiser's leftover (non-multiple-of-16) inputs.
+    @Test(arguments: [1, 6, 21])
+    func columnSharesComposeTheFullProduct(rows: Int) {
+        let k = 100
+        let n = 80
+        var g = Generator(state: UInt64(rows) &* 31)
+        let a = (0..<(rows * k)).map { _ in g.next() }
+        let w = (0..<(n * k)).map { _ in g.next() * 0.1 }
+        var packed = [Int8](repeating: 0, count: n * k)
+        var wscale = [Float](repeating: 0, count: n)
+        var wsum = [Int32](repeating: 0, count: n)
+        #expect(ck_pack_weights_s8(w, n, k, &packed, &wscale, &wsum) == 0)
+        var codes = [UInt8](repeating: 0, count: rows * k)
+        var ascale = [Float](repeating: 0, count: rows)
+        var azero = [Int32](repeating: 0, count: rows)
+        ck_quantize_rows_u8(a, rows, k, &codes, &ascale, &azero)
+        for i in 0..<rows {
+            for d in 0..<k {
+                let decoded = (Float(codes[i * k + d]) - Float(azero[i])) * ascale[i]
+                #expect(abs(decoded - a[i * k + d]) <= ascale[i] * 0.5 + 1e-6)
+            }
+        }
+        var whole = [Float](repeating: 0, count: rows * n)
+        var shared = [Float](repeating: .nan, count: rows * n)
+        ck_gemm_u8s8(codes, ascale, azero, rows, k, packed, wscale, wsum, n, &whole)
+        ck_gemm_u8s8_columns(codes, ascale, azero, rows, k, packed, wscale, wsum, n, 0, 2, &shared)
+        ck_gemm_u8s8_columns(codes, ascale, azero, rows, k, packed, wscale, wsum, n, 2, 5, &shared)
+        #expect(shared == whole)
     }
 
     @Test func packingRefusesShapesItCannotTile() {

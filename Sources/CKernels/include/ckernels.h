@@ -51,6 +51,13 @@ int ck_pack_weights_s8(const float *w, size_t n, size_t k, int8_t *packed, float
 void ck_gemm_u8s8(const uint8_t *a, const float *ascale, const int32_t *azero, size_t rows, size_t k,
                   const int8_t *packed, const float *wscale, const int32_t *wsum, size_t n, float *out);
 
+/// ck_gemm_u8s8 restricted to the output columns of blocks [first_block, end_block) (16 columns
+/// each); `out` is the whole rows × n matrix, of which only those columns are written. Lets
+/// workers split one product by columns when there are too few rows to split by rows.
+void ck_gemm_u8s8_columns(const uint8_t *a, const float *ascale, const int32_t *azero, size_t rows, size_t k,
+                          const int8_t *packed, const float *wscale, const int32_t *wsum, size_t n,
+                          size_t first_block, size_t end_block, float *out);
+
 /// ck_gemm_u8s8's portable loop, whatever the CPU (tests compare the two paths).
 void ck_gemm_u8s8_portable(const uint8_t *a, const float *ascale, const int32_t *azero, size_t rows, size_t k,
                            const int8_t *packed, const float *wscale, const int32_t *wsum, size_t n, float *out);

@@ -230,9 +230,13 @@ public final class BertEncoder: @unchecked Sendable {
         }
     }
 
+    /// The CPUs this process may use, read once: on Linux `activeProcessorCount` opens and parses
+    /// cgroup and /proc files on every call, which costs more than a question's whole layer.
+    static let cores = ProcessInfo.processInfo.activeProcessorCount
+
     /// Runs `body` over disjoint row ranges covering `0..<rows`, one per core (inline when small).
     static func parallelRows(_ rows: Int, _ body: @Sendable (Range<Int>) -> Void) {
-        let workers = min(ProcessInfo.processInfo.activeProcessorCount, max(1, rows / 64))
+        let workers = min(cores, max(1, rows / 64))
         guard workers > 1 else { return body(0..<rows) }
         DispatchQueue.concurrentPerform(iterations: workers) { w in
             body((rows * w / workers)..<(rows * (w + 1) / workers))
@@ -249,7 +253,7 @@ public final class BertEncoder: @unchecked Sendable {
         qkv: UnsafePointer<Float>, context: UnsafeMutablePointer<Float>, starts: [Int], lengths: [Int], hidden h: Int,
         heads: Int, headSize: Int, scale: Float
     ) {
-        let workers = max(1, min(ProcessInfo.processInfo.activeProcessorCount, lengths.count))
+        let workers = max(1, min(cores, lengths.count))
         // Balance by work (≈ L²): deal sequences, longest first, to the least-loaded worker.
         var assignment = [[Int]](repeating: [], count: workers)
         var load = [Int](repeating: 0, count: workers)
@@ -329,6 +333,22 @@ public final class BertEncoder: @unchecked Sendable {
                             let ws = UInt(bitPattern: wscale.baseAddress!)
                             let wu = UInt(bitPattern: wsum.baseAddress!)
                             let o = UInt(bitPattern: out.baseAddress!)
+                            let workers = cores
+                            if rows < 64 * workers, workers > 1, outputs >= 256 * workers {
+                                // Too few rows to share out (a question): quantise them once, and
+                                // split the output columns between the cores instead.
+                                ck_quantize_rows_u8(input.baseAddress!, rows, inputs, codes, scales, zeros)
+                                let blocks = outputs / 16
+                                DispatchQueue.concurrentPerform(iterations: workers) { w in
+                                    ck_gemm_u8s8_columns(
+                                        UnsafePointer<UInt8>(bitPattern: a)!, UnsafePointer<Float>(bitPattern: s)!,
+                                        UnsafePointer<Int32>(bitPattern: zp)!, rows, inputs,
+                                        UnsafePointer<Int8>(bitPattern: p)!, UnsafePointer<Float>(bitPattern: ws)!,
+                                        UnsafePointer<Int32>(bitPattern: wu)!, outputs, blocks * w / workers,
+                                        blocks * (w + 1) / workers, UnsafeMutablePointer<Float>(bitPattern: o)!)
+                                }
+                                return
+                            }
                             parallelRows(rows) { range in
                                 let first = range.lowerBound
                                 let codes = UnsafeMutablePointer<UInt8>(bitPattern: a)! + first * inputs

@@ -8,10 +8,16 @@ import VectorSearch
     import Glibc
 #endif
 
-/// Embedding throughput benchmark: cascade's native MiniLM against a Python reference run of the
-/// same model on the same chunks, in the same run, plus this machine's `sgemm` peak.
+/// Embedding benchmark: cascade's native MiniLM (f32 and int8) against peers running the same
+/// weights on the same chunks and questions in the same run: a numpy reference, and ONNX
+/// Runtime f32 and dynamic int8 on a graph built from the same safetensors file.
 ///
-/// Usage: cascade-bench-embed [--chunks 2000] [--corpus corpora/sqlite-docs] [--peer PYTHON] [--json]
+/// Every engine runs in its own process, one after the other (so none competes for the cores
+/// and each reports its own peak memory): this program re-runs itself with `--engine` for
+/// cascade's two precisions, and runs the Python peers from tools/reference.
+///
+/// Usage: cascade-bench-embed [--chunks 2000] [--corpus corpora/sqlite-docs] [--peer PYTHON]
+///                            [--no-peer] [--json]
 @main
 enum EmbeddingBenchmark {
     struct Options {
@@ -19,6 +25,11 @@ enum EmbeddingBenchmark {
         var corpus = "corpora/sqlite-docs"
         var peerPython: String? = "tools/.venv/bin/python"
         var json = false
+        /// Child mode: run one cascade engine on `texts`/`questions` and print its row.
+        var engine: BertEncoder.Precision?
+        var texts: String?
+        var questions: String?
+        var vectorsOut: String?
     }
 
     static func parse() -> Options {
@@ -31,157 +42,323 @@ enum EmbeddingBenchmark {
             case "--peer": options.peerPython = args.next()
             case "--no-peer": options.peerPython = nil
             case "--json": options.json = true
-            default:
-                FileHandle.standardError.write(Data("unknown argument \(arg)\n".utf8))
-                exit(64)
+            case "--engine":
+                guard let precision = BertEncoder.Precision(rawValue: args.next() ?? "") else {
+                    fail("--engine takes f32 or int8")
+                }
+                options.engine = precision
+            case "--texts": options.texts = args.next()
+            case "--questions": options.questions = args.next()
+            case "--vectors-out": options.vectorsOut = args.next()
+            default: fail("unknown argument \(arg)")
             }
         }
         return options
     }
 
+    static func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("cascade-bench-embed: \(message)\n".utf8))
+        exit(64)
+    }
+
     static func main() async throws {
-        // The same OpenBLAS start-up settings as the cascade CLI.
+        // The same OpenBLAS start-up settings as the cascade CLI (the children and the Python
+        // peers inherit them, so every engine runs with the same BLAS settings).
         BLASCoreSelection.reexecIfNeeded(
             environment: ProcessInfo.processInfo.environment, arguments: CommandLine.arguments)
         let options = parse()
-        let loadStart = ContinuousClock.now
-        let model = try MiniLMEmbedder(directory: MiniLMEmbedder.defaultDirectory())
-        let loadSeconds = seconds(ContinuousClock.now - loadStart)
-
-        // The same chunk texts ingest would embed, from the demo corpus.
-        let texts = try demoChunkTexts(corpus: options.corpus, model: model, limit: options.chunks)
-        let sequences = texts.map { model.tokenizer.encode($0, maxLength: model.maxTokens) }
-        let tokens = sequences.reduce(0) { $0 + $1.count }
-        let flops = sequences.reduce(0.0) {
-            $0 + flopsPerSequence(length: $1.count, config: model.encoder.configuration)
+        if let precision = options.engine {
+            return try runEngine(precision, options: options)
         }
+        try runAll(options)
+    }
 
-        let peak = measureSGEMMPeak()
+    // MARK: - One engine (child process)
+
+    /// Embeds the texts as one ingest would, then each question alone; prints one JSON row and
+    /// writes every vector (f32, row after row) to `--vectors-out`.
+    static func runEngine(_ precision: BertEncoder.Precision, options: Options) throws {
+        guard let textsPath = options.texts, let questionsPath = options.questions else {
+            fail("--engine needs --texts and --questions")
+        }
+        let texts = try readLines(textsPath)
+        let questions = try readLines(questionsPath)
+        let loadStart = ContinuousClock.now
+        let model = try MiniLMEmbedder(directory: MiniLMEmbedder.defaultDirectory(), precision: precision)
+        let loadSeconds = seconds(ContinuousClock.now - loadStart)
         _ = model.embedSynchronously(Array(texts.prefix(16)))  // warm-up
         let start = ContinuousClock.now
         let vectors = model.embedSynchronously(texts)
         let elapsed = seconds(ContinuousClock.now - start)
-        precondition(vectors.count == texts.count)
+        let tokens = texts.reduce(0) { $0 + model.tokenizer.encode($1, maxLength: model.maxTokens).count }
+        // One question at a time (what a search pays): tokenise + encode.
+        for q in questions.prefix(20) { _ = model.embedSynchronously([q]) }
+        var times: [Double] = []
+        for q in questions {
+            let t = ContinuousClock.now
+            _ = model.embedSynchronously([q])
+            times.append(seconds(ContinuousClock.now - t) * 1000)
+        }
+        times.sort()
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
-
-        let cascadeRow: [String: Any] = [
-            "engine": "cascade-minilm", "chunks": texts.count, "tokens": tokens, "seconds": elapsed,
-            "chunks_per_s": Double(texts.count) / elapsed, "tokens_per_s": Double(tokens) / elapsed,
-            "gflops": flops / elapsed / 1e9, "peak_memory_bytes": Int(usage.ru_maxrss) * 1024, "load_s": loadSeconds,
-        ]
-        var rows = [cascadeRow]
-        // The int8 encoder on the same texts: speed, and its cosine to the f32 vectors (min, mean).
-        let int8 = try MiniLMEmbedder(directory: MiniLMEmbedder.defaultDirectory(), precision: .int8)
-        _ = int8.embedSynchronously(Array(texts.prefix(16)))
-        let int8Start = ContinuousClock.now
-        let int8Vectors = int8.embedSynchronously(texts)
-        let int8Elapsed = seconds(ContinuousClock.now - int8Start)
-        let agreement = zip(int8Vectors, vectors).map { a, b in zip(a, b).reduce(0.0) { $0 + Double($1.0 * $1.1) } }
-        rows.append([
-            "engine": BertEncoder.int8UsesVNNI ? "cascade-int8-vnni" : "cascade-int8", "chunks": texts.count,
-            "tokens": tokens, "seconds": int8Elapsed, "chunks_per_s": Double(texts.count) / int8Elapsed,
-            "tokens_per_s": Double(tokens) / int8Elapsed, "gflops": flops / int8Elapsed / 1e9,
-            "peak_memory_bytes": Int(usage.ru_maxrss) * 1024, "load_s": 0.0,
-            "min_cosine_vs_f32": agreement.min() ?? 0,
-            "mean_cosine_vs_f32": agreement.reduce(0, +) / Double(max(agreement.count, 1)),
-        ])
-        if let python = options.peerPython {
-            if var peer = try runPeer(
-                python: python, texts: texts, model: MiniLMEmbedder.defaultDirectory().path, flops: flops)
-            {
-                // Both engines must compute the same function: compare the first vectors.
-                if let raw = peer.removeValue(forKey: "first_vectors") as? [Any] {
-                    let theirs = raw.map { ($0 as? [Any] ?? []).map { ($0 as? NSNumber)?.doubleValue ?? 0 } }
-                    let cosines = zip(vectors, theirs).map { mine, other in
-                        zip(mine, other).reduce(0.0) { $0 + Double($1.0) * $1.1 }
-                    }
-                    peer["min_cosine_vs_cascade"] = cosines.min() ?? 0
-                }
-                rows.append(peer)
-            }
+        if let out = options.vectorsOut {
+            var flat: [Float] = []
+            flat.reserveCapacity(vectors.count * model.dimension)
+            for v in vectors { flat.append(contentsOf: v) }
+            try flat.withUnsafeBytes { Data($0) }.write(to: URL(fileURLWithPath: out))
         }
-        // One question at a time (what a search pays): 500 questions of 5–25 words cut from the
-        // chunks, p50 and p99 per engine.
+        let engine =
+            precision == .f32 ? "cascade-f32" : (BertEncoder.int8UsesVNNI ? "cascade-int8-vnni" : "cascade-int8")
+        let row: [String: Any] = [
+            "engine": engine, "chunks": texts.count, "tokens": tokens, "seconds": elapsed,
+            "chunks_per_s": Double(texts.count) / elapsed, "tokens_per_s": Double(tokens) / elapsed,
+            "peak_memory_bytes": Int(usage.ru_maxrss) * 1024, "load_s": loadSeconds,
+            "question_p50_ms": percentile(times, 50), "question_p99_ms": percentile(times, 99),
+            "blas": BLASLibrary.summary,
+        ]
+        let data = try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
+    }
+
+    // MARK: - The whole comparison (parent process)
+
+    static func runAll(_ options: Options) throws {
+        let model = try MiniLMEmbedder(directory: MiniLMEmbedder.defaultDirectory())
+        // The same chunk texts ingest would embed, from the demo corpus, and 500 questions of
+        // 5–25 words cut from them.
+        let texts = try demoChunkTexts(corpus: options.corpus, model: model, limit: options.chunks)
         let questions = (0..<500).map { i -> String in
             let words = texts[(i * 7) % texts.count].split(separator: " ")
             let count = 5 + (i * 13) % 21
             return words.prefix(count).joined(separator: " ")
         }
-        func latencies(_ engine: MiniLMEmbedder) -> (p50: Double, p99: Double) {
-            for q in questions.prefix(20) { _ = engine.embedSynchronously([q]) }
-            var times: [Double] = []
-            for q in questions {
-                let start = ContinuousClock.now
-                _ = engine.embedSynchronously([q])
-                times.append(seconds(ContinuousClock.now - start) * 1000)
-            }
-            times.sort()
-            return (times[times.count / 2], times[min(times.count - 1, times.count * 99 / 100)])
+        let flops = texts.reduce(0.0) {
+            $0
+                + flopsPerSequence(
+                    length: model.tokenizer.encode($1, maxLength: model.maxTokens).count,
+                    config: model.encoder.configuration)
         }
-        let f32Latency = latencies(model)
-        let int8Latency = latencies(int8)
-        rows[0]["question_p50_ms"] = f32Latency.p50
-        rows[0]["question_p99_ms"] = f32Latency.p99
-        rows[1]["question_p50_ms"] = int8Latency.p50
-        rows[1]["question_p99_ms"] = int8Latency.p99
+        let peak = measureSGEMMPeak()
+
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("bench-embed-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: work) }
+        let textsFile = work.appendingPathComponent("texts.jsonl").path
+        let questionsFile = work.appendingPathComponent("questions.jsonl").path
+        try writeLines(texts, to: textsFile)
+        try writeLines(questions, to: questionsFile)
+
+        var rows: [[String: Any]] = []
+        var cascadeVectors: [BertEncoder.Precision: [[Float]]] = [:]
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        for precision in BertEncoder.Precision.allCases {
+            let vectorsFile = work.appendingPathComponent("\(precision.rawValue).f32").path
+            guard
+                var row = try runChild(
+                    executable,
+                    [
+                        "--engine", precision.rawValue, "--texts", textsFile, "--questions", questionsFile,
+                        "--vectors-out", vectorsFile,
+                    ])
+            else { fail("the \(precision.rawValue) engine failed") }
+            let vectors = try readVectors(vectorsFile, dimension: model.dimension)
+            cascadeVectors[precision] = vectors
+            if precision == .int8, let reference = cascadeVectors[.f32] {
+                // int8 quality gate: cosine to the f32 vectors on every chunk.
+                let cosines = zip(vectors, reference).map(cosine)
+                row["min_cosine_vs_f32"] = cosines.min() ?? 0
+                row["mean_cosine_vs_f32"] = cosines.reduce(0, +) / Double(max(cosines.count, 1))
+            }
+            rows.append(row)
+        }
+        if let python = options.peerPython {
+            let model = MiniLMEmbedder.defaultDirectory().path
+            let common = ["--model", model, "--texts", textsFile, "--questions", questionsFile]
+            for (script, extra) in [
+                ("tools/reference/minilm_numpy.py", [String]()),
+                ("tools/reference/minilm_onnx.py", ["--precision", "f32"]),
+                ("tools/reference/minilm_onnx.py", ["--precision", "int8"]),
+            ] {
+                guard FileManager.default.isExecutableFile(atPath: python) else {
+                    FileHandle.standardError.write(
+                        Data("peers skipped: \(python) not found (tools/bench/embedding creates the venv)\n".utf8))
+                    break
+                }
+                guard var row = try runChild(python, [script] + common + extra) else { continue }
+                // Every engine must compute the same function: its first vectors against
+                // cascade's f32 vectors for the same texts.
+                if let raw = row.removeValue(forKey: "first_vectors") as? [Any], let reference = cascadeVectors[.f32] {
+                    let theirs = raw.map { ($0 as? [Any] ?? []).map { Float(($0 as? NSNumber)?.doubleValue ?? 0) } }
+                    row["min_cosine_vs_f32"] = zip(theirs, reference).map(cosine).min() ?? 0
+                }
+                rows.append(row)
+            }
+        }
+        for i in rows.indices {
+            if let s = rows[i]["seconds"] as? Double { rows[i]["gflops"] = flops / s / 1e9 }
+            rows[i]["percent_of_sgemm_peak"] = (rows[i]["gflops"] as? Double ?? 0) / peak * 100
+        }
+        let goals = evaluateGoals(rows)
         let report: [String: Any] = [
             "blas": BLASLibrary.summary, "sgemm_peak_gflops": peak,
             "cores": ProcessInfo.processInfo.activeProcessorCount,
-            "rows": rows,
+            "chunks": texts.count, "questions": questions.count, "rows": rows,
+            "goals": goals.map { ["goal": $0.goal, "met": $0.met, "measured": $0.measured] },
         ]
         if options.json {
             let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
             return
         }
+        printReport(rows: rows, goals: goals, peak: peak, questions: questions.count)
+    }
+
+    struct Goal {
+        var goal: String
+        var met: Bool
+        var measured: String
+    }
+
+    static func evaluateGoals(_ rows: [[String: Any]]) -> [Goal] {
+        func row(_ prefix: String) -> [String: Any]? {
+            rows.first { ($0["engine"] as? String ?? "").hasPrefix(prefix) }
+        }
+        func value(_ prefix: String, _ key: String) -> Double? { row(prefix)?[key] as? Double }
+        var goals: [Goal] = []
+        if let f32 = value("cascade-f32", "chunks_per_s"), let int8 = value("cascade-int8", "chunks_per_s") {
+            goals.append(
+                Goal(
+                    goal: "cascade int8 ≥ 2× cascade f32 in chunks/s", met: int8 >= 2 * f32,
+                    measured: String(format: "%.2f×", int8 / f32)))
+        }
+        if let low = value("cascade-int8", "min_cosine_vs_f32"), let mean = value("cascade-int8", "mean_cosine_vs_f32")
+        {
+            goals.append(
+                Goal(
+                    goal: "int8 cosine to f32 ≥ 0.99 on every chunk", met: low >= 0.99,
+                    measured: String(format: "min %.4f, mean %.4f", low, mean)))
+        }
+        if let mine = value("cascade-int8", "chunks_per_s"), let theirs = value("onnxruntime-int8", "chunks_per_s") {
+            goals.append(
+                Goal(
+                    goal: "cascade int8 ahead of ONNX Runtime int8 in chunks/s", met: mine > theirs,
+                    measured: String(format: "%.2f×", mine / theirs)))
+        }
+        if let mine = value("cascade-f32", "chunks_per_s"), let theirs = value("onnxruntime-f32", "chunks_per_s") {
+            goals.append(
+                Goal(
+                    goal: "cascade f32 ahead of ONNX Runtime f32 in chunks/s", met: mine > theirs,
+                    measured: String(format: "%.2f×", mine / theirs)))
+        }
+        let cascadeBest = [value("cascade-f32", "question_p50_ms"), value("cascade-int8", "question_p50_ms")]
+            .compactMap { $0 }.min()
+        if let best = cascadeBest {
+            goals.append(
+                Goal(
+                    goal: "one question p50 ≤ 3 ms (cascade, f32 or int8)", met: best <= 3,
+                    measured: String(format: "%.2f ms", best)))
+        }
+        let onnxBest = [value("onnxruntime-f32", "question_p50_ms"), value("onnxruntime-int8", "question_p50_ms")]
+            .compactMap { $0 }.min()
+        if let mine = cascadeBest, let theirs = onnxBest {
+            goals.append(
+                Goal(
+                    goal: "one question p50 below ONNX Runtime's (best of each)", met: mine < theirs,
+                    measured: String(format: "%.2f ms vs %.2f ms", mine, theirs)))
+        }
+        return goals
+    }
+
+    static func printReport(rows: [[String: Any]], goals: [Goal], peak: Double, questions: Int) {
         print("BLAS (cascade): \(BLASLibrary.summary)")
-        if let peer = rows.first(where: { $0["blas"] != nil }) {
-            print("BLAS (peer):    \(peer["blas"] as? String ?? "unknown")")
+        for row in rows where !(row["engine"] as? String ?? "").hasPrefix("cascade") {
+            print("\(row["engine"] as? String ?? "peer"): \(row["blas"] as? String ?? "")")
         }
         let environment = ProcessInfo.processInfo.environment
         print(
             "OPENBLAS_CORETYPE=\(environment["OPENBLAS_CORETYPE"] ?? "(unset)") "
-                + "OPENBLAS_THREAD_TIMEOUT=\(environment["OPENBLAS_THREAD_TIMEOUT"] ?? "(unset)") (same for the peer)")
+                + "OPENBLAS_THREAD_TIMEOUT=\(environment["OPENBLAS_THREAD_TIMEOUT"] ?? "(unset)") (same for every engine)"
+        )
         print(String(format: "machine sgemm peak (2048×384 · 384×1536): %.1f GFLOP/s", peak))
-        print("engine            chunks  tokens   chunks/s  tokens/s   GFLOP/s  %peak  peak MB  load s")
+        print("each engine in its own process; one question = tokenise + encode, \(questions) questions of 5–25 words")
+        print(
+            "engine              chunks/s  tokens/s  GFLOP/s  %peak  peak MB  load s  question p50  p99 ms  cosine vs f32"
+        )
         for row in rows {
-            let g = row["gflops"] as? Double ?? 0
+            let cosineText = (row["min_cosine_vs_f32"] as? Double).map { String(format: "%.4f", $0) } ?? "–"
             print(
                 String(
-                    format: "%-16@ %7d %7d %9.1f %9.0f %9.1f %5.0f%% %8.0f %7.2f", row["engine"] as? String ?? "",
-                    row["chunks"] as? Int ?? 0, row["tokens"] as? Int ?? 0, row["chunks_per_s"] as? Double ?? 0,
-                    row["tokens_per_s"] as? Double ?? 0, g, g / peak * 100,
-                    Double(row["peak_memory_bytes"] as? Int ?? 0) / 1_048_576, row["load_s"] as? Double ?? 0))
+                    format: "%@ %9.1f %9.0f %8.1f %5.0f%% %8.0f %7.2f %10.2f ms %7.2f  %@",
+                    padded(row["engine"] as? String ?? "", 18), row["chunks_per_s"] as? Double ?? 0,
+                    row["tokens_per_s"] as? Double ?? 0, row["gflops"] as? Double ?? 0,
+                    row["percent_of_sgemm_peak"] as? Double ?? 0,
+                    Double(row["peak_memory_bytes"] as? Int ?? 0) / 1_048_576, row["load_s"] as? Double ?? 0,
+                    row["question_p50_ms"] as? Double ?? .nan, row["question_p99_ms"] as? Double ?? .nan,
+                    cosineText))
         }
-        let f32Speed = rows[0]["chunks_per_s"] as? Double ?? 0
-        for row in rows.dropFirst() {
-            guard let other = row["chunks_per_s"] as? Double, other > 0 else { continue }
-            let name = row["engine"] as? String ?? "peer"
-            print(String(format: "%@ / cascade-minilm (f32): %.2f× chunks/s", name, other / f32Speed))
-            if let cosine = row["min_cosine_vs_cascade"] as? Double {
-                print(String(format: "  same function: min cosine between the two engines' vectors %.6f", cosine))
-            }
-            if let low = row["min_cosine_vs_f32"] as? Double, let mean = row["mean_cosine_vs_f32"] as? Double {
-                print(
-                    String(
-                        format: "  int8 quality on these %d chunks: cosine to f32 min %.4f, mean %.4f (gate ≥ 0.99) %@",
-                        texts.count, low, mean, low >= 0.99 ? "✓" : "✗"))
-            }
+        print("(cosine vs f32: min over every chunk for cascade int8, over the first 20 chunks for the peers)")
+        print("goals:")
+        for goal in goals {
+            print("  \(goal.met ? "✓" : "✗") \(goal.goal): \(goal.measured)")
         }
-        for row in rows {
-            if let p50 = row["question_p50_ms"] as? Double, let p99 = row["question_p99_ms"] as? Double {
-                print(
-                    String(
-                        format:
-                            "one question (5–25 words, 500 runs), %@: p50 %.2f ms, p99 %.2f ms (goal p50 ≤ 3 ms) %@",
-                        row["engine"] as? String ?? "", p50, p99, p50 <= 3 ? "✓" : "✗"))
-            }
+    }
+
+    // MARK: - Helpers
+
+    /// `%-18@` does not pad in Foundation's String(format:), so names are padded here.
+    static func padded(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+    }
+
+    static func runChild(_ executable: String, _ arguments: [String]) throws -> [String: Any]? {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let lastLine = String(decoding: data, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+        guard process.terminationStatus == 0,
+            let row = try? JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any]
+        else {
+            FileHandle.standardError.write(
+                Data("\(executable) \(arguments.first ?? "") failed with status \(process.terminationStatus)\n".utf8))
+            return nil
         }
-        if let g = rows[0]["gflops"] as? Double {
-            print(
-                String(format: "cascade achieves %.0f%% of this machine's sgemm GFLOP/s (goal ≥ 70%%)", g / peak * 100))
+        return row
+    }
+
+    static func readLines(_ path: String) throws -> [String] {
+        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").compactMap { line in
+            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            return object?["text"] as? String
         }
+    }
+
+    static func writeLines(_ texts: [String], to path: String) throws {
+        let lines = try texts.map {
+            String(decoding: try JSONSerialization.data(withJSONObject: ["text": $0]), as: UTF8.self)
+        }
+        try lines.joined(separator: "\n").write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    static func readVectors(_ path: String, dimension: Int) throws -> [[Float]] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let floats = data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        return stride(from: 0, to: floats.count, by: dimension).map { Array(floats[$0..<($0 + dimension)]) }
+    }
+
+    static func cosine(_ a: [Float], _ b: [Float]) -> Double {
+        // Both are unit vectors; the dot product is the cosine.
+        zip(a, b).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+    }
+
+    static func percentile(_ sorted: [Double], _ p: Int) -> Double {
+        guard !sorted.isEmpty else { return .nan }
+        return p == 50 ? sorted[sorted.count / 2] : sorted[min(sorted.count - 1, sorted.count * p / 100)]
     }
 
     static func seconds(_ d: Duration) -> Double {
@@ -237,35 +414,5 @@ enum EmbeddingBenchmark {
             best = max(best, 2.0 * Double(m * k * n) * 10 / seconds(ContinuousClock.now - start) / 1e9)
         }
         return best
-    }
-
-    static func runPeer(python: String, texts: [String], model: String, flops: Double) throws -> [String: Any]? {
-        guard FileManager.default.isExecutableFile(atPath: python) else {
-            FileHandle.standardError.write(
-                Data("peer skipped: \(python) not found (run tools/bench/embedding to create the venv)\n".utf8))
-            return nil
-        }
-        let input = FileManager.default.temporaryDirectory.appendingPathComponent(
-            "bench-texts-\(UUID().uuidString).jsonl")
-        defer { try? FileManager.default.removeItem(at: input) }
-        let lines = try texts.map {
-            String(decoding: try JSONSerialization.data(withJSONObject: ["text": $0]), as: UTF8.self)
-        }
-        try lines.joined(separator: "\n").write(to: input, atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["tools/reference/minilm_numpy.py", "--model", model, "--texts", input.path]
-        let out = Pipe()
-        process.standardOutput = out
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0, var row = try JSONSerialization.jsonObject(with: data) as? [String: Any]
-        else {
-            FileHandle.standardError.write(Data("peer failed with status \(process.terminationStatus)\n".utf8))
-            return nil
-        }
-        if let seconds = row["seconds"] as? Double { row["gflops"] = flops / seconds / 1e9 }
-        return row
     }
 }

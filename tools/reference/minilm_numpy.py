@@ -7,7 +7,8 @@ mean pooling, L2 normalisation.
     python tools/reference/minilm_numpy.py --model models/all-MiniLM-L6-v2 --texts texts.jsonl
 
 Prints one JSON object: chunks, tokens, seconds, chunks_per_s, tokens_per_s, peak_memory_bytes,
-load_s, blas, and the first vectors (for the caller to compare against its own).
+load_s, blas, the first vectors (for the caller to compare against its own) and, with
+--questions, question_p50_ms / question_p99_ms (tokenise + encode one question at a time).
 """
 import argparse
 import json
@@ -84,6 +85,7 @@ def main():
     ap.add_argument("--model", required=True)
     ap.add_argument("--texts", required=True)
     ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--questions", help="JSONL of questions: also time one question at a time (p50/p99)")
     args = ap.parse_args()
     texts = [json.loads(line)["text"] for line in open(args.texts, encoding="utf-8") if line.strip()]
 
@@ -118,12 +120,28 @@ def main():
                          for p in threadpool_info() if p.get("user_api") == "blas")
     except ImportError:
         pass
-    print(json.dumps({
+    row = {
         "engine": "numpy-reference", "chunks": len(texts), "tokens": tokens, "seconds": seconds,
-        "chunks_per_s": len(texts) / seconds, "tokens_per_s": tokens / seconds,
-        "peak_memory_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "load_s": load_s,
+        "chunks_per_s": len(texts) / seconds, "tokens_per_s": tokens / seconds, "load_s": load_s,
         "blas": blas, "first_vectors": [v.tolist() for v in vectors[:20]],
-    }))
+    }
+    if args.questions:
+        questions = [json.loads(line)["text"] for line in open(args.questions, encoding="utf-8") if line.strip()]
+        def one(q):
+            ids = np.array([tok.encode(q).ids], dtype=np.int64)
+            return encode(weights, ids, np.ones_like(ids))
+        for q in questions[:20]:
+            one(q)
+        times = []
+        for q in questions:
+            t = time.perf_counter()
+            one(q)
+            times.append((time.perf_counter() - t) * 1000)
+        times.sort()
+        row["question_p50_ms"] = times[len(times) // 2]
+        row["question_p99_ms"] = times[min(len(times) - 1, len(times) * 99 // 100)]
+    row["peak_memory_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps(row))
 
 
 if __name__ == "__main__":

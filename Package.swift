@@ -35,6 +35,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/modelcontextprotocol/swift-sdk", from: "0.12.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(
@@ -83,6 +84,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The PostgreSQL backend of the stores (several nodes, one database); its own module so
+        // the core modules and their tests do not depend on postgres-nio.
+        .target(
+            name: "PostgresStorage",
+            dependencies: [
+                "Metering", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "Cascade",
             dependencies: ["Retrieval", "KnowledgeBase", "Embeddings", "Metering", "Yams"],
@@ -118,7 +129,7 @@ let package = Package(
         .executableTarget(
             name: "cascade",
             dependencies: [
-                "Server",
+                "Server", "PostgresStorage",
                 "Cascade", "Evaluation", "Metering", "Retrieval", "KnowledgeBase", "Embeddings", "VectorSearch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -177,6 +188,15 @@ let package = Package(
         .testTarget(
             name: "CascadeTests",
             dependencies: ["Cascade", "Metering", "Retrieval", "KnowledgeBase", "Embeddings", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        // Every LedgerStore promise, run against SQLite and PostgreSQL alike.
+        .testTarget(
+            name: "LedgerStoreTests",
+            dependencies: [
+                "Metering", "PostgresStorage", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

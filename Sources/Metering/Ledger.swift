@@ -141,10 +141,7 @@ public struct Ledger: Sendable {
             }
             try Self.checkCorrection(
                 outcome, of: original, corrections: rows.filter { $0.kind == .correction }, answer: answer)
-            for (name, value) in [("answer", answer), ("note", note)] where value?.utf8.contains(0) == true {
-                throw LedgerError.invalidInput(
-                    "\(name) contains a NUL character, which the ledger cannot store exactly")
-            }
+            try Self.checkCorrectionText(answer: answer, note: note)
             var entry = LedgerEntry(
                 kind: .correction, queryID: queryID, tenant: original.tenant, conversationID: original.conversationID,
                 userID: original.userID, tier: original.tier, outcome: outcome, answer: answer, occurredAt: now,
@@ -155,7 +152,12 @@ public struct Ledger: Sendable {
 
     /// Escalated queries no agent has answered yet, oldest first (one tenant's, or every tenant's).
     public func openEscalations(tenant: String?) throws -> [LedgerEntry] {
-        let entries = try self.entries(tenant: tenant)
+        Self.openEscalations(in: try self.entries(tenant: tenant))
+    }
+
+    /// The escalated queries among `entries` that no `agent_answer` correction answers, in the
+    /// order given (the rule every backend applies to its rows).
+    public static func openEscalations(in entries: [LedgerEntry]) -> [LedgerEntry] {
         struct Key: Hashable {
             var tenant: String
             var queryID: String
@@ -170,9 +172,19 @@ public struct Ledger: Sendable {
         }
     }
 
+    /// Checks a correction's own fields (NUL characters cannot be stored exactly).
+    public static func checkCorrectionText(answer: String?, note: String?) throws {
+        for (name, value) in [("answer", answer), ("note", note)] where value?.utf8.contains(0) == true {
+            throw LedgerError.invalidInput(
+                "\(name) contains a NUL character, which the ledger cannot store exactly")
+        }
+    }
+
     /// The rules every correction follows, whoever asks for it (CLI or service): only resolutions
     /// are voided or reopened, once; only escalations get an agent's answer, once, and not an empty one.
-    static func checkCorrection(_ outcome: String, of query: LedgerEntry, corrections: [LedgerEntry], answer: String?)
+    public static func checkCorrection(
+        _ outcome: String, of query: LedgerEntry, corrections: [LedgerEntry], answer: String?
+    )
         throws
     {
         let id = query.queryID
@@ -228,7 +240,7 @@ public struct Ledger: Sendable {
         try checkOccurredAt(date, now: now)
     }
 
-    static func checkOccurredAt(_ date: Date, now: Date) throws {
+    public static func checkOccurredAt(_ date: Date, now: Date) throws {
         if date.timeIntervalSince(now) > futureToleranceSeconds { throw LedgerError.occurredInFuture(date) }
         if now.timeIntervalSince(date) > Double(backfillLimitDays) * 86_400 {
             throw LedgerError.occurredTooLongAgo(date, limitDays: backfillLimitDays)
@@ -240,6 +252,11 @@ public struct Ledger: Sendable {
         entry.sequence = (last?["seq"] as Int64? ?? 0) + 1
         entry.previousHash = last?["hash"] ?? ""
         entry.hashScheme = .current
+        // As stored and hashed (confidence in whole millionths, times in whole milliseconds), so the row
+        // returned is the row read back.
+        entry.confidence = entry.confidence.map { (($0 * 1_000_000).rounded()) / 1_000_000 }
+        entry.occurredAt = LedgerEntry.date(milliseconds: LedgerEntry.milliseconds(entry.occurredAt))
+        entry.recordedAt = LedgerEntry.date(milliseconds: LedgerEntry.milliseconds(entry.recordedAt))
         entry.hash = entry.contentHash
         try db.execute(
             sql: """
@@ -251,7 +268,7 @@ public struct Ledger: Sendable {
             arguments: [
                 entry.sequence, entry.kind.rawValue, entry.queryID, entry.tenant, entry.conversationID, entry.userID,
                 entry.tier, entry.outcome, entry.question, entry.answer, entry.citations,
-                entry.confidence.map { (($0 * 1_000_000).rounded()) / 1_000_000 }, entry.costMicros, entry.tokensIn,
+                entry.confidence, entry.costMicros, entry.tokensIn,
                 entry.tokensOut, entry.latencyMs, LedgerEntry.milliseconds(entry.occurredAt),
                 LedgerEntry.milliseconds(entry.recordedAt), entry.note, entry.previousHash, entry.hash,
                 entry.hashScheme.rawValue,

@@ -145,7 +145,7 @@ public struct LedgerEntry: Hashable, Sendable, Codable {
     }
 
     /// The row's hash under its scheme.
-    var contentHash: String {
+    public var contentHash: String {
         switch hashScheme {
         case .legacy: SHA256.hex(canonicalContent)
         case .canonical: canonicalEncoding.sha256Hex
@@ -195,11 +195,11 @@ public struct LedgerEntry: Hashable, Sendable, Codable {
         ].joined(separator: "|")
     }
 
-    static func milliseconds(_ date: Date) -> Int64 {
+    public static func milliseconds(_ date: Date) -> Int64 {
         Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
     }
 
-    static func date(milliseconds: Int64) -> Date {
+    public static func date(milliseconds: Int64) -> Date {
         Date(timeIntervalSince1970: Double(milliseconds) / 1000)
     }
 }

@@ -1,0 +1,106 @@
+import Foundation
+
+/// The ledger's promises, whatever holds the rows: ``Ledger`` (one SQLite file, the embedded
+/// default) and `PostgresLedger` (one PostgreSQL database shared by several service nodes).
+/// One test suite (`LedgerStoreTests`) runs every promise against both.
+///
+/// - Append-only: the database itself refuses UPDATE, DELETE (and TRUNCATE where it exists);
+///   corrections are new rows.
+/// - Idempotent per (tenant, query id), also under concurrent writers on different nodes: the
+///   first write wins, a repeat returns the stored rows and writes nothing about the query.
+/// - Hash-chained: every row carries the SHA-256 of its content and of the row before it, so
+///   ``verifyChains(tenant:)`` names the first row altered, removed or re-ordered.
+/// - Exact money: costs are integer micro-dollars.
+public protocol LedgerStore: Sendable {
+    /// Appends a query and its attempts unless the tenant already has this query id (then the
+    /// stored rows come back and only the attempts' real cost is appended, marked as discarded).
+    func record(query: LedgerEntry, attempts: [LedgerEntry], now: Date) async throws -> Ledger.RecordResult
+
+    /// Appends a correction (voided, reopened, agent_answer) of a recorded query.
+    func correct(
+        tenant: String?, queryID: String, outcome: String, answer: String?, note: String?, now: Date
+    ) async throws -> LedgerEntry
+
+    /// Every row in ledger order, optionally one tenant's and from a date on.
+    func entries(tenant: String?, since: Date?) async throws -> [LedgerEntry]
+
+    /// The rows of one query: its attempts, the query row, its corrections.
+    func entries(tenant: String?, queryID: String) async throws -> [LedgerEntry]
+
+    /// Escalations no agent has answered yet, oldest first.
+    func openEscalations(tenant: String?) async throws -> [LedgerEntry]
+
+    /// Re-hashes the rows (one tenant's, or all) and checks each links to the one before it.
+    func verifyChains(tenant: String?) async throws -> ChainVerification
+}
+
+/// The outcome of ``LedgerStore/verifyChains(tenant:)``.
+public struct ChainVerification: Sendable, Hashable, Codable {
+    /// Rows checked.
+    public var rows: Int
+    public var ok: Bool
+    /// Where the first problem is: the tenant whose chain it is in (null on a backend with one
+    /// global chain), the row's position in that chain, and what is wrong.
+    public var tenant: String?
+    public var firstBrokenSequence: Int64?
+    public var problem: String?
+
+    public init(rows: Int, tenant: String? = nil, firstBrokenSequence: Int64? = nil, problem: String? = nil) {
+        self.rows = rows
+        self.ok = problem == nil
+        self.tenant = tenant
+        self.firstBrokenSequence = firstBrokenSequence
+        self.problem = problem
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case rows, ok, tenant
+        case firstBrokenSequence = "first_broken_sequence"
+        case problem
+    }
+
+    /// Every field written (null when the chain holds).
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(rows, forKey: .rows)
+        try c.encode(ok, forKey: .ok)
+        try c.encode(tenant, forKey: .tenant)
+        try c.encode(firstBrokenSequence, forKey: .firstBrokenSequence)
+        try c.encode(problem, forKey: .problem)
+    }
+
+    /// Checks one chain given in order: positions 1, 2, 3…, each row's `previousHash` equal to
+    /// the hash before it, and each hash equal to the row's content hash.
+    public static func check(_ chain: [LedgerEntry], tenant: String?) -> ChainVerification {
+        var previous = ""
+        for (index, entry) in chain.enumerated() {
+            let expected = Int64(index + 1)
+            if entry.sequence != expected {
+                return ChainVerification(
+                    rows: chain.count, tenant: tenant, firstBrokenSequence: expected,
+                    problem: "row \(expected) is missing (found \(entry.sequence) in its place)")
+            }
+            if entry.previousHash != previous {
+                return ChainVerification(
+                    rows: chain.count, tenant: tenant, firstBrokenSequence: expected,
+                    problem: "row \(expected) does not link to the row before it")
+            }
+            if entry.hash != entry.contentHash {
+                return ChainVerification(
+                    rows: chain.count, tenant: tenant, firstBrokenSequence: expected,
+                    problem: "row \(expected) was altered after it was written")
+            }
+            previous = entry.hash
+        }
+        return ChainVerification(rows: chain.count, tenant: tenant)
+    }
+}
+
+/// The SQLite ledger: one chain for the whole file (its writes are serialised by SQLite's lock
+/// anyway, so a global chain costs nothing).
+extension Ledger: LedgerStore {
+    public func verifyChains(tenant: String?) async throws -> ChainVerification {
+        // The chain is global: every row is checked, whichever tenant asked.
+        ChainVerification.check(try entries(tenant: nil, since: nil), tenant: nil)
+    }
+}

@@ -1,0 +1,249 @@
+import Foundation
+import Logging
+import Metering
+import PostgresNIO
+
+/// The metering ledger on PostgreSQL, shared by every node: the same rules as the SQLite
+/// ``Ledger`` (the shared ones are Metering's own functions, called from both), one hash chain
+/// per tenant.
+///
+/// Why no answered question is lost or recorded twice, whichever nodes write: every append for a
+/// tenant first takes that tenant's transaction-scoped advisory lock, then reads the tenant's
+/// rows for the query id and the chain's head, then inserts, then commits (which releases the
+/// lock). Two nodes recording the same (tenant, query id) are therefore serialised: the second
+/// sees the first's committed query row and returns it as a duplicate. The unique index on
+/// (tenant, query id) for query rows backs this up in the database itself, and (tenant, seq) is
+/// unique, so a chain can never fork. A transaction that fails (node killed, server restarted)
+/// rolls back whole: no half-written query.
+public struct PostgresLedger: LedgerStore {
+    public let database: PostgresDatabase
+
+    /// Opens the ledger of a migrated database (``PostgresDatabase/migrate()``).
+    public init(database: PostgresDatabase) async throws {
+        try await database.checkSchema()
+        self.database = database
+    }
+
+    public func record(query: LedgerEntry, attempts: [LedgerEntry], now: Date) async throws -> Ledger.RecordResult {
+        try Ledger.checkOccurredAt(query.occurredAt, now: now)
+        for entry in attempts + [query] { try entry.validate() }
+        let logger = database.logger
+        return try await database.transaction { connection in
+            try await Self.lock(tenant: query.tenant, on: connection, logger: logger)
+            let existing = try await Self.entries(
+                tenant: query.tenant, queryID: query.queryID, on: connection, logger: logger)
+            var head = try await Self.head(tenant: query.tenant, on: connection, logger: logger)
+            if existing.contains(where: { $0.kind == .query }) {
+                for var attempt in attempts where attempt.costMicros > 0 || attempt.tokensIn + attempt.tokensOut > 0 {
+                    attempt.recordedAt = now
+                    attempt.note = [attempt.note, Ledger.discardedNote].compactMap { $0 }.joined(separator: "; ")
+                    _ = try await Self.append(&attempt, after: &head, on: connection, logger: logger)
+                }
+                return .duplicate(existing)
+            }
+            try await Self.finalizedMonths(tenant: query.tenant, on: connection, logger: logger).check(
+                query.occurredAt)
+            var written: [LedgerEntry] = []
+            for var entry in attempts + [query] {
+                entry.recordedAt = now
+                written.append(try await Self.append(&entry, after: &head, on: connection, logger: logger))
+            }
+            return .recorded(written)
+        }
+    }
+
+    public func correct(
+        tenant: String?, queryID: String, outcome: String, answer: String?, note: String?, now: Date
+    ) async throws -> LedgerEntry {
+        try Ledger.checkCorrectionText(answer: answer, note: note)
+        let logger = database.logger
+        // Which tenant's chain: the caller's, or the only tenant that has this query id.
+        let owner: String
+        if let tenant {
+            owner = tenant
+        } else {
+            let tenants = Set(
+                try await entries(tenant: nil, queryID: queryID).filter { $0.kind == .query }.map(\.tenant))
+            guard let only = tenants.first else { throw LedgerError.unknownQuery(queryID) }
+            guard tenants.count == 1 else {
+                throw LedgerError.invalidInput(
+                    "query id \(queryID) exists for tenants \(tenants.sorted().joined(separator: ", ")); "
+                        + "say which with --tenant")
+            }
+            owner = only
+        }
+        return try await database.transaction { connection in
+            try await Self.lock(tenant: owner, on: connection, logger: logger)
+            let rows = try await Self.entries(tenant: owner, queryID: queryID, on: connection, logger: logger)
+            guard let original = rows.first(where: { $0.kind == .query }) else {
+                throw LedgerError.unknownQuery(queryID)
+            }
+            try Ledger.checkCorrection(
+                outcome, of: original, corrections: rows.filter { $0.kind == .correction }, answer: answer)
+            var head = try await Self.head(tenant: owner, on: connection, logger: logger)
+            var entry = LedgerEntry(
+                kind: .correction, queryID: queryID, tenant: owner, conversationID: original.conversationID,
+                userID: original.userID, tier: original.tier, outcome: outcome, answer: answer, occurredAt: now,
+                recordedAt: now, note: note)
+            return try await Self.append(&entry, after: &head, on: connection, logger: logger)
+        }
+    }
+
+    public func entries(tenant: String?, since: Date?) async throws -> [LedgerEntry] {
+        let logger = database.logger
+        let from = since.map(LedgerEntry.milliseconds) ?? Int64.min
+        return try await database.connection { connection in
+            let rows: PostgresRowSequence
+            if let tenant {
+                rows = try await connection.query(
+                    "SELECT * FROM ledger_entry WHERE tenant = \(tenant) AND occurred_at_ms >= \(from) ORDER BY seq",
+                    logger: logger)
+            } else {
+                rows = try await connection.query(
+                    "SELECT * FROM ledger_entry WHERE occurred_at_ms >= \(from) ORDER BY id", logger: logger)
+            }
+            return try await rows.collect().map(Self.entry)
+        }
+    }
+
+    public func entries(tenant: String?, queryID: String) async throws -> [LedgerEntry] {
+        let logger = database.logger
+        return try await database.connection { connection in
+            try await Self.entries(tenant: tenant, queryID: queryID, on: connection, logger: logger)
+        }
+    }
+
+    public func openEscalations(tenant: String?) async throws -> [LedgerEntry] {
+        Ledger.openEscalations(in: try await entries(tenant: tenant, since: nil))
+    }
+
+    public func verifyChains(tenant: String?) async throws -> ChainVerification {
+        let rows = try await entries(tenant: tenant, since: nil)
+        var chains: [String: [LedgerEntry]] = [:]
+        var order: [String] = []
+        for row in rows {
+            if chains[row.tenant] == nil { order.append(row.tenant) }
+            chains[row.tenant, default: []].append(row)
+        }
+        for name in order {
+            let chain = chains[name]!.sorted { $0.sequence < $1.sequence }
+            let result = ChainVerification.check(chain, tenant: name)
+            if !result.ok {
+                return ChainVerification(
+                    rows: rows.count, tenant: name, firstBrokenSequence: result.firstBrokenSequence,
+                    problem: result.problem)
+            }
+        }
+        return ChainVerification(rows: rows.count)
+    }
+
+    // MARK: - Statements
+
+    /// The tenant's append lock, held until the transaction ends (commit or rollback).
+    static func lock(tenant: String, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(tenant), 0))", logger: logger)
+    }
+
+    /// The last (seq, hash) of the tenant's chain, or (0, "") when it is empty.
+    static func head(tenant: String, on connection: PostgresConnection, logger: Logger) async throws -> (
+        sequence: Int64, hash: String
+    ) {
+        let rows = try await connection.query(
+            "SELECT seq, hash FROM ledger_entry WHERE tenant = \(tenant) ORDER BY seq DESC LIMIT 1", logger: logger
+        ).collect()
+        guard let row = rows.first else { return (0, "") }
+        let (sequence, hash) = try row.decode((Int64, String).self)
+        return (sequence, hash)
+    }
+
+    static func append(
+        _ entry: inout LedgerEntry, after head: inout (sequence: Int64, hash: String),
+        on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> LedgerEntry {
+        entry.sequence = head.sequence + 1
+        entry.previousHash = head.hash
+        entry.hashScheme = .current
+        // As stored and hashed (confidence in whole millionths, times in whole milliseconds), as on SQLite.
+        entry.confidence = entry.confidence.map { (($0 * 1_000_000).rounded()) / 1_000_000 }
+        entry.occurredAt = LedgerEntry.date(milliseconds: LedgerEntry.milliseconds(entry.occurredAt))
+        entry.recordedAt = LedgerEntry.date(milliseconds: LedgerEntry.milliseconds(entry.recordedAt))
+        entry.hash = entry.contentHash
+        let e = entry
+        try await connection.query(
+            """
+            INSERT INTO ledger_entry(seq, kind, query_id, tenant, conversation_id, user_id, tier, outcome, question,
+                answer, citations, confidence, cost_micros, tokens_in, tokens_out, latency_ms, occurred_at_ms,
+                recorded_at_ms, note, previous_hash, hash, hash_scheme)
+            VALUES (\(e.sequence), \(e.kind.rawValue), \(e.queryID), \(e.tenant), \(e.conversationID), \(e.userID),
+                \(e.tier), \(e.outcome), \(e.question), \(e.answer), \(e.citations), \(e.confidence), \(e.costMicros),
+                \(Int64(e.tokensIn)), \(Int64(e.tokensOut)), \(Int64(e.latencyMs)),
+                \(LedgerEntry.milliseconds(e.occurredAt)), \(LedgerEntry.milliseconds(e.recordedAt)), \(e.note),
+                \(e.previousHash), \(e.hash), \(e.hashScheme.rawValue))
+            """, logger: logger)
+        head = (e.sequence, e.hash)
+        return e
+    }
+
+    static func entries(tenant: String?, queryID: String, on connection: PostgresConnection, logger: Logger)
+        async throws -> [LedgerEntry]
+    {
+        let rows: PostgresRowSequence
+        if let tenant {
+            rows = try await connection.query(
+                "SELECT * FROM ledger_entry WHERE tenant = \(tenant) AND query_id = \(queryID) ORDER BY seq",
+                logger: logger)
+        } else {
+            rows = try await connection.query(
+                "SELECT * FROM ledger_entry WHERE query_id = \(queryID) ORDER BY id", logger: logger)
+        }
+        return try await rows.collect().map(entry)
+    }
+
+    /// The tenant's finalized months with the time zone each was billed in (as on SQLite).
+    static func finalizedMonths(tenant: String, on connection: PostgresConnection, logger: Logger) async throws
+        -> FinalizedMonths
+    {
+        let rows = try await connection.query(
+            """
+            SELECT f.month,
+                COALESCE(
+                    (SELECT b.timezone FROM tenant_billing b WHERE b.tenant = f.tenant AND b.effective_month <= f.month
+                     ORDER BY b.effective_month DESC, b.seq DESC LIMIT 1),
+                    (SELECT b.timezone FROM tenant_billing b WHERE b.tenant = f.tenant ORDER BY b.seq LIMIT 1))
+            FROM final_invoice f WHERE f.tenant = \(tenant)
+            """, logger: logger
+        ).collect()
+        let months = try rows.map { row -> (month: String, timezone: String?) in
+            let (month, zone) = try row.decode((String, String?).self)
+            return (month, zone)
+        }
+        return FinalizedMonths(tenant: tenant, months: months)
+    }
+
+    /// A stored row; a value of the wrong kind means the table was written by something else.
+    static func entry(_ row: PostgresRow) throws -> LedgerEntry {
+        let r = row.makeRandomAccess()
+        let kind = try r["kind"].decode(String.self)
+        guard let decodedKind = LedgerEntry.Kind(rawValue: kind) else {
+            throw LedgerError.invalidInput("ledger row has an unknown kind \(kind): the table is damaged")
+        }
+        var entry = LedgerEntry(
+            sequence: try r["seq"].decode(Int64.self), kind: decodedKind,
+            queryID: try r["query_id"].decode(String.self),
+            tenant: try r["tenant"].decode(String.self), conversationID: try r["conversation_id"].decode(String?.self),
+            userID: try r["user_id"].decode(String?.self), tier: try r["tier"].decode(String.self),
+            outcome: try r["outcome"].decode(String.self), question: try r["question"].decode(String?.self),
+            answer: try r["answer"].decode(String?.self), citations: try r["citations"].decode(String?.self),
+            confidence: try r["confidence"].decode(Double?.self), costMicros: try r["cost_micros"].decode(Int64.self),
+            tokensIn: Int(try r["tokens_in"].decode(Int64.self)),
+            tokensOut: Int(try r["tokens_out"].decode(Int64.self)),
+            latencyMs: Int(try r["latency_ms"].decode(Int64.self)),
+            occurredAt: LedgerEntry.date(milliseconds: try r["occurred_at_ms"].decode(Int64.self)),
+            recordedAt: LedgerEntry.date(milliseconds: try r["recorded_at_ms"].decode(Int64.self)),
+            note: try r["note"].decode(String?.self), previousHash: try r["previous_hash"].decode(String.self),
+            hash: try r["hash"].decode(String.self))
+        entry.hashScheme = HashScheme(rawValue: try r["hash_scheme"].decode(Int.self)) ?? .legacy
+        return entry
+    }
+}

@@ -1,0 +1,163 @@
+import Foundation
+import Metering
+import Testing
+
+/// Every promise of a ``LedgerStore``, checked on SQLite (the embedded default) and on
+/// PostgreSQL (several nodes, one database) by the same tests.
+@Suite("Ledger store, on every backend")
+struct LedgerStoreConformanceTests {
+    @Test("a query id is recorded once per tenant; a repeat returns the stored rows", arguments: Backend.allCases)
+    func recordsOnce(backend: Backend) async throws {
+        try await LedgerHarness.with(backend) { h in
+            let first = try await h.store.record(query: query("q1", cost: 250), attempts: [], now: Date())
+            guard case .recorded(let written) = first else {
+                Issue.record("first write was not recorded")
+                return
+            }
+            let again = try await h.store.record(query: query("q1", cost: 999), attempts: [], now: Date())
+            guard case .duplicate(let stored) = again else {
+                Issue.record("a repeated query id was recorded twice")
+                return
+            }
+            #expect(stored == written)
+            #expect(try await h.store.entries(tenant: "acme", since: nil).count == 1)
+            #expect(try await h.store.entries(tenant: "acme", queryID: "q1").first?.costMicros == 250)
+        }
+    }
+
+    @Test(
+        "concurrent writers on two nodes with overlapping ids: each id once, every attempt's cost metered, chains hold",
+        arguments: Backend.allCases)
+    func concurrentNodes(backend: Backend) async throws {
+        try await LedgerHarness.with(backend) { h in
+            try await h.withNode { other in
+                let nodes: [any LedgerStore] = [h.store, other]
+                let results = try await withThrowingTaskGroup(of: Bool.self) { group in
+                    for i in 0..<40 {
+                        let id = "q\(i % 10)"
+                        let tenant = i % 3 == 0 ? "beta" : "acme"
+                        let node = nodes[i % 2]
+                        group.addTask {
+                            let result = try await node.record(
+                                query: query(id, tenant: tenant), attempts: [attempt(id, tenant: tenant, cost: 100)],
+                                now: Date())
+                            if case .recorded = result { return true }
+                            return false
+                        }
+                    }
+                    return try await group.reduce(into: [Bool]()) { $0.append($1) }
+                }
+                let all = try await h.store.entries(tenant: nil, since: nil)
+                let queries = all.filter { $0.kind == .query }
+                let keys = queries.map { "\($0.tenant)/\($0.queryID)" }
+                #expect(Set(keys).count == keys.count, "no (tenant, query id) recorded twice")
+                #expect(results.filter { $0 }.count == queries.count, "each recorded answer is in the ledger")
+                let attempts = all.filter { $0.kind == .attempt }
+                #expect(attempts.count == 40, "every attempt's work is metered")
+                #expect(attempts.reduce(0) { $0 + $1.costMicros } == 4_000)
+                #expect(attempts.filter { $0.note?.contains("discarded") == true }.count == 40 - queries.count)
+                let verification = try await h.store.verifyChains(tenant: nil)
+                #expect(verification.ok, "\(verification.problem ?? "")")
+                #expect(verification.rows == all.count)
+            }
+        }
+    }
+
+    @Test("the database itself refuses UPDATE, DELETE and TRUNCATE of ledger rows", arguments: Backend.allCases)
+    func appendOnly(backend: Backend) async throws {
+        try await LedgerHarness.with(backend) { h in
+            _ = try await h.store.record(query: query("q1", cost: 10), attempts: [], now: Date())
+            var statements = ["UPDATE ledger_entry SET cost_micros = 0", "DELETE FROM ledger_entry"]
+            if backend == .postgres { statements.append("TRUNCATE ledger_entry") }
+            for sql in statements {
+                await #expect(throws: (any Error).self, "\(sql)") { try await h.rawExecute(sql) }
+            }
+            let rows = try await h.store.entries(tenant: "acme", since: nil)
+            #expect(rows.count == 1 && rows[0].costMicros == 10)
+        }
+    }
+
+    @Test("verification names the row changed behind the ledger's back", arguments: Backend.allCases)
+    func verificationFindsTampering(backend: Backend) async throws {
+        try await LedgerHarness.with(backend) { h in
+            for id in ["q1", "q2", "q3"] {
+                _ = try await h.store.record(query: query(id, cost: 10), attempts: [], now: Date())
+            }
+            #expect(try await h.store.verifyChains(tenant: "acme").ok)
+            try await h.tamper("acme", 2)
+            let verification = try await h.store.verifyChains(tenant: "acme")
+            #expect(!verification.ok)
+            #expect(verification.firstBrokenSequence == 2)
+            #expect(verification.problem?.contains("altered") == true)
+        }
+    }
+
+    @Test("corrections follow the same rules; answered escalations leave the open list", arguments: Backend.allCases)
+    func corrections(backend: Backend) async throws {
+        try await LedgerHarness.with(backend) { h in
+            let now = Date()
+            _ = try await h.store.record(query: query("r1"), attempts: [], now: now)
+            _ = try await h.store.record(query: query("e1", tier: "escalated"), attempts: [], now: now)
+            _ = try await h.store.record(query: query("e2", tier: "escalated"), attempts: [], now: now)
+            #expect(try await h.store.openEscalations(tenant: "acme").map(\.queryID) == ["e1", "e2"])
+
+            let void = try await h.store.correct(
+                tenant: "acme", queryID: "r1", outcome: "voided", answer: nil, note: "wrong", now: now)
+            #expect(void.kind == .correction && void.tier == "rag")
+            await #expect(throws: LedgerError.self) {
+                try await h.store.correct(
+                    tenant: "acme", queryID: "r1", outcome: "voided", answer: nil, note: nil, now: now)
+            }
+            await #expect(throws: LedgerError.self) {
+                try await h.store.correct(
+                    tenant: "acme", queryID: "e1", outcome: "voided", answer: nil, note: nil, now: now)
+            }
+            _ = try await h.store.correct(
+                tenant: nil, queryID: "e1", outcome: "agent_answer", answer: "Restart it.", note: nil, now: now)
+            #expect(try await h.store.openEscalations(tenant: "acme").map(\.queryID) == ["e2"])
+            await #expect(throws: LedgerError.self) {
+                try await h.store.correct(
+                    tenant: "acme", queryID: "nope", outcome: "voided", answer: nil, note: nil, now: now)
+            }
+            #expect(try await h.store.entries(tenant: "acme", since: nil).count == 5)
+        }
+    }
+
+    @Test("tenants are isolated: same ids, separate rows, no reach into another tenant", arguments: Backend.allCases)
+    func tenantIsolation(backend: Backend) async throws {
+        try await LedgerHarness.with(backend) { h in
+            _ = try await h.store.record(query: query("shared", tenant: "acme"), attempts: [], now: Date())
+            let beta = try await h.store.record(query: query("shared", tenant: "beta"), attempts: [], now: Date())
+            guard case .recorded = beta else {
+                Issue.record("another tenant's query id blocked this tenant's")
+                return
+            }
+            _ = try await h.store.record(query: query("only-acme", tenant: "acme"), attempts: [], now: Date())
+            #expect(try await h.store.entries(tenant: "beta", since: nil).map(\.queryID) == ["shared"])
+            await #expect(throws: LedgerError.self) {
+                try await h.store.correct(
+                    tenant: "beta", queryID: "only-acme", outcome: "voided", answer: nil, note: nil, now: Date())
+            }
+            #expect(try await h.store.verifyChains(tenant: nil).ok)
+        }
+    }
+
+    @Test("refused input writes nothing; money comes back to the micro-dollar", arguments: Backend.allCases)
+    func refusalsAndExactMoney(backend: Backend) async throws {
+        try await LedgerHarness.with(backend) { h in
+            await #expect(throws: (any Error).self) {
+                try await h.store.record(query: query("nul", question: "a\u{0}b"), attempts: [], now: Date())
+            }
+            await #expect(throws: LedgerError.self) {
+                try await h.store.record(
+                    query: query("old", at: Date().addingTimeInterval(-40 * 86_400)), attempts: [], now: Date())
+            }
+            #expect(try await h.store.entries(tenant: nil, since: nil).isEmpty)
+            // 2^53 + 1 micro-dollars: a Double would round it.
+            let big: Int64 = 9_007_199_254_740_993
+            _ = try await h.store.record(query: query("big", cost: big), attempts: [], now: Date())
+            #expect(try await h.store.entries(tenant: "acme", queryID: "big").first?.costMicros == big)
+            #expect(try await h.store.verifyChains(tenant: "acme").ok)
+        }
+    }
+}

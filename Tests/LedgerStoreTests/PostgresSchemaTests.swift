@@ -1,0 +1,80 @@
+import Foundation
+import Metering
+import Testing
+
+@testable import PostgresStorage
+
+/// What only the PostgreSQL backend has: a schema several nodes migrate, URLs, and a server
+/// that can be away.
+@Suite("PostgreSQL schema and connection")
+struct PostgresSchemaTests {
+    func freshURL() throws -> PostgresURL {
+        var url = try PostgresURL(testDatabaseURL)
+        url.schema = "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
+        return url
+    }
+
+    @Test("migrate creates, is idempotent, is safe from two nodes at once, and refuses a newer schema")
+    func migrations() async throws {
+        let url = try freshURL()
+        try await PostgresDatabase.with(url, operationTimeout: testOperationTimeout) { database in
+            await #expect(throws: PostgresStoreError.notMigrated(component: "cascade")) {
+                try await database.checkSchema()
+            }
+            async let a = database.migrate()
+            async let b = PostgresDatabase.with(url, operationTimeout: testOperationTimeout) { other in
+                try await other.migrate()
+            }
+            let (first, second) = try await (a, b)
+            #expect([first.from, second.from].sorted() == [0, PostgresDatabase.knownVersion])
+            #expect(try await database.migrate() == (PostgresDatabase.knownVersion, PostgresDatabase.knownVersion))
+            try await database.checkSchema()
+
+            let newer = PostgresDatabase.knownVersion + 1
+            try await database.unsafeExecute("UPDATE cascade_schema SET version = \(newer)")
+            let tooNew = PostgresStoreError.schemaTooNew(
+                component: "cascade", found: newer, known: PostgresDatabase.knownVersion)
+            await #expect(throws: tooNew) { try await database.migrate() }
+            await #expect(throws: tooNew) { try await PostgresLedger(database: database) }
+            try await database.unsafeExecute("DROP SCHEMA \"\(url.schema)\" CASCADE")
+        }
+    }
+
+    @Test("a server that is not there is one clear 'unavailable' error at the deadline, not the pool's back-off")
+    func unreachable() async throws {
+        let url = try PostgresURL("postgres://cascade:cascade@127.0.0.1:1/cascade")
+        await #expect {
+            try await PostgresDatabase.with(url, operationTimeout: .seconds(2)) { database in
+                try await database.checkSchema()
+            }
+        } throws: { error in
+            // The deadline answered (the pool alone would retry for about a minute first).
+            guard let error = error as? PostgresStoreError, case .unavailable(let reason) = error else { return false }
+            return reason.contains("within 2")
+        }
+    }
+
+    @Test(
+        "database URLs: what is accepted, and one actionable error for the rest",
+        arguments: [
+            ("postgres://cascade@127.0.0.1/cascade", true),
+            ("postgresql://u:p@db.internal:6543/kb?sslmode=disable&search_path=node_a", true),
+            ("mysql://u@h/db", false),
+            ("postgres://u@h", false),
+            ("postgres://@h/db", false),
+            ("postgres://u@h/db?sslmode=require", false),
+            ("postgres://u@h/db?search_path=a;drop", false),
+            ("postgres://u@h/db?timeout=3", false),
+        ])
+    func urls(text: String, valid: Bool) {
+        #expect(((try? PostgresURL(text)) != nil) == valid, "\(text)")
+    }
+
+    @Test("the password never appears in messages")
+    func passwordHidden() throws {
+        let url = try PostgresURL("postgres://cascade:s3cret@127.0.0.1:5432/cascade")
+        #expect(!url.description.contains("s3cret"))
+        let error = PostgresStoreError.invalidURL("postgres://cascade:s3cret@h", reason: "no database")
+        #expect(!error.description.contains("s3cret"))
+    }
+}

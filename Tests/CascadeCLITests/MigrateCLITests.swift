@@ -1,0 +1,39 @@
+import Foundation
+import Testing
+
+/// `cascade migrate --database`: creates the shared PostgreSQL schema, then finds nothing to do;
+/// a bad URL is one actionable line and exit status 64. Uses the server `tools/postgres` starts
+/// (`CASCADE_TEST_DATABASE_URL`), in a schema of its own.
+@Suite("cascade migrate")
+struct MigrateCLITests {
+    let base =
+        ProcessInfo.processInfo.environment["CASCADE_TEST_DATABASE_URL"]
+        ?? "postgres://cascade:cascade@127.0.0.1:5432/cascade_test"
+
+    @Test("creates the schema once, then reports nothing to do, as JSON with every field")
+    func createsThenIdles() throws {
+        let schema = "cli_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
+        let url = base + (base.contains("?") ? "&" : "?") + "search_path=\(schema)"
+        let first = try CLIProcess.run(["migrate", "--database", url, "--json"])
+        #expect(first.status == 0, "\(first.stderr)")
+        let created = try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any]
+        #expect(created?["from_version"] as? Int == 0)
+        #expect(created?["changed"] as? Bool == true)
+        let target = created?["to_version"] as? Int ?? -1
+        #expect(target >= 1)
+        #expect((created?["database"] as? String)?.contains("cascade:") == false, "the password is not printed")
+
+        let again = try CLIProcess.run(["migrate", "--database", url])
+        #expect(again.status == 0)
+        #expect(again.stdout.contains("already at version \(target)"))
+    }
+
+    @Test("a URL that is not a PostgreSQL URL is one line on stderr and exit status 64")
+    func badURL() throws {
+        let result = try CLIProcess.run(["migrate", "--database", "mysql://root:hunter2@localhost/db"])
+        #expect(result.status == 64)
+        #expect(result.stderr.contains("postgres://"))
+        #expect(!result.stderr.contains("hunter2"))
+        #expect(result.stderr.split(separator: "\n").count == 1)
+    }
+}

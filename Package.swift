@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "cascade-bench-embed", targets: ["EmbeddingBenchmark"]),
         .executable(name: "cascade-bench-vectors", targets: ["VectorBenchmark"]),
         .executable(name: "cascade-bench-billing", targets: ["BillingBenchmark"]),
+        .executable(name: "cascade-bench-ledger", targets: ["LedgerBenchmark"]),
         .library(name: "VectorSearch", targets: ["VectorSearch"]),
         .library(name: "Embeddings", targets: ["Embeddings"]),
         .library(name: "KnowledgeBase", targets: ["KnowledgeBase"]),
@@ -133,6 +134,12 @@ let package = Package(
                 "Cascade", "Evaluation", "Metering", "Retrieval", "KnowledgeBase", "Embeddings", "VectorSearch",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "LedgerBenchmark",
+            dependencies: ["Metering", "PostgresStorage"],
+            path: "Benchmarks/LedgerBenchmark",
             swiftSettings: swiftSettings
         ),
         .executableTarget(

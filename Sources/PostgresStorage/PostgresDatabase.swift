@@ -65,6 +65,15 @@ public final class PostgresDatabase: Sendable {
         try await connection { connection in try await self.execute(sql, on: connection) }
     }
 
+    /// Drops this database's schema with everything in it (benchmarks and tests use a schema of
+    /// their own; refuses `public`).
+    public func dropSchema() async throws {
+        guard url.schema != "public" else {
+            throw PostgresStoreError.invalidURL(url.description, reason: "refusing to drop the public schema")
+        }
+        try await unsafeExecute("DROP SCHEMA \"\(url.schema)\" CASCADE")
+    }
+
     /// Runs `body` with a deadline, and turns PostgreSQL's errors into one
     /// ``PostgresStoreError/unavailable(_:)`` with the server's message; cascade's own errors
     /// (a refused write, an unknown query) pass unchanged, also from inside a transaction.

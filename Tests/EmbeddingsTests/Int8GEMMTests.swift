@@ -14,14 +14,10 @@ import Testing
         }
     }
 
-    @Test(arguments: [1, 3, 4, 5, 17, 37, 64])
-    func bothPathsAgreeAndApproximateF32(rows: Int) {
-        let k = 384
-        let n = 80  // five blocks of 16: four in a tile, one left over
-        var g = Generator(state: UInt64(rows) &* 977)
-        // Activations like GELU outputs (mostly small, one-sided) and weights like a dense layer's.
-        let a = (0..<(rows * k)).map { _ in max(-0.17, g.next() * 2) }
-        let w = (0..<(n * k)).map { _ in g.next() * 0.1 }
+    /// Packs `w` (outputs × inputs) and quantises `a` (rows × inputs), as the encoder does.
+    static func quantize(_ a: [Float], rows: Int, _ w: [Float], outputs n: Int, inputs k: Int) -> (
+        packed: [Int8], wscale: [Float], wsum: [Int32], codes: [UInt8], ascale: [Float], azero: [Int32]
+    ) {
         var packed = [Int8](repeating: 0, count: n * k)
         var wscale = [Float](repeating: 0, count: n)
         var wsum = [Int32](repeating: 0, count: n)
@@ -30,6 +26,18 @@ import Testing
         var ascale = [Float](repeating: 0, count: rows)
         var azero = [Int32](repeating: 0, count: rows)
         ck_quantize_rows_u8(a, rows, k, &codes, &ascale, &azero)
+        return (packed, wscale, wsum, codes, ascale, azero)
+    }
+
+    @Test(arguments: [1, 3, 4, 5, 17, 37, 64])
+    func bothPathsAgreeAndApproximateF32(rows: Int) {
+        let k = 384
+        let n = 80  // five blocks of 16: four in a tile, one left over
+        var g = Generator(state: UInt64(rows) &* 977)
+        // Activations like GELU outputs (mostly small, one-sided) and weights like a dense layer's.
+        let a = (0..<(rows * k)).map { _ in max(-0.17, g.next() * 2) }
+        let w = (0..<(n * k)).map { _ in g.next() * 0.1 }
+        let (packed, wscale, wsum, codes, ascale, azero) = Self.quantize(a, rows: rows, w, outputs: n, inputs: k)
         var fast = [Float](repeating: 0, count: rows * n)
         var portable = [Float](repeating: 0, count: rows * n)
         ck_gemm_u8s8(codes, ascale, azero, rows, k, packed, wscale, wsum, n, &fast)
@@ -57,14 +65,7 @@ import Testing
         var g = Generator(state: UInt64(rows) &* 31)
         let a = (0..<(rows * k)).map { _ in g.next() }
         let w = (0..<(n * k)).map { _ in g.next() * 0.1 }
-        var packed = [Int8](repeating: 0, count: n * k)
-        var wscale = [Float](repeating: 0, count: n)
-        var wsum = [Int32](repeating: 0, count: n)
-        #expect(ck_pack_weights_s8(w, n, k, &packed, &wscale, &wsum) == 0)
-        var codes = [UInt8](repeating: 0, count: rows * k)
-        var ascale = [Float](repeating: 0, count: rows)
-        var azero = [Int32](repeating: 0, count: rows)
-        ck_quantize_rows_u8(a, rows, k, &codes, &ascale, &azero)
+        let (packed, wscale, wsum, codes, ascale, azero) = Self.quantize(a, rows: rows, w, outputs: n, inputs: k)
         for i in 0..<rows {
             for d in 0..<k {
                 let decoded = (Float(codes[i * k + d]) - Float(azero[i])) * ascale[i]

@@ -27,26 +27,13 @@ import argparse
 import json
 import os
 import resource
-import struct
 import sys
 import tempfile
 import time
 
 import numpy as np
 
-
-def load_safetensors(path):
-    with open(path, "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(n))
-    data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + n)
-    tensors = {}
-    for name, info in header.items():
-        if name == "__metadata__" or info["dtype"] != "F32":
-            continue
-        start, end = info["data_offsets"]
-        tensors[name] = np.array(np.frombuffer(data[start:end], dtype=np.float32).reshape(info["shape"]))
-    return tensors
+from minilm_numpy import load_safetensors  # the same reader as the numpy peer (same folder)
 
 
 def build_graph(weights, config, path):

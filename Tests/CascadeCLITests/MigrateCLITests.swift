@@ -28,6 +28,31 @@ struct MigrateCLITests {
         #expect(again.stdout.contains("already at version \(target)"))
     }
 
+    @Test("ledger show, verify and void take --database; --database with --ledger is refused")
+    func ledgerCommandsOnPostgres() throws {
+        let schema = "cli_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
+        let url = base + (base.contains("?") ? "&" : "?") + "search_path=\(schema)"
+        #expect(try CLIProcess.run(["migrate", "--database", url]).status == 0)
+
+        let show = try CLIProcess.run(["ledger", "show", "--database", url])
+        #expect(show.status == 0, "\(show.stderr)")
+        #expect(show.stdout.contains("no ledger rows"))
+        let verify = try CLIProcess.run(["ledger", "verify", "--database", url, "--json"])
+        #expect(verify.status == 0, "\(verify.stderr)")
+        let result = try verify.json()
+        #expect(result["ok"] as? Bool == true)
+        #expect(result["rows"] as? Int == 0)
+        #expect(result.keys.contains("first_broken_sequence"), "nulls are written")
+
+        let void = try CLIProcess.run(["ledger", "void", "q-unknown", "--reason", "test", "--database", url])
+        #expect(void.status == 2)
+        #expect(void.stderr.contains("q-unknown"))
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-\(UUID()).sqlite").path
+        let both = try CLIProcess.run(["ledger", "show", "--database", url, "--ledger", file])
+        #expect(both.status == 64)
+        #expect(!FileManager.default.fileExists(atPath: file), "no read creates a file")
+    }
+
     @Test("a URL that is not a PostgreSQL URL is one line on stderr and exit status 64")
     func badURL() throws {
         let result = try CLIProcess.run(["migrate", "--database", "mysql://root:hunter2@localhost/db"])

@@ -13,6 +13,7 @@ struct LedgerCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List ledger rows (queries, attempts, corrections).")
 
         @OptionGroup var ledgerOption: LedgerOption
+        @OptionGroup var databaseOption: DatabaseOption
         @Option(help: "Only this tenant.") var tenant: String?
         @Option(help: "Only events from this day on (YYYY-MM-DD, UTC).") var since: String?
         @Flag(help: "Print one JSON object per row.") var json = false
@@ -29,7 +30,11 @@ struct LedgerCommand: AsyncParsableCommand {
                     }
                     sinceDate = date
                 }
-                let entries = try ledgerOption.openExisting().entries(tenant: tenant, since: sinceDate)
+                let tenant = self.tenant
+                let since = sinceDate
+                let entries = try await databaseOption.withLedger(ledgerOption) { ledger in
+                    try await ledger.entries(tenant: tenant, since: since)
+                }
                 if json {
                     for entry in entries { try Terminal.printJSON(entry) }
                     return
@@ -57,6 +62,7 @@ struct LedgerCommand: AsyncParsableCommand {
                 """)
 
         @OptionGroup var ledgerOption: LedgerOption
+        @OptionGroup var databaseOption: DatabaseOption
         @Option(
             help: ArgumentHelp("A checkpoint file (or a final invoice's JSON) to check against.", valueName: "file"))
         var checkpoint: String?
@@ -69,11 +75,31 @@ struct LedgerCommand: AsyncParsableCommand {
 
         func validate() throws {
             if publicKey != nil && checkpoint == nil { throw ValidationError("--public-key needs --checkpoint") }
+            if databaseOption.database != nil && checkpoint != nil {
+                throw ValidationError("--checkpoint is not supported with --database yet (the SQLite ledger only)")
+            }
         }
 
         func run() async throws {
             var ok = true
             try await runReportingErrors {
+                if databaseOption.database != nil {
+                    // PostgreSQL: one hash chain per tenant, each re-hashed and linked.
+                    let result = try await databaseOption.withLedger(ledgerOption) { ledger in
+                        try await ledger.verifyChains(tenant: nil)
+                    }
+                    ok = result.ok
+                    if json {
+                        try Terminal.printJSON(result)
+                    } else if result.ok {
+                        print("ledger OK: \(result.rows) rows; every tenant's hash chain intact")
+                    } else {
+                        print(
+                            "ledger BROKEN in \(result.tenant ?? "?")'s chain at row \(result.firstBrokenSequence ?? 0): \(result.problem ?? "")"
+                        )
+                    }
+                    return
+                }
                 guard FileManager.default.fileExists(atPath: ledgerOption.ledger) else {
                     throw LedgerError.cannotOpen(path: ledgerOption.ledger, reason: "no such file")
                 }
@@ -194,12 +220,16 @@ struct LedgerCommand: AsyncParsableCommand {
         @Option(help: "Tenant (needed when several tenants used the same query id).") var tenant: String?
         @Option(help: "Why, for the record.") var reason: String?
         @OptionGroup var ledgerOption: LedgerOption
+        @OptionGroup var databaseOption: DatabaseOption
         @Flag(help: "Print the appended row as JSON.") var json = false
 
         func run() async throws {
             try await runReportingErrors {
-                let row = try ledgerOption.openExisting().correct(
-                    tenant: tenant, queryID: queryID, outcome: "reopened", note: reason)
+                let (tenant, queryID, reason) = (self.tenant, self.queryID, self.reason)
+                let row = try await databaseOption.withLedger(ledgerOption) { ledger in
+                    try await ledger.correct(
+                        tenant: tenant, queryID: queryID, outcome: "reopened", answer: nil, note: reason, now: Date())
+                }
                 if json {
                     try Terminal.printJSON(row)
                 } else {
@@ -216,6 +246,7 @@ struct LedgerCommand: AsyncParsableCommand {
         @Option(help: "Tenant (needed when several tenants used the same query id).") var tenant: String?
         @Option(help: "Why it is voided.") var reason: String
         @OptionGroup var ledgerOption: LedgerOption
+        @OptionGroup var databaseOption: DatabaseOption
         @Flag(help: "Print the appended row as JSON.") var json = false
 
         func validate() throws {
@@ -224,8 +255,11 @@ struct LedgerCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await runReportingErrors {
-                let row = try ledgerOption.openExisting().correct(
-                    tenant: tenant, queryID: queryID, outcome: "voided", note: reason)
+                let (tenant, queryID, reason) = (self.tenant, self.queryID, self.reason)
+                let row = try await databaseOption.withLedger(ledgerOption) { ledger in
+                    try await ledger.correct(
+                        tenant: tenant, queryID: queryID, outcome: "voided", answer: nil, note: reason, now: Date())
+                }
                 if json { try Terminal.printJSON(row) } else { print("voided \(queryID) (ledger row \(row.sequence))") }
             }
         }

@@ -30,25 +30,31 @@ public struct PostgresLedger: LedgerStore {
         let logger = database.logger
         return try await database.transaction { connection in
             try await Self.lock(tenant: query.tenant, on: connection, logger: logger)
-            let existing = try await Self.entries(
+            // One round trip for what the append needs to know (after the lock, so it sees every
+            // append of this tenant committed before).
+            let state = try await Self.appendState(
                 tenant: query.tenant, queryID: query.queryID, on: connection, logger: logger)
-            var head = try await Self.head(tenant: query.tenant, on: connection, logger: logger)
-            if existing.contains(where: { $0.kind == .query }) {
+            var head = state.head
+            if state.existing.contains(where: { $0.kind == .query }) {
+                var discarded: [LedgerEntry] = []
                 for var attempt in attempts where attempt.costMicros > 0 || attempt.tokensIn + attempt.tokensOut > 0 {
                     attempt.recordedAt = now
                     attempt.note = [attempt.note, Ledger.discardedNote].compactMap { $0 }.joined(separator: "; ")
-                    _ = try await Self.append(&attempt, after: &head, on: connection, logger: logger)
+                    discarded.append(attempt)
                 }
-                return .duplicate(existing)
+                _ = try await Self.append(discarded, after: &head, on: connection, logger: logger)
+                return .duplicate(state.existing)
             }
-            try await Self.finalizedMonths(tenant: query.tenant, on: connection, logger: logger).check(
-                query.occurredAt)
-            var written: [LedgerEntry] = []
-            for var entry in attempts + [query] {
+            if state.mayHaveFinalizedMonths {
+                try await Self.finalizedMonths(tenant: query.tenant, on: connection, logger: logger).check(
+                    query.occurredAt)
+            }
+            let entries = (attempts + [query]).map { entry -> LedgerEntry in
+                var entry = entry
                 entry.recordedAt = now
-                written.append(try await Self.append(&entry, after: &head, on: connection, logger: logger))
+                return entry
             }
-            return .recorded(written)
+            return .recorded(try await Self.append(entries, after: &head, on: connection, logger: logger))
         }
     }
 
@@ -81,11 +87,11 @@ public struct PostgresLedger: LedgerStore {
             try Ledger.checkCorrection(
                 outcome, of: original, corrections: rows.filter { $0.kind == .correction }, answer: answer)
             var head = try await Self.head(tenant: owner, on: connection, logger: logger)
-            var entry = LedgerEntry(
+            let entry = LedgerEntry(
                 kind: .correction, queryID: queryID, tenant: owner, conversationID: original.conversationID,
                 userID: original.userID, tier: original.tier, outcome: outcome, answer: answer, occurredAt: now,
                 recordedAt: now, note: note)
-            return try await Self.append(&entry, after: &head, on: connection, logger: logger)
+            return try await Self.append([entry], after: &head, on: connection, logger: logger)[0]
         }
     }
 
@@ -156,33 +162,90 @@ public struct PostgresLedger: LedgerStore {
         return (sequence, hash)
     }
 
+    /// Links `entries` to the chain after `head` and inserts them in one statement.
     static func append(
-        _ entry: inout LedgerEntry, after head: inout (sequence: Int64, hash: String),
-        on connection: PostgresConnection,
+        _ entries: [LedgerEntry], after head: inout (sequence: Int64, hash: String), on connection: PostgresConnection,
         logger: Logger
-    ) async throws -> LedgerEntry {
-        entry.sequence = head.sequence + 1
-        entry.previousHash = head.hash
-        entry.hashScheme = .current
-        // As stored and hashed (confidence in whole millionths, times in whole milliseconds), as on SQLite.
-        entry.confidence = entry.confidence.map { (($0 * 1_000_000).rounded()) / 1_000_000 }
-        entry.occurredAt = LedgerEntry.date(milliseconds: LedgerEntry.milliseconds(entry.occurredAt))
-        entry.recordedAt = LedgerEntry.date(milliseconds: LedgerEntry.milliseconds(entry.recordedAt))
-        entry.hash = entry.contentHash
-        let e = entry
-        try await connection.query(
-            """
+    ) async throws -> [LedgerEntry] {
+        guard !entries.isEmpty else { return [] }
+        var linked: [LedgerEntry] = []
+        var bindings = PostgresBindings(capacity: entries.count * 22)
+        var tuples: [String] = []
+        for var entry in entries {
+            entry.sequence = head.sequence + 1
+            entry.previousHash = head.hash
+            entry.hashScheme = .current
+            // As stored and hashed (confidence in whole millionths, times in whole milliseconds), as on SQLite.
+            entry.confidence = entry.confidence.map { (($0 * 1_000_000).rounded()) / 1_000_000 }
+            entry.occurredAt = LedgerEntry.date(milliseconds: LedgerEntry.milliseconds(entry.occurredAt))
+            entry.recordedAt = LedgerEntry.date(milliseconds: LedgerEntry.milliseconds(entry.recordedAt))
+            entry.hash = entry.contentHash
+            let first = bindings.count
+            try bindings.append(entry.sequence)
+            try bindings.append(entry.kind.rawValue)
+            try bindings.append(entry.queryID)
+            try bindings.append(entry.tenant)
+            try bindings.append(entry.conversationID)
+            try bindings.append(entry.userID)
+            try bindings.append(entry.tier)
+            try bindings.append(entry.outcome)
+            try bindings.append(entry.question)
+            try bindings.append(entry.answer)
+            try bindings.append(entry.citations)
+            try bindings.append(entry.confidence)
+            try bindings.append(entry.costMicros)
+            try bindings.append(Int64(entry.tokensIn))
+            try bindings.append(Int64(entry.tokensOut))
+            try bindings.append(Int64(entry.latencyMs))
+            try bindings.append(LedgerEntry.milliseconds(entry.occurredAt))
+            try bindings.append(LedgerEntry.milliseconds(entry.recordedAt))
+            try bindings.append(entry.note)
+            try bindings.append(entry.previousHash)
+            try bindings.append(entry.hash)
+            try bindings.append(entry.hashScheme.rawValue)
+            tuples.append("(" + (first + 1...bindings.count).map { "$\($0)" }.joined(separator: ", ") + ")")
+            head = (entry.sequence, entry.hash)
+            linked.append(entry)
+        }
+        let sql = """
             INSERT INTO ledger_entry(seq, kind, query_id, tenant, conversation_id, user_id, tier, outcome, question,
                 answer, citations, confidence, cost_micros, tokens_in, tokens_out, latency_ms, occurred_at_ms,
                 recorded_at_ms, note, previous_hash, hash, hash_scheme)
-            VALUES (\(e.sequence), \(e.kind.rawValue), \(e.queryID), \(e.tenant), \(e.conversationID), \(e.userID),
-                \(e.tier), \(e.outcome), \(e.question), \(e.answer), \(e.citations), \(e.confidence), \(e.costMicros),
-                \(Int64(e.tokensIn)), \(Int64(e.tokensOut)), \(Int64(e.latencyMs)),
-                \(LedgerEntry.milliseconds(e.occurredAt)), \(LedgerEntry.milliseconds(e.recordedAt)), \(e.note),
-                \(e.previousHash), \(e.hash), \(e.hashScheme.rawValue))
-            """, logger: logger)
-        head = (e.sequence, e.hash)
-        return e
+            VALUES \(tuples.joined(separator: ", "))
+            """
+        try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+        return linked
+    }
+
+    /// What an append needs, in one statement: the rows already recorded for the query id, the
+    /// head of the tenant's chain, and whether the tenant has any final invoice.
+    static func appendState(tenant: String, queryID: String, on connection: PostgresConnection, logger: Logger)
+        async throws -> (existing: [LedgerEntry], head: (sequence: Int64, hash: String), mayHaveFinalizedMonths: Bool)
+    {
+        let rows = try await connection.query(
+            """
+            SELECT 0 AS part, e.*, EXISTS (SELECT 1 FROM final_invoice f WHERE f.tenant = \(tenant)) AS has_final
+            FROM ledger_entry e WHERE e.tenant = \(tenant) AND e.query_id = \(queryID)
+            UNION ALL
+            (SELECT 1 AS part, e.*, EXISTS (SELECT 1 FROM final_invoice f WHERE f.tenant = \(tenant)) AS has_final
+             FROM ledger_entry e WHERE e.tenant = \(tenant) ORDER BY e.seq DESC LIMIT 1)
+            """, logger: logger
+        ).collect()
+        var existing: [LedgerEntry] = []
+        var head: (sequence: Int64, hash: String) = (0, "")
+        // A tenant without rows yet: no answer from this statement, so check its invoices.
+        var mayHaveFinalizedMonths = rows.isEmpty
+        for row in rows {
+            let r = row.makeRandomAccess()
+            let entry = try entry(row)
+            if try r["has_final"].decode(Bool.self) { mayHaveFinalizedMonths = true }
+            if try r["part"].decode(Int.self) == 0 {
+                existing.append(entry)
+            } else {
+                head = (entry.sequence, entry.hash)
+            }
+        }
+        return (existing.sorted { $0.sequence < $1.sequence }, head, mayHaveFinalizedMonths)
     }
 
     static func entries(tenant: String?, queryID: String, on connection: PostgresConnection, logger: Logger)

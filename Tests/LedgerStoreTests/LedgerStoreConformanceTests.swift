@@ -142,6 +142,38 @@ struct LedgerStoreConformanceTests {
         }
     }
 
+    @Test(
+        "a row dated in a month whose invoice is final is refused, for a tenant with rows or without",
+        arguments: Backend.allCases)
+    func finalizedMonths(backend: Backend) async throws {
+        try await LedgerHarness.with(backend) { h in
+            let now = Date()
+            let late = now.addingTimeInterval(-33 * 86_400)  // always in an earlier month
+            let formatter = DateFormatter()
+            formatter.dateFormat = "yyyy-MM"
+            formatter.timeZone = TimeZone(identifier: "UTC")
+            let month = formatter.string(from: late)
+            _ = try await h.store.record(query: query("before", tenant: "acme", at: late), attempts: [], now: now)
+            for (seq, tenant) in [(1, "acme"), (2, "beta")] {
+                try await h.rawExecute(
+                    """
+                    INSERT INTO final_invoice(tenant, month, body, finalized_at_ms, seq, previous_hash, hash)
+                    VALUES ('\(tenant)', '\(month)', '{}', 0, \(seq), '', '')
+                    """)
+                await #expect(throws: LedgerError.self, "\(backend) \(tenant)") {
+                    try await h.store.record(
+                        query: query("late-\(tenant)", tenant: tenant, at: late), attempts: [], now: now)
+                }
+                let current = try await h.store.record(
+                    query: query("now-\(tenant)", tenant: tenant), attempts: [], now: now)
+                guard case .recorded = current else {
+                    Issue.record("\(backend): a row in an open month was refused")
+                    return
+                }
+            }
+        }
+    }
+
     @Test("refused input writes nothing; money comes back to the micro-dollar", arguments: Backend.allCases)
     func refusalsAndExactMoney(backend: Backend) async throws {
         try await LedgerHarness.with(backend) { h in

@@ -80,13 +80,14 @@ public struct PostgresLedger: LedgerStore {
         }
         return try await database.transaction { connection in
             try await Self.lock(tenant: owner, on: connection, logger: logger)
-            let rows = try await Self.entries(tenant: owner, queryID: queryID, on: connection, logger: logger)
+            let state = try await Self.appendState(tenant: owner, queryID: queryID, on: connection, logger: logger)
+            let rows = state.existing
             guard let original = rows.first(where: { $0.kind == .query }) else {
                 throw LedgerError.unknownQuery(queryID)
             }
             try Ledger.checkCorrection(
                 outcome, of: original, corrections: rows.filter { $0.kind == .correction }, answer: answer)
-            var head = try await Self.head(tenant: owner, on: connection, logger: logger)
+            var head = state.head
             let entry = LedgerEntry(
                 kind: .correction, queryID: queryID, tenant: owner, conversationID: original.conversationID,
                 userID: original.userID, tier: original.tier, outcome: outcome, answer: answer, occurredAt: now,
@@ -148,18 +149,6 @@ public struct PostgresLedger: LedgerStore {
     /// The tenant's append lock, held until the transaction ends (commit or rollback).
     static func lock(tenant: String, on connection: PostgresConnection, logger: Logger) async throws {
         try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(tenant), 0))", logger: logger)
-    }
-
-    /// The last (seq, hash) of the tenant's chain, or (0, "") when it is empty.
-    static func head(tenant: String, on connection: PostgresConnection, logger: Logger) async throws -> (
-        sequence: Int64, hash: String
-    ) {
-        let rows = try await connection.query(
-            "SELECT seq, hash FROM ledger_entry WHERE tenant = \(tenant) ORDER BY seq DESC LIMIT 1", logger: logger
-        ).collect()
-        guard let row = rows.first else { return (0, "") }
-        let (sequence, hash) = try row.decode((Int64, String).self)
-        return (sequence, hash)
     }
 
     /// Links `entries` to the chain after `head` and inserts them in one statement.

@@ -80,6 +80,30 @@ def encode(w, ids, mask):
     return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
 
 
+def padded(encodings):
+    """Token id lists as one batch padded to the longest, with its attention mask."""
+    l = max(len(e) for e in encodings)
+    ids = np.zeros((len(encodings), l), dtype=np.int64)
+    mask = np.zeros((len(encodings), l), dtype=np.int64)
+    for r, e in enumerate(encodings):
+        ids[r, :len(e)] = e
+        mask[r, :len(e)] = 1
+    return ids, mask
+
+
+def question_latencies(one, questions):
+    """p50 and p99 in ms of `one(question)` over the questions, after 20 warm-up calls."""
+    for q in questions[:20]:
+        one(q)
+    times = []
+    for q in questions:
+        t = time.perf_counter()
+        one(q)
+        times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    return times[len(times) // 2], times[min(len(times) - 1, len(times) * 99 // 100)]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", required=True)
@@ -102,12 +126,7 @@ def main():
     vectors = [None] * len(texts)
     for s in range(0, len(order), args.batch):
         batch = order[s:s + args.batch]
-        l = max(len(encodings[i]) for i in batch)
-        ids = np.zeros((len(batch), l), dtype=np.int64)
-        mask = np.zeros((len(batch), l), dtype=np.int64)
-        for r, i in enumerate(batch):
-            ids[r, :len(encodings[i])] = encodings[i]
-            mask[r, :len(encodings[i])] = 1
+        ids, mask = padded([encodings[i] for i in batch])
         out = encode(weights, ids, mask)
         for r, i in enumerate(batch):
             vectors[i] = out[r]
@@ -130,16 +149,7 @@ def main():
         def one(q):
             ids = np.array([tok.encode(q).ids], dtype=np.int64)
             return encode(weights, ids, np.ones_like(ids))
-        for q in questions[:20]:
-            one(q)
-        times = []
-        for q in questions:
-            t = time.perf_counter()
-            one(q)
-            times.append((time.perf_counter() - t) * 1000)
-        times.sort()
-        row["question_p50_ms"] = times[len(times) // 2]
-        row["question_p99_ms"] = times[min(len(times) - 1, len(times) * 99 // 100)]
+        row["question_p50_ms"], row["question_p99_ms"] = question_latencies(one, questions)
     row["peak_memory_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(json.dumps(row))
 

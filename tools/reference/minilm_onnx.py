@@ -33,7 +33,7 @@ import time
 
 import numpy as np
 
-from minilm_numpy import load_safetensors  # the same reader as the numpy peer (same folder)
+from minilm_numpy import load_safetensors, padded, question_latencies  # shared with the numpy peer
 
 
 def build_graph(weights, config, path):
@@ -202,12 +202,7 @@ def main():
     load_s = time.perf_counter() - t0
 
     def run(encodings):
-        l = max(len(e) for e in encodings)
-        ids = np.zeros((len(encodings), l), dtype=np.int64)
-        mask = np.zeros((len(encodings), l), dtype=np.int64)
-        for r, e in enumerate(encodings):
-            ids[r, :len(e)] = e
-            mask[r, :len(e)] = 1
+        ids, mask = padded(encodings)
         return session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
 
     run([tok.encode(t).ids for t in texts[:16]])  # warm-up
@@ -229,16 +224,8 @@ def main():
         "operators": fused_operators(path), "first_vectors": [v.tolist() for v in vectors[:20]],
     }
     if questions:
-        for q in questions[:20]:
-            run([tok.encode(q).ids])
-        times = []
-        for q in questions:
-            t = time.perf_counter()
-            run([tok.encode(q).ids])
-            times.append((time.perf_counter() - t) * 1000)
-        times.sort()
-        row["question_p50_ms"] = times[len(times) // 2]
-        row["question_p99_ms"] = times[min(len(times) - 1, len(times) * 99 // 100)]
+        row["question_p50_ms"], row["question_p99_ms"] = question_latencies(
+            lambda q: run([tok.encode(q).ids]), questions)
     row["peak_memory_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     json.dump(row, sys.stdout)
     print()

@@ -37,22 +37,64 @@ public final class PostgresDatabase: Sendable {
     }
 
     /// Runs `body` in one transaction (committed when it returns, rolled back when it throws).
+    ///
+    /// Not postgres-nio's `withTransaction`: when the rollback itself fails, that would hand the
+    /// connection back to the pool still inside the failed transaction, and the next request on
+    /// it would get "current transaction is aborted" (SQLSTATE 25P02). Here such a connection is
+    /// closed instead, and the pool opens a fresh one.
     func transaction<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result)
         async throws -> Result
     {
         let client = self.client
         let logger = self.logger
         return try await mapErrors {
-            try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+            try await client.withConnection { connection in
+                do {
+                    try await connection.query("BEGIN", logger: logger)
+                } catch {
+                    try? await connection.close()
+                    throw error
+                }
+                do {
+                    let result = try await body(connection)
+                    try await connection.query("COMMIT", logger: logger)
+                    return result
+                } catch {
+                    // After a failed COMMIT the server has ended the transaction already; a
+                    // ROLLBACK then only warns. A ROLLBACK that fails leaves the state unknown.
+                    do {
+                        try await connection.query("ROLLBACK", logger: logger)
+                    } catch {
+                        logger.warning("closing a connection whose rollback failed: \(error)")
+                        try? await connection.close()
+                    }
+                    throw error
+                }
+            }
         }
     }
 
     /// Runs `body` on a pooled connection, outside any transaction.
+    ///
+    /// Should a pooled connection ever be found inside a failed transaction (25P02; a bug, logged
+    /// as such), it is rolled back and `body` — a read or one autocommitted statement, so
+    /// repeating it is safe — runs once more.
     func connection<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result)
         async throws -> Result
     {
         let client = self.client
-        return try await mapErrors { try await client.withConnection { connection in try await body(connection) } }
+        let logger = self.logger
+        return try await mapErrors {
+            try await client.withConnection { connection in
+                do {
+                    return try await body(connection)
+                } catch let error as PSQLError where error.serverInfo?[.sqlState] == "25P02" {
+                    logger.error("a pooled connection was inside a failed transaction; rolling back and retrying")
+                    try await connection.query("ROLLBACK", logger: logger)
+                    return try await body(connection)
+                }
+            }
+        }
     }
 
     /// Runs one statement of trusted SQL (schema statements; never built from input).

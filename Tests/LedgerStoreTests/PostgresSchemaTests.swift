@@ -1,5 +1,6 @@
 import Foundation
 import Metering
+import PostgresNIO
 import Testing
 
 @testable import PostgresStorage
@@ -37,6 +38,31 @@ struct PostgresSchemaTests {
             await #expect(throws: tooNew) { try await database.migrate() }
             await #expect(throws: tooNew) { try await PostgresLedger(database: database) }
             try await database.unsafeExecute("DROP SCHEMA \"\(url.schema)\" CASCADE")
+        }
+    }
+
+    @Test("a failed transaction never reaches the next request on its pooled connection")
+    func failedTransactionsStayContained() async throws {
+        let url = try freshURL()
+        // One connection, so every request below shares it.
+        try await PostgresDatabase.with(url, maximumConnections: 1, operationTimeout: testOperationTimeout) {
+            database in
+            try await database.migrate()
+            let ledger = try await PostgresLedger(database: database)
+            // A transaction whose statement fails is rolled back before the connection is reused.
+            await #expect(throws: (any Error).self) {
+                try await database.transaction { connection in
+                    try await connection.query("SELECT 1 / 0", logger: database.logger)
+                }
+            }
+            #expect(try await ledger.entries(tenant: "acme", since: nil).isEmpty)
+            // A connection left inside a failed transaction by a raw caller is repaired, not served.
+            try await database.connection { connection in
+                try await connection.query("BEGIN", logger: database.logger)
+                _ = try? await connection.query("SELECT 1 / 0", logger: database.logger)
+            }
+            #expect(try await ledger.entries(tenant: "acme", since: nil).isEmpty)
+            try await database.dropSchema()
         }
     }
 

@@ -14,7 +14,7 @@ extension Resolver {
     ///   - defaultRulesPath: used when neither `rulesPath` nor the tenant names a rules file.
     /// - Throws: ``RuleError`` for an invalid settings or rules file (never silently ignored).
     public static func forTenant(
-        _ tenant: String, settingsDirectory: String, retriever: (any PassageSearching)?, ledger: Ledger,
+        _ tenant: String, settingsDirectory: String, retriever: (any PassageSearching)?, ledger: any LedgerStore,
         rulesPath: String? = nil, threshold: Double? = nil, defaultRulesPath: String? = nil
     ) throws -> Resolver {
         let settings = try TenantConfiguration.load(tenant: tenant, directory: settingsDirectory)

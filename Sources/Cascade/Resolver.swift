@@ -11,7 +11,8 @@ public struct Resolver: Sendable {
     public var rules: RuleSet
     /// Nil when no knowledge base is available: RAG is skipped and says so.
     public var retriever: (any PassageSearching)?
-    public var ledger: Ledger
+    /// Where questions are metered: the SQLite ``Ledger`` or a shared store (PostgreSQL).
+    public var ledger: any LedgerStore
     /// Minimum RAG confidence to resolve without a human (per tenant; calibrated by evaluation).
     public var threshold: Double
     public var confidence = RAGConfidence()
@@ -30,7 +31,7 @@ public struct Resolver: Sendable {
         ]
     }
 
-    public init(rules: RuleSet, retriever: (any PassageSearching)?, ledger: Ledger, threshold: Double = 0.6) {
+    public init(rules: RuleSet, retriever: (any PassageSearching)?, ledger: any LedgerStore, threshold: Double = 0.6) {
         self.rules = rules
         self.retriever = retriever
         self.ledger = ledger
@@ -45,7 +46,7 @@ public struct Resolver: Sendable {
             userID: question.userID, tier: "pending", outcome: "pending", question: question.text,
             occurredAt: question.occurredAt
         ).validate()
-        let recorded = try ledger.entries(tenant: question.tenant, queryID: question.queryID)
+        let recorded = try await ledger.entries(tenant: question.tenant, queryID: question.queryID)
         if recorded.contains(where: { $0.kind == .query }) { return try Self.replay(recorded, for: question) }
         try Ledger.checkOccurredAtWindow(question.occurredAt)
 
@@ -111,9 +112,9 @@ public struct Resolver: Sendable {
             answer: final.answer.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}"), citations: final.citations,
             confidence: final.confidence,
             costMicros: attempts.reduce(0) { $0 + $1.costMicros }, attempts: attempts, replayed: false)
-        switch try ledger.record(
+        switch try await ledger.record(
             query: Self.entry(resolution, question: question),
-            attempts: attempts.map { Self.entry($0, question: question) })
+            attempts: attempts.map { Self.entry($0, question: question) }, now: Date())
         {
         case .recorded: return resolution
         case .duplicate(let stored): return try Self.replay(stored, for: question)  // a concurrent retry won the race

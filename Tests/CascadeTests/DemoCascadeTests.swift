@@ -42,8 +42,8 @@ struct DemoCascadeTests {
             #expect(resolution.tier == tier, "\(text) → \(resolution.tier) \(resolution.attempts)")
             if tier == "rag" { #expect(!resolution.citations.isEmpty) }
         }
-        let queries = try resolver.ledger.entries(tenant: "acme").filter { $0.kind == .query }
+        let queries = try await resolver.ledger.entries(tenant: "acme", since: nil).filter { $0.kind == .query }
         #expect(queries.count == cases.count)
-        #expect(try resolver.ledger.verify().ok)
+        #expect(try await resolver.ledger.verifyChains(tenant: nil).ok)
     }
 }

@@ -267,7 +267,7 @@ struct LLMContractTests {
         #expect(llm.note?.contains("has no price") == true)
         let month = BillingMonth.containing(Date(), in: TimeZone(identifier: "UTC")!)
         let usage = MonthlyUsage(
-            tenant: "acme", month: month, entries: try resolver.ledger.entries(tenant: "acme"),
+            tenant: "acme", month: month, entries: try await resolver.ledger.entries(tenant: "acme", since: nil),
             timeZone: TimeZone(identifier: "UTC")!)
         #expect(usage.findings.contains { $0.contains("without a price") })
         let report = UsageReport(

@@ -16,6 +16,7 @@ struct ResolverTests {
     struct Fixture {
         let dir: TemporaryDirectory
         let resolver: Resolver
+        let ledger: Ledger
     }
 
     func fixture(threshold: Double = 0.6) async throws -> Fixture {
@@ -44,7 +45,7 @@ struct ResolverTests {
             rules: rules, retriever: try Retriever(store: store), ledger: ledger, threshold: threshold)
         // Hashing vectors score lower than a neural model's: a confidence that resolves on a clear match.
         resolver.confidence = RAGConfidence(bias: -2, similarityWeight: 6, marginWeight: 2, agreementWeight: 1)
-        return Fixture(dir: dir, resolver: resolver)
+        return Fixture(dir: dir, resolver: resolver, ledger: ledger)
     }
 
     @Test("each tier answers what it should, and the ledger accounts for every query once")
@@ -78,7 +79,7 @@ struct ResolverTests {
         #expect(junk.tier == "rejected")
         #expect(junk.costMicros == 0)
 
-        let entries = try f.resolver.ledger.entries(tenant: "acme")
+        let entries = try f.ledger.entries(tenant: "acme")
         let queries = entries.filter { $0.kind == .query }
         #expect(queries.map(\.queryID) == ["q1", "q2", "q3", "q4", "q5"])
         #expect(queries.map(\.tier) == ["rule", "rag", "escalated", "escalated", "rejected"])
@@ -88,7 +89,7 @@ struct ResolverTests {
                 query.costMicros == attempts.reduce(0) { $0 + $1.costMicros },
                 "a query's cost includes its failed attempts")
         }
-        #expect(try f.resolver.ledger.verify().ok)
+        #expect(try f.ledger.verify().ok)
     }
 
     @Test("a retried query id returns the recorded outcome and writes nothing")
@@ -96,13 +97,13 @@ struct ResolverTests {
         let f = try await fixture()
         let first = try await f.resolver.resolve(
             Question(queryID: "same", tenant: "acme", text: "opening hours please"))
-        let rows = try f.resolver.ledger.entries().count
+        let rows = try f.ledger.entries().count
         let again = try await f.resolver.resolve(
             Question(queryID: "same", tenant: "acme", text: "opening hours please"))
         #expect(again.replayed)
         #expect(again.tier == first.tier)
         #expect(again.answer == first.answer)
-        #expect(try f.resolver.ledger.entries().count == rows)
+        #expect(try f.ledger.entries().count == rows)
     }
 
     @Test("an event older than the backfill window is refused and writes nothing")
@@ -111,6 +112,6 @@ struct ResolverTests {
         let old = Question(
             queryID: "old", tenant: "acme", text: "opening hours", occurredAt: Date().addingTimeInterval(-40 * 86_400))
         await #expect(throws: LedgerError.self) { try await f.resolver.resolve(old) }
-        #expect(try f.resolver.ledger.entries().isEmpty)
+        #expect(try f.ledger.entries().isEmpty)
     }
 }

@@ -121,7 +121,7 @@ struct EvaluationRunTests {
         let unanswerable = try BEIRDataset.readQueries(URL(fileURLWithPath: Fixtures.tiny + "/unanswerable.jsonl"))
         for (threshold, expectWrong) in [(0.0, true), (1.0, false)] {
             let resolver = Resolver(
-                rules: .empty, retriever: retriever, ledger: try .init(path: dir.path("ledger-\(threshold).sqlite")),
+                rules: .empty, retriever: retriever, ledger: try Ledger(path: dir.path("ledger-\(threshold).sqlite")),
                 threshold: threshold)
             let items = try await CascadeEvaluation(resolver: resolver).run(
                 set, unanswerable: unanswerable, tenant: "t")

@@ -32,6 +32,51 @@ public protocol LedgerStore: Sendable {
 
     /// Re-hashes the rows (one tenant's, or all) and checks each links to the one before it.
     func verifyChains(tenant: String?) async throws -> ChainVerification
+
+    // MARK: Billing: the settings and final invoices that price the rows, kept beside them.
+
+    /// Records a billing change (``TenantBilling/check(plan:billing:timeZone:)`` first; effective
+    /// per ``TenantBilling/effectiveMonth(firstChoice:immediately:now:zone:)``).
+    func setBilling(
+        tenant: String, plan: Plan, billing: BillingMode, timeZone: String, reopenWindowHours: Int,
+        immediately: Bool, now: Date
+    ) async throws -> TenantBilling
+
+    /// Every billing change of `tenant`, oldest first.
+    func billingHistory(tenant: String) async throws -> [TenantBilling]
+
+    /// The rows billing reads for `tenant` between `start` and `end`, plus every correction of the
+    /// tenant (answers, citations and hashes left out).
+    func billingEntries(tenant: String, from start: Date, to end: Date) async throws -> [LedgerEntry]
+
+    /// The finalized invoices of `tenant`, oldest month first.
+    func finalInvoices(tenant: String) async throws -> [Invoice]
+
+    /// The position an invoice computation starts from, passed back to ``finalize(_:computedAt:signingKey:now:)``
+    /// so rows appended meanwhile are noticed (SQLite: the global chain's head; PostgreSQL: the
+    /// tenant's chain's head).
+    func billingSequence(tenant: String) async throws -> Int64
+
+    /// Stores `invoice` as final unless its month has one (then returns the stored one); refuses
+    /// when rows of the month were appended after `computedAt.sequence`.
+    func finalize(
+        _ invoice: Invoice, computedAt: (sequence: Int64, start: Date, end: Date)?,
+        signingKey: CheckpointSigningKey?, now: Date
+    ) async throws -> Invoice
+}
+
+extension LedgerStore {
+    /// Appends a correction dated now.
+    public func correct(
+        tenant: String?, queryID: String, outcome: String, answer: String? = nil, note: String? = nil
+    ) async throws -> LedgerEntry {
+        try await correct(tenant: tenant, queryID: queryID, outcome: outcome, answer: answer, note: note, now: Date())
+    }
+
+    /// The setting in force for `month`.
+    public func billing(tenant: String, month: BillingMonth) async throws -> TenantBilling? {
+        TenantBilling.inForce(try await billingHistory(tenant: tenant), month: month)
+    }
 }
 
 /// The outcome of ``LedgerStore/verifyChains(tenant:)``.
@@ -100,7 +145,10 @@ public struct ChainVerification: Sendable, Hashable, Codable {
 /// anyway, so a global chain costs nothing).
 extension Ledger: LedgerStore {
     public func verifyChains(tenant: String?) async throws -> ChainVerification {
-        // The chain is global: every row is checked, whichever tenant asked.
-        ChainVerification.check(try entries(tenant: nil, since: nil), tenant: nil)
+        // The chains are global: every row, billing change and final invoice is checked, whichever
+        // tenant asked (``verify(against:trustedPublicKey:)``, also what `ledger verify` runs).
+        let result = try verify()
+        return ChainVerification(
+            rows: result.rows, firstBrokenSequence: result.firstBrokenSequence, problem: result.problem)
     }
 }

@@ -141,6 +141,10 @@ public struct PostgresLedger: LedgerStore {
                     problem: result.problem)
             }
         }
+        if let problem = try await verifyBillingChains() {
+            return ChainVerification(
+                rows: rows.count, firstBrokenSequence: problem.sequence, problem: problem.description)
+        }
         return ChainVerification(rows: rows.count)
     }
 

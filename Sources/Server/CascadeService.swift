@@ -11,7 +11,7 @@ import Synchronization
 public final class CascadeService: Sendable {
     public let configuration: ServerConfiguration
     let control: ControlStore
-    let ledger: Ledger
+    let ledger: any LedgerStore
     let rateLimiter: RateLimiter
     let inFlight: InFlightLimiter
     let logger: Logger

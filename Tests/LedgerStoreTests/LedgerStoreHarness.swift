@@ -34,6 +34,8 @@ struct LedgerHarness: Sendable {
     var withNode: @Sendable (_ body: @Sendable (any LedgerStore) async throws -> Void) async throws -> Void
     var rawExecute: @Sendable (String) async throws -> Void
     var tamper: @Sendable (_ tenant: String, _ sequence: Int64) async throws -> Void
+    /// Changes the second billing change's reopen window behind the store's back.
+    var tamperBilling: @Sendable () async throws -> Void
 
     static func with(_ backend: Backend, _ body: @Sendable (LedgerHarness) async throws -> Void) async throws {
         switch backend {
@@ -57,6 +59,12 @@ struct LedgerHarness: Sendable {
                         try db.execute(
                             sql: "UPDATE ledger_entry SET cost_micros = cost_micros + 1 WHERE seq = ?",
                             arguments: [sequence])
+                    }
+                },
+                tamperBilling: {
+                    try ledger.writer.write { db in
+                        try db.execute(sql: "DROP TRIGGER tenant_billing_no_update")
+                        try db.execute(sql: "UPDATE tenant_billing SET reopen_window_hours = 1 WHERE seq = 2")
                     }
                 }))
     }
@@ -83,6 +91,14 @@ struct LedgerHarness: Sendable {
                             "UPDATE ledger_entry SET cost_micros = cost_micros + 1 WHERE tenant = '\(tenant)' AND seq = \(sequence)"
                         )
                         try await database.unsafeExecute("ALTER TABLE ledger_entry ENABLE TRIGGER ledger_append_only")
+                    },
+                    tamperBilling: {
+                        try await database.unsafeExecute(
+                            "ALTER TABLE tenant_billing DISABLE TRIGGER tenant_billing_append_only")
+                        try await database.unsafeExecute(
+                            "UPDATE tenant_billing SET reopen_window_hours = 1 WHERE seq = 2")
+                        try await database.unsafeExecute(
+                            "ALTER TABLE tenant_billing ENABLE TRIGGER tenant_billing_append_only")
                     })
                 do {
                     try await body(harness)

@@ -23,7 +23,7 @@ struct ByteFlipTests {
     }
 
     @Test("150 single-byte flips: none passes verify while changing what the ledger says")
-    func flips() throws {
+    func flips() async throws {
         let dir = try TemporaryDirectory()
         let path = dir.path("ledger.sqlite")
         let original: Contents
@@ -44,11 +44,11 @@ struct ByteFlipTests {
                 _ = try ledger.record(query: row, attempts: [attempt], now: at.addingTimeInterval(60))
             }
             let october = BillingMonth(year: 2026, month: 10)
-            let statement = try BillingStatement.compute(
+            let statement = try await BillingStatement.compute(
                 ledger: ledger, catalog: .standard, tenant: "acme", month: october)
             _ = try ledger.finalize(statement.invoice, now: BillingTests.nov(2))
             original = try contents(ledger)
-            try ledger.writer.writeWithoutTransaction { try $0.checkpoint(.truncate) }
+            try await ledger.writer.writeWithoutTransaction { try $0.checkpoint(.truncate) }
         }
         let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
         var generator = SeededGenerator(seed: 13)

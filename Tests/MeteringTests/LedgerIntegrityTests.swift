@@ -43,8 +43,8 @@ struct LedgerIntegrityTests {
     /// The file opened without the application: what an attacker with write access has.
     func raw(_ dir: TemporaryDirectory) throws -> DatabaseQueue { try DatabaseQueue(path: dir.path("ledger.sqlite")) }
 
-    func finalizeOctober(_ ledger: Ledger, key: CheckpointSigningKey? = nil) throws -> Invoice {
-        let statement = try BillingStatement.compute(
+    func finalizeOctober(_ ledger: Ledger, key: CheckpointSigningKey? = nil) async throws -> Invoice {
+        let statement = try await BillingStatement.compute(
             ledger: ledger, catalog: .standard, tenant: "acme", month: october)
         return try ledger.finalize(statement.invoice, signingKey: key, now: BillingTests.nov(2))
     }
@@ -102,13 +102,13 @@ struct LedgerIntegrityTests {
     }
 
     @Test("a final invoice carries the ledger head; editing its body fails verify and every read of it")
-    func finalInvoiceBody() throws {
+    func finalInvoiceBody() async throws {
         let dir = try TemporaryDirectory()
         let ledger = try octoberLedger(dir)
-        let final = try finalizeOctober(ledger)
+        let final = try await finalizeOctober(ledger)
         #expect(final.ledgerHead == ChainHead(sequence: 8, hash: try ledger.entries().last!.hash))
         #expect(try ledger.verify().finalInvoices == 1)
-        try raw(dir).write { db in
+        try await raw(dir).write { db in
             try db.execute(sql: "DROP TRIGGER final_invoice_no_update")
             try db.execute(sql: "UPDATE final_invoice SET body = substr(body, 1, 40)")
         }
@@ -119,16 +119,16 @@ struct LedgerIntegrityTests {
             try ledger.finalInvoices(tenant: "acme")
         }
         // The month's invoice is not silently replaced by a recomputed preview.
-        #expect(throws: LedgerError.corruptedFinalInvoice(tenant: "acme", month: "2026-10")) {
-            try BillingStatement.compute(ledger: ledger, catalog: .standard, tenant: "acme", month: october)
+        await #expect(throws: LedgerError.corruptedFinalInvoice(tenant: "acme", month: "2026-10")) {
+            try await BillingStatement.compute(ledger: ledger, catalog: .standard, tenant: "acme", month: october)
         }
     }
 
     @Test("a late row dated in a finalized month is refused (it would never be billed); the open month takes it")
-    func backfillIntoFinalizedMonth() throws {
+    func backfillIntoFinalizedMonth() async throws {
         let dir = try TemporaryDirectory()
         let ledger = try octoberLedger(dir)
-        _ = try finalizeOctober(ledger)
+        _ = try await finalizeOctober(ledger)
         let before = try ledger.entries().count
         let lateOctober = BillingTests.nov(1).addingTimeInterval(-3 * 86_400)
         let (row, attempts) = entry("late", at: lateOctober)
@@ -145,11 +145,12 @@ struct LedgerIntegrityTests {
     }
 
     @Test("finalizing refuses an invoice computed before rows of its month arrived")
-    func finalizeRace() throws {
+    func finalizeRace() async throws {
         let dir = try TemporaryDirectory()
         let ledger = try octoberLedger(dir)
         let head = try ledger.heads().ledger
-        let statement = try BillingStatement.compute(ledger: ledger, catalog: .standard, tenant: "acme", month: october)
+        let statement = try await BillingStatement.compute(
+            ledger: ledger, catalog: .standard, tenant: "acme", month: october)
         let (row, attempts) = entry("meanwhile", at: BillingTests.nov(1).addingTimeInterval(-86_400))
         _ = try ledger.record(query: row, attempts: attempts, now: now)
         let (start, end) = october.interval(in: Self.utc)
@@ -254,11 +255,11 @@ struct LedgerIntegrityTests {
     }
 
     @Test("a final invoice signed at finalization is itself a checkpoint for verify")
-    func invoiceCarriesCheckpoint() throws {
+    func invoiceCarriesCheckpoint() async throws {
         let dir = try TemporaryDirectory()
         let ledger = try octoberLedger(dir)
         let key = CheckpointSigningKey.generate()
-        let final = try finalizeOctober(ledger, key: key)
+        let final = try await finalizeOctober(ledger, key: key)
         let checkpoint = try #require(final.ledgerCheckpoint)
         #expect(checkpoint.ledger == final.ledgerHead)
         let file = dir.path("invoice.json")

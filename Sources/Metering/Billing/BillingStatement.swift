@@ -14,12 +14,14 @@ public struct BillingStatement: Sendable {
 
     /// Usage and invoice of `month`, on the tenant's plan or on `override`.
     public static func compute(
-        ledger: Ledger, catalog: PlanCatalog, tenant: String, month: BillingMonth,
+        ledger: any LedgerStore, catalog: PlanCatalog, tenant: String, month: BillingMonth,
         override: (plan: String, billing: BillingMode)? = nil
-    ) throws -> BillingStatement {
+    ) async throws -> BillingStatement {
         // Usage is reported without a plan (the invoice needs one, usage does not): a tenant
         // with no billing settings yet is read in UTC with the default reopen window.
-        let stored = try ledger.billing(tenant: tenant, month: month) ?? ledger.billingHistory(tenant: tenant).first
+        let history = try await ledger.billingHistory(tenant: tenant)
+        let inForce = TenantBilling.inForce(history, month: month)
+        let stored = inForce ?? history.first
         let setting =
             stored
             ?? TenantBilling(
@@ -28,7 +30,8 @@ public struct BillingStatement: Sendable {
         if stored == nil && override == nil {
             let (start, end) = month.interval(in: setting.zone)
             let usage = MonthlyUsage(
-                tenant: tenant, month: month, entries: try ledger.billingEntries(tenant: tenant, from: start, to: end),
+                tenant: tenant, month: month,
+                entries: try await ledger.billingEntries(tenant: tenant, from: start, to: end),
                 timeZone: setting.zone, reopenWindowHours: setting.reopenWindowHours)
             let empty = Invoice(
                 tenant: tenant, month: month.description, plan: "", billing: setting.billing, status: noPlanStatus,
@@ -41,24 +44,23 @@ public struct BillingStatement: Sendable {
         }
         let billing = override?.billing ?? setting.billing
         let (start, end) = month.interval(in: setting.zone)
-        let entries = try ledger.billingEntries(tenant: tenant, from: start, to: end)
+        let entries = try await ledger.billingEntries(tenant: tenant, from: start, to: end)
         let usage = MonthlyUsage(
             tenant: tenant, month: month, entries: entries, timeZone: setting.zone,
             reopenWindowHours: setting.reopenWindowHours)
         // Base-fee periods: a first plan or an immediate change inside the month is prorated by day.
         var periods: [(Plan, Date)] = []
-        for period in try ledger.planPeriods(tenant: tenant, month: month, timeZone: setting.zone) {
+        for period in TenantBilling.planPeriods(history, month: month, timeZone: setting.zone) {
             guard let periodPlan = catalog.plan(period.plan) else {
                 throw BillingError.unknownPlan(period.plan, known: catalog.plans.map(\.id))
             }
             periods.append((override == nil ? periodPlan : plan, period.from))
         }
-        let finals = try ledger.finalInvoices(tenant: tenant)
+        let finals = try await ledger.finalInvoices(tenant: tenant)
         if override == nil, let final = finals.first(where: { $0.month == month.description }) {
             return BillingStatement(usage: usage, invoice: final, setting: setting)  // a final invoice never changes
         }
         if periods.isEmpty {
-            let inForce = try ledger.billing(tenant: tenant, month: month)
             guard override != nil || inForce != nil else {
                 // Before the tenant's first plan: nothing to invoice.
                 let empty = Invoice(
@@ -73,7 +75,7 @@ public struct BillingStatement: Sendable {
         if !finals.isEmpty {
             invoice.apply(
                 credits: Invoice.credits(
-                    for: month, finals: finals, entries: try ledger.entries(tenant: tenant),
+                    for: month, finals: finals, entries: try await ledger.entries(tenant: tenant, since: nil),
                     reopenWindowHours: setting.reopenWindowHours))
         }
         return BillingStatement(usage: usage, invoice: invoice, setting: setting)

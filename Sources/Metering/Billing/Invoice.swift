@@ -106,7 +106,7 @@ public struct Invoice: Sendable, Codable, Hashable {
 
     /// Reads a stored final invoice's body; throws when it is not one (a damaged or edited body
     /// must fail loudly, never be replaced by a recomputed preview).
-    static func decodeStored(_ body: String) throws -> Invoice {
+    public static func decodeStored(_ body: String) throws -> Invoice {
         try JSONDecoder().decode(Invoice.self, from: Data(body.utf8))
     }
 

@@ -2,6 +2,9 @@ import Foundation
 import GRDB
 
 extension Ledger {
+    /// The global chain's head: an invoice computed now saw every row up to it.
+    public func billingSequence(tenant: String) throws -> Int64 { try heads().ledger.sequence }
+
     /// The finalized invoices of `tenant`, oldest month first. A stored body that does not read
     /// as an invoice is an error naming the month, never skipped.
     public func finalInvoices(tenant: String) throws -> [Invoice] {

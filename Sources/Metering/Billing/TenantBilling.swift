@@ -16,6 +16,19 @@ public struct TenantBilling: Hashable, Sendable, Codable {
     /// When the change was recorded (an immediate change takes effect at this moment).
     public var recordedAt: Date
 
+    public init(
+        tenant: String, plan: String, billing: BillingMode, timeZone: String, reopenWindowHours: Int,
+        effectiveMonth: String, recordedAt: Date
+    ) {
+        self.tenant = tenant
+        self.plan = plan
+        self.billing = billing
+        self.timeZone = timeZone
+        self.reopenWindowHours = reopenWindowHours
+        self.effectiveMonth = effectiveMonth
+        self.recordedAt = recordedAt
+    }
+
     enum CodingKeys: String, CodingKey {
         case tenant, plan, billing
         case timeZone = "timezone"
@@ -27,6 +40,56 @@ public struct TenantBilling: Hashable, Sendable, Codable {
     public var zone: TimeZone { TimeZone(identifier: timeZone) ?? TimeZone(identifier: "UTC")! }
 }
 
+extension TenantBilling {
+    /// Checks a billing change before anything is written (every store applies the same rules):
+    /// a known time zone, a billing mode the plan offers. Returns the time zone.
+    public static func check(plan: Plan, billing: BillingMode, timeZone: String) throws -> TimeZone {
+        guard let zone = TimeZone(identifier: timeZone) else { throw BillingError.invalidTimeZone(timeZone) }
+        guard plan.billingModes.contains(billing) else {
+            throw BillingError.modeNotOffered(plan: plan.id, mode: billing.rawValue)
+        }
+        return zone
+    }
+
+    /// The month a change recorded `now` takes effect: the current one for a tenant's first
+    /// choice or an immediate change, else the next.
+    public static func effectiveMonth(firstChoice: Bool, immediately: Bool, now: Date, zone: TimeZone)
+        -> BillingMonth
+    {
+        let current = BillingMonth.containing(now, in: zone)
+        return firstChoice || immediately ? current : current.next
+    }
+
+    /// The setting in force for `month` in a tenant's `history` (oldest first): the latest
+    /// change effective at or before it.
+    public static func inForce(_ history: [TenantBilling], month: BillingMonth) -> TenantBilling? {
+        // Oldest first, so among changes with the same effective month the last recorded wins.
+        history.enumerated().filter { $0.element.effectiveMonth <= month.description }
+            .max { ($0.element.effectiveMonth, $0.offset) < ($1.element.effectiveMonth, $1.offset) }?.element
+    }
+
+    /// The base-fee periods of `month`: each plan in force during it and the moment it started
+    /// (the month's start for a plan carried over; the recording time for a first plan or an
+    /// immediate change), in order.
+    public static func planPeriods(_ history: [TenantBilling], month: BillingMonth, timeZone: TimeZone) -> [(
+        plan: String, from: Date
+    )] {
+        let start = month.interval(in: timeZone).start
+        var periods: [(plan: String, from: Date)] = []
+        if let carried = history.last(where: { $0.effectiveMonth < month.description }) {
+            periods.append((carried.plan, start))
+        }
+        for change in history where change.effectiveMonth == month.description {
+            // A next-month change recorded last month starts with the month; an immediate or
+            // first one starts when it was recorded.
+            let from = max(start, change.recordedAt)
+            if let last = periods.last, last.from == from { periods.removeLast() }
+            periods.append((change.plan, from))
+        }
+        return periods
+    }
+}
+
 extension Ledger {
     /// Records a billing change for `tenant`; returns the stored setting with its effective month.
     /// - Parameter immediately: the change takes effect now instead of next month; the month's base
@@ -36,16 +99,13 @@ extension Ledger {
         tenant: String, plan: Plan, billing: BillingMode, timeZone: String, reopenWindowHours: Int = 72,
         immediately: Bool = false, now: Date = Date()
     ) throws -> TenantBilling {
-        guard let zone = TimeZone(identifier: timeZone) else { throw BillingError.invalidTimeZone(timeZone) }
-        guard plan.billingModes.contains(billing) else {
-            throw BillingError.modeNotOffered(plan: plan.id, mode: billing.rawValue)
-        }
+        let zone = try TenantBilling.check(plan: plan, billing: billing, timeZone: timeZone)
         return try writer.write { db in
             let hasAny =
                 try Bool.fetchOne(db, sql: "SELECT 1 FROM tenant_billing WHERE tenant = ? LIMIT 1", arguments: [tenant])
                 ?? false
-            let current = BillingMonth.containing(now, in: zone)
-            let effective = hasAny && !immediately ? current.next : current
+            let effective = TenantBilling.effectiveMonth(
+                firstChoice: !hasAny, immediately: immediately, now: now, zone: zone)
             try IntegrityChain.billing.append(
                 db,
                 [
@@ -62,15 +122,7 @@ extension Ledger {
 
     /// The setting in force for `month` (the latest change effective at or before it).
     public func billing(tenant: String, month: BillingMonth) throws -> TenantBilling? {
-        try writer.read { db in
-            try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT * FROM tenant_billing WHERE tenant = ? AND effective_month <= ?
-                    ORDER BY effective_month DESC, seq DESC LIMIT 1
-                    """, arguments: [tenant, month.description]
-            ).map { try Self.billing($0) }
-        }
+        TenantBilling.inForce(try billingHistory(tenant: tenant), month: month)
     }
 
     /// Every recorded change of `tenant`, oldest first.
@@ -81,26 +133,11 @@ extension Ledger {
         }
     }
 
-    /// The base-fee periods of `month`: each plan in force during it and the moment it started
-    /// (the month's start for a plan carried over; the recording time for a first plan or an
-    /// immediate change), in order.
+    /// The base-fee periods of `month` (``TenantBilling/planPeriods(_:month:timeZone:)``).
     public func planPeriods(tenant: String, month: BillingMonth, timeZone: TimeZone) throws -> [(
         plan: String, from: Date
     )] {
-        let history = try billingHistory(tenant: tenant)
-        let start = month.interval(in: timeZone).start
-        var periods: [(plan: String, from: Date)] = []
-        if let carried = history.last(where: { $0.effectiveMonth < month.description }) {
-            periods.append((carried.plan, start))
-        }
-        for change in history where change.effectiveMonth == month.description {
-            // A next-month change recorded last month starts with the month; an immediate or
-            // first one starts when it was recorded.
-            let from = max(start, change.recordedAt)
-            if let last = periods.last, last.from == from { periods.removeLast() }
-            periods.append((change.plan, from))
-        }
-        return periods
+        TenantBilling.planPeriods(try billingHistory(tenant: tenant), month: month, timeZone: timeZone)
     }
 
     static func billing(_ row: Row) throws -> TenantBilling {

@@ -24,30 +24,18 @@ enum IntegrityChain: CaseIterable {
 
     /// The hash of `row` at position `sequence` chained to `previousHash`.
     func hash(_ row: Row, sequence: Int64, previousHash: String) -> String {
-        var e: CanonicalEncoding
         switch self {
         case .billing:
-            e = CanonicalEncoding(domain: "cascade/tenant_billing/2")
-            e.append(sequence)
-            e.append(row["tenant"] as String?)
-            e.append(row["plan"] as String?)
-            e.append(row["billing"] as String?)
-            e.append(row["timezone"] as String?)
-            e.append(row["reopen_window_hours"] as Int64?)
-            e.append(row["effective_month"] as String?)
-            e.append(row["recorded_at_ms"] as Int64?)
+            IntegrityHash.billing(
+                sequence: sequence, tenant: row["tenant"], plan: row["plan"], billing: row["billing"],
+                timeZone: row["timezone"], reopenWindowHours: row["reopen_window_hours"],
+                effectiveMonth: row["effective_month"], recordedAtMs: row["recorded_at_ms"], previousHash: previousHash)
         case .finalInvoice:
-            e = CanonicalEncoding(domain: "cascade/final_invoice/2")
-            e.append(sequence)
-            e.append(row["tenant"] as String?)
-            e.append(row["month"] as String?)
-            e.append(row["body"] as String?)
-            e.append(row["finalized_at_ms"] as Int64?)
-            e.append(row["ledger_sequence"] as Int64?)
-            e.append(row["ledger_head_hash"] as String?)
+            IntegrityHash.finalInvoice(
+                sequence: sequence, tenant: row["tenant"], month: row["month"], body: row["body"],
+                finalizedAtMs: row["finalized_at_ms"], ledgerSequence: row["ledger_sequence"],
+                ledgerHeadHash: row["ledger_head_hash"], previousHash: previousHash)
         }
-        e.append(previousHash)
-        return e.sha256Hex
     }
 
     /// The chain's last row: its sequence and hash (0 and "" while empty).
@@ -79,5 +67,42 @@ public struct ChainHead: Sendable, Hashable, Codable {
     public init(sequence: Int64, hash: String) {
         self.sequence = sequence
         self.hash = hash
+    }
+}
+
+/// The hashes of the chains beside the ledger (billing changes, final invoices), one definition
+/// for every store that keeps them (SQLite, PostgreSQL).
+public enum IntegrityHash {
+    public static func billing(
+        sequence: Int64, tenant: String?, plan: String?, billing: String?, timeZone: String?,
+        reopenWindowHours: Int64?, effectiveMonth: String?, recordedAtMs: Int64?, previousHash: String
+    ) -> String {
+        var e = CanonicalEncoding(domain: "cascade/tenant_billing/2")
+        e.append(sequence)
+        e.append(tenant)
+        e.append(plan)
+        e.append(billing)
+        e.append(timeZone)
+        e.append(reopenWindowHours)
+        e.append(effectiveMonth)
+        e.append(recordedAtMs)
+        e.append(previousHash)
+        return e.sha256Hex
+    }
+
+    public static func finalInvoice(
+        sequence: Int64, tenant: String?, month: String?, body: String?, finalizedAtMs: Int64?,
+        ledgerSequence: Int64?, ledgerHeadHash: String?, previousHash: String
+    ) -> String {
+        var e = CanonicalEncoding(domain: "cascade/final_invoice/2")
+        e.append(sequence)
+        e.append(tenant)
+        e.append(month)
+        e.append(body)
+        e.append(finalizedAtMs)
+        e.append(ledgerSequence)
+        e.append(ledgerHeadHash)
+        e.append(previousHash)
+        return e.sha256Hex
     }
 }

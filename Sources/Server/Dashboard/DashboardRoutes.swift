@@ -246,7 +246,7 @@ struct DashboardRoutes {
         let access = try access(request)
         guard case .viewer(let viewer) = access else { return access.refusal! }
         let tenant = viewer.key.tenant
-        let zone = try service.ledger.billingHistory(tenant: tenant).last?.zone ?? TimeZone(identifier: "UTC")!
+        let zone = try await service.ledger.billingHistory(tenant: tenant).last?.zone ?? TimeZone(identifier: "UTC")!
         let current = BillingMonth.containing(Date(), in: zone)
         var month = current
         if let text = request.uri.queryParameters.get("month") {
@@ -263,7 +263,7 @@ struct DashboardRoutes {
                 ? "<a href=\"/dashboard?month=\(month.next)\" id=\"next-month\">\(month.next) →</a>" : "")
             + "</p>"
         do {
-            let statement = try BillingStatement.compute(
+            let statement = try await BillingStatement.compute(
                 ledger: service.ledger, catalog: try service.planCatalog(), tenant: tenant, month: month)
             var calendar = Calendar(identifier: .gregorian)
             calendar.timeZone = statement.setting.zone
@@ -272,7 +272,7 @@ struct DashboardRoutes {
         } catch let error as BillingError {
             body += "<p class=\"error\">\(HTML.escape(error.description))</p>"
         }
-        body += UsagePage.finalInvoices(try service.ledger.finalInvoices(tenant: tenant))
+        body += UsagePage.finalInvoices(try await service.ledger.finalInvoices(tenant: tenant))
         return Self.html(
             HTML.page(title: "Usage \(month)", tenant: tenant, current: "/dashboard", csrf: viewer.csrf, body: body))
     }
@@ -280,7 +280,7 @@ struct DashboardRoutes {
     @Sendable func escalations(_ request: Request, context: APIRequestContext) async throws -> Response {
         let access = try access(request)
         guard case .viewer(let viewer) = access else { return access.refusal! }
-        let open = try service.ledger.openEscalations(tenant: viewer.key.tenant)
+        let open = try await service.ledger.openEscalations(tenant: viewer.key.tenant)
         var body = "<h1>Escalations</h1><p class=\"sub\">Questions no tier could answer, oldest first. "
         body += "An answer you send is recorded in the ledger as the agent's correction (never billed).</p>"
         if let resolved = request.uri.queryParameters.get("resolved") {
@@ -325,7 +325,7 @@ struct DashboardRoutes {
                 status: .unprocessableContent,
                 viewer: viewer)
         }
-        let rows = try service.ledger.entries(tenant: viewer.key.tenant, queryID: id)
+        let rows = try await service.ledger.entries(tenant: viewer.key.tenant, queryID: id)
         guard let query = rows.first(where: { $0.kind == .query }), query.tier == "escalated" else {
             return Self.message(
                 "Not found", "No escalated question \(id) for this tenant.", status: .notFound, viewer: viewer)
@@ -334,7 +334,8 @@ struct DashboardRoutes {
             return Self.message(
                 "Already answered", "Escalation \(id) was already answered.", status: .conflict, viewer: viewer)
         }
-        _ = try service.ledger.correct(tenant: viewer.key.tenant, queryID: id, outcome: "agent_answer", answer: answer)
+        _ = try await service.ledger.correct(
+            tenant: viewer.key.tenant, queryID: id, outcome: "agent_answer", answer: answer)
         let encoded = id.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
         return Self.redirect("/dashboard/escalations?resolved=\(encoded)")
     }

@@ -115,7 +115,7 @@ struct MCPToolbox: Sendable {
             switch name {
             case "search_knowledge_base": return try await search(arguments)
             case "ask": return try await ask(arguments)
-            case "list_escalations" where scope.allows(.admin): return try listEscalations(arguments)
+            case "list_escalations" where scope.allows(.admin): return try await listEscalations(arguments)
             case "list_escalations":
                 return Self.failure("list_escalations needs an admin key; this key's scope is \(scope.rawValue)")
             default:
@@ -194,9 +194,9 @@ struct MCPToolbox: Sendable {
         return try CallTool.Result(content: [Self.text(text)], structuredContent: json.mcpValue)
     }
 
-    private func listEscalations(_ arguments: [String: Value]) throws -> CallTool.Result {
+    private func listEscalations(_ arguments: [String: Value]) async throws -> CallTool.Result {
         _ = try ToolArguments(arguments, allowed: [])
-        let open = try service.ledger.openEscalations(tenant: tenant)
+        let open = try await service.ledger.openEscalations(tenant: tenant)
         var text = open.isEmpty ? "No open escalations." : "\(open.count) open escalation(s), oldest first:\n"
         for e in open {
             text +=

@@ -42,7 +42,7 @@ struct AskRoutes {
     @Sendable func query(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {
         let key = try context.require(.query)
         let id = try context.parameters.require("query_id")
-        let rows = try service.ledger.entries(tenant: key.tenant, queryID: id)
+        let rows = try await service.ledger.entries(tenant: key.tenant, queryID: id)
         guard rows.contains(where: { $0.kind == .query }) else {
             throw Problem.notFound("no query \(id) for this tenant")
         }
@@ -73,7 +73,7 @@ struct AskRoutes {
         if let reason, reason.trimmingCharacters(in: .whitespaces).isEmpty || reason.count > 2000 {
             throw Problem.unprocessable("\"reason\" must say why, in at most 2,000 characters")
         }
-        let rows = try service.ledger.entries(tenant: key.tenant, queryID: id)
+        let rows = try await service.ledger.entries(tenant: key.tenant, queryID: id)
         guard let query = rows.first(where: { $0.kind == .query }) else {
             throw Problem.notFound("no query \(id) for this tenant")
         }
@@ -85,7 +85,7 @@ struct AskRoutes {
         if rows.contains(where: { $0.kind == .correction && $0.outcome == outcome }) {
             throw Problem.conflict("query \(id) is already \(outcome)", code: "already-\(outcome)")
         }
-        let row = try service.ledger.correct(tenant: key.tenant, queryID: id, outcome: outcome, note: reason)
+        let row = try await service.ledger.correct(tenant: key.tenant, queryID: id, outcome: outcome, note: reason)
         return JSONResponse(try Presenter.entry(row), status: .created)
     }
 }

@@ -13,7 +13,7 @@ struct BillingRoutes {
     }
 
     /// The month (`?month=YYYY-MM`, default the current month in the tenant's time zone).
-    private func month(_ text: String?, tenant: String) throws -> BillingMonth {
+    private func month(_ text: String?, tenant: String) async throws -> BillingMonth {
         if let text {
             do {
                 return try BillingMonth(text)
@@ -21,13 +21,14 @@ struct BillingRoutes {
                 throw Problem.unprocessable("month must look like 2026-11 (got \(text.prefix(20)))")
             }
         }
-        let zone = try service.ledger.billingHistory(tenant: tenant).last?.zone ?? TimeZone(identifier: "UTC") ?? .gmt
+        let zone =
+            try await service.ledger.billingHistory(tenant: tenant).last?.zone ?? TimeZone(identifier: "UTC") ?? .gmt
         return BillingMonth.containing(Date(), in: zone)
     }
 
-    private func statement(tenant: String, month: BillingMonth) throws -> BillingStatement {
+    private func statement(tenant: String, month: BillingMonth) async throws -> BillingStatement {
         do {
-            return try BillingStatement.compute(
+            return try await BillingStatement.compute(
                 ledger: service.ledger, catalog: try service.planCatalog(), tenant: tenant,
                 month: month)
         } catch let error as BillingError {
@@ -37,8 +38,8 @@ struct BillingRoutes {
 
     @Sendable func usage(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {
         let key = try context.require(.admin)
-        let chosen = try month(request.uri.queryParameters.get("month"), tenant: key.tenant)
-        let statement = try statement(tenant: key.tenant, month: chosen)
+        let chosen = try await month(request.uri.queryParameters.get("month"), tenant: key.tenant)
+        let statement = try await statement(tenant: key.tenant, month: chosen)
         return JSONResponse(
             Presenter.report(
                 UsageReport(usage: statement.usage, invoice: statement.invoice), currency: statement.invoice.currency))
@@ -46,8 +47,8 @@ struct BillingRoutes {
 
     @Sendable func invoice(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {
         let key = try context.require(.admin)
-        let chosen = try month(context.parameters.get("month"), tenant: key.tenant)
-        let invoice = try statement(tenant: key.tenant, month: chosen).invoice
+        let chosen = try await month(context.parameters.get("month"), tenant: key.tenant)
+        let invoice = try await statement(tenant: key.tenant, month: chosen).invoice
         guard invoice.status != BillingStatement.noPlanStatus else {
             // Usage is reported without a plan; an invoice needs one.
             throw Problem.conflict(
@@ -60,7 +61,7 @@ struct BillingRoutes {
     /// The tenant's finalized invoices, oldest first.
     @Sendable func invoices(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {
         let key = try context.require(.admin)
-        let finals = try service.ledger.finalInvoices(tenant: key.tenant)
+        let finals = try await service.ledger.finalInvoices(tenant: key.tenant)
         return JSONResponse(["invoices": .array(finals.map(Presenter.invoice))])
     }
 }

@@ -13,7 +13,7 @@ struct EscalationRoutes {
 
     @Sendable func list(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {
         let key = try context.require(.admin)
-        let open = try service.ledger.openEscalations(tenant: key.tenant)
+        let open = try await service.ledger.openEscalations(tenant: key.tenant)
         return JSONResponse(["escalations": .array(open.map(Presenter.escalation))])
     }
 
@@ -25,7 +25,7 @@ struct EscalationRoutes {
             !answer.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
         else { throw Problem.unprocessable("\"answer\" must not be empty") }
         guard answer.count <= 20_000 else { throw Problem.unprocessable("\"answer\" is over 20,000 characters") }
-        let rows = try service.ledger.entries(tenant: key.tenant, queryID: id)
+        let rows = try await service.ledger.entries(tenant: key.tenant, queryID: id)
         guard let query = rows.first(where: { $0.kind == .query }) else {
             throw Problem.notFound("no query \(id) for this tenant")
         }
@@ -35,7 +35,8 @@ struct EscalationRoutes {
         guard !rows.contains(where: { $0.kind == .correction && $0.outcome == "agent_answer" }) else {
             throw Problem.conflict("escalation \(id) is already resolved", code: "already-resolved")
         }
-        let row = try service.ledger.correct(tenant: key.tenant, queryID: id, outcome: "agent_answer", answer: answer)
+        let row = try await service.ledger.correct(
+            tenant: key.tenant, queryID: id, outcome: "agent_answer", answer: answer)
         return JSONResponse(try Presenter.entry(row), status: .created)
     }
 }

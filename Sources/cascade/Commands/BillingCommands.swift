@@ -14,12 +14,20 @@ struct BillingOptions: ParsableArguments {
     @Option(help: "Tenant.")
     var tenant: String
 
-    func open() throws -> (Ledger, PlanCatalog) {
-        guard FileManager.default.fileExists(atPath: ledgerOption.ledger) else {
+    @OptionGroup var databaseOption: DatabaseOption
+
+    /// Runs `body` with the ledger (`--database`, else the SQLite file, which must exist) and the
+    /// plan catalog.
+    func withLedger<Result: Sendable>(
+        _ body: @Sendable (any LedgerStore, PlanCatalog) async throws -> Result
+    ) async throws -> Result {
+        let catalog = try catalog()
+        if databaseOption.database == nil && !FileManager.default.fileExists(atPath: ledgerOption.ledger) {
             throw CommandError(
-                "no ledger at \(ledgerOption.ledger); answer questions with `cascade ask` first, or pass --ledger")
+                "no ledger at \(ledgerOption.ledger); answer questions with `cascade ask` first, or pass --ledger or --database"
+            )
         }
-        return (try Ledger(path: ledgerOption.ledger), try catalog())
+        return try await databaseOption.withLedger(ledgerOption) { ledger in try await body(ledger, catalog) }
     }
 
     /// --plans, else <data>/plans.yaml when it exists (what `cascade serve` uses), else the built-in plans.
@@ -28,15 +36,16 @@ struct BillingOptions: ParsableArguments {
     }
 
     /// The tenant's time zone (its latest setting), UTC before it has one.
-    func timeZone(_ ledger: Ledger) throws -> TimeZone {
-        try ledger.billingHistory(tenant: tenant).last?.zone ?? TimeZone(identifier: "UTC")!
+    func timeZone(_ ledger: any LedgerStore) async throws -> TimeZone {
+        try await ledger.billingHistory(tenant: tenant).last?.zone ?? TimeZone(identifier: "UTC")!
     }
 
     /// Usage and invoice of `month`, on the tenant's plan or on `override`.
     func compute(
-        ledger: Ledger, catalog: PlanCatalog, month: BillingMonth, override: (plan: String, billing: BillingMode)? = nil
-    ) throws -> (MonthlyUsage, Invoice, TenantBilling) {
-        let statement = try BillingStatement.compute(
+        ledger: any LedgerStore, catalog: PlanCatalog, month: BillingMonth,
+        override: (plan: String, billing: BillingMode)? = nil
+    ) async throws -> (MonthlyUsage, Invoice, TenantBilling) {
+        let statement = try await BillingStatement.compute(
             ledger: ledger, catalog: catalog, tenant: tenant, month: month, override: override)
         return (statement.usage, statement.invoice, statement.setting)
     }
@@ -91,20 +100,21 @@ struct ReportCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrors {
             if let html { try OutputFile.checkWritable(html, replace: true) }
-            let (ledger, catalog) = try options.open()
-            let zone = try options.timeZone(ledger)
-            let range =
-                try months.map { try BillingMonth.range($0) } ?? [
-                    try month.map { try BillingMonth($0) } ?? BillingMonth.containing(Date(), in: zone)
-                ]
-            var reports: [UsageReport] = []
-            var statements: [BillingStatement] = []
-            for m in range {
-                let statement = try BillingStatement.compute(
-                    ledger: ledger, catalog: catalog, tenant: options.tenant, month: m)
-                statements.append(statement)
-                reports.append(UsageReport(usage: statement.usage, invoice: statement.invoice))
+            let statements = try await options.withLedger { ledger, catalog in
+                let zone = try await options.timeZone(ledger)
+                let range =
+                    try months.map { try BillingMonth.range($0) } ?? [
+                        try month.map { try BillingMonth($0) } ?? BillingMonth.containing(Date(), in: zone)
+                    ]
+                var statements: [BillingStatement] = []
+                for m in range {
+                    statements.append(
+                        try await BillingStatement.compute(
+                            ledger: ledger, catalog: catalog, tenant: options.tenant, month: m))
+                }
+                return statements
             }
+            let reports = statements.map { UsageReport(usage: $0.usage, invoice: $0.invoice) }
             if let html {
                 try ReportHTML.page(tenant: options.tenant, statements: statements)
                     .write(toFile: html, atomically: true, encoding: .utf8)
@@ -210,12 +220,18 @@ struct InvoiceCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let (ledger, catalog) = try options.open()
-            let zone = try options.timeZone(ledger)
-            let chosen = try month.map { try BillingMonth($0) } ?? BillingMonth.containing(Date(), in: zone)
-            let head = try ledger.heads().ledger
-            var (_, invoice, setting) = try options.compute(ledger: ledger, catalog: catalog, month: chosen)
-            if finalize && invoice.status != "final" {
+            let onPostgres = options.databaseOption.database != nil
+            if onPostgres && finalize && signingKey.explicitPath != nil {
+                throw ValidationError(
+                    "--signing-key: signed checkpoints are kept by the SQLite ledger only; on PostgreSQL the final invoice carries the tenant's chain head"
+                )
+            }
+            let invoice = try await options.withLedger { ledger, catalog in
+                let zone = try await options.timeZone(ledger)
+                let chosen = try month.map { try BillingMonth($0) } ?? BillingMonth.containing(Date(), in: zone)
+                let sequence = try await ledger.billingSequence(tenant: options.tenant)
+                var (_, invoice, setting) = try await options.compute(ledger: ledger, catalog: catalog, month: chosen)
+                guard finalize && invoice.status != "final" else { return invoice }
                 let (start, end) = chosen.interval(in: setting.zone)
                 guard end <= Date() else {
                     throw CommandError(
@@ -229,9 +245,10 @@ struct InvoiceCommand: AsyncParsableCommand {
                             : "\(options.tenant) had no plan in \(chosen) (its first plan starts in \(setting.effectiveMonth)): there is nothing to finalize"
                     )
                 }
-                let key = try signingKey.load(data: options.ledgerOption.data)
-                invoice = try ledger.finalize(
-                    invoice, computedAt: (head.sequence, start, end), signingKey: key)
+                let key = onPostgres ? nil : try signingKey.load(data: options.ledgerOption.data)
+                invoice = try await ledger.finalize(
+                    invoice, computedAt: (sequence, start, end), signingKey: key, now: Date())
+                return invoice
             }
             if json { try Terminal.printJSON(invoice) } else { printInvoice(invoice) }
         }
@@ -255,18 +272,20 @@ struct SimulateCommand: AsyncParsableCommand {
             guard let mode = BillingMode(rawValue: billing) else {
                 throw ValidationError("--billing must be token, resolution or both")
             }
-            let (ledger, catalog) = try options.open()
-            guard let target = catalog.plan(plan) else {
-                throw BillingError.unknownPlan(plan, known: catalog.plans.map(\.id))
+            var (actual, simulated) = try await options.withLedger { ledger, catalog in
+                guard let target = catalog.plan(plan) else {
+                    throw BillingError.unknownPlan(plan, known: catalog.plans.map(\.id))
+                }
+                guard target.billingModes.contains(mode) else {
+                    throw BillingError.modeNotOffered(plan: plan, mode: billing)
+                }
+                let zone = try await options.timeZone(ledger)
+                let chosen = try month.map { try BillingMonth($0) } ?? BillingMonth.containing(Date(), in: zone)
+                let (_, actual, _) = try await options.compute(ledger: ledger, catalog: catalog, month: chosen)
+                let (_, simulated, _) = try await options.compute(
+                    ledger: ledger, catalog: catalog, month: chosen, override: (target.id, mode))
+                return (actual, simulated)
             }
-            guard target.billingModes.contains(mode) else {
-                throw BillingError.modeNotOffered(plan: plan, mode: billing)
-            }
-            let zone = try options.timeZone(ledger)
-            let chosen = try month.map { try BillingMonth($0) } ?? BillingMonth.containing(Date(), in: zone)
-            let (_, actual, _) = try options.compute(ledger: ledger, catalog: catalog, month: chosen)
-            var (_, simulated, _) = try options.compute(
-                ledger: ledger, catalog: catalog, month: chosen, override: (target.id, mode))
             simulated.status = "simulation"
             if json {
                 struct Output: Encodable {

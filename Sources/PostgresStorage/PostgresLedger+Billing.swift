@@ -1,0 +1,250 @@
+import Foundation
+import Logging
+import Metering
+import PostgresNIO
+
+/// Billing settings and final invoices on PostgreSQL: the same rules as on SQLite (Metering's
+/// shared functions), each table one global hash chain (``IntegrityHash``), appended under an
+/// advisory lock of its own. Both are rare writes, so one chain for all tenants costs nothing.
+///
+/// Lock order, everywhere: the tenant's lock first, then a chain's. A record takes only the
+/// tenant's lock, so a billing change or a finalize for that tenant waits for an append in flight
+/// and the append after it sees the change.
+extension PostgresLedger {
+    public func setBilling(
+        tenant: String, plan: Plan, billing: BillingMode, timeZone: String, reopenWindowHours: Int,
+        immediately: Bool, now: Date
+    ) async throws -> TenantBilling {
+        let zone = try TenantBilling.check(plan: plan, billing: billing, timeZone: timeZone)
+        let logger = database.logger
+        let recordedAtMs = LedgerEntry.milliseconds(now)
+        return try await database.transaction { connection in
+            try await Self.lock(tenant: tenant, on: connection, logger: logger)
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.billingChainLockKey))", logger: logger)
+            let hasAny =
+                try await connection.query(
+                    "SELECT EXISTS (SELECT 1 FROM tenant_billing WHERE tenant = \(tenant))", logger: logger
+                ).collect().first?.decode(Bool.self) ?? false
+            let effective = TenantBilling.effectiveMonth(
+                firstChoice: !hasAny, immediately: immediately, now: now, zone: zone
+            ).description
+            let head = try await Self.chainHead(table: "tenant_billing", on: connection, logger: logger)
+            let sequence = head.sequence + 1
+            let hash = IntegrityHash.billing(
+                sequence: sequence, tenant: tenant, plan: plan.id, billing: billing.rawValue, timeZone: timeZone,
+                reopenWindowHours: Int64(reopenWindowHours), effectiveMonth: effective, recordedAtMs: recordedAtMs,
+                previousHash: head.hash)
+            try await connection.query(
+                """
+                INSERT INTO tenant_billing(seq, tenant, plan, billing, timezone, reopen_window_hours, effective_month,
+                    recorded_at_ms, previous_hash, hash)
+                VALUES (\(sequence), \(tenant), \(plan.id), \(billing.rawValue), \(timeZone), \(reopenWindowHours),
+                    \(effective), \(recordedAtMs), \(head.hash), \(hash))
+                """, logger: logger)
+            return TenantBilling(
+                tenant: tenant, plan: plan.id, billing: billing, timeZone: timeZone,
+                reopenWindowHours: reopenWindowHours,
+                effectiveMonth: effective, recordedAt: LedgerEntry.date(milliseconds: recordedAtMs))
+        }
+    }
+
+    public func billingHistory(tenant: String) async throws -> [TenantBilling] {
+        let logger = database.logger
+        return try await database.connection { connection in
+            try await connection.query(
+                """
+                SELECT tenant, plan, billing, timezone, reopen_window_hours, effective_month, recorded_at_ms
+                FROM tenant_billing WHERE tenant = \(tenant) ORDER BY seq
+                """, logger: logger
+            ).collect().map { row in
+                let (tenant, plan, mode, zone, window, effective, recordedAt) = try row.decode(
+                    (String, String, String, String, Int, String, Int64).self)
+                guard let billing = BillingMode(rawValue: mode) else {
+                    throw BillingError.invalidCatalog(
+                        "a billing change names an unknown billing mode \(mode): the table is damaged")
+                }
+                return TenantBilling(
+                    tenant: tenant, plan: plan, billing: billing, timeZone: zone, reopenWindowHours: window,
+                    effectiveMonth: effective, recordedAt: LedgerEntry.date(milliseconds: recordedAt))
+            }
+        }
+    }
+
+    public func billingEntries(tenant: String, from start: Date, to end: Date) async throws -> [LedgerEntry] {
+        let logger = database.logger
+        let (from, to) = (LedgerEntry.milliseconds(start), LedgerEntry.milliseconds(end))
+        return try await database.connection { connection in
+            try await connection.query(
+                """
+                SELECT * FROM ledger_entry
+                WHERE tenant = \(tenant) AND ((occurred_at_ms >= \(from) AND occurred_at_ms < \(to)) OR kind = 'correction')
+                ORDER BY seq
+                """, logger: logger
+            ).collect().map(Self.entry)
+        }
+    }
+
+    public func finalInvoices(tenant: String) async throws -> [Invoice] {
+        let logger = database.logger
+        return try await database.connection { connection in
+            try await Self.finalInvoices(tenant: tenant, month: nil, on: connection, logger: logger)
+        }
+    }
+
+    public func billingSequence(tenant: String) async throws -> Int64 {
+        let logger = database.logger
+        return try await database.connection { connection in
+            try await connection.query(
+                "SELECT COALESCE(MAX(seq), 0) FROM ledger_entry WHERE tenant = \(tenant)", logger: logger
+            ).collect().first?.decode(Int64.self) ?? 0
+        }
+    }
+
+    public func finalize(
+        _ invoice: Invoice, computedAt: (sequence: Int64, start: Date, end: Date)?,
+        signingKey: CheckpointSigningKey?, now: Date
+    ) async throws -> Invoice {
+        guard signingKey == nil else {
+            throw LedgerError.invalidInput(
+                "signed checkpoints are kept by the SQLite ledger only for now: finalize without --sign-key on PostgreSQL"
+            )
+        }
+        let logger = database.logger
+        let tenant = invoice.tenant
+        return try await database.transaction { connection in
+            try await Self.lock(tenant: tenant, on: connection, logger: logger)
+            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.finalChainLockKey))", logger: logger)
+            if let stored = try await Self.finalInvoices(
+                tenant: tenant, month: invoice.month, on: connection, logger: logger
+            ).first {
+                return stored
+            }
+            if let computedAt {
+                let (from, to) = (
+                    LedgerEntry.milliseconds(computedAt.start), LedgerEntry.milliseconds(computedAt.end)
+                )
+                let changed =
+                    try await connection.query(
+                        """
+                        SELECT EXISTS (SELECT 1 FROM ledger_entry WHERE tenant = \(tenant) AND seq > \(computedAt.sequence)
+                            AND ((occurred_at_ms >= \(from) AND occurred_at_ms < \(to)) OR kind = 'correction'))
+                        """, logger: logger
+                    ).collect().first?.decode(Bool.self) ?? false
+                if changed {
+                    throw LedgerError.invalidInput(
+                        "rows of \(tenant) for \(invoice.month) were recorded while the invoice was computed; run the command again"
+                    )
+                }
+            }
+            let ledgerHead =
+                try await connection.query(
+                    "SELECT seq, hash FROM ledger_entry WHERE tenant = \(tenant) ORDER BY seq DESC LIMIT 1",
+                    logger: logger
+                ).collect().first.map { try $0.decode((Int64, String).self) } ?? (Int64(0), "")
+            var final = invoice
+            final.status = "final"
+            final.ledgerHead = ChainHead(sequence: ledgerHead.0, hash: ledgerHead.1)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let body = String(decoding: try encoder.encode(final), as: UTF8.self)
+            let head = try await Self.chainHead(table: "final_invoice", on: connection, logger: logger)
+            let sequence = head.sequence + 1
+            let finalizedAtMs = LedgerEntry.milliseconds(now)
+            let hash = IntegrityHash.finalInvoice(
+                sequence: sequence, tenant: tenant, month: invoice.month, body: body, finalizedAtMs: finalizedAtMs,
+                ledgerSequence: ledgerHead.0, ledgerHeadHash: ledgerHead.1, previousHash: head.hash)
+            try await connection.query(
+                """
+                INSERT INTO final_invoice(tenant, month, body, finalized_at_ms, seq, ledger_sequence, ledger_head_hash,
+                    previous_hash, hash)
+                VALUES (\(tenant), \(invoice.month), \(body), \(finalizedAtMs), \(sequence), \(ledgerHead.0),
+                    \(ledgerHead.1), \(head.hash), \(hash))
+                """, logger: logger)
+            return final
+        }
+    }
+
+    /// Re-hashes the billing changes and final invoices (each one global chain); the first row
+    /// that does not match, or nil.
+    func verifyBillingChains() async throws -> (sequence: Int64, description: String)? {
+        let logger = database.logger
+        return try await database.connection { connection in
+            var previous = ""
+            var expected: Int64 = 1
+            for row in try await connection.query(
+                """
+                SELECT seq, tenant, plan, billing, timezone, reopen_window_hours, effective_month, recorded_at_ms,
+                    previous_hash, hash
+                FROM tenant_billing ORDER BY seq
+                """, logger: logger
+            ).collect() {
+                let (seq, tenant, plan, billing, zone, window, effective, recordedAt, previousHash, hash) =
+                    try row.decode((Int64, String, String, String, String, Int64, String, Int64, String, String).self)
+                let recomputed = IntegrityHash.billing(
+                    sequence: seq, tenant: tenant, plan: plan, billing: billing, timeZone: zone,
+                    reopenWindowHours: window, effectiveMonth: effective, recordedAtMs: recordedAt,
+                    previousHash: previousHash)
+                if seq != expected || previousHash != previous || hash != recomputed {
+                    return (expected, "billing change \(expected) was altered, removed or re-ordered")
+                }
+                (previous, expected) = (hash, expected + 1)
+            }
+            previous = ""
+            expected = 1
+            for row in try await connection.query(
+                """
+                SELECT seq, tenant, month, body, finalized_at_ms, ledger_sequence, ledger_head_hash, previous_hash, hash
+                FROM final_invoice ORDER BY seq
+                """, logger: logger
+            ).collect() {
+                let (seq, tenant, month, body, finalizedAt, ledgerSequence, ledgerHash, previousHash, hash) =
+                    try row.decode((Int64, String, String, String, Int64, Int64?, String?, String, String).self)
+                let recomputed = IntegrityHash.finalInvoice(
+                    sequence: seq, tenant: tenant, month: month, body: body, finalizedAtMs: finalizedAt,
+                    ledgerSequence: ledgerSequence, ledgerHeadHash: ledgerHash, previousHash: previousHash)
+                if seq != expected || previousHash != previous || hash != recomputed {
+                    return (expected, "final invoice \(expected) was altered, removed or re-ordered")
+                }
+                (previous, expected) = (hash, expected + 1)
+            }
+            return nil
+        }
+    }
+
+    // MARK: - Statements
+
+    static func finalInvoices(tenant: String, month: String?, on connection: PostgresConnection, logger: Logger)
+        async throws -> [Invoice]
+    {
+        let rows: PostgresRowSequence
+        if let month {
+            rows = try await connection.query(
+                "SELECT month, body FROM final_invoice WHERE tenant = \(tenant) AND month = \(month)", logger: logger)
+        } else {
+            rows = try await connection.query(
+                "SELECT month, body FROM final_invoice WHERE tenant = \(tenant) ORDER BY month", logger: logger)
+        }
+        return try await rows.collect().map { row in
+            let (month, body) = try row.decode((String, String).self)
+            do {
+                return try Invoice.decodeStored(body)
+            } catch {
+                throw LedgerError.corruptedFinalInvoice(tenant: tenant, month: month)
+            }
+        }
+    }
+
+    /// The last row of a global chain (`tenant_billing` or `final_invoice`): 0 and "" while empty.
+    static func chainHead(table: String, on connection: PostgresConnection, logger: Logger) async throws -> ChainHead {
+        let row = try await connection.query(
+            PostgresQuery(unsafeSQL: "SELECT seq, hash FROM \(table) ORDER BY seq DESC LIMIT 1"), logger: logger
+        ).collect().first
+        guard let row else { return ChainHead(sequence: 0, hash: "") }
+        let (sequence, hash) = try row.decode((Int64, String).self)
+        return ChainHead(sequence: sequence, hash: hash)
+    }
+
+    /// Advisory lock keys of the two global chains ("cascadeB", "cascadeF" in ASCII).
+    static let billingChainLockKey: Int64 = 0x6361_7363_6164_6542
+    static let finalChainLockKey: Int64 = 0x6361_7363_6164_6546
+}

@@ -222,7 +222,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Cascade", "Metering", "KnowledgeBase", "Embeddings", "TestSupport",
+                "Server", "Cascade", "Metering", "KnowledgeBase", "Embeddings", "TestSupport", "PostgresStorage",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -152,3 +152,10 @@ extension Ledger: LedgerStore {
             rows: result.rows, firstBrokenSequence: result.firstBrokenSequence, problem: result.problem)
     }
 }
+
+/// An error that means the shared store is away (not that the request was wrong): the service
+/// answers 503 with `Retry-After`, and the client retries with the same idempotency key.
+public protocol StoreUnavailableError: Error {
+    /// Why, when this error is an outage; nil when it is some other failure of the store.
+    var unavailableReason: String? { get }
+}

@@ -1,4 +1,5 @@
 import Foundation
+import Metering
 
 /// What can go wrong with the PostgreSQL backend, each with what to do about it.
 public enum PostgresStoreError: Error, Sendable, CustomStringConvertible, Equatable {
@@ -23,5 +24,12 @@ public enum PostgresStoreError: Error, Sendable, CustomStringConvertible, Equata
         case .unavailable(let reason):
             return "PostgreSQL is unavailable: \(reason)"
         }
+    }
+}
+
+extension PostgresStoreError: StoreUnavailableError {
+    public var unavailableReason: String? {
+        if case .unavailable = self { return description }
+        return nil
     }
 }

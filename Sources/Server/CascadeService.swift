@@ -30,13 +30,18 @@ public final class CascadeService: Sendable {
     let sessions: DashboardSessions
 
     /// Opens the service's data. The embedding model is loaded here, once, before any request.
+    /// - Parameter ledger: the shared ledger of several nodes (PostgreSQL); nil opens
+    ///   `<data>/ledger.sqlite`, the embedded default.
     /// - Throws: when the control store or ledger cannot be opened, or the model is unavailable.
-    public init(configuration: ServerConfiguration, logger: Logger = Logger(label: "cascade.serve")) async throws {
+    public init(
+        configuration: ServerConfiguration, ledger: (any LedgerStore)? = nil,
+        logger: Logger = Logger(label: "cascade.serve")
+    ) async throws {
         self.configuration = configuration
         self.logger = logger
         let data = configuration.data
         control = try ControlStore(path: data.controlPath, create: true)
-        ledger = try Ledger(path: data.ledgerPath)
+        self.ledger = try ledger ?? Ledger(path: data.ledgerPath)
         sessions = DashboardSessions(
             secret: configuration.persistSessionSecret
                 ? try DashboardSessions.loadSecret(path: data.sessionSecretPath) : DashboardSessions.randomSecret())

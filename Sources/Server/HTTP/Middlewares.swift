@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
+import Metering
 import Synchronization
 
 /// Turns every error into `application/problem+json` and stamps each response with its
@@ -30,6 +31,14 @@ struct ProblemMiddleware: RouterMiddleware {
             response = try problem.response(from: request, context: context)
         } catch let error as any HTTPResponseError {
             response = try Self.problem(for: HTTPError(error.status)).response(from: request, context: context)
+        } catch let error as any StoreUnavailableError where error.unavailableReason != nil {
+            // The shared database is away: nothing of this request was written (its transaction
+            // rolled back), so the client can retry with the same Idempotency-Key.
+            context.logger.warning("store unavailable", metadata: ["error": "\(error)"])
+            response = try Problem.unavailable(
+                "\(error.unavailableReason ?? "the database is unavailable"); nothing was recorded for this request, retry with the same Idempotency-Key",
+                retryAfter: 2
+            ).response(from: request, context: context)
         } catch {
             context.logger.error("request failed", metadata: ["error": "\(error)"])
             response = try Problem.internalError.response(from: request, context: context)

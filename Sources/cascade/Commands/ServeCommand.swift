@@ -3,6 +3,8 @@ import Cascade
 import Foundation
 import Hummingbird
 import Logging
+import Metering
+import PostgresStorage
 import Server
 
 struct ServeCommand: AsyncParsableCommand {
@@ -18,6 +20,7 @@ struct ServeCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var dataOption: DataOption
+    @OptionGroup var databaseOption: DatabaseOption
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on (0 picks a free one; the port is printed once listening).") var port = 8080
     @Option(help: "Embedding model for new knowledge bases: minilm, hashing or http.") var embedder = "minilm"
@@ -61,15 +64,31 @@ struct ServeCommand: AsyncParsableCommand {
             var logger = Logger(label: "cascade.serve")
             logger.logLevel =
                 ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-            let service = try await CascadeService(configuration: configuration, logger: logger)
-            let host = self.host
-            let root = configuration.data.root
-            let app = CascadeServer.buildApplication(service: service) { port in
-                // One line on stdout that scripts wait for (the port matters with --port 0).
-                FileHandle.standardOutput.write(
-                    Data("cascade serve: listening on http://\(host):\(port) (data \(root))\n".utf8))
+            let (settings, serveLogger) = (configuration, logger)
+            guard let url = try databaseOption.url() else {
+                try await Self.serve(settings, ledger: nil, shared: nil, logger: serveLogger)
+                return
             }
-            try await app.runService()
+            // Several nodes: the ledger (with billing settings and final invoices) lives in
+            // PostgreSQL; the pool runs exactly as long as the server.
+            try await PostgresDatabase.with(url, maximumConnections: 16, logger: serveLogger) { database in
+                let ledger = try await PostgresLedger(database: database)
+                try await Self.serve(settings, ledger: ledger, shared: url.description, logger: serveLogger)
+            }
         }
+    }
+
+    static func serve(
+        _ configuration: ServerConfiguration, ledger: (any LedgerStore)?, shared: String?, logger: Logger
+    ) async throws {
+        let service = try await CascadeService(configuration: configuration, ledger: ledger, logger: logger)
+        let host = configuration.host
+        let where_ = "data \(configuration.data.root)" + (shared.map { ", ledger \($0)" } ?? "")
+        let app = CascadeServer.buildApplication(service: service) { port in
+            // One line on stdout that scripts wait for (the port matters with --port 0).
+            FileHandle.standardOutput.write(
+                Data("cascade serve: listening on http://\(host):\(port) (\(where_))\n".utf8))
+        }
+        try await app.runService()
     }
 }

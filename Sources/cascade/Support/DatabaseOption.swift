@@ -4,8 +4,9 @@ import Metering
 import PostgresStorage
 
 /// `--database postgres://…`: the shared PostgreSQL database of several nodes, as an alternative
-/// to the SQLite ledger file. Only on the commands that support it so far (`ledger show`,
-/// `verify`, `reopen`, `void`, `migrate`), so no command silently ignores it.
+/// to the SQLite ledger file. Only on the commands that support it so far (`serve`, `report`,
+/// `invoice`, `simulate`, `ledger show|verify|reopen|void`, `migrate`), so no command silently
+/// ignores it.
 struct DatabaseOption: ParsableArguments {
     @Option(
         help: ArgumentHelp(

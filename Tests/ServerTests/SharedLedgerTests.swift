@@ -1,0 +1,173 @@
+import Cascade
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import Metering
+import Server
+import Testing
+
+@testable import PostgresStorage
+
+/// The PostgreSQL server the tests use: `$CASCADE_TEST_DATABASE_URL` (tools/test sets it).
+let sharedTestDatabaseURL =
+    ProcessInfo.processInfo.environment["CASCADE_TEST_DATABASE_URL"]
+    ?? "postgres://cascade:cascade@127.0.0.1:5432/cascade_test"
+
+/// Two `cascade serve` nodes on one PostgreSQL ledger, each with its own connection pool and
+/// HTTP server, the way two machines behind a load balancer run.
+@Suite("Several nodes on one PostgreSQL ledger")
+struct SharedLedgerTests {
+    /// Two nodes on the fixture's data folder and a fresh schema of the test database.
+    static func withTwoNodes(
+        _ body: @Sendable (ServiceFixture, [API], PostgresLedger) async throws -> Void
+    ) async throws {
+        let fixture = try await ServiceFixture.make()
+        var url = try PostgresURL(sharedTestDatabaseURL)
+        url.schema = "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
+        let schemaURL = url
+        var logger = Logger(label: "cascade.test")
+        logger.logLevel = .warning
+        let quiet = logger
+        try await PostgresDatabase.with(schemaURL, operationTimeout: .seconds(60)) { first in
+            try await first.migrate()
+            do {
+                try await Self.withSecondNode(first, fixture: fixture, logger: quiet, body)
+            } catch {
+                try? await first.dropSchema()
+                throw error
+            }
+            try await first.dropSchema()
+        }
+    }
+
+    static func withSecondNode(
+        _ first: PostgresDatabase, fixture: ServiceFixture, logger quiet: Logger,
+        _ body: @Sendable (ServiceFixture, [API], PostgresLedger) async throws -> Void
+    ) async throws {
+        try await PostgresDatabase.with(first.url, operationTimeout: .seconds(60)) { second in
+            let ledgers = [try await PostgresLedger(database: first), try await PostgresLedger(database: second)]
+            let services = try await withThrowingTaskGroup(of: CascadeService.self) { group in
+                for ledger in ledgers {
+                    group.addTask {
+                        try await CascadeService(
+                            configuration: fixture.service.configuration, ledger: ledger, logger: quiet)
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let a = CascadeServer.buildApplication(service: services[0])
+            let b = CascadeServer.buildApplication(service: services[1])
+            try await a.test(.ahc(.http)) { clientA in
+                try await b.test(.ahc(.http)) { clientB in
+                    try await body(
+                        fixture, [API(client: clientA, keys: fixture.keys), API(client: clientB, keys: fixture.keys)],
+                        ledgers[0])
+                }
+            }
+        }
+    }
+
+    @Test(
+        "overlapping idempotency keys from many clients on two nodes: each question recorded once, the chain verifies")
+    func eachKeyOnceAcrossNodes() async throws {
+        try await Self.withTwoNodes { fixture, nodes, ledger in
+            let ids = (0..<8).map { "shared-\($0)" }
+            let answers = try await withThrowingTaskGroup(of: (String, String).self) { group in
+                for round in 0..<4 {
+                    for (index, id) in ids.enumerated() {
+                        let node = nodes[(round + index) % nodes.count]
+                        group.addTask {
+                            let reply = try await node.ask(
+                                "How do I reset my password? (\(id))", as: "acme.query", id: id)
+                            #expect(reply.status == .ok, "\(reply.status) \(reply.text)")
+                            return (id, reply.json["answer"] as? String ?? "")
+                        }
+                    }
+                }
+                return try await group.reduce(into: [String: Set<String>]()) { $0[$1.0, default: []].insert($1.1) }
+            }
+            let rows = try await ledger.entries(tenant: "acme", since: nil)
+            let queries = rows.filter { $0.kind == .query }
+            #expect(queries.count == ids.count, "each idempotency key once")
+            #expect(Set(queries.map(\.queryID)) == Set(ids))
+            #expect(answers.values.allSatisfy { $0.count == 1 }, "every retry got the stored answer")
+            #expect(try await ledger.verifyChains(tenant: nil).ok)
+            // Either node reads what the other recorded; the other tenant sees nothing of it.
+            for (index, id) in ids.enumerated() {
+                let reply = try await nodes[(index + 1) % 2].call(.get, "/v1/queries/\(id)", as: "acme.query")
+                #expect(reply.status == .ok, "\(reply.text)")
+                let foreign = try await nodes[index % 2].call(.get, "/v1/queries/\(id)", as: "beta.query")
+                #expect(foreign.status == .notFound)
+            }
+            #expect(try fixture.ledgerKinds(tenant: "acme").isEmpty, "nothing went to the node's own SQLite ledger")
+        }
+    }
+
+    @Test("PostgreSQL away: asks fail fast with 503 problem+json, nothing half-written; the node reconnects on its own")
+    func outage() async throws {
+        let fixture = try await ServiceFixture.make()
+        let admin = try PostgresURL(sharedTestDatabaseURL)
+        var url = admin
+        url.database = "cascade_outage_" + UUID().uuidString.lowercased().prefix(8)
+        let name = url.database
+        let nodeURL = url
+        var logger = Logger(label: "cascade.test")
+        logger.logLevel = .critical
+        let quiet = logger
+        try await PostgresDatabase.with(admin, operationTimeout: .seconds(60)) { control in
+            try await control.unsafeExecute("CREATE DATABASE \"\(name)\"")
+            let cutOff = "ALTER DATABASE \"\(name)\" CONNECTION LIMIT 0"
+            let restore = "ALTER DATABASE \"\(name)\" CONNECTION LIMIT -1"
+            let kill = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(name)'"
+            do {
+                try await PostgresDatabase.with(nodeURL, operationTimeout: .seconds(60)) { try await $0.migrate() }
+                // The node waits at most 5 s for the database (the default), however loaded this machine is.
+                try await PostgresDatabase.with(nodeURL, logger: quiet) { database in
+                    let ledger = try await PostgresLedger(database: database)
+                    let service = try await CascadeService(
+                        configuration: fixture.service.configuration, ledger: ledger, logger: quiet)
+                    try await CascadeServer.buildApplication(service: service).test(.ahc(.http)) { client in
+                        let node = API(client: client, keys: fixture.keys)
+                        #expect(try await node.ask("Where is my parcel?", as: "acme.query", id: "before").status == .ok)
+
+                        try await control.unsafeExecute(cutOff)
+                        try await control.unsafeExecute(kill)
+                        let started = ContinuousClock.now
+                        let refused = try await node.ask("Where is my parcel now?", as: "acme.query", id: "during")
+                        #expect(refused.status == .serviceUnavailable, "\(refused.text)")
+                        #expect(refused.isProblem && refused.problemCode == "unavailable")
+                        #expect(refused.headers[.retryAfter] != nil)
+                        #expect(
+                            ContinuousClock.now - started < .seconds(15), "fails fast, not after the pool's back-off")
+                        let read = try await node.call(.get, "/v1/queries/before", as: "acme.query")
+                        #expect(read.status == .serviceUnavailable && read.isProblem)
+
+                        try await control.unsafeExecute(restore)
+                        // The pool reconnects by itself; the client's retry with the same key succeeds.
+                        var retried = refused
+                        let deadline = ContinuousClock.now + .seconds(60)
+                        while retried.status != .ok && ContinuousClock.now < deadline {
+                            try await Task.sleep(for: .milliseconds(250))
+                            retried = try await node.ask("Where is my parcel now?", as: "acme.query", id: "during")
+                        }
+                        #expect(retried.status == .ok, "the node did not come back: \(retried.text)")
+                    }
+                }
+                try await PostgresDatabase.with(nodeURL, operationTimeout: .seconds(60)) { database in
+                    let ledger = try await PostgresLedger(database: database)
+                    let queries = try await ledger.entries(tenant: "acme", since: nil).filter { $0.kind == .query }
+                    #expect(queries.map(\.queryID).sorted() == ["before", "during"], "each answered question once")
+                    #expect(try await ledger.verifyChains(tenant: nil).ok)
+                }
+            } catch {
+                try? await control.unsafeExecute(restore)
+                try? await control.unsafeExecute(kill)
+                try? await control.unsafeExecute("DROP DATABASE IF EXISTS \"\(name)\"")
+                throw error
+            }
+            try await control.unsafeExecute(kill)
+            try await control.unsafeExecute("DROP DATABASE IF EXISTS \"\(name)\"")
+        }
+    }
+}

@@ -110,7 +110,8 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Cascade", "Metering", "Retrieval", "KnowledgeBase", "Embeddings",
+                "Cascade", "Metering", "Retrieval", "KnowledgeBase", "Embeddings", "PostgresStorage",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),

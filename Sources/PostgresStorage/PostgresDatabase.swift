@@ -10,7 +10,7 @@ import PostgresNIO
 public final class PostgresDatabase: Sendable {
     public let url: PostgresURL
     let client: PostgresClient
-    let logger: Logger
+    public let logger: Logger
     /// How long one operation (a transaction, a read) may wait for the server, connecting
     /// included, before it fails as unavailable.
     public let operationTimeout: Duration
@@ -42,7 +42,9 @@ public final class PostgresDatabase: Sendable {
     /// connection back to the pool still inside the failed transaction, and the next request on
     /// it would get "current transaction is aborted" (SQLSTATE 25P02). Here such a connection is
     /// closed instead, and the pool opens a fresh one.
-    func transaction<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result)
+    public func transaction<Result: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    )
         async throws -> Result
     {
         let client = self.client
@@ -50,20 +52,20 @@ public final class PostgresDatabase: Sendable {
         return try await mapErrors {
             try await client.withConnection { connection in
                 do {
-                    try await connection.query("BEGIN", logger: logger)
+                    try await connection.run("BEGIN", logger: logger)
                 } catch {
                     try? await connection.close()
                     throw error
                 }
                 do {
                     let result = try await body(connection)
-                    try await connection.query("COMMIT", logger: logger)
+                    try await connection.run("COMMIT", logger: logger)
                     return result
                 } catch {
                     // After a failed COMMIT the server has ended the transaction already; a
                     // ROLLBACK then only warns. A ROLLBACK that fails leaves the state unknown.
                     do {
-                        try await connection.query("ROLLBACK", logger: logger)
+                        try await connection.run("ROLLBACK", logger: logger)
                     } catch {
                         logger.warning("closing a connection whose rollback failed: \(error)")
                         try? await connection.close()
@@ -79,7 +81,9 @@ public final class PostgresDatabase: Sendable {
     /// Should a pooled connection ever be found inside a failed transaction (25P02; a bug, logged
     /// as such), it is rolled back and `body` — a read or one autocommitted statement, so
     /// repeating it is safe — runs once more.
-    func connection<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result)
+    public func connection<Result: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    )
         async throws -> Result
     {
         let client = self.client
@@ -90,7 +94,7 @@ public final class PostgresDatabase: Sendable {
                     return try await body(connection)
                 } catch let error as PSQLError where error.serverInfo?[.sqlState] == "25P02" {
                     logger.error("a pooled connection was inside a failed transaction; rolling back and retrying")
-                    try await connection.query("ROLLBACK", logger: logger)
+                    try await connection.run("ROLLBACK", logger: logger)
                     return try await body(connection)
                 }
             }
@@ -99,7 +103,7 @@ public final class PostgresDatabase: Sendable {
 
     /// Runs one statement of trusted SQL (schema statements; never built from input).
     func execute(_ sql: String, on connection: PostgresConnection) async throws {
-        try await connection.query(PostgresQuery(unsafeSQL: sql), logger: logger)
+        try await connection.run(PostgresQuery(unsafeSQL: sql), logger: logger)
     }
 
     /// Runs one statement of trusted SQL on a pooled connection (tests and operators' tools).
@@ -134,9 +138,14 @@ public final class PostgresDatabase: Sendable {
         }
     }
 
+    /// Where the driver's and the network's error types come from.
+    static let driverModules: Set<String> = [
+        "PostgresNIO", "_ConnectionPoolModule", "ConnectionPoolModule", "NIOCore", "NIOPosix", "NIOSSL",
+    ]
+
     static func mapped(_ error: any Error, url: PostgresURL) -> any Error {
         switch error {
-        case is PostgresStoreError, is LedgerError:
+        case is PostgresStoreError, is LedgerError, is BillingError:
             return error
         case let error as PostgresTransactionError:
             if let inner = error.closureError { return mapped(inner, url: url) }
@@ -150,7 +159,11 @@ public final class PostgresDatabase: Sendable {
         case is CancellationError:
             return PostgresStoreError.unavailable("the request was cancelled while waiting for \(url)")
         default:
-            // The connection pool's own errors (no connection could be made, pool shut down).
+            // The connection pool's and the network's own errors (no connection could be made,
+            // pool shut down) mean the server is away; any other error is the caller's own (an
+            // unknown key, a refused write) and passes unchanged.
+            let module = String(reflecting: type(of: error)).split(separator: ".").first.map(String.init) ?? ""
+            guard Self.driverModules.contains(module) else { return error }
             return PostgresStoreError.unavailable("\(error) talking to \(url)")
         }
     }
@@ -160,7 +173,8 @@ public final class PostgresDatabase: Sendable {
     /// The schema's migrations, in order; shipped ones are never edited. Each is a list of single
     /// statements (the extended protocol runs one at a time).
     static let migrations: [(component: String, statements: [String])] = [
-        ("ledger", PostgresLedgerSchema.v1)
+        ("ledger", PostgresLedgerSchema.v1),
+        ("control", PostgresControlSchema.v1),
     ]
 
     /// The newest schema version this build knows.
@@ -174,7 +188,11 @@ public final class PostgresDatabase: Sendable {
         let schema = url.schema
         let known = Self.knownVersion
         return try await transaction { connection in
-            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLockKey))", logger: self.logger)
+            // One lock per schema: nodes migrating the same schema wait for each other, and
+            // databases holding several schemas (tests) migrate them side by side.
+            try await connection.run(
+                "SELECT pg_advisory_xact_lock(hashtextextended(\(schema), \(Self.migrationLockKey)))",
+                logger: self.logger)
             try await self.execute("CREATE SCHEMA IF NOT EXISTS \"\(schema)\"", on: connection)
             try await self.execute(
                 """
@@ -192,7 +210,7 @@ public final class PostgresDatabase: Sendable {
                 for statement in Self.migrations[index].statements { try await self.execute(statement, on: connection) }
             }
             let now = Int64(Date().timeIntervalSince1970 * 1000)
-            try await connection.query(
+            try await connection.run(
                 """
                 INSERT INTO cascade_schema(component, version, migrated_at_ms) VALUES ('cascade', \(known), \(now))
                 ON CONFLICT (component) DO UPDATE SET version = EXCLUDED.version, migrated_at_ms = EXCLUDED.migrated_at_ms
@@ -206,9 +224,9 @@ public final class PostgresDatabase: Sendable {
         let known = Self.knownVersion
         let found = try await connection { connection in
             let exists =
-                try await connection.query(
+                try await connection.run(
                     "SELECT to_regclass('cascade_schema') IS NOT NULL", logger: self.logger
-                ).collect().first?.decode(Bool.self) ?? false
+                ).first?.decode(Bool.self) ?? false
             return exists ? try await Self.version(on: connection, logger: self.logger) : nil
         }
         guard let found, found > 0 else { throw PostgresStoreError.notMigrated(component: "cascade") }
@@ -222,10 +240,10 @@ public final class PostgresDatabase: Sendable {
     }
 
     static func version(on connection: PostgresConnection, logger: Logger) async throws -> Int? {
-        try await connection.query("SELECT version FROM cascade_schema WHERE component = 'cascade'", logger: logger)
-            .collect().first?.decode(Int.self)
+        try await connection.run("SELECT version FROM cascade_schema WHERE component = 'cascade'", logger: logger)
+            .first?.decode(Int.self)
     }
 
-    /// The advisory lock key migrations take ("cascade1" in ASCII).
+    /// The seed of the advisory lock key migrations take ("cascade1" in ASCII).
     static let migrationLockKey: Int64 = 0x6361_7363_6164_6531
 }

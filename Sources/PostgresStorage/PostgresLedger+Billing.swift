@@ -20,11 +20,13 @@ extension PostgresLedger {
         let recordedAtMs = LedgerEntry.milliseconds(now)
         return try await database.transaction { connection in
             try await Self.lock(tenant: tenant, on: connection, logger: logger)
-            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.billingChainLockKey))", logger: logger)
+            try await connection.run(
+                "SELECT pg_advisory_xact_lock(hashtextextended(current_schema(), \(Self.billingChainLockKey)))",
+                logger: logger)
             let hasAny =
-                try await connection.query(
+                try await connection.run(
                     "SELECT EXISTS (SELECT 1 FROM tenant_billing WHERE tenant = \(tenant))", logger: logger
-                ).collect().first?.decode(Bool.self) ?? false
+                ).first?.decode(Bool.self) ?? false
             let effective = TenantBilling.effectiveMonth(
                 firstChoice: !hasAny, immediately: immediately, now: now, zone: zone
             ).description
@@ -34,7 +36,7 @@ extension PostgresLedger {
                 sequence: sequence, tenant: tenant, plan: plan.id, billing: billing.rawValue, timeZone: timeZone,
                 reopenWindowHours: Int64(reopenWindowHours), effectiveMonth: effective, recordedAtMs: recordedAtMs,
                 previousHash: head.hash)
-            try await connection.query(
+            try await connection.run(
                 """
                 INSERT INTO tenant_billing(seq, tenant, plan, billing, timezone, reopen_window_hours, effective_month,
                     recorded_at_ms, previous_hash, hash)
@@ -51,12 +53,12 @@ extension PostgresLedger {
     public func billingHistory(tenant: String) async throws -> [TenantBilling] {
         let logger = database.logger
         return try await database.connection { connection in
-            try await connection.query(
+            try await connection.run(
                 """
                 SELECT tenant, plan, billing, timezone, reopen_window_hours, effective_month, recorded_at_ms
                 FROM tenant_billing WHERE tenant = \(tenant) ORDER BY seq
                 """, logger: logger
-            ).collect().map { row in
+            ).map { row in
                 let (tenant, plan, mode, zone, window, effective, recordedAt) = try row.decode(
                     (String, String, String, String, Int, String, Int64).self)
                 guard let billing = BillingMode(rawValue: mode) else {
@@ -74,13 +76,13 @@ extension PostgresLedger {
         let logger = database.logger
         let (from, to) = (LedgerEntry.milliseconds(start), LedgerEntry.milliseconds(end))
         return try await database.connection { connection in
-            try await connection.query(
+            try await connection.run(
                 """
                 SELECT * FROM ledger_entry
                 WHERE tenant = \(tenant) AND ((occurred_at_ms >= \(from) AND occurred_at_ms < \(to)) OR kind = 'correction')
                 ORDER BY seq
                 """, logger: logger
-            ).collect().map(Self.entry)
+            ).map(Self.entry)
         }
     }
 
@@ -94,9 +96,9 @@ extension PostgresLedger {
     public func billingSequence(tenant: String) async throws -> Int64 {
         let logger = database.logger
         return try await database.connection { connection in
-            try await connection.query(
+            try await connection.run(
                 "SELECT COALESCE(MAX(seq), 0) FROM ledger_entry WHERE tenant = \(tenant)", logger: logger
-            ).collect().first?.decode(Int64.self) ?? 0
+            ).first?.decode(Int64.self) ?? 0
         }
     }
 
@@ -113,7 +115,9 @@ extension PostgresLedger {
         let tenant = invoice.tenant
         return try await database.transaction { connection in
             try await Self.lock(tenant: tenant, on: connection, logger: logger)
-            try await connection.query("SELECT pg_advisory_xact_lock(\(Self.finalChainLockKey))", logger: logger)
+            try await connection.run(
+                "SELECT pg_advisory_xact_lock(hashtextextended(current_schema(), \(Self.finalChainLockKey)))",
+                logger: logger)
             if let stored = try await Self.finalInvoices(
                 tenant: tenant, month: invoice.month, on: connection, logger: logger
             ).first {
@@ -124,12 +128,12 @@ extension PostgresLedger {
                     LedgerEntry.milliseconds(computedAt.start), LedgerEntry.milliseconds(computedAt.end)
                 )
                 let changed =
-                    try await connection.query(
+                    try await connection.run(
                         """
                         SELECT EXISTS (SELECT 1 FROM ledger_entry WHERE tenant = \(tenant) AND seq > \(computedAt.sequence)
                             AND ((occurred_at_ms >= \(from) AND occurred_at_ms < \(to)) OR kind = 'correction'))
                         """, logger: logger
-                    ).collect().first?.decode(Bool.self) ?? false
+                    ).first?.decode(Bool.self) ?? false
                 if changed {
                     throw LedgerError.invalidInput(
                         "rows of \(tenant) for \(invoice.month) were recorded while the invoice was computed; run the command again"
@@ -137,10 +141,10 @@ extension PostgresLedger {
                 }
             }
             let ledgerHead =
-                try await connection.query(
+                try await connection.run(
                     "SELECT seq, hash FROM ledger_entry WHERE tenant = \(tenant) ORDER BY seq DESC LIMIT 1",
                     logger: logger
-                ).collect().first.map { try $0.decode((Int64, String).self) } ?? (Int64(0), "")
+                ).first.map { try $0.decode((Int64, String).self) } ?? (Int64(0), "")
             var final = invoice
             final.status = "final"
             final.ledgerHead = ChainHead(sequence: ledgerHead.0, hash: ledgerHead.1)
@@ -153,7 +157,7 @@ extension PostgresLedger {
             let hash = IntegrityHash.finalInvoice(
                 sequence: sequence, tenant: tenant, month: invoice.month, body: body, finalizedAtMs: finalizedAtMs,
                 ledgerSequence: ledgerHead.0, ledgerHeadHash: ledgerHead.1, previousHash: head.hash)
-            try await connection.query(
+            try await connection.run(
                 """
                 INSERT INTO final_invoice(tenant, month, body, finalized_at_ms, seq, ledger_sequence, ledger_head_hash,
                     previous_hash, hash)
@@ -171,13 +175,13 @@ extension PostgresLedger {
         return try await database.connection { connection in
             var previous = ""
             var expected: Int64 = 1
-            for row in try await connection.query(
+            for row in try await connection.run(
                 """
                 SELECT seq, tenant, plan, billing, timezone, reopen_window_hours, effective_month, recorded_at_ms,
                     previous_hash, hash
                 FROM tenant_billing ORDER BY seq
                 """, logger: logger
-            ).collect() {
+            ) {
                 let (seq, tenant, plan, billing, zone, window, effective, recordedAt, previousHash, hash) =
                     try row.decode((Int64, String, String, String, String, Int64, String, Int64, String, String).self)
                 let recomputed = IntegrityHash.billing(
@@ -191,12 +195,12 @@ extension PostgresLedger {
             }
             previous = ""
             expected = 1
-            for row in try await connection.query(
+            for row in try await connection.run(
                 """
                 SELECT seq, tenant, month, body, finalized_at_ms, ledger_sequence, ledger_head_hash, previous_hash, hash
                 FROM final_invoice ORDER BY seq
                 """, logger: logger
-            ).collect() {
+            ) {
                 let (seq, tenant, month, body, finalizedAt, ledgerSequence, ledgerHash, previousHash, hash) =
                     try row.decode((Int64, String, String, String, Int64, Int64?, String?, String, String).self)
                 let recomputed = IntegrityHash.finalInvoice(
@@ -216,15 +220,15 @@ extension PostgresLedger {
     static func finalInvoices(tenant: String, month: String?, on connection: PostgresConnection, logger: Logger)
         async throws -> [Invoice]
     {
-        let rows: PostgresRowSequence
+        let rows: [PostgresRow]
         if let month {
-            rows = try await connection.query(
+            rows = try await connection.run(
                 "SELECT month, body FROM final_invoice WHERE tenant = \(tenant) AND month = \(month)", logger: logger)
         } else {
-            rows = try await connection.query(
+            rows = try await connection.run(
                 "SELECT month, body FROM final_invoice WHERE tenant = \(tenant) ORDER BY month", logger: logger)
         }
-        return try await rows.collect().map { row in
+        return try await rows.map { row in
             let (month, body) = try row.decode((String, String).self)
             do {
                 return try Invoice.decodeStored(body)
@@ -236,15 +240,15 @@ extension PostgresLedger {
 
     /// The last row of a global chain (`tenant_billing` or `final_invoice`): 0 and "" while empty.
     static func chainHead(table: String, on connection: PostgresConnection, logger: Logger) async throws -> ChainHead {
-        let row = try await connection.query(
+        let row = try await connection.run(
             PostgresQuery(unsafeSQL: "SELECT seq, hash FROM \(table) ORDER BY seq DESC LIMIT 1"), logger: logger
-        ).collect().first
+        ).first
         guard let row else { return ChainHead(sequence: 0, hash: "") }
         let (sequence, hash) = try row.decode((Int64, String).self)
         return ChainHead(sequence: sequence, hash: hash)
     }
 
-    /// Advisory lock keys of the two global chains ("cascadeB", "cascadeF" in ASCII).
+    /// Seeds of the advisory lock keys of the two chains, per schema ("cascadeB", "cascadeF" in ASCII).
     static let billingChainLockKey: Int64 = 0x6361_7363_6164_6542
     static let finalChainLockKey: Int64 = 0x6361_7363_6164_6546
 }

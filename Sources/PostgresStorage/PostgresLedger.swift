@@ -100,16 +100,16 @@ public struct PostgresLedger: LedgerStore {
         let logger = database.logger
         let from = since.map(LedgerEntry.milliseconds) ?? Int64.min
         return try await database.connection { connection in
-            let rows: PostgresRowSequence
+            let rows: [PostgresRow]
             if let tenant {
-                rows = try await connection.query(
+                rows = try await connection.run(
                     "SELECT * FROM ledger_entry WHERE tenant = \(tenant) AND occurred_at_ms >= \(from) ORDER BY seq",
                     logger: logger)
             } else {
-                rows = try await connection.query(
+                rows = try await connection.run(
                     "SELECT * FROM ledger_entry WHERE occurred_at_ms >= \(from) ORDER BY id", logger: logger)
             }
-            return try await rows.collect().map(Self.entry)
+            return try await rows.map(Self.entry)
         }
     }
 
@@ -152,7 +152,9 @@ public struct PostgresLedger: LedgerStore {
 
     /// The tenant's append lock, held until the transaction ends (commit or rollback).
     static func lock(tenant: String, on connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(tenant), 0))", logger: logger)
+        // Keyed by schema and tenant: one lock per tenant's chain, wherever the tables live.
+        try await connection.run(
+            "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '/' || \(tenant), 0))", logger: logger)
     }
 
     /// Links `entries` to the chain after `head` and inserts them in one statement.
@@ -206,7 +208,7 @@ public struct PostgresLedger: LedgerStore {
                 recorded_at_ms, note, previous_hash, hash, hash_scheme)
             VALUES \(tuples.joined(separator: ", "))
             """
-        try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+        try await connection.run(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
         return linked
     }
 
@@ -215,7 +217,7 @@ public struct PostgresLedger: LedgerStore {
     static func appendState(tenant: String, queryID: String, on connection: PostgresConnection, logger: Logger)
         async throws -> (existing: [LedgerEntry], head: (sequence: Int64, hash: String), mayHaveFinalizedMonths: Bool)
     {
-        let rows = try await connection.query(
+        let rows = try await connection.run(
             """
             SELECT 0 AS part, e.*, EXISTS (SELECT 1 FROM final_invoice f WHERE f.tenant = \(tenant)) AS has_final
             FROM ledger_entry e WHERE e.tenant = \(tenant) AND e.query_id = \(queryID)
@@ -223,7 +225,7 @@ public struct PostgresLedger: LedgerStore {
             (SELECT 1 AS part, e.*, EXISTS (SELECT 1 FROM final_invoice f WHERE f.tenant = \(tenant)) AS has_final
              FROM ledger_entry e WHERE e.tenant = \(tenant) ORDER BY e.seq DESC LIMIT 1)
             """, logger: logger
-        ).collect()
+        )
         var existing: [LedgerEntry] = []
         var head: (sequence: Int64, hash: String) = (0, "")
         // A tenant without rows yet: no answer from this statement, so check its invoices.
@@ -244,23 +246,23 @@ public struct PostgresLedger: LedgerStore {
     static func entries(tenant: String?, queryID: String, on connection: PostgresConnection, logger: Logger)
         async throws -> [LedgerEntry]
     {
-        let rows: PostgresRowSequence
+        let rows: [PostgresRow]
         if let tenant {
-            rows = try await connection.query(
+            rows = try await connection.run(
                 "SELECT * FROM ledger_entry WHERE tenant = \(tenant) AND query_id = \(queryID) ORDER BY seq",
                 logger: logger)
         } else {
-            rows = try await connection.query(
+            rows = try await connection.run(
                 "SELECT * FROM ledger_entry WHERE query_id = \(queryID) ORDER BY id", logger: logger)
         }
-        return try await rows.collect().map(entry)
+        return try await rows.map(entry)
     }
 
     /// The tenant's finalized months with the time zone each was billed in (as on SQLite).
     static func finalizedMonths(tenant: String, on connection: PostgresConnection, logger: Logger) async throws
         -> FinalizedMonths
     {
-        let rows = try await connection.query(
+        let rows = try await connection.run(
             """
             SELECT f.month,
                 COALESCE(
@@ -269,7 +271,7 @@ public struct PostgresLedger: LedgerStore {
                     (SELECT b.timezone FROM tenant_billing b WHERE b.tenant = f.tenant ORDER BY b.seq LIMIT 1))
             FROM final_invoice f WHERE f.tenant = \(tenant)
             """, logger: logger
-        ).collect()
+        )
         let months = try rows.map { row -> (month: String, timezone: String?) in
             let (month, zone) = try row.decode((String, String?).self)
             return (month, zone)

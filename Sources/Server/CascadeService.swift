@@ -10,7 +10,7 @@ import Synchronization
 /// ledger, one loaded embedding model per model id, and one runtime per tenant.
 public final class CascadeService: Sendable {
     public let configuration: ServerConfiguration
-    let control: ControlStore
+    let control: any ControlStoring
     let ledger: any LedgerStore
     let rateLimiter: RateLimiter
     let inFlight: InFlightLimiter
@@ -30,17 +30,19 @@ public final class CascadeService: Sendable {
     let sessions: DashboardSessions
 
     /// Opens the service's data. The embedding model is loaded here, once, before any request.
-    /// - Parameter ledger: the shared ledger of several nodes (PostgreSQL); nil opens
-    ///   `<data>/ledger.sqlite`, the embedded default.
+    /// - Parameters:
+    ///   - ledger: the shared ledger of several nodes (PostgreSQL); nil opens
+    ///     `<data>/ledger.sqlite`, the embedded default.
+    ///   - control: the shared tenants and keys (PostgreSQL); nil opens `<data>/control.sqlite`.
     /// - Throws: when the control store or ledger cannot be opened, or the model is unavailable.
     public init(
-        configuration: ServerConfiguration, ledger: (any LedgerStore)? = nil,
+        configuration: ServerConfiguration, ledger: (any LedgerStore)? = nil, control: (any ControlStoring)? = nil,
         logger: Logger = Logger(label: "cascade.serve")
     ) async throws {
         self.configuration = configuration
         self.logger = logger
         let data = configuration.data
-        control = try ControlStore(path: data.controlPath, create: true)
+        self.control = try control ?? ControlStore(path: data.controlPath, create: true)
         self.ledger = try ledger ?? Ledger(path: data.ledgerPath)
         sessions = DashboardSessions(
             secret: configuration.persistSessionSecret
@@ -60,7 +62,7 @@ public final class CascadeService: Sendable {
     /// Loads every existing tenant's knowledge base (run at start-up, before `/readyz` says ready).
     func warmUp() async {
         do {
-            for tenant in try control.tenants() {
+            for tenant in try await control.tenants() {
                 _ = try runtime(for: tenant.id)
             }
         } catch {

@@ -61,4 +61,42 @@ struct MigrateCLITests {
         #expect(!result.stderr.contains("hunter2"))
         #expect(result.stderr.split(separator: "\n").count == 1)
     }
+
+    @Test("tenants, keys and billing commands take --database: nothing is written to the data folder")
+    func controlPlaneOnPostgres() throws {
+        let schema = "cli_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
+        let url = base + (base.contains("?") ? "&" : "?") + "search_path=\(schema)"
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("data-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        #expect(try CLIProcess.run(["migrate", "--database", url]).status == 0)
+
+        let create = try CLIProcess.run(
+            ["tenants", "create", "acme", "--plan", "pro", "--database", url, "--data", data, "--json"])
+        #expect(create.status == 0, "\(create.stderr)")
+        #expect(try create.json()["plan"] as? String == "pro")
+        let again = try CLIProcess.run(["tenants", "create", "acme", "--database", url, "--data", data])
+        #expect(again.status != 0 && again.stderr.contains("already exists"))
+
+        let key = try CLIProcess.run(
+            ["keys", "create", "--tenant", "acme", "--scope", "admin", "--database", url, "--data", data, "--json"])
+        #expect(key.status == 0, "\(key.stderr)")
+        let keyID = try key.json()["key_id"] as? String ?? ""
+        let list = try CLIProcess.run(["keys", "list", "--tenant", "acme", "--database", url, "--data", data])
+        #expect(list.stdout.contains(keyID))
+        let revoke = try CLIProcess.run(["keys", "revoke", keyID, "--database", url, "--data", data, "--json"])
+        #expect(revoke.status == 0, "\(revoke.stderr)")
+        #expect(try revoke.json()["revoked_at"] is String)
+
+        let tenants = try CLIProcess.run(["tenants", "list", "--database", url, "--data", data])
+        #expect(tenants.stdout.hasPrefix("acme\t"))
+        let set = try CLIProcess.run(
+            ["tenants", "set", "acme", "--plan", "team", "--database", url, "--data", data, "--json"])
+        #expect(set.status == 0, "\(set.stderr)")
+        let show = try CLIProcess.run(["tenants", "show", "acme", "--database", url, "--data", data, "--json"])
+        #expect((try show.json()["history"] as? [Any])?.count == 2)
+        let report = try CLIProcess.run(["report", "--tenant", "acme", "--database", url, "--data", data, "--json"])
+        #expect(report.status == 0, "\(report.stderr)")
+        #expect(try report.json()["queries"] as? Int == 0)
+        #expect(!FileManager.default.fileExists(atPath: data), "the data folder was never needed")
+    }
 }

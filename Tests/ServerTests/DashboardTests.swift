@@ -77,7 +77,7 @@ import Testing
         try await fixture.run { api in
             let before = try await api.call(.get, "/dashboard", headers: [.cookie: "cascade_session=\(live)"])
             #expect(before.status == .ok)
-            try fixture.service.control.revokeKey(keyID)
+            _ = try await fixture.service.control.revokeKey(keyID, tenant: nil, now: Date())
             let after = try await api.call(.get, "/dashboard", headers: [.cookie: "cascade_session=\(live)"])
             #expect(after.text.contains("id=\"login\""), "a revoked key's session ends at once")
         }

@@ -47,11 +47,25 @@ struct SharedLedgerTests {
     ) async throws {
         try await PostgresDatabase.with(first.url, operationTimeout: .seconds(60)) { second in
             let ledgers = [try await PostgresLedger(database: first), try await PostgresLedger(database: second)]
+            let controls = [
+                try await PostgresControlStore(database: first), try await PostgresControlStore(database: second),
+            ]
+            // Tenants and keys in the shared database (the fixture's own SQLite keys are not used).
+            var keys: [String: String] = [:]
+            for tenant in ["acme", "beta"] {
+                _ = try await controls[0].createTenant(tenant, now: Date())
+                for scope in KeyScope.allCases {
+                    keys["\(tenant).\(scope.rawValue)"] =
+                        try await controls[0].createKey(tenant: tenant, scope: scope, name: nil, now: Date()).key
+                }
+            }
+            let sharedKeys = keys
             let services = try await withThrowingTaskGroup(of: CascadeService.self) { group in
-                for ledger in ledgers {
+                for (ledger, control) in zip(ledgers, controls) {
                     group.addTask {
                         try await CascadeService(
-                            configuration: fixture.service.configuration, ledger: ledger, logger: quiet)
+                            configuration: fixture.service.configuration, ledger: ledger, control: control,
+                            logger: quiet)
                     }
                 }
                 return try await group.reduce(into: []) { $0.append($1) }
@@ -61,7 +75,7 @@ struct SharedLedgerTests {
             try await a.test(.ahc(.http)) { clientA in
                 try await b.test(.ahc(.http)) { clientB in
                     try await body(
-                        fixture, [API(client: clientA, keys: fixture.keys), API(client: clientB, keys: fixture.keys)],
+                        fixture, [API(client: clientA, keys: sharedKeys), API(client: clientB, keys: sharedKeys)],
                         ledgers[0])
                 }
             }
@@ -104,6 +118,23 @@ struct SharedLedgerTests {
         }
     }
 
+    @Test("a key created or revoked through the shared database holds on every node at its next request")
+    func keysAreShared() async throws {
+        try await Self.withTwoNodes { _, nodes, ledger in
+            let control = try await PostgresControlStore(database: ledger.database)
+            let (record, key) = try await control.createKey(tenant: "acme", scope: .query, name: "widget", now: Date())
+            for node in nodes {
+                let reply = try await node.call(.post, "/v1/search", as: key, body: #"{"query":"refund"}"#)
+                #expect(reply.status == .ok, "\(reply.text)")
+            }
+            _ = try await control.revokeKey(record.keyID, tenant: "acme", now: Date())
+            for node in nodes {
+                let refused = try await node.call(.post, "/v1/search", as: key, body: #"{"query":"refund"}"#)
+                #expect(refused.status == .unauthorized && refused.isProblem)
+            }
+        }
+    }
+
     @Test("PostgreSQL away: asks fail fast with 503 problem+json, nothing half-written; the node reconnects on its own")
     func outage() async throws {
         let fixture = try await ServiceFixture.make()
@@ -125,10 +156,14 @@ struct SharedLedgerTests {
                 // The node waits at most 5 s for the database (the default), however loaded this machine is.
                 try await PostgresDatabase.with(nodeURL, logger: quiet) { database in
                     let ledger = try await PostgresLedger(database: database)
+                    let keyStore = try await PostgresControlStore(database: database)
+                    _ = try await keyStore.createTenant("acme", now: Date())
+                    let key = try await keyStore.createKey(tenant: "acme", scope: .query, name: nil, now: Date()).key
                     let service = try await CascadeService(
-                        configuration: fixture.service.configuration, ledger: ledger, logger: quiet)
+                        configuration: fixture.service.configuration, ledger: ledger, control: keyStore, logger: quiet)
                     try await CascadeServer.buildApplication(service: service).test(.ahc(.http)) { client in
-                        let node = API(client: client, keys: fixture.keys)
+                        // Keys, like the ledger, are in the database that goes away.
+                        let node = API(client: client, keys: ["acme.query": key])
                         #expect(try await node.ask("Where is my parcel?", as: "acme.query", id: "before").status == .ok)
 
                         try await control.unsafeExecute(cutOff)

@@ -22,6 +22,19 @@ public struct APIKeyRecord: Hashable, Sendable {
     public var revokedAt: Date?
     /// Hex SHA-256 of the whole key.
     var secretHash: String
+
+    init(
+        keyID: String, tenant: String, scope: KeyScope, name: String?, createdAt: Date, revokedAt: Date?,
+        secretHash: String
+    ) {
+        self.keyID = keyID
+        self.tenant = tenant
+        self.scope = scope
+        self.name = name
+        self.createdAt = createdAt
+        self.revokedAt = revokedAt
+        self.secretHash = secretHash
+    }
 }
 
 /// The format of keys: `csk_<key id>_<secret>`, with a 12-hex-digit key id (48 random bits,
@@ -55,6 +68,12 @@ public enum APIKeyFormat {
     }
 
     static func hash(_ key: String) -> String { SHA256.hex(key) }
+
+    /// `record` when `key` is its key (hashes compared in constant time) and it is not revoked.
+    static func verify(_ key: String, against record: APIKeyRecord?) -> APIKeyRecord? {
+        guard let record, constantTimeEqual(record.secretHash, hash(key)), record.revokedAt == nil else { return nil }
+        return record
+    }
 
     /// Compares two equal-length strings without stopping at the first difference.
     static func constantTimeEqual(_ a: String, _ b: String) -> Bool {

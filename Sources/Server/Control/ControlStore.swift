@@ -8,7 +8,7 @@ import KnowledgeBase
 /// Keys are stored as SHA-256 hashes only: the key itself is shown once, when it is created.
 /// Every request looks its key up here (one primary-key read), so a revocation made by
 /// `cascade keys revoke` in another process takes effect on the next request.
-public struct ControlStore: Sendable {
+public struct ControlStore: ControlStoring {
     public let writer: any DatabaseWriter
     public let path: String
 
@@ -104,11 +104,7 @@ public struct ControlStore: Sendable {
     public func createKey(tenant: String, scope: KeyScope, name: String?, now: Date = Date()) throws -> (
         record: APIKeyRecord, key: String
     ) {
-        if let name,
-            name.count > 100 || name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
-        {
-            throw ControlError.invalid("a key name is at most 100 characters, without control characters")
-        }
+        try Self.checkKeyName(name)
         let (keyID, key) = APIKeyFormat.generate()
         let record = APIKeyRecord(
             keyID: keyID, tenant: tenant, scope: scope, name: name, createdAt: Self.date(Self.ms(now)), revokedAt: nil,
@@ -158,22 +154,14 @@ public struct ControlStore: Sendable {
     /// The live key record that `key` proves, or nil for an unknown, malformed, wrong or revoked key.
     public func authenticate(_ key: String) throws -> APIKeyRecord? {
         guard let keyID = APIKeyFormat.keyID(of: key) else { return nil }
-        let record = try writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM api_key WHERE key_id = ?", arguments: [keyID]).map(Self.record)
-        }
-        guard let record, APIKeyFormat.constantTimeEqual(record.secretHash, APIKeyFormat.hash(key)),
-            record.revokedAt == nil
-        else { return nil }
-        return record
+        return APIKeyFormat.verify(key, against: try keyRecord(id: keyID))
     }
 
-    /// The key with this id when it exists and is not revoked (a dashboard session names its key).
-    public func liveKey(id keyID: String) throws -> APIKeyRecord? {
-        let record = try writer.read { db in
+    /// The stored record of a key id, revoked or not.
+    public func keyRecord(id keyID: String) throws -> APIKeyRecord? {
+        try writer.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM api_key WHERE key_id = ?", arguments: [keyID]).map(Self.record)
         }
-        guard let record, record.revokedAt == nil else { return nil }
-        return record
     }
 
     static func record(_ row: Row) -> APIKeyRecord {
@@ -191,6 +179,11 @@ public struct ControlStore: Sendable {
 public struct Tenant: Hashable, Sendable {
     public var id: String
     public var createdAt: Date
+
+    public init(id: String, createdAt: Date) {
+        self.id = id
+        self.createdAt = createdAt
+    }
 }
 
 /// Problems with tenants and keys, worded for the admin.

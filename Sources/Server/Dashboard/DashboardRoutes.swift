@@ -110,11 +110,11 @@ struct DashboardRoutes {
         return originHost + port == host
     }
 
-    func access(_ request: Request) throws -> Access {
+    func access(_ request: Request) async throws -> Access {
         if let header = request.headers[.authorization] {
             let parts = header.split(separator: " ", maxSplits: 1)
             guard parts.count == 2, parts[0].lowercased() == "bearer",
-                let key = try service.control.authenticate(parts[1].trimmingCharacters(in: .whitespaces))
+                let key = try await service.control.authenticateKey(parts[1].trimmingCharacters(in: .whitespaces))
             else {
                 return .denied(
                     Self.message(
@@ -130,7 +130,7 @@ struct DashboardRoutes {
         }
         guard let cookie = Self.cookies(request)[DashboardSessions.cookieName],
             let keyID = service.sessions.keyID(ofSession: cookie),
-            let key = try service.control.liveKey(id: keyID), key.scope.allows(.admin)
+            let key = try await service.control.liveKeyRecord(id: keyID), key.scope.allows(.admin)
         else {
             if request.method == .get {
                 let next = request.uri.path.hasPrefix("/dashboard") ? request.uri.path : "/dashboard"
@@ -143,11 +143,11 @@ struct DashboardRoutes {
     }
 
     /// The viewer of a form POST: signed in, from this site, with the form's CSRF token.
-    func formAccess(_ request: Request, fields: [String: String]) throws -> Access {
+    func formAccess(_ request: Request, fields: [String: String]) async throws -> Access {
         guard Self.sameOrigin(request) else {
             return .denied(Self.message("Refused", "This form was sent from another site.", status: .forbidden))
         }
-        let result = try access(request)
+        let result = try await access(request)
         guard case .viewer(let viewer) = result, let cookie = viewer.sessionCookie else { return result }
         guard service.sessions.checkCSRF(fields["csrf"], cookieValue: cookie) else {
             return .denied(
@@ -199,7 +199,7 @@ struct DashboardRoutes {
             return loginPage(request, error: "The sign-in form expired; try again.", status: .forbidden)
         }
         guard let keyText = fields["key"]?.trimmingCharacters(in: .whitespacesAndNewlines), keyText.count < 512,
-            let key = try service.control.authenticate(keyText)
+            let key = try await service.control.authenticateKey(keyText)
         else {
             return loginPage(request, error: "That is not a valid key.", status: .unauthorized)
         }
@@ -226,7 +226,7 @@ struct DashboardRoutes {
 
     @Sendable func logout(_ request: Request, context: APIRequestContext) async throws -> Response {
         let fields = try await Self.form(request, limit: 4096) ?? [:]
-        if let refusal = try formAccess(request, fields: fields).refusal { return refusal }
+        if let refusal = try await formAccess(request, fields: fields).refusal { return refusal }
         let cookie = DashboardSessions.cookie(
             DashboardSessions.cookieName, "", maxAge: 0, secure: Self.isSecure(request))
         return Self.redirect("/dashboard/login", headers: [.setCookie: cookie])
@@ -243,7 +243,7 @@ struct DashboardRoutes {
     // MARK: - Pages
 
     @Sendable func usage(_ request: Request, context: APIRequestContext) async throws -> Response {
-        let access = try access(request)
+        let access = try await access(request)
         guard case .viewer(let viewer) = access else { return access.refusal! }
         let tenant = viewer.key.tenant
         let zone = try await service.ledger.billingHistory(tenant: tenant).last?.zone ?? TimeZone(identifier: "UTC")!
@@ -278,7 +278,7 @@ struct DashboardRoutes {
     }
 
     @Sendable func escalations(_ request: Request, context: APIRequestContext) async throws -> Response {
-        let access = try access(request)
+        let access = try await access(request)
         guard case .viewer(let viewer) = access else { return access.refusal! }
         let open = try await service.ledger.openEscalations(tenant: viewer.key.tenant)
         var body = "<h1>Escalations</h1><p class=\"sub\">Questions no tier could answer, oldest first. "
@@ -314,7 +314,7 @@ struct DashboardRoutes {
 
     @Sendable func resolve(_ request: Request, context: APIRequestContext) async throws -> Response {
         let fields = try await Self.form(request, limit: 256 << 10) ?? [:]
-        let access = try formAccess(request, fields: fields)
+        let access = try await formAccess(request, fields: fields)
         guard case .viewer(let viewer) = access else { return access.refusal! }
         let id = try context.parameters.require("query_id")
         guard let answer = fields["answer"]?.trimmingCharacters(in: .whitespacesAndNewlines), !answer.isEmpty,
@@ -341,7 +341,7 @@ struct DashboardRoutes {
     }
 
     @Sendable func knowledgeBase(_ request: Request, context: APIRequestContext) async throws -> Response {
-        let access = try access(request)
+        let access = try await access(request)
         guard case .viewer(let viewer) = access else { return access.refusal! }
         let runtime = try service.runtime(for: viewer.key.tenant)
         let store = runtime.knowledgeBase.currentStore
@@ -418,7 +418,7 @@ struct DashboardRoutes {
         guard Self.sameOrigin(request) else {
             return Self.message("Refused", "This form was sent from another site.", status: .forbidden)
         }
-        let access = try access(request)
+        let access = try await access(request)
         guard case .viewer(var viewer) = access else { return access.refusal! }
         guard let boundary = FormBody.boundary(contentType: request.headers[.contentType] ?? "") else {
             return Self.message(

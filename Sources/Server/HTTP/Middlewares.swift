@@ -78,7 +78,7 @@ struct AuthMiddleware: RouterMiddleware {
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { throw Problem.unauthorized }
         let token = parts[1].trimmingCharacters(in: .whitespaces)
-        guard let key = try service.control.authenticate(token) else { throw Problem.unauthorized }
+        guard let key = try await service.control.authenticateKey(token) else { throw Problem.unauthorized }
         if let wait = service.rateLimiter.acquire(key.keyID) {
             throw Problem.tooManyRequests(
                 "this key is over its rate limit (\(service.configuration.rateLimitPerSecond) requests/s); retry after \(wait) s",

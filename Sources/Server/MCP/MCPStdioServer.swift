@@ -9,7 +9,7 @@ public enum MCPStdioServer {
     /// Serves until the client closes stdin.
     /// - Throws: ``MCPSetupError`` when the tenant does not exist.
     public static func run(service: CascadeService, tenant: String) async throws {
-        guard try service.control.tenant(tenant) != nil else {
+        guard try await service.control.tenant(tenant) != nil else {
             throw MCPSetupError.unknownTenant(tenant, data: service.configuration.data.root)
         }
         let server = await MCPToolbox(service: service, tenant: tenant, scope: .admin)

@@ -393,6 +393,7 @@ struct TenantsCommand: AsyncParsableCommand {
         @Option(help: "IANA time zone months are cut in.") var timezone: String = "UTC"
         @Option(help: "Plan catalog (YAML).") var plans: String?
         @OptionGroup var ledgerOption: LedgerOption
+        @OptionGroup var databaseOption: DatabaseOption
         @Flag(help: "Print as JSON.") var json = false
 
         func run() async throws {
@@ -409,13 +410,17 @@ struct TenantsCommand: AsyncParsableCommand {
                 guard TimeZone(identifier: timezone) != nil else {
                     throw ValidationError("--timezone: unknown time zone \(timezone) (e.g. Europe/Berlin, UTC)")
                 }
-                let control = try ControlStore(path: ledgerOption.data.controlPath, create: true)
-                let created = try control.createTenant(tenant)
-                var setting: TenantBilling?
-                if let chosen {
-                    setting = try Ledger(path: ledgerOption.ledger).setBilling(
-                        tenant: tenant, plan: chosen, billing: mode, timeZone: timezone, reopenWindowHours: 72,
-                        immediately: false)
+                let (created, setting) = try await databaseOption.withControlAndLedger(
+                    ledgerOption, createControl: true, createLedger: true
+                ) { control, ledger -> (Tenant, TenantBilling?) in
+                    let created = try await control!.createTenant(tenant, now: Date())
+                    guard let chosen else { return (created, nil) }
+                    return (
+                        created,
+                        try await ledger.setBilling(
+                            tenant: tenant, plan: chosen, billing: mode, timeZone: timezone, reopenWindowHours: 72,
+                            immediately: false, now: Date())
+                    )
                 }
                 if json {
                     try Terminal.printJSON(
@@ -434,12 +439,15 @@ struct TenantsCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The service's tenants.")
         @OptionGroup var dataOption: DataOption
+        @OptionGroup var databaseOption: DatabaseOption
         @Flag(help: "Print JSON lines.") var json = false
 
         func run() async throws {
             try await runReportingErrors {
-                let control = try ControlStore(path: dataOption.directory.controlPath, create: false)
-                for tenant in try control.tenants() {
+                let tenants = try await databaseOption.withControl(data: dataOption.directory, create: false) {
+                    try await $0.tenants()
+                }
+                for tenant in tenants {
                     let created = ISO8601DateFormatter().string(from: tenant.createdAt)
                     if json {
                         try Terminal.printJSON(
@@ -485,36 +493,42 @@ struct TenantsCommand: AsyncParsableCommand {
         var immediately = false
         @Option(help: "Plan catalog (YAML).") var plans: String?
         @OptionGroup var ledgerOption: LedgerOption
+        @OptionGroup var databaseOption: DatabaseOption
         @Flag(help: "Print as JSON.") var json = false
 
         func run() async throws {
             try await runReportingErrors {
                 // Only the flags given change; the rest keeps the tenant's current setting.
-                let ledger = try Ledger(path: ledgerOption.ledger)
-                let current = try ledger.billingHistory(tenant: tenant).last
-                guard let planID = plan ?? current?.plan else {
-                    throw ValidationError("\(tenant) has no plan yet: give --plan")
+                try await databaseOption.withLedger(ledgerOption, create: true) { ledger in
+                    try await change(ledger)
                 }
-                let modeName = billing ?? current?.billing.rawValue ?? "resolution"
-                guard let mode = BillingMode(rawValue: modeName) else {
-                    throw ValidationError("--billing must be token, resolution or both")
-                }
-                let window = reopenWindow ?? current?.reopenWindowHours ?? 72
-                guard (1...24 * 90).contains(window) else {
-                    throw ValidationError("--reopen-window must be 1…2160 hours")
-                }
-                let catalog = try PlanCatalog.load(path: plans ?? ledgerOption.data.plansPath)
-                guard let chosen = catalog.plan(planID) else {
-                    throw BillingError.unknownPlan(planID, known: catalog.plans.map(\.id))
-                }
-                let setting = try ledger.setBilling(
-                    tenant: tenant, plan: chosen, billing: mode, timeZone: timezone ?? current?.timeZone ?? "UTC",
-                    reopenWindowHours: window, immediately: immediately)
-                if json { try Terminal.printJSON(setting); return }
-                print(
-                    "\(tenant): plan \(setting.plan), \(setting.billing.rawValue) billing, months in \(setting.timeZone), from \(setting.effectiveMonth)"
-                )
             }
+        }
+
+        func change(_ ledger: any LedgerStore) async throws {
+            let current = try await ledger.billingHistory(tenant: tenant).last
+            guard let planID = plan ?? current?.plan else {
+                throw ValidationError("\(tenant) has no plan yet: give --plan")
+            }
+            let modeName = billing ?? current?.billing.rawValue ?? "resolution"
+            guard let mode = BillingMode(rawValue: modeName) else {
+                throw ValidationError("--billing must be token, resolution or both")
+            }
+            let window = reopenWindow ?? current?.reopenWindowHours ?? 72
+            guard (1...24 * 90).contains(window) else {
+                throw ValidationError("--reopen-window must be 1…2160 hours")
+            }
+            let catalog = try PlanCatalog.load(path: plans ?? ledgerOption.data.plansPath)
+            guard let chosen = catalog.plan(planID) else {
+                throw BillingError.unknownPlan(planID, known: catalog.plans.map(\.id))
+            }
+            let setting = try await ledger.setBilling(
+                tenant: tenant, plan: chosen, billing: mode, timeZone: timezone ?? current?.timeZone ?? "UTC",
+                reopenWindowHours: window, immediately: immediately, now: Date())
+            if json { try Terminal.printJSON(setting); return }
+            print(
+                "\(tenant): plan \(setting.plan), \(setting.billing.rawValue) billing, months in \(setting.timeZone), from \(setting.effectiveMonth)"
+            )
         }
     }
 
@@ -523,12 +537,14 @@ struct TenantsCommand: AsyncParsableCommand {
             abstract: "A tenant's billing settings, oldest first (--json: the one in force now and the history).")
         @Argument(help: "Tenant.") var tenant: String
         @OptionGroup var ledgerOption: LedgerOption
+        @OptionGroup var databaseOption: DatabaseOption
         @Flag(help: "Print as JSON.") var json = false
 
         func run() async throws {
             try await runReportingErrors {
-                let ledger = try ledgerOption.openExisting()
-                let history = try ledger.billingHistory(tenant: tenant)
+                let history = try await databaseOption.withLedger(ledgerOption) {
+                    try await $0.billingHistory(tenant: tenant)
+                }
                 if json {
                     /// One tenant, one object: the setting in force this month and every change.
                     struct Output: Encodable {
@@ -544,7 +560,7 @@ struct TenantsCommand: AsyncParsableCommand {
                         enum CodingKeys: String, CodingKey { case tenant, current, history }
                     }
                     let zone = history.last?.zone ?? TimeZone(identifier: "UTC")!
-                    let current = try ledger.billing(tenant: tenant, month: BillingMonth.containing(Date(), in: zone))
+                    let current = TenantBilling.inForce(history, month: BillingMonth.containing(Date(), in: zone))
                     try Terminal.printJSON(Output(tenant: tenant, current: current, history: history))
                     return
                 }

@@ -12,6 +12,7 @@ struct KeysCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Create a key: query (ask, search) or admin (also documents, corrections, usage, invoices).")
         @OptionGroup var dataOption: DataOption
+        @OptionGroup var databaseOption: DatabaseOption
         @Option(help: "Tenant the key belongs to.") var tenant: String
         @Option(help: "query or admin.") var scope: String
         @Option(help: "A label, e.g. widget or helpdesk.") var name: String?
@@ -22,8 +23,9 @@ struct KeysCommand: AsyncParsableCommand {
                 guard let chosen = KeyScope(rawValue: scope) else {
                     throw ValidationError("--scope must be query or admin")
                 }
-                let store = try ControlStore(path: dataOption.directory.controlPath, create: false)
-                let (record, key) = try store.createKey(tenant: tenant, scope: chosen, name: name)
+                let (record, key) = try await databaseOption.withControl(data: dataOption.directory, create: false) {
+                    try await $0.createKey(tenant: tenant, scope: chosen, name: name, now: Date())
+                }
                 if json {
                     try Terminal.printJSON([
                         "key_id": record.keyID, "key": key, "tenant": record.tenant, "scope": record.scope.rawValue,
@@ -41,14 +43,16 @@ struct KeysCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "A tenant's keys (ids, scopes, never the keys).")
         @OptionGroup var dataOption: DataOption
+        @OptionGroup var databaseOption: DatabaseOption
         @Option(help: "Tenant.") var tenant: String
         @Flag(help: "Print JSON lines.") var json = false
 
         func run() async throws {
             try await runReportingErrors {
-                let store = try ControlStore(path: dataOption.directory.controlPath, create: false)
-                guard try store.tenant(tenant) != nil else { throw ControlError.unknownTenant(tenant) }
-                let keys = try store.keys(tenant: tenant)
+                let keys = try await databaseOption.withControl(data: dataOption.directory, create: false) { store in
+                    guard try await store.tenant(tenant) != nil else { throw ControlError.unknownTenant(tenant) }
+                    return try await store.keys(tenant: tenant)
+                }
                 let stamp = ISO8601DateFormatter()
                 for key in keys {
                     if json {
@@ -67,13 +71,15 @@ struct KeysCommand: AsyncParsableCommand {
     struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Revoke a key; a running service refuses it at once.")
         @OptionGroup var dataOption: DataOption
+        @OptionGroup var databaseOption: DatabaseOption
         @Argument(help: "The key id (see `cascade keys list`).") var keyID: String
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
             try await runReportingErrors {
-                let store = try ControlStore(path: dataOption.directory.controlPath, create: false)
-                let record = try store.revokeKey(keyID)
+                let record = try await databaseOption.withControl(data: dataOption.directory, create: false) {
+                    try await $0.revokeKey(keyID, tenant: nil, now: Date())
+                }
                 if json {
                     try Terminal.printJSON(KeyLine(record, ISO8601DateFormatter()))
                 } else {

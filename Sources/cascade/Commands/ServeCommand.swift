@@ -66,24 +66,28 @@ struct ServeCommand: AsyncParsableCommand {
                 ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
             let (settings, serveLogger) = (configuration, logger)
             guard let url = try databaseOption.url() else {
-                try await Self.serve(settings, ledger: nil, shared: nil, logger: serveLogger)
+                try await Self.serve(settings, ledger: nil, control: nil, shared: nil, logger: serveLogger)
                 return
             }
-            // Several nodes: the ledger (with billing settings and final invoices) lives in
-            // PostgreSQL; the pool runs exactly as long as the server.
+            // Several nodes: the ledger (with billing settings and final invoices), tenants and
+            // keys live in PostgreSQL; the pool runs exactly as long as the server.
             try await PostgresDatabase.with(url, maximumConnections: 16, logger: serveLogger) { database in
                 let ledger = try await PostgresLedger(database: database)
-                try await Self.serve(settings, ledger: ledger, shared: url.description, logger: serveLogger)
+                let control = try await PostgresControlStore(database: database)
+                try await Self.serve(
+                    settings, ledger: ledger, control: control, shared: url.description, logger: serveLogger)
             }
         }
     }
 
     static func serve(
-        _ configuration: ServerConfiguration, ledger: (any LedgerStore)?, shared: String?, logger: Logger
+        _ configuration: ServerConfiguration, ledger: (any LedgerStore)?, control: (any ControlStoring)?,
+        shared: String?, logger: Logger
     ) async throws {
-        let service = try await CascadeService(configuration: configuration, ledger: ledger, logger: logger)
+        let service = try await CascadeService(
+            configuration: configuration, ledger: ledger, control: control, logger: logger)
         let host = configuration.host
-        let where_ = "data \(configuration.data.root)" + (shared.map { ", ledger \($0)" } ?? "")
+        let where_ = "data \(configuration.data.root)" + (shared.map { ", ledger, tenants and keys in \($0)" } ?? "")
         let app = CascadeServer.buildApplication(service: service) { port in
             // One line on stdout that scripts wait for (the port matters with --port 0).
             FileHandle.standardOutput.write(

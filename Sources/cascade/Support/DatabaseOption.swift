@@ -1,16 +1,18 @@
 import ArgumentParser
+import Cascade
 import Foundation
 import Metering
 import PostgresStorage
+import Server
 
 /// `--database postgres://…`: the shared PostgreSQL database of several nodes, as an alternative
-/// to the SQLite ledger file. Only on the commands that support it so far (`serve`, `report`,
-/// `invoice`, `simulate`, `ledger show|verify|reopen|void`, `migrate`), so no command silently
-/// ignores it.
+/// to the SQLite files (ledger, tenants and keys). Only on the commands that support it so far
+/// (`serve`, `tenants`, `keys`, `report`, `invoice`, `simulate`, `ledger show|verify|reopen|void`,
+/// `migrate`), so no command silently ignores it.
 struct DatabaseOption: ParsableArguments {
     @Option(
         help: ArgumentHelp(
-            "Use the shared PostgreSQL database instead of the SQLite ledger file.",
+            "Use the shared PostgreSQL database (ledger, tenants, keys) instead of the SQLite files.",
             valueName: "postgres://user[:password]@host[:port]/database"))
     var database: String?
 
@@ -24,18 +26,45 @@ struct DatabaseOption: ParsableArguments {
     }
 
     /// Runs `body` with the ledger these options name: the PostgreSQL one with `--database`,
-    /// else the existing SQLite file.
+    /// else the SQLite file (which must exist unless `create`).
     func withLedger<Result: Sendable>(
-        _ ledgerOption: LedgerOption, _ body: @Sendable (any LedgerStore) async throws -> Result
+        _ ledgerOption: LedgerOption, create: Bool = false, _ body: @Sendable (any LedgerStore) async throws -> Result
+    ) async throws -> Result {
+        try await withControlAndLedger(ledgerOption, createControl: false, createLedger: create, control: false) {
+            _, ledger in try await body(ledger)
+        }
+    }
+
+    /// Runs `body` with the tenants and keys: PostgreSQL's with `--database`, else
+    /// `<data>/control.sqlite` (which must exist unless `create`).
+    func withControl<Result: Sendable>(
+        data: DataDirectory, create: Bool, _ body: @Sendable (any ControlStoring) async throws -> Result
+    ) async throws -> Result {
+        if let url = try url() {
+            return try await PostgresDatabase.with(url) { database in
+                try await body(try await PostgresControlStore(database: database))
+            }
+        }
+        return try await body(try ControlStore(path: data.controlPath, create: create))
+    }
+
+    /// Runs `body` with the control plane and the ledger, both from PostgreSQL with `--database`
+    /// (one connection pool), else from the SQLite files.
+    func withControlAndLedger<Result: Sendable>(
+        _ ledgerOption: LedgerOption, createControl: Bool, createLedger: Bool, control: Bool = true,
+        _ body: @Sendable ((any ControlStoring)?, any LedgerStore) async throws -> Result
     ) async throws -> Result {
         if let url = try url() {
             if ledgerOption.explicitPath != nil {
                 throw ValidationError("--database and --ledger name two different ledgers: give one")
             }
             return try await PostgresDatabase.with(url) { database in
-                try await body(try await PostgresLedger(database: database))
+                let ledger = try await PostgresLedger(database: database)
+                return try await body(control ? try await PostgresControlStore(database: database) : nil, ledger)
             }
         }
-        return try await body(try ledgerOption.openExisting())
+        let controlStore = try control ? ControlStore(path: ledgerOption.data.controlPath, create: createControl) : nil
+        let ledger = try createLedger ? Ledger(path: ledgerOption.ledger) : ledgerOption.openExisting()
+        return try await body(controlStore, ledger)
     }
 }

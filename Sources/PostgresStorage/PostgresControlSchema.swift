@@ -1,0 +1,25 @@
+/// The control plane's tables on PostgreSQL (tenants and API keys), as on SQLite: keys are kept
+/// as SHA-256 hashes only. Shared by every node, so a key revoked through one node is refused by
+/// all of them at their next request.
+enum PostgresControlSchema {
+    static let v1: [String] = [
+        """
+        CREATE TABLE tenant (
+            id TEXT PRIMARY KEY,
+            created_at_ms BIGINT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE api_key (
+            key_id TEXT PRIMARY KEY,
+            tenant TEXT NOT NULL REFERENCES tenant(id),
+            scope TEXT NOT NULL CHECK (scope IN ('query', 'admin')),
+            name TEXT,
+            secret_hash TEXT NOT NULL,
+            created_at_ms BIGINT NOT NULL,
+            revoked_at_ms BIGINT
+        )
+        """,
+        "CREATE INDEX api_key_tenant ON api_key(tenant)",
+    ]
+}

@@ -90,7 +90,7 @@ let package = Package(
         .target(
             name: "PostgresStorage",
             dependencies: [
-                "Metering", .product(name: "PostgresNIO", package: "postgres-nio"),
+                "Metering", "KnowledgeBase", .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -175,6 +175,7 @@ public final class PostgresDatabase: Sendable {
     static let migrations: [(component: String, statements: [String])] = [
         ("ledger", PostgresLedgerSchema.v1),
         ("control", PostgresControlSchema.v1),
+        ("knowledge", PostgresKnowledgeSchema.v1),
     ]
 
     /// The newest schema version this build knows.

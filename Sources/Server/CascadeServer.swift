@@ -41,6 +41,7 @@ public enum CascadeServer {
             },
             logger: service.logger)
         app.addServices(JobDrainService(service: service))
+        if service.knowledgeLog != nil { app.addServices(KnowledgeSyncService(service: service)) }
         app.beforeServerStarts { await service.warmUp() }
         return app
     }
@@ -53,5 +54,20 @@ struct JobDrainService: Service {
     func run() async throws {
         try? await gracefulShutdown()
         await service.drainJobs()
+    }
+}
+
+/// With several nodes: checks the shared log's versions every `interval` and replays what
+/// another node ingested, so an upload through any node is searchable through all of them
+/// within about that long (plus the time to apply it).
+struct KnowledgeSyncService: Service {
+    let service: CascadeService
+    var interval: Duration = .milliseconds(500)
+
+    func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            await service.catchUpKnowledgeBases()
+            try? await Task.sleep(for: interval)
+        }
     }
 }

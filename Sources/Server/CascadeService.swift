@@ -11,6 +11,8 @@ import Synchronization
 public final class CascadeService: Sendable {
     public let configuration: ServerConfiguration
     let control: any ControlStoring
+    /// The shared log of knowledge-base changes (several nodes), or nil (one node, local files).
+    let knowledgeLog: (any KnowledgeBaseLog)?
     let ledger: any LedgerStore
     let rateLimiter: RateLimiter
     let inFlight: InFlightLimiter
@@ -34,15 +36,21 @@ public final class CascadeService: Sendable {
     ///   - ledger: the shared ledger of several nodes (PostgreSQL); nil opens
     ///     `<data>/ledger.sqlite`, the embedded default.
     ///   - control: the shared tenants and keys (PostgreSQL); nil opens `<data>/control.sqlite`.
+    ///   - knowledgeLog: the shared knowledge-base log (PostgreSQL); each tenant's local store
+    ///     under `<data>` is then a replay of it. Nil: the local stores are the knowledge bases.
     /// - Throws: when the control store or ledger cannot be opened, or the model is unavailable.
     public init(
         configuration: ServerConfiguration, ledger: (any LedgerStore)? = nil, control: (any ControlStoring)? = nil,
-        logger: Logger = Logger(label: "cascade.serve")
+        knowledgeLog: (any KnowledgeBaseLog)? = nil, logger: Logger = Logger(label: "cascade.serve")
     ) async throws {
         self.configuration = configuration
         self.logger = logger
         let data = configuration.data
+        // The service keeps files here (its knowledge bases, or their replays with a shared
+        // database; uploads; the session secret).
+        try FileManager.default.createDirectory(atPath: data.root, withIntermediateDirectories: true)
         self.control = try control ?? ControlStore(path: data.controlPath, create: true)
+        self.knowledgeLog = knowledgeLog
         self.ledger = try ledger ?? Ledger(path: data.ledgerPath)
         sessions = DashboardSessions(
             secret: configuration.persistSessionSecret
@@ -59,7 +67,8 @@ public final class CascadeService: Sendable {
     /// True once every tenant's knowledge base is loaded (`/readyz`).
     var isReady: Bool { ready.load(ordering: .acquiring) }
 
-    /// Loads every existing tenant's knowledge base (run at start-up, before `/readyz` says ready).
+    /// Loads every existing tenant's knowledge base (run at start-up, before `/readyz` says
+    /// ready); with a shared log, first replays what this node does not hold yet.
     func warmUp() async {
         do {
             for tenant in try await control.tenants() {
@@ -68,7 +77,31 @@ public final class CascadeService: Sendable {
         } catch {
             logger.error("loading tenants failed", metadata: ["error": "\(error)"])
         }
+        await catchUpKnowledgeBases()
         ready.store(true, ordering: .releasing)
+    }
+
+    /// Replays the shared log into every tenant whose local store is behind it (another node
+    /// ingested or deleted). A failure is logged and retried at the next call; the tenant keeps
+    /// serving the last whole change it has.
+    func catchUpKnowledgeBases() async {
+        guard let knowledgeLog else { return }
+        do {
+            for (tenant, head) in try await knowledgeLog.heads() {
+                let knowledgeBase = try runtime(for: tenant).knowledgeBase
+                guard knowledgeBase.replayedVersion < head else { continue }
+                let started = ContinuousClock.now
+                let applied = try await knowledgeBase.catchUp()
+                logger.info(
+                    "knowledge base brought up to date",
+                    metadata: [
+                        "tenant": .string(tenant), "changes": .stringConvertible(applied.count),
+                        "version": .stringConvertible(head), "took": .string("\(ContinuousClock.now - started)"),
+                    ])
+            }
+        } catch {
+            logger.warning("bringing knowledge bases up to date failed", metadata: ["error": "\(error)"])
+        }
     }
 
     /// The tenant's runtime, loading its knowledge base on first use.
@@ -91,8 +124,10 @@ public final class CascadeService: Sendable {
                 batchers[model.modelID] = created
                 return created
             } : nil
+        let sharing = knowledgeLog.map { (log: $0, tenant: tenant) }
         let runtime = TenantRuntime(
-            tenant: tenant, knowledgeBase: try TenantKnowledgeBase(path: path, embedder: embedder, batcher: batcher),
+            tenant: tenant,
+            knowledgeBase: try TenantKnowledgeBase(path: path, embedder: embedder, batcher: batcher, sharing: sharing),
             uploadsDirectory: try data.uploadsDirectory(tenant: tenant))
         return runtimes.withLock { runtimes in
             if let existing = runtimes[tenant] { return existing }

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import Logging
 import Metering
 import Server
+import TestSupport
 import Testing
 
 @testable import PostgresStorage
@@ -16,7 +17,7 @@ let sharedTestDatabaseURL =
 
 /// Two `cascade serve` nodes on one PostgreSQL ledger, each with its own connection pool and
 /// HTTP server, the way two machines behind a load balancer run.
-@Suite("Several nodes on one PostgreSQL ledger")
+@Suite("Several nodes on one PostgreSQL database")
 struct SharedLedgerTests {
     /// Two nodes on the fixture's data folder and a fresh schema of the test database.
     static func withTwoNodes(
@@ -60,15 +61,19 @@ struct SharedLedgerTests {
                 }
             }
             let sharedKeys = keys
-            let services = try await withThrowingTaskGroup(of: CascadeService.self) { group in
-                for (ledger, control) in zip(ledgers, controls) {
-                    group.addTask {
-                        try await CascadeService(
-                            configuration: fixture.service.configuration, ledger: ledger, control: control,
-                            logger: quiet)
-                    }
-                }
-                return try await group.reduce(into: []) { $0.append($1) }
+            let logs = [
+                try await PostgresKnowledgeLog(database: first), try await PostgresKnowledgeLog(database: second),
+            ]
+            // Each node has a data folder of its own, as on its own machine: its local knowledge
+            // bases are replays of the shared log.
+            var services: [CascadeService] = []
+            for index in 0..<2 {
+                var configuration = fixture.service.configuration
+                configuration.data = DataDirectory(fixture.directory.path("node-\(index)"))
+                services.append(
+                    try await CascadeService(
+                        configuration: configuration, ledger: ledgers[index], control: controls[index],
+                        knowledgeLog: logs[index], logger: quiet))
             }
             let a = CascadeServer.buildApplication(service: services[0])
             let b = CascadeServer.buildApplication(service: services[1])
@@ -115,6 +120,44 @@ struct SharedLedgerTests {
                 #expect(foreign.status == .notFound)
             }
             #expect(try fixture.ledgerKinds(tenant: "acme").isEmpty, "nothing went to the node's own SQLite ledger")
+        }
+    }
+
+    @Test("a document uploaded through one node is searchable through the other within seconds; a delete too")
+    func knowledgeBasesAreShared() async throws {
+        try await Self.withTwoNodes { _, nodes, _ in
+            let search = #"{"query":"how long does shipping take","k":3}"#
+            func sources(_ node: API, as who: String = "acme.query") async throws -> [String] {
+                let reply = try await node.call(.post, "/v1/search", as: who, body: search)
+                #expect(reply.status == .ok, "\(reply.text)")
+                return (reply.json["results"] as? [[String: Any]] ?? []).compactMap { $0["source"] as? String }
+            }
+            #expect(try await sources(nodes[1]).isEmpty)
+            let job = try await nodes[0].upload("guide.md", refundGuide, as: "acme.admin")
+            #expect(job["status"] as? String == "succeeded", "\(job)")
+            #expect(try await sources(nodes[0]).contains("uploads/guide.md"), "the uploading node serves it at once")
+            let started = ContinuousClock.now
+            while try await !sources(nodes[1]).contains("uploads/guide.md")
+                && ContinuousClock.now - started < .seconds(20)
+            {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let visible = ContinuousClock.now - started
+            #expect(
+                try await sources(nodes[1]).contains("uploads/guide.md"), "not visible through node 2 after \(visible)")
+            print("time to visibility on the other node: \(visible)")
+            #expect(try await sources(nodes[1], as: "beta.query").isEmpty, "another tenant sees nothing")
+
+            let docs = try await nodes[1].call(.get, "/v1/documents", as: "acme.admin")
+            let docID = ((docs.json["documents"] as? [[String: Any]])?.first?["doc_id"] as? String) ?? ""
+            let deleted = try await nodes[1].call(.delete, "/v1/documents/\(docID)", as: "acme.admin")
+            #expect(deleted.status == .ok, "\(deleted.text)")
+            let again = ContinuousClock.now
+            while try await sources(nodes[0]).contains("uploads/guide.md") && ContinuousClock.now - again < .seconds(20)
+            {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(try await !sources(nodes[0]).contains("uploads/guide.md"), "the delete reached node 1")
         }
     }
 

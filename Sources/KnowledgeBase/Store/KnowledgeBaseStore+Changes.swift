@@ -48,7 +48,7 @@ extension KnowledgeBaseStore {
     @discardableResult
     public func apply(
         _ changes: KnowledgeBaseChanges, model: String, dimension: Int, vectors: [String: [Float]],
-        publish: (ChunkVectorIndex, () throws -> Void) throws -> Void
+        logVersion: Int64? = nil, publish: (ChunkVectorIndex, () throws -> Void) throws -> Void
     ) throws -> AppliedChanges {
         try writer.writeWithoutTransaction { db in
             try db.beginTransaction(.immediate)
@@ -59,6 +59,13 @@ extension KnowledgeBaseStore {
                     removed += try Self.removeDocuments(db, collection: key.collection, docIDs: [key.docID])
                 }
                 for document in changes.writes { try Self.write(db, document, model: model, vectors: vectors) }
+                if let logVersion {
+                    // Committed with the change itself: after a crash the store says exactly which
+                    // shared change it holds last, and replay resumes after it.
+                    try db.execute(
+                        sql: "INSERT OR REPLACE INTO kb_meta(key, value) VALUES ('log_version', ?)",
+                        arguments: [String(logVersion)])
+                }
                 let index = try Self.loadVectorIndex(db, model: model, dimension: dimension)
                 var committed = false
                 try publish(index) {
@@ -73,6 +80,14 @@ extension KnowledgeBaseStore {
                 if db.isInsideTransaction { try? db.rollback() }
                 throw error
             }
+        }
+    }
+
+    /// The last change of the shared log this store holds (0 when none).
+    public func logVersion() throws -> Int64 {
+        try writer.read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM kb_meta WHERE key = 'log_version'").flatMap { Int64($0) }
+                ?? 0
         }
     }
 

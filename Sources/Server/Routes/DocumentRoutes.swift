@@ -120,7 +120,7 @@ struct DocumentRoutes {
                 "\(matches.count) documents have id \(docID) (collections \(matches.map(\.collection).joined(separator: ", "))); add ?collection=",
                 code: "ambiguous-document")
         }
-        let applied = try knowledgeBase.apply(
+        let applied = try await knowledgeBase.commit(
             KnowledgeBaseChanges(removals: [DocumentKey(collection: targets[0].collection, docID: docID)]), vectors: [:]
         )
         return JSONResponse([

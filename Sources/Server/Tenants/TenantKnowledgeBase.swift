@@ -20,12 +20,20 @@ final class TenantKnowledgeBase: PassageSearching, @unchecked Sendable {
     private let lock = ReadWriteLock()
     private var store: KnowledgeBaseStore?
     private var retriever: Retriever?
+    /// With several nodes: the shared log this store is a replay of, and the tenant's name in it.
+    let sharing: (log: any KnowledgeBaseLog, tenant: String)?
+    /// One replay at a time (a poll and a local commit may both want to catch up).
+    private let replayLock = AsyncLock()
 
     /// Opens the tenant's store when it exists (a missing file stays missing until the first upload).
-    init(path: String, embedder: any Embedder, batcher: EmbeddingBatcher? = nil) throws {
+    init(
+        path: String, embedder: any Embedder, batcher: EmbeddingBatcher? = nil,
+        sharing: (log: any KnowledgeBaseLog, tenant: String)? = nil
+    ) throws {
         self.path = path
         self.embedder = embedder
         self.batcher = batcher
+        self.sharing = sharing
         if FileManager.default.fileExists(atPath: path) {
             let store = try KnowledgeBaseStore(path: path)
             self.store = store
@@ -63,11 +71,57 @@ final class TenantKnowledgeBase: PassageSearching, @unchecked Sendable {
         }
     }
 
+    /// Makes `changes` part of the tenant's knowledge base: written here (one node), or appended
+    /// to the shared log and then replayed here like every other node does (several nodes; the
+    /// log decides the order, so all nodes end with the same documents).
+    func commit(_ changes: KnowledgeBaseChanges, vectors: [String: [Float]]) async throws -> AppliedChanges {
+        guard let sharing else { return try apply(changes, vectors: vectors) }
+        let store = currentStore
+        let record = try KnowledgeBaseLogRecord(
+            changes: changes, vectors: vectors, model: embedder.modelID, dimension: embedder.dimension
+        ) { missing in
+            try store?.cachedVectors(model: self.embedder.modelID, textHashes: missing) ?? [:]
+        }
+        let version = try await sharing.log.append(tenant: sharing.tenant, record: record, now: Date())
+        let applied = try await catchUp()
+        guard let mine = applied[version] else {
+            throw StoreError.corrupted(table: "kb_log", row: version, reason: "the change was stored but not replayed")
+        }
+        return mine
+    }
+
+    /// The last shared change this node holds (0 without a store or a log).
+    var replayedVersion: Int64 { (try? currentStore?.logVersion()) ?? 0 }
+
+    /// Replays the shared log's changes this node does not hold yet, in order; each swaps the
+    /// index at one instant, so a search sees a whole change or none of it. Returns what each did.
+    @discardableResult
+    func catchUp() async throws -> [Int64: AppliedChanges] {
+        guard let sharing else { return [:] }
+        return try await replayLock.withLock {
+            var applied: [Int64: AppliedChanges] = [:]
+            while true {
+                let from = self.replayedVersion
+                let batch = try await sharing.log.entries(tenant: sharing.tenant, after: from, limit: 16)
+                if batch.isEmpty { return applied }
+                for (version, record) in batch {
+                    guard record.model == self.embedder.modelID, record.dimension == self.embedder.dimension else {
+                        throw StoreError.modelMismatch(stored: record.model, requested: self.embedder.modelID)
+                    }
+                    let (changes, vectors) = try record.changes()
+                    applied[version] = try self.apply(changes, vectors: vectors, logVersion: version)
+                }
+            }
+        }
+    }
+
     /// Writes `changes` and swaps in the index that describes them, at one instant.
-    func apply(_ changes: KnowledgeBaseChanges, vectors: [String: [Float]]) throws -> AppliedChanges {
+    func apply(_ changes: KnowledgeBaseChanges, vectors: [String: [Float]], logVersion: Int64? = nil) throws
+        -> AppliedChanges
+    {
         let store = try storeForWriting()
         return try store.apply(
-            changes, model: embedder.modelID, dimension: embedder.dimension, vectors: vectors
+            changes, model: embedder.modelID, dimension: embedder.dimension, vectors: vectors, logVersion: logVersion
         ) { index, commit in
             try lock.withWriteLock {
                 try commit()

@@ -67,7 +67,7 @@ final class TenantRuntime: Sendable {
                 $0.phase = "writing"
                 $0.chunksEmbedded = total
             }
-            let applied = try knowledgeBase.apply(KnowledgeBaseChanges(writes: prepared), vectors: vectors)
+            let applied = try await knowledgeBase.commit(KnowledgeBaseChanges(writes: prepared), vectors: vectors)
             // Keep the document as received, under its name, once it is searchable.
             let kept = URL(fileURLWithPath: uploads).appendingPathComponent(name)
             try? FileManager.default.createDirectory(atPath: uploads, withIntermediateDirectories: true)

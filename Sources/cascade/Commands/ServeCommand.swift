@@ -2,6 +2,7 @@ import ArgumentParser
 import Cascade
 import Foundation
 import Hummingbird
+import KnowledgeBase
 import Logging
 import Metering
 import PostgresStorage
@@ -66,7 +67,8 @@ struct ServeCommand: AsyncParsableCommand {
                 ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
             let (settings, serveLogger) = (configuration, logger)
             guard let url = try databaseOption.url() else {
-                try await Self.serve(settings, ledger: nil, control: nil, shared: nil, logger: serveLogger)
+                try await Self.serve(
+                    settings, ledger: nil, control: nil, knowledge: nil, shared: nil, logger: serveLogger)
                 return
             }
             // Several nodes: the ledger (with billing settings and final invoices), tenants and
@@ -74,20 +76,24 @@ struct ServeCommand: AsyncParsableCommand {
             try await PostgresDatabase.with(url, maximumConnections: 16, logger: serveLogger) { database in
                 let ledger = try await PostgresLedger(database: database)
                 let control = try await PostgresControlStore(database: database)
+                let knowledge = try await PostgresKnowledgeLog(database: database)
                 try await Self.serve(
-                    settings, ledger: ledger, control: control, shared: url.description, logger: serveLogger)
+                    settings, ledger: ledger, control: control, knowledge: knowledge, shared: url.description,
+                    logger: serveLogger)
             }
         }
     }
 
     static func serve(
         _ configuration: ServerConfiguration, ledger: (any LedgerStore)?, control: (any ControlStoring)?,
-        shared: String?, logger: Logger
+        knowledge: (any KnowledgeBaseLog)?, shared: String?, logger: Logger
     ) async throws {
         let service = try await CascadeService(
-            configuration: configuration, ledger: ledger, control: control, logger: logger)
+            configuration: configuration, ledger: ledger, control: control, knowledgeLog: knowledge, logger: logger)
         let host = configuration.host
-        let where_ = "data \(configuration.data.root)" + (shared.map { ", ledger, tenants and keys in \($0)" } ?? "")
+        let where_ =
+            "data \(configuration.data.root)"
+            + (shared.map { ", ledger, tenants, keys and knowledge bases shared in \($0)" } ?? "")
         let app = CascadeServer.buildApplication(service: service) { port in
             // One line on stdout that scripts wait for (the port matters with --port 0).
             FileHandle.standardOutput.write(

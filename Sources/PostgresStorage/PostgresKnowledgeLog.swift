@@ -1,0 +1,68 @@
+import Foundation
+import KnowledgeBase
+import Logging
+import PostgresNIO
+
+/// Every tenant's knowledge-base changes in the PostgreSQL database all nodes share
+/// (``KnowledgeBaseLog``). An append takes the tenant's knowledge-base lock, so two nodes
+/// ingesting for one tenant get versions n and n+1, never the same one.
+public struct PostgresKnowledgeLog: KnowledgeBaseLog {
+    public let database: PostgresDatabase
+
+    public init(database: PostgresDatabase) async throws {
+        try await database.checkSchema()
+        self.database = database
+    }
+
+    public func append(tenant: String, record: KnowledgeBaseLogRecord, now: Date) async throws -> Int64 {
+        let body = try record.encoded()
+        let model = record.model
+        let ms = Int64((now.timeIntervalSince1970 * 1000).rounded(.down))
+        let logger = database.logger
+        return try await database.transaction { connection in
+            try await connection.run(
+                "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '/kb/' || \(tenant), 0))",
+                logger: logger)
+            let rows = try await connection.run(
+                """
+                INSERT INTO kb_log(tenant, version, model, recorded_at_ms, body)
+                SELECT \(tenant), COALESCE(MAX(version), 0) + 1, \(model), \(ms), \(body) FROM kb_log WHERE tenant = \(tenant)
+                RETURNING version
+                """, logger: logger)
+            guard let version = try rows.first?.decode(Int64.self) else {
+                throw PostgresStoreError.unavailable("the knowledge-base change was not stored")
+            }
+            return version
+        }
+    }
+
+    public func entries(tenant: String, after version: Int64, limit: Int) async throws -> [(
+        version: Int64, record: KnowledgeBaseLogRecord
+    )] {
+        let logger = database.logger
+        let rows = try await database.connection { connection in
+            try await connection.run(
+                """
+                SELECT version, body FROM kb_log WHERE tenant = \(tenant) AND version > \(version)
+                ORDER BY version LIMIT \(limit)
+                """, logger: logger)
+        }
+        return try rows.map { row in
+            let (version, body) = try row.decode((Int64, Data).self)
+            return (version, try KnowledgeBaseLogRecord.decode(body, version: version))
+        }
+    }
+
+    public func heads() async throws -> [String: Int64] {
+        let logger = database.logger
+        let rows = try await database.connection { connection in
+            try await connection.run("SELECT tenant, MAX(version) FROM kb_log GROUP BY tenant", logger: logger)
+        }
+        var heads: [String: Int64] = [:]
+        for row in rows {
+            let (tenant, version) = try row.decode((String, Int64).self)
+            heads[tenant] = version
+        }
+        return heads
+    }
+}

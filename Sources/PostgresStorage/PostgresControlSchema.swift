@@ -22,4 +22,14 @@ enum PostgresControlSchema {
         """,
         "CREATE INDEX api_key_tenant ON api_key(tenant)",
     ]
+
+    /// Secrets every node needs the same copy of (the dashboard's session-signing key).
+    static let v2: [String] = [
+        """
+        CREATE TABLE service_secret (
+            name TEXT PRIMARY KEY,
+            value BYTEA NOT NULL
+        )
+        """
+    ]
 }

@@ -176,6 +176,7 @@ public final class PostgresDatabase: Sendable {
         ("ledger", PostgresLedgerSchema.v1),
         ("control", PostgresControlSchema.v1),
         ("knowledge", PostgresKnowledgeSchema.v1),
+        ("control", PostgresControlSchema.v2),
     ]
 
     /// The newest schema version this build knows.

@@ -52,9 +52,13 @@ public final class CascadeService: Sendable {
         self.control = try control ?? ControlStore(path: data.controlPath, create: true)
         self.knowledgeLog = knowledgeLog
         self.ledger = try ledger ?? Ledger(path: data.ledgerPath)
+        let shared =
+            configuration.persistSessionSecret
+            ? try await self.control.sharedSessionSecret(proposing: DashboardSessions.randomSecret()) : nil
         sessions = DashboardSessions(
-            secret: configuration.persistSessionSecret
-                ? try DashboardSessions.loadSecret(path: data.sessionSecretPath) : DashboardSessions.randomSecret())
+            secret: try shared
+                ?? (configuration.persistSessionSecret
+                    ? DashboardSessions.loadSecret(path: data.sessionSecretPath) : DashboardSessions.randomSecret()))
         rateLimiter = RateLimiter(rate: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst)
         inFlight = InFlightLimiter(limit: configuration.maxInFlightPerTenant)
         let transport = PooledHTTPTransport(maxPerEndpoint: configuration.maxConcurrentRequestsPerLLMEndpoint)

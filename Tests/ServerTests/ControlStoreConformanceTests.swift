@@ -98,4 +98,20 @@ struct ControlStoreConformanceTests {
             }
         }
     }
+
+    @Test(
+        "the dashboard's session secret: one for all nodes on PostgreSQL (first proposal wins), a file on SQLite",
+        arguments: ControlBackend.allCases)
+    func sessionSecret(backend: ControlBackend) async throws {
+        try await backend.with { store in
+            let first = Data(repeating: 1, count: 32)
+            let second = Data(repeating: 2, count: 32)
+            let a = try await store.sharedSessionSecret(proposing: first)
+            let b = try await store.sharedSessionSecret(proposing: second)
+            switch backend {
+            case .sqlite: #expect(a == nil && b == nil)
+            case .postgres: #expect(a == first && b == first)
+            }
+        }
+    }
 }

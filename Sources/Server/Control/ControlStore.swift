@@ -157,6 +157,9 @@ public struct ControlStore: ControlStoring {
         return APIKeyFormat.verify(key, against: try keyRecord(id: keyID))
     }
 
+    /// One node's store: the session secret is `<data>/session.secret`, not in here.
+    public func sharedSessionSecret(proposing proposed: Data) throws -> Data? { nil }
+
     /// The stored record of a key id, revoked or not.
     public func keyRecord(id keyID: String) throws -> APIKeyRecord? {
         try writer.read { db in

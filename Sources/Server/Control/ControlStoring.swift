@@ -20,6 +20,10 @@ public protocol ControlStoring: Sendable {
     func revokeKey(_ keyID: String, tenant: String?, now: Date) async throws -> APIKeyRecord
     /// The stored record of a key id, revoked or not.
     func keyRecord(id keyID: String) async throws -> APIKeyRecord?
+    /// The secret that signs dashboard sessions when the store is shared by several nodes (so a
+    /// session signed by one node is accepted by all): `proposed` is kept unless another node
+    /// stored one first. Nil for a store of one node (the secret is then a file in its data folder).
+    func sharedSessionSecret(proposing proposed: Data) async throws -> Data?
 }
 
 extension ControlStoring {

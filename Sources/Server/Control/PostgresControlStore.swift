@@ -107,6 +107,24 @@ public struct PostgresControlStore: ControlStoring {
         }
     }
 
+    public func sharedSessionSecret(proposing proposed: Data) async throws -> Data? {
+        let logger = database.logger
+        let rows = try await database.connection { connection in
+            try await connection.run(
+                """
+                WITH proposed AS (
+                    INSERT INTO service_secret(name, value) VALUES ('dashboard_session', \(proposed))
+                    ON CONFLICT (name) DO NOTHING RETURNING value
+                )
+                SELECT value FROM proposed UNION ALL SELECT value FROM service_secret WHERE name = 'dashboard_session'
+                """, logger: logger)
+        }
+        guard let secret = try rows.first?.decode(Data.self), secret.count >= 32 else {
+            throw ControlError.invalid("the shared dashboard session secret is missing or too short")
+        }
+        return secret
+    }
+
     public func keyRecord(id keyID: String) async throws -> APIKeyRecord? {
         let logger = database.logger
         return try await database.connection { connection in

@@ -247,7 +247,7 @@ public struct Ledger: Sendable {
         }
     }
 
-    private static func append(_ db: Database, _ entry: inout LedgerEntry) throws -> LedgerEntry {
+    static func append(_ db: Database, _ entry: inout LedgerEntry) throws -> LedgerEntry {
         let last = try Row.fetchOne(db, sql: "SELECT seq, hash FROM ledger_entry ORDER BY seq DESC LIMIT 1")
         entry.sequence = (last?["seq"] as Int64? ?? 0) + 1
         entry.previousHash = last?["hash"] ?? ""

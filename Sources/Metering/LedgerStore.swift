@@ -57,6 +57,12 @@ public protocol LedgerStore: Sendable {
     /// tenant's chain's head).
     func billingSequence(tenant: String) async throws -> Int64
 
+    /// Writes a tenant's whole history moved from another store (``TenantHistory``): its rows
+    /// re-chained here in their order with their contents unchanged, its billing changes and
+    /// final invoices as they were. Refused unless this store has nothing of the tenant yet, so
+    /// an import never merges into or overwrites anything.
+    func importHistory(_ history: TenantHistory) async throws
+
     /// Stores `invoice` as final unless its month has one (then returns the stored one); refuses
     /// when rows of the month were appended after `computedAt.sequence`.
     func finalize(
@@ -66,6 +72,13 @@ public protocol LedgerStore: Sendable {
 }
 
 extension LedgerStore {
+    /// A tenant's whole history, to move it to another store.
+    public func history(tenant: String) async throws -> TenantHistory {
+        TenantHistory(
+            tenant: tenant, entries: try await entries(tenant: tenant, since: nil),
+            billing: try await billingHistory(tenant: tenant), finalInvoices: try await finalInvoices(tenant: tenant))
+    }
+
     /// Appends a correction dated now.
     public func correct(
         tenant: String?, queryID: String, outcome: String, answer: String? = nil, note: String? = nil

@@ -252,3 +252,74 @@ extension PostgresLedger {
     static let billingChainLockKey: Int64 = 0x6361_7363_6164_6542
     static let finalChainLockKey: Int64 = 0x6361_7363_6164_6546
 }
+
+extension PostgresLedger {
+    public func importHistory(_ history: TenantHistory) async throws {
+        try history.check()
+        let logger = database.logger
+        let tenant = history.tenant
+        let now = LedgerEntry.milliseconds(Date())
+        try await database.transaction { connection in
+            try await Self.lock(tenant: tenant, on: connection, logger: logger)
+            try await connection.run(
+                "SELECT pg_advisory_xact_lock(hashtextextended(current_schema(), \(Self.billingChainLockKey)))",
+                logger: logger)
+            try await connection.run(
+                "SELECT pg_advisory_xact_lock(hashtextextended(current_schema(), \(Self.finalChainLockKey)))",
+                logger: logger)
+            let present =
+                try await connection.run(
+                    """
+                    SELECT EXISTS (SELECT 1 FROM ledger_entry WHERE tenant = \(tenant))
+                        OR EXISTS (SELECT 1 FROM tenant_billing WHERE tenant = \(tenant))
+                        OR EXISTS (SELECT 1 FROM final_invoice WHERE tenant = \(tenant))
+                    """, logger: logger
+                ).first?.decode(Bool.self) ?? true
+            if present {
+                throw LedgerError.invalidInput(
+                    "this database already has ledger rows of \(tenant): an import never merges")
+            }
+            // The tenant's own chain, from its start; 500 rows per statement (bind limit).
+            var head: (sequence: Int64, hash: String) = (0, "")
+            var start = 0
+            while start < history.entries.count {
+                let batch = Array(history.entries[start..<min(start + 500, history.entries.count)])
+                _ = try await Self.append(batch, after: &head, on: connection, logger: logger)
+                start += batch.count
+            }
+            var billingHead = try await Self.chainHead(table: "tenant_billing", on: connection, logger: logger)
+            for change in history.billing {
+                let sequence = billingHead.sequence + 1
+                let recordedAt = LedgerEntry.milliseconds(change.recordedAt)
+                let hash = IntegrityHash.billing(
+                    sequence: sequence, tenant: tenant, plan: change.plan, billing: change.billing.rawValue,
+                    timeZone: change.timeZone, reopenWindowHours: Int64(change.reopenWindowHours),
+                    effectiveMonth: change.effectiveMonth, recordedAtMs: recordedAt, previousHash: billingHead.hash)
+                try await connection.run(
+                    """
+                    INSERT INTO tenant_billing(seq, tenant, plan, billing, timezone, reopen_window_hours, effective_month,
+                        recorded_at_ms, previous_hash, hash)
+                    VALUES (\(sequence), \(tenant), \(change.plan), \(change.billing.rawValue), \(change.timeZone),
+                        \(change.reopenWindowHours), \(change.effectiveMonth), \(recordedAt), \(billingHead.hash), \(hash))
+                    """, logger: logger)
+                billingHead = ChainHead(sequence: sequence, hash: hash)
+            }
+            var finalHead = try await Self.chainHead(table: "final_invoice", on: connection, logger: logger)
+            for invoice in history.finalInvoices {
+                let sequence = finalHead.sequence + 1
+                let body = try invoice.storedBody()
+                let hash = IntegrityHash.finalInvoice(
+                    sequence: sequence, tenant: tenant, month: invoice.month, body: body, finalizedAtMs: now,
+                    ledgerSequence: head.sequence, ledgerHeadHash: head.hash, previousHash: finalHead.hash)
+                try await connection.run(
+                    """
+                    INSERT INTO final_invoice(tenant, month, body, finalized_at_ms, seq, ledger_sequence, ledger_head_hash,
+                        previous_hash, hash)
+                    VALUES (\(tenant), \(invoice.month), \(body), \(now), \(sequence), \(head.sequence),
+                        \(head.hash), \(finalHead.hash), \(hash))
+                    """, logger: logger)
+                finalHead = ChainHead(sequence: sequence, hash: hash)
+            }
+        }
+    }
+}

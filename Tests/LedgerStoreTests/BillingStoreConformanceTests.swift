@@ -125,3 +125,84 @@ struct BillingStoreConformanceTests {
         }
     }
 }
+
+/// Moving a tenant between stores: SQLite → PostgreSQL → SQLite gives back the same rows,
+/// billing, final invoices and invoice, re-chained in each store.
+@Suite("Moving a tenant between backends")
+struct TenantHistoryTests {
+    /// Rows' contents without their position in a chain (which differs per store).
+    static func contents(_ entries: [LedgerEntry]) -> [LedgerEntry] {
+        entries.map { entry in
+            var entry = entry
+            entry.sequence = 0
+            entry.previousHash = ""
+            entry.hash = ""
+            return entry
+        }
+    }
+
+    @Test("a tenant's history moves between SQLite and PostgreSQL unchanged; never into a store that has it")
+    func roundTrip() async throws {
+        let day: @Sendable (Int, Int) -> Date = { BillingStoreConformanceTests.day($0, $1) }
+        try await LedgerHarness.with(.sqlite) { source in
+            let pro = try #require(PlanCatalog.standard.plan("pro"))
+            _ = try await source.store.setBilling(
+                tenant: "acme", plan: pro, billing: .resolution, timeZone: "Europe/Berlin", reopenWindowHours: 48,
+                immediately: false, now: day(10, 1))
+            for (i, tier) in ["rag", "llm", "escalated", "rag"].enumerated() {
+                let at = day(10, 3 + i)
+                _ = try await source.store.record(
+                    query: query("m\(i)", tier: tier, cost: 17, at: at),
+                    attempts: tier == "llm" ? [attempt("m\(i)", cost: 999)] : [], now: at.addingTimeInterval(5))
+            }
+            _ = try await source.store.record(query: query("other", tenant: "beta"), attempts: [], now: Date())
+            _ = try await source.store.correct(
+                tenant: "acme", queryID: "m3", outcome: "voided", answer: nil, note: "moved", now: day(10, 20))
+            let october = BillingMonth(year: 2026, month: 10)
+            let statement = try await BillingStatement.compute(
+                ledger: source.store, catalog: .standard, tenant: "acme", month: october)
+            _ = try await source.store.finalize(statement.invoice, computedAt: nil, signingKey: nil, now: day(11, 2))
+            let history = try await source.store.history(tenant: "acme")
+            #expect(history.entries.count == 6 && history.billing.count == 1 && history.finalInvoices.count == 1)
+
+            try await LedgerHarness.with(.postgres) { target in
+                try await target.store.importHistory(history)
+                let moved = try await target.store.history(tenant: "acme")
+                #expect(Self.contents(moved.entries) == Self.contents(history.entries))
+                #expect(moved.entries.map(\.sequence) == Array(1...6), "re-chained from the tenant's first row")
+                #expect(moved.billing == history.billing)
+                #expect(moved.finalInvoices == history.finalInvoices)
+                #expect(try await target.store.verifyChains(tenant: nil).ok)
+                let again = try await BillingStatement.compute(
+                    ledger: target.store, catalog: .standard, tenant: "acme", month: october)
+                #expect(again.invoice == statement.invoice.finalized(as: history.finalInvoices[0]))
+                await #expect(throws: LedgerError.self, "an import never merges") {
+                    try await target.store.importHistory(history)
+                }
+                // And back into an empty SQLite ledger.
+                try await LedgerHarness.with(.sqlite) { back in
+                    try await back.store.importHistory(moved)
+                    #expect(
+                        Self.contents(try await back.store.history(tenant: "acme").entries)
+                            == Self.contents(history.entries))
+                    let verification = try await back.store.verifyChains(tenant: nil)
+                    #expect(verification.ok, "\(verification.problem ?? "")")
+                }
+            }
+            // A row changed in transit is refused before anything is written.
+            var changed = history
+            changed.entries[1].costMicros += 1
+            let forged = changed
+            try await LedgerHarness.with(.postgres) { target in
+                await #expect(throws: LedgerError.self) { try await target.store.importHistory(forged) }
+                let written = try await target.store.entries(tenant: "acme", since: nil)
+                #expect(written.isEmpty, "nothing of a refused import is written")
+            }
+        }
+    }
+}
+
+extension Invoice {
+    /// What `BillingStatement` returns for a finalized month: the stored final invoice.
+    fileprivate func finalized(as final: Invoice) -> Invoice { final }
+}

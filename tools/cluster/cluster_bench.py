@@ -17,7 +17,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cluster import Cluster, ask, log, support_documents, support_questions, upload  # noqa: E402
+from cluster import Cluster, ask, call, log, support_documents, support_questions, upload  # noqa: E402
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -34,8 +34,9 @@ def cpu_seconds(pids):
     return total / TICKS
 
 
-def pids_of(command_fragment):
-    out = subprocess.run(["pgrep", "-f", command_fragment], capture_output=True, text=True).stdout
+def children(pid):
+    """The worker processes of nginx's master."""
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
     return [int(p) for p in out.split()]
 
 
@@ -65,7 +66,7 @@ def measure(cluster, key, clients, seconds, prefix):
                     failures[0] += 1
 
     node_pids = [n["process"].pid for n in cluster.nodes]
-    nginx_pids = [cluster.nginx.pid] + pids_of(os.path.join(cluster.workdir, "nginx"))
+    nginx_pids = [cluster.nginx.pid] + children(cluster.nginx.pid)
     before = (cpu_seconds(node_pids), cpu_seconds(postgres_pids()), cpu_seconds(set(nginx_pids)), time.process_time())
     wall = time.perf_counter()
     threads = [threading.Thread(target=worker) for _ in range(clients)]
@@ -104,14 +105,15 @@ def main():
             admin, query = cluster.create_tenant("acme")
             for name, text in pages:
                 upload(cluster.node_url(0), admin, name, text)
-            # Every node has replayed the documents before the clock starts.
+            # Every node has replayed every document before the clock starts.
+            last = pages[-1][0]
             for index in range(1, count):
                 deadline = time.time() + 120
                 while time.time() < deadline:
-                    reply, _ = ask(cluster.node_url(index), query, "How do I turn on WAL mode?", f"warm-{index}")
-                    if reply.status == 200 and reply.json().get("tier") != "escalated":
+                    reply = call(f"{cluster.node_url(index)}/v1/documents?limit=1000", key=admin)
+                    if any(d.get("source") == f"uploads/{last}" for d in reply.json().get("documents", [])):
                         break
-                    time.sleep(0.5)
+                    time.sleep(0.2)
             measure(cluster, query, args.clients, 3, f"warmup-{count}")
             row = measure(cluster, query, args.clients, args.seconds, f"run-{count}")
             row["nodes"] = count

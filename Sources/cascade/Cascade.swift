@@ -32,7 +32,7 @@ struct Cascade: AsyncParsableCommand {
             AskCommand.self, EscalationsCommand.self, LedgerCommand.self, EvalCommand.self, CalibrateCommand.self,
             ReportCommand.self, InvoiceCommand.self, SimulateCommand.self,
             PlansCommand.self, TenantsCommand.self, KeysCommand.self, ServeCommand.self, MCPCommand.self,
-            MigrateCommand.self,
+            MigrateCommand.self, ExportCommand.self, ImportCommand.self,
         ]
     )
 }

@@ -157,6 +157,29 @@ public struct ControlStore: ControlStoring {
         return APIKeyFormat.verify(key, against: try keyRecord(id: keyID))
     }
 
+    public func importTenant(_ tenant: Tenant, keys: [APIKeyRecord]) throws {
+        let name = try TenantConfiguration.validatedName(tenant.id)
+        try writer.write { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM tenant WHERE id = ?", arguments: [name]) == true {
+                throw ControlError.tenantExists(name)
+            }
+            try db.execute(
+                sql: "INSERT INTO tenant(id, created_at_ms) VALUES (?, ?)",
+                arguments: [name, Self.ms(tenant.createdAt)])
+            for key in keys {
+                try db.execute(
+                    sql: """
+                        INSERT INTO api_key(key_id, tenant, scope, name, secret_hash, created_at_ms, revoked_at_ms)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        key.keyID, name, key.scope.rawValue, key.name, key.secretHash, Self.ms(key.createdAt),
+                        key.revokedAt.map(Self.ms),
+                    ])
+            }
+        }
+    }
+
     /// One node's store: the session secret is `<data>/session.secret`, not in here.
     public func sharedSessionSecret(proposing proposed: Data) throws -> Data? { nil }
 

@@ -24,6 +24,9 @@ public protocol ControlStoring: Sendable {
     /// session signed by one node is accepted by all): `proposed` is kept unless another node
     /// stored one first. Nil for a store of one node (the secret is then a file in its data folder).
     func sharedSessionSecret(proposing proposed: Data) async throws -> Data?
+    /// Writes a tenant moved from another store with its keys (their hashes: the keys keep
+    /// working); refused when the tenant exists here.
+    func importTenant(_ tenant: Tenant, keys: [APIKeyRecord]) async throws
 }
 
 extension ControlStoring {

@@ -107,6 +107,27 @@ public struct PostgresControlStore: ControlStoring {
         }
     }
 
+    public func importTenant(_ tenant: Tenant, keys: [APIKeyRecord]) async throws {
+        let name = try TenantConfiguration.validatedName(tenant.id)
+        let created = ControlStore.ms(tenant.createdAt)
+        let logger = database.logger
+        try await database.transaction { connection in
+            let inserted = try await connection.run(
+                "INSERT INTO tenant(id, created_at_ms) VALUES (\(name), \(created)) ON CONFLICT (id) DO NOTHING RETURNING id",
+                logger: logger
+            ).count
+            guard inserted == 1 else { throw ControlError.tenantExists(name) }
+            for key in keys {
+                try await connection.run(
+                    """
+                    INSERT INTO api_key(key_id, tenant, scope, name, secret_hash, created_at_ms, revoked_at_ms)
+                    VALUES (\(key.keyID), \(name), \(key.scope.rawValue), \(key.name), \(key.secretHash),
+                        \(ControlStore.ms(key.createdAt)), \(key.revokedAt.map(ControlStore.ms)))
+                    """, logger: logger)
+            }
+        }
+    }
+
     public func sharedSessionSecret(proposing proposed: Data) async throws -> Data? {
         let logger = database.logger
         let rows = try await database.connection { connection in

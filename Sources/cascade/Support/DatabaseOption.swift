@@ -67,4 +67,30 @@ struct DatabaseOption: ParsableArguments {
         let ledger = try createLedger ? Ledger(path: ledgerOption.ledger) : ledgerOption.openExisting()
         return try await body(controlStore, ledger)
     }
+
+    /// Runs `body` with every store of a tenant (control plane, ledger, knowledge bases):
+    /// PostgreSQL's with `--database`, else the SQLite files under `--data` (created only when
+    /// `create`: an export reads, an import writes).
+    func withStores<Result: Sendable>(
+        _ ledgerOption: LedgerOption, create: Bool, _ body: @Sendable (TenantArchive.Stores) async throws -> Result
+    ) async throws -> Result {
+        if let url = try url() {
+            if ledgerOption.explicitPath != nil {
+                throw ValidationError("--database and --ledger name two different ledgers: give one")
+            }
+            return try await PostgresDatabase.with(url) { database in
+                try await body(
+                    TenantArchive.Stores(
+                        control: try await PostgresControlStore(database: database),
+                        ledger: try await PostgresLedger(database: database),
+                        knowledge: .shared(try await PostgresKnowledgeLog(database: database))))
+            }
+        }
+        let data = ledgerOption.data
+        let ledger = try create ? Ledger(path: ledgerOption.ledger) : ledgerOption.openExisting()
+        return try await body(
+            TenantArchive.Stores(
+                control: try ControlStore(path: data.controlPath, create: create), ledger: ledger,
+                knowledge: .local(data)))
+    }
 }

@@ -1,0 +1,74 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `cascade export` / `cascade import`: a tenant moves from the SQLite default to PostgreSQL and
+/// back with the same ledger, invoice, keys and knowledge base; a changed file is refused before
+/// anything is written.
+@Suite("cascade export and import")
+struct ExportImportCLITests {
+    let base =
+        ProcessInfo.processInfo.environment["CASCADE_TEST_DATABASE_URL"]
+        ?? "postgres://cascade:cascade@127.0.0.1:5432/cascade_test"
+
+    func run(_ arguments: [String]) throws -> CLIProcess.Output {
+        let result = try CLIProcess.run(arguments)
+        #expect(result.status == 0, "\(arguments.prefix(2).joined(separator: " ")): \(result.stderr)")
+        return result
+    }
+
+    @Test("SQLite → PostgreSQL → SQLite: the same report, keys and knowledge; a changed file is refused")
+    func roundTrip() throws {
+        let dir = try TemporaryDirectory()
+        let schema = "cli_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
+        let url = base + (base.contains("?") ? "&" : "?") + "search_path=\(schema)"
+        let source = dir.path("source")
+        try dir.write("docs/wal.md", "# Write-ahead log\n\nRun PRAGMA journal_mode=WAL to turn on write-ahead logging.")
+        try dir.write("docs/backup.md", "# Backups\n\nUse the .backup command to copy a live database safely.")
+        _ = try run(["tenants", "create", "acme", "--plan", "pro", "--data", source])
+        let key = try run(["keys", "create", "--tenant", "acme", "--scope", "query", "--data", source, "--json"])
+        let keyID = try key.json()["key_id"] as? String ?? "?"
+        _ = try run([
+            "ingest", dir.path("docs"), "--kb", dir.path("source/tenants/acme/kb.sqlite"), "--embedder", "hashing",
+        ])
+        for (i, question) in ["How do I turn on WAL?", "How do I back up a live database?"].enumerated() {
+            _ = try run(["ask", question, "--tenant", "acme", "--query-id", "m\(i)", "--data", source])
+        }
+        let report = try run(["report", "--tenant", "acme", "--data", source, "--json"]).json()
+
+        // To PostgreSQL.
+        _ = try run(["migrate", "--database", url])
+        let first = dir.path("first")
+        let exported = try run(["export", "--tenant", "acme", "--to", first, "--data", source, "--json"]).json()
+        #expect(exported["ledger_rows"] as? Int ?? 0 >= 2)
+        #expect(exported["documents"] as? Int == 2)
+        _ = try run(["import", "--from", first, "--database", url])
+        let onPostgres = try run(["report", "--tenant", "acme", "--database", url, "--json"]).json()
+        #expect(NSDictionary(dictionary: onPostgres) == NSDictionary(dictionary: report))
+        #expect(try run(["keys", "list", "--tenant", "acme", "--database", url]).stdout.contains(keyID))
+        #expect(try run(["ledger", "verify", "--database", url, "--json"]).json()["ok"] as? Bool == true)
+        let again = try CLIProcess.run(["import", "--from", first, "--database", url])
+        #expect(again.status != 0 && again.stderr.contains("already exists"), "an import never merges")
+
+        // And back into a new SQLite data folder, from PostgreSQL.
+        let second = dir.path("second")
+        _ = try run(["export", "--tenant", "acme", "--to", second, "--database", url])
+        let target = dir.path("target")
+        _ = try run(["import", "--from", second, "--data", target])
+        let back = try run(["report", "--tenant", "acme", "--data", target, "--json"]).json()
+        #expect(NSDictionary(dictionary: back) == NSDictionary(dictionary: report))
+        let found = try run(["search", "write-ahead logging", "--tenant", "acme", "--data", target])
+        #expect(found.stdout.contains("wal.md"))
+        #expect(try run(["ledger", "verify", "--data", target]).status == 0)
+
+        // One byte changed in transit: refused, nothing written.
+        let ledger = URL(fileURLWithPath: first).appendingPathComponent("ledger.jsonl")
+        var bytes = try Data(contentsOf: ledger)
+        bytes[bytes.count / 2] ^= 0x01
+        try bytes.write(to: ledger)
+        let elsewhere = dir.path("elsewhere")
+        let refused = try CLIProcess.run(["import", "--from", first, "--data", elsewhere])
+        #expect(refused.status != 0 && refused.stderr.contains("SHA-256"), "\(refused.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: elsewhere + "/control.sqlite"), "nothing written")
+    }
+}

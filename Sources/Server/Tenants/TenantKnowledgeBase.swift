@@ -99,17 +99,14 @@ final class TenantKnowledgeBase: PassageSearching, @unchecked Sendable {
     func catchUp() async throws -> [Int64: AppliedChanges] {
         guard let sharing else { return [:] }
         return try await replayLock.withLock {
-            var applied: [Int64: AppliedChanges] = [:]
-            while true {
-                let from = self.replayedVersion
-                let batch = try await sharing.log.entries(tenant: sharing.tenant, after: from, limit: 16)
-                if batch.isEmpty { return applied }
-                for (version, record) in batch {
-                    guard record.model == self.embedder.modelID, record.dimension == self.embedder.dimension else {
-                        throw StoreError.modelMismatch(stored: record.model, requested: self.embedder.modelID)
-                    }
-                    let (changes, vectors) = try record.changes()
-                    applied[version] = try self.apply(changes, vectors: vectors, logVersion: version)
+            let store = try self.storeForWriting()
+            return try await store.replay(
+                sharing.log, tenant: sharing.tenant, model: (self.embedder.modelID, self.embedder.dimension)
+            ) { index, commit in
+                try self.lock.withWriteLock {
+                    try commit()
+                    self.store = store
+                    self.retriever = Retriever(store: store, embedder: self.embedder, vectors: index)
                 }
             }
         }

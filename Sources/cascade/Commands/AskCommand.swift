@@ -33,6 +33,7 @@ struct AskCommand: AsyncParsableCommand {
 
     @OptionGroup var store: KnowledgeBaseOption
     @OptionGroup var ledgerOption: LedgerOption
+    @OptionGroup var databaseOption: DatabaseOption
 
     @Option(help: "Rules file (YAML). Default: the tenant's (`rules:` in <data>/tenants/<tenant>.yaml), else none.")
     var rules: String?
@@ -69,19 +70,48 @@ struct AskCommand: AsyncParsableCommand {
     func run() async throws {
         var failures = 0
         try await runReportingErrors {
-            let resolver = try makeResolver()
-            for warning in resolver.warnings { Terminal.note("warning: \(warning)") }
-            if let question {
-                let resolution = try await resolver.resolve(
-                    Question(
-                        queryID: queryID ?? UUID().uuidString.lowercased(), tenant: tenant,
-                        conversationID: conversation, text: question))
-                if json { try Terminal.printJSON(resolution) } else { printHuman(resolution) }
+            guard databaseOption.database != nil else {
+                failures = try await answer(with: try makeResolver())
                 return
             }
-            failures = try await runBatch(resolver)
+            if store.explicitPath != nil || noKB {
+                throw ValidationError("--database uses the tenant's shared knowledge base: leave out --kb and --no-kb")
+            }
+            failures = try await databaseOption.withShared(ledger: ledgerOption.explicitPath) { ledger, log in
+                // The tenant's knowledge base is the shared log; <data> keeps this machine's copy.
+                let path = try ledgerOption.data.knowledgeBasePath(tenant: tenant)
+                var retriever: Retriever?
+                if try await !log.entries(tenant: tenant, after: 0, limit: 1).isEmpty {
+                    try FileManager.default.createDirectory(
+                        atPath: try ledgerOption.data.tenantDirectory(tenant), withIntermediateDirectories: true)
+                    let copy = try KnowledgeBaseStore(path: path)
+                    try await copy.replay(log, tenant: tenant)
+                    retriever = try Retriever(store: copy)
+                } else {
+                    Terminal.note(
+                        "note: \(tenant) has no documents in the shared knowledge base: the RAG tier is skipped")
+                }
+                return try await answer(
+                    with: try Resolver.forTenant(
+                        tenant, settingsDirectory: tenantsDir ?? ledgerOption.data.tenantsDirectory,
+                        retriever: retriever, ledger: ledger, rulesPath: rules, threshold: threshold))
+            }
         }
         if failures > 0 { throw ExitStatus.partialFailure }
+    }
+
+    /// Answers the question (or the batch) with `resolver`; returns the batch's failures.
+    func answer(with resolver: Resolver) async throws -> Int {
+        for warning in resolver.warnings { Terminal.note("warning: \(warning)") }
+        if let question {
+            let resolution = try await resolver.resolve(
+                Question(
+                    queryID: queryID ?? UUID().uuidString.lowercased(), tenant: tenant, conversationID: conversation,
+                    text: question))
+            if json { try Terminal.printJSON(resolution) } else { printHuman(resolution) }
+            return 0
+        }
+        return try await runBatch(resolver)
     }
 
     /// The same resolver `cascade serve` builds for the tenant (its settings, rules and threshold),

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Cascade
 import Foundation
+import KnowledgeBase
 import Metering
 import PostgresStorage
 import Server
@@ -92,5 +93,20 @@ struct DatabaseOption: ParsableArguments {
             TenantArchive.Stores(
                 control: try ControlStore(path: data.controlPath, create: create), ledger: ledger,
                 knowledge: .local(data)))
+    }
+
+    /// Runs `body` with the shared ledger and knowledge-base log (`--database` must be given).
+    func withShared<Result: Sendable>(
+        ledger explicitLedger: String? = nil,
+        _ body: @Sendable (any LedgerStore, any KnowledgeBaseLog) async throws -> Result
+    ) async throws -> Result {
+        guard let url = try url() else { throw ValidationError("--database is required here") }
+        if explicitLedger != nil {
+            throw ValidationError("--database and --ledger name two different ledgers: give one")
+        }
+        return try await PostgresDatabase.with(url) { database in
+            try await body(
+                try await PostgresLedger(database: database), try await PostgresKnowledgeLog(database: database))
+        }
     }
 }

@@ -59,6 +59,15 @@ struct ExportImportCLITests {
         #expect(
             rag != nil && rag?["outcome"] as? String != "skipped",
             "the RAG tier searched the shared documents: \(asked)")
+        try dir.write("more/vacuum.md", "# Vacuum\n\nRun VACUUM to rebuild the database file and reclaim free pages.")
+        let ingested = try run([
+            "ingest", dir.path("more"), "--tenant", "acme", "--database", url, "--data", node, "--json",
+        ])
+        #expect(try ingested.json()["documents_added"] as? Int == 1, "\(ingested.stdout)")
+        let otherNode = try run([
+            "search", "reclaim free pages", "--tenant", "acme", "--database", url, "--data", dir.path("other-node"),
+        ])
+        #expect(otherNode.stdout.contains("vacuum.md"), "another machine's copy gets the ingest from the log")
         let rows = try run(["ledger", "show", "--tenant", "acme", "--database", url, "--json"]).stdout
         #expect(rows.contains("\"pg-1\""), "recorded in the shared ledger")
         let again = try CLIProcess.run(["import", "--from", first, "--database", url])

@@ -15,6 +15,9 @@ public struct Ingestor: Sendable {
     public var loaders: [any DocumentLoader]
     /// Files larger than this many bytes are refused (a runaway log file is not documentation).
     public var maxFileSize: Int
+    /// When set, documents and removals are gathered here instead of written to `store` (which
+    /// then only answers what is there already); see ``CollectedChanges``.
+    public var collector: CollectedChanges?
 
     /// Bumped whenever loading or chunking changes in a way that alters chunks, so re-ingest redoes them.
     /// v2: generator-aware HTML (headings, permalinks, table rows) and GFM Markdown.
@@ -157,7 +160,12 @@ public struct Ingestor: Sendable {
                     && (scope == nil || fingerprint.sourceFile == scope)
                     && !unread.contains { fingerprint.sourceFile == $0 || fingerprint.sourceFile.hasPrefix($0 + "/") }
             }.keys
-            report.documentsRemoved = try store.removeDocuments(collection: collection, docIDs: gone)
+            if let collector {
+                collector.remove(gone.map { DocumentKey(collection: collection, docID: $0) })
+                report.documentsRemoved = gone.count
+            } else {
+                report.documentsRemoved = try store.removeDocuments(collection: collection, docIDs: gone)
+            }
         }
         progress?(
             IngestProgress(
@@ -230,7 +238,11 @@ public struct Ingestor: Sendable {
         guard !documents.isEmpty else { return }
         let (fresh, embedded) = try await embedMissing(documents)
         for document in documents {
-            try store.write(document, model: embedder.modelID, vectors: fresh)
+            if let collector {
+                collector.write(document, vectors: fresh)
+            } else {
+                try store.write(document, model: embedder.modelID, vectors: fresh)
+            }
             if existing[document.parsed.docID] == nil {
                 report.documentsAdded += 1
             } else {

@@ -12,12 +12,15 @@ struct EscalationsCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Open escalations, oldest first.")
         @OptionGroup var ledgerOption: LedgerOption
+        @OptionGroup var databaseOption: DatabaseOption
         @Option(help: "Only this tenant.") var tenant: String?
         @Flag(help: "Print JSON lines.") var json = false
 
         func run() async throws {
             try await runReportingErrors {
-                let open = try ledgerOption.openExisting().openEscalations(tenant: tenant)
+                let open = try await databaseOption.withLedger(ledgerOption) {
+                    try await $0.openEscalations(tenant: tenant)
+                }
                 if json {
                     for e in open {
                         try Terminal.printJSON([
@@ -41,13 +44,16 @@ struct EscalationsCommand: AsyncParsableCommand {
         @Option(help: "The agent's answer.") var answer: String
         @Option(help: "Tenant of the query (when ids repeat across tenants).") var tenant: String?
         @OptionGroup var ledgerOption: LedgerOption
+        @OptionGroup var databaseOption: DatabaseOption
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
             try await runReportingErrors {
                 // The ledger checks the rest: escalated, not answered yet, answer not empty, id unambiguous.
-                let entry = try ledgerOption.openExisting().correct(
-                    tenant: tenant, queryID: id, outcome: "agent_answer", answer: answer)
+                let entry = try await databaseOption.withLedger(ledgerOption) {
+                    try await $0.correct(
+                        tenant: tenant, queryID: id, outcome: "agent_answer", answer: answer, note: nil, now: Date())
+                }
                 if json {
                     try Terminal.printJSON(entry)
                 } else {

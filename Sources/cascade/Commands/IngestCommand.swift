@@ -24,6 +24,7 @@ struct IngestCommand: AsyncParsableCommand {
     var tenant: String?
 
     @OptionGroup var dataOption: DataOption
+    @OptionGroup var databaseOption: DatabaseOption
 
     /// The knowledge base file these options name.
     var kbPath: String { (try? store.path(tenant: tenant, data: dataOption.directory)) ?? "" }
@@ -61,6 +62,21 @@ struct IngestCommand: AsyncParsableCommand {
         try await runReportingErrors {
             // Validate the input before creating anything: a typo must not leave an empty store.
             guard FileManager.default.fileExists(atPath: path) else { throw IngestError.pathNotFound(path) }
+            if databaseOption.database != nil && (tenant == nil || store.explicitPath != nil) {
+                throw ValidationError(
+                    "--database ingests into a tenant's shared knowledge base: give --tenant, not --kb")
+            }
+            if databaseOption.database != nil, let tenant {
+                try FileManager.default.createDirectory(
+                    atPath: try dataOption.directory.tenantDirectory(tenant), withIntermediateDirectories: true)
+                // The shared knowledge base's model decides the embedder (as the local file's does).
+                let path = kbPath
+                try await databaseOption.withShared { _, log in
+                    if try await !log.entries(tenant: tenant, after: 0, limit: 1).isEmpty {
+                        try await KnowledgeBaseStore(path: path).replay(log, tenant: tenant)
+                    }
+                }
+            }
             // The embedder too, when the store does not exist yet (a missing model creates nothing).
             var chosen: (any Embedder)?
             if let embedder {
@@ -78,12 +94,35 @@ struct IngestCommand: AsyncParsableCommand {
                 }
             }
             guard let chosen else { return }
-            let ingestor = Ingestor(store: kb, embedder: chosen, chunkTokens: chunkTokens, maxFileSize: maxFileSize)
+            var ingestor = Ingestor(store: kb, embedder: chosen, chunkTokens: chunkTokens, maxFileSize: maxFileSize)
             let bar = ProgressBar()
-            report = try await ingestor.ingest(path, prune: prune) { progress in
+            let progress: @Sendable (IngestProgress) -> Void = { progress in
                 bar.update(
                     done: progress.filesDone, total: progress.filesTotal,
                     detail: "\(progress.chunksEmbedded) chunks embedded  \(progress.currentSource)")
+            }
+            if let tenant, databaseOption.database != nil {
+                // The tenant's knowledge base is the shared log: bring this machine's copy up to
+                // it, ingest against the copy (unchanged files are skipped), and append what
+                // changed as one change that every node applies whole.
+                let collector = CollectedChanges()
+                ingestor.collector = collector
+                let (path, prune, copy) = (path, prune, kb)
+                let shared = ingestor
+                report = try await databaseOption.withShared { _, log in
+                    try await copy.replay(log, tenant: tenant)
+                    let report = try await shared.ingest(path, prune: prune, progress: progress)
+                    let (changes, vectors) = collector.gathered
+                    guard !changes.writes.isEmpty || !changes.removals.isEmpty else { return report }
+                    let record = try KnowledgeBaseLogRecord(
+                        changes: changes, vectors: vectors, model: chosen.modelID, dimension: chosen.dimension
+                    ) { missing in try copy.cachedVectors(model: chosen.modelID, textHashes: missing) }
+                    _ = try await log.append(tenant: tenant, record: record, now: Date())
+                    try await copy.replay(log, tenant: tenant)
+                    return report
+                }
+            } else {
+                report = try await ingestor.ingest(path, prune: prune, progress: progress)
             }
             bar.finish()
             if json {

@@ -88,7 +88,7 @@ public final class CascadeService: Sendable {
     /// Replays the shared log into every tenant whose local store is behind it (another node
     /// ingested or deleted). A failure is logged and retried at the next call; the tenant keeps
     /// serving the last whole change it has.
-    func catchUpKnowledgeBases() async {
+    public func catchUpKnowledgeBases() async {
         guard let knowledgeLog else { return }
         do {
             for (tenant, head) in try await knowledgeLog.heads() {

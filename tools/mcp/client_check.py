@@ -13,6 +13,7 @@ Every check that fails is printed; the exit status is the number of failures (0:
 
 import asyncio
 import json
+import os
 import sys
 import urllib.request
 
@@ -21,6 +22,10 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import create_mcp_http_client, streamable_http_client
 
 BIN, DATA, URL, ADMIN_KEY, QUERY_KEY = sys.argv[1:6]
+# Extra arguments for `cascade mcp` (tools/test-mcp passes `--database URL` for its PostgreSQL pass).
+EXTRA = sys.argv[6:]
+# Query ids start with this (the PostgreSQL pass uses its own, so its asks are new, not replays).
+PREFIX = os.environ.get("MCP_QUERY_PREFIX", "mcp")
 failures = []
 
 
@@ -101,10 +106,11 @@ async def exercise(session, label, admin, query_id):
 
 
 async def main():
-    params = StdioServerParameters(command=BIN, args=["mcp", "--tenant", "acme", "--data", DATA, "--embedder", "hashing"])
+    params = StdioServerParameters(
+        command=BIN, args=["mcp", "--tenant", "acme", "--data", DATA, "--embedder", "hashing", *EXTRA])
     async with stdio_client(params) as (read, write):
         async with ClientSession(read, write) as session:
-            await exercise(session, "stdio", admin=True, query_id="mcp-stdio-1")
+            await exercise(session, "stdio", admin=True, query_id=f"{PREFIX}-stdio-1")
 
     for key, admin, label in ((ADMIN_KEY, True, "http admin"), (QUERY_KEY, False, "http query key")):
         client = create_mcp_http_client(headers={"Authorization": "Bearer " + key})
@@ -112,7 +118,7 @@ async def main():
             async with streamable_http_client(URL + "/mcp", http_client=client) as streams:
                 read, write = streams[0], streams[1]
                 async with ClientSession(read, write) as session:
-                    await exercise(session, label, admin=admin, query_id=f"mcp-{'admin' if admin else 'query'}-1")
+                    await exercise(session, label, admin=admin, query_id=f"{PREFIX}-{'admin' if admin else 'query'}-1")
 
     # Without a key: refused before any MCP message is read.
     request = urllib.request.Request(URL + "/mcp", data=b"{}", method="POST", headers={"Content-Type": "application/json"})

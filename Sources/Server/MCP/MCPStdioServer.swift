@@ -12,6 +12,16 @@ public enum MCPStdioServer {
         guard try await service.control.tenant(tenant) != nil else {
             throw MCPSetupError.unknownTenant(tenant, data: service.configuration.data.root)
         }
+        // With a shared database, this machine's copy of the knowledge base catches up first,
+        // then keeps following the log while the client is connected.
+        await service.catchUpKnowledgeBases()
+        let follower = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(500))
+                await service.catchUpKnowledgeBases()
+            }
+        }
+        defer { follower.cancel() }
         let server = await MCPToolbox(service: service, tenant: tenant, scope: .admin)
             .makeServer(version: ServiceVersion.number)
         try await server.start(transport: StdioTransport())

@@ -2,6 +2,7 @@ import ArgumentParser
 import Cascade
 import Foundation
 import Logging
+import PostgresStorage
 import Server
 
 struct MCPCommand: AsyncParsableCommand {
@@ -18,6 +19,7 @@ struct MCPCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var dataOption: DataOption
+    @OptionGroup var databaseOption: DatabaseOption
     @Option(help: "The tenant whose knowledge base, cascade and ledger the tools use.") var tenant: String
     @Option(help: "Embedding model for a knowledge base that does not exist yet: minilm, hashing or http.")
     var embedder = "minilm"
@@ -32,6 +34,19 @@ struct MCPCommand: AsyncParsableCommand {
             var logger = Logger(label: "cascade.mcp")
             logger.logLevel =
                 ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+            let (settings, mcpLogger, tenant) = (configuration, logger, self.tenant)
+            if let url = try databaseOption.url() {
+                // Tenants, ledger and knowledge bases from the shared database; <data> keeps this
+                // machine's copy of the knowledge base.
+                try await PostgresDatabase.with(url, logger: mcpLogger) { database in
+                    let service = try await CascadeService(
+                        configuration: settings, ledger: try await PostgresLedger(database: database),
+                        control: try await PostgresControlStore(database: database),
+                        knowledgeLog: try await PostgresKnowledgeLog(database: database), logger: mcpLogger)
+                    try await MCPStdioServer.run(service: service, tenant: tenant)
+                }
+                return
+            }
             // Opening the service creates its files; a data folder without tenants gets none.
             guard FileManager.default.fileExists(atPath: configuration.data.controlPath) else {
                 throw MCPSetupError.unknownTenant(tenant, data: configuration.data.root)

@@ -67,6 +67,10 @@ struct ExportImportCLITests {
         let otherNode = try run([
             "search", "reclaim free pages", "--tenant", "acme", "--database", url, "--data", dir.path("other-node"),
         ])
+        let stats = try run([
+            "stats", "--tenant", "acme", "--database", url, "--data", dir.path("third-node"), "--json",
+        ])
+        #expect(try stats.json()["documents"] as? Int == 3, "\(stats.stdout)")
         #expect(otherNode.stdout.contains("vacuum.md"), "another machine's copy gets the ingest from the log")
         let rows = try run(["ledger", "show", "--tenant", "acme", "--database", url, "--json"]).stdout
         #expect(rows.contains("\"pg-1\""), "recorded in the shared ledger")

@@ -98,23 +98,8 @@ struct SearchCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            if databaseOption.database != nil {
-                guard let tenant, store.explicitPath == nil else {
-                    throw ValidationError(
-                        "--database searches a tenant's shared knowledge base: give --tenant, not --kb")
-                }
-                // Bring this machine's copy (<data>/tenants/<tenant>/kb.sqlite) up to the shared log.
-                let data = dataOption.directory
-                let path = try data.knowledgeBasePath(tenant: tenant)
-                try await databaseOption.withShared { _, log in
-                    guard try await !log.entries(tenant: tenant, after: 0, limit: 1).isEmpty else {
-                        throw StoreError.empty(path: "the shared knowledge base of \(tenant)")
-                    }
-                    try FileManager.default.createDirectory(
-                        atPath: try data.tenantDirectory(tenant), withIntermediateDirectories: true)
-                    try await KnowledgeBaseStore(path: path).replay(log, tenant: tenant)
-                }
-            }
+            try await databaseOption.refreshSharedCopy(
+                tenant: tenant, explicitKB: store.explicitPath, data: dataOption.directory)
             guard FileManager.default.fileExists(atPath: kbPath) else {
                 throw StoreError.cannotOpen(
                     path: kbPath, reason: "no such file; check --kb/--tenant/--data, or create it with `cascade ingest`"

@@ -17,6 +17,7 @@ struct StatsCommand: AsyncParsableCommand {
     var tenant: String?
 
     @OptionGroup var dataOption: DataOption
+    @OptionGroup var databaseOption: DatabaseOption
 
     func validate() throws {
         if let tenant, (try? TenantConfiguration.validatedName(tenant)) == nil {
@@ -84,6 +85,8 @@ struct StatsCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
+            try await databaseOption.refreshSharedCopy(
+                tenant: tenant, explicitKB: store.explicitPath, data: dataOption.directory)
             guard FileManager.default.fileExists(atPath: kbPath) else {
                 throw StoreError.cannotOpen(
                     path: kbPath, reason: "no such file; create it with `cascade ingest <folder> --kb \(kbPath)`")

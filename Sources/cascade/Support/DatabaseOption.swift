@@ -109,4 +109,23 @@ struct DatabaseOption: ParsableArguments {
                 try await PostgresLedger(database: database), try await PostgresKnowledgeLog(database: database))
         }
     }
+
+    /// With `--database`: brings this machine's copy of `tenant`'s shared knowledge base
+    /// (`<data>/tenants/<tenant>/kb.sqlite`) up to the log, for commands that read a knowledge
+    /// base file. Without `--database`: nothing.
+    func refreshSharedCopy(tenant: String?, explicitKB: String?, data: DataDirectory) async throws {
+        guard database != nil else { return }
+        guard let tenant, explicitKB == nil else {
+            throw ValidationError("--database reads a tenant's shared knowledge base: give --tenant, not --kb")
+        }
+        let path = try data.knowledgeBasePath(tenant: tenant)
+        try await withShared { _, log in
+            guard try await !log.entries(tenant: tenant, after: 0, limit: 1).isEmpty else {
+                throw StoreError.empty(path: "the shared knowledge base of \(tenant)")
+            }
+            try FileManager.default.createDirectory(
+                atPath: try data.tenantDirectory(tenant), withIntermediateDirectories: true)
+            try await KnowledgeBaseStore(path: path).replay(log, tenant: tenant)
+        }
+    }
 }

@@ -161,6 +161,36 @@ struct SharedLedgerTests {
         }
     }
 
+    @Test("while one node ingests, another never serves part of the upload: all of its chunks or none")
+    func noHalfIngestOnOtherNodes() async throws {
+        try await Self.withTwoNodes { _, nodes, _ in
+            let sections = (1...30).map {
+                "## Section \($0)\n\nParagraph \($0) about topic \($0 * 7) and nothing else.\n"
+            }
+            let big = "# Handbook\n\n" + sections.joined(separator: "\n")
+            let search = #"{"query":"topic paragraph","k":100,"filters":{"source_prefix":"uploads/big.md"}}"#
+            let watcher = Task { () -> [Int] in
+                var seen: [Int] = []
+                let started = ContinuousClock.now
+                while !Task.isCancelled && ContinuousClock.now - started < .seconds(30) {
+                    let reply = try await nodes[1].call(.post, "/v1/search", as: "acme.query", body: search)
+                    let count = (reply.json["results"] as? [[String: Any]])?.count ?? -1
+                    seen.append(count)
+                    if count > 0 { break }
+                    try await Task.sleep(for: .milliseconds(5))
+                }
+                return seen
+            }
+            let job = try await nodes[0].upload("big.md", big, as: "acme.admin")
+            let chunks = job["chunks_written"] as? Int ?? 0
+            #expect(chunks > 1, "\(job)")
+            let seen = try await watcher.value
+            #expect(seen.first == 0, "the watch began before the upload was visible")
+            #expect(seen.last == chunks, "node 2 ends with every chunk: \(seen.suffix(3)) of \(chunks)")
+            #expect(seen.allSatisfy { $0 == 0 || $0 == chunks }, "node 2 only ever served none or all: \(Set(seen))")
+        }
+    }
+
     @Test("a key created or revoked through the shared database holds on every node at its next request")
     func keysAreShared() async throws {
         try await Self.withTwoNodes { _, nodes, ledger in

@@ -147,10 +147,6 @@ public final class PostgresDatabase: Sendable {
         switch error {
         case is PostgresStoreError, is LedgerError, is BillingError:
             return error
-        case let error as PostgresTransactionError:
-            if let inner = error.closureError { return mapped(inner, url: url) }
-            let cause = error.beginError ?? error.commitError ?? error.rollbackError
-            return cause.map { mapped($0, url: url) } ?? PostgresStoreError.unavailable("transaction failed on \(url)")
         case let error as PSQLError:
             if let message = error.serverInfo?[.message] {
                 return PostgresStoreError.unavailable("\(message) (SQLSTATE \(error.serverInfo?[.sqlState] ?? "?"))")

@@ -148,9 +148,7 @@ extension PostgresLedger {
             var final = invoice
             final.status = "final"
             final.ledgerHead = ChainHead(sequence: ledgerHead.0, hash: ledgerHead.1)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            let body = String(decoding: try encoder.encode(final), as: UTF8.self)
+            let body = try final.storedBody()
             let head = try await Self.chainHead(table: "final_invoice", on: connection, logger: logger)
             let sequence = head.sequence + 1
             let finalizedAtMs = LedgerEntry.milliseconds(now)

@@ -66,9 +66,7 @@ extension Ledger {
             final.status = "final"
             final.ledgerHead = heads.ledger
             if let signingKey { final.ledgerCheckpoint = try Self.checkpoint(db, key: signingKey, now: now) }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            let body = String(decoding: try encoder.encode(final), as: UTF8.self)
+            let body = try final.storedBody()
             try IntegrityChain.finalInvoice.append(
                 db,
                 [

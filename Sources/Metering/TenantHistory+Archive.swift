@@ -91,7 +91,8 @@ extension TenantHistory {
             do {
                 return try JSONDecoder().decode(type, from: line)
             } catch {
-                throw LedgerError.invalidInput("\(name) line \(number) is not a \(type) row")
+                let what = type == Row.self ? "ledger row" : "billing change"
+                throw LedgerError.invalidInput("\(name) line \(number) is not a \(what)")
             }
         }
         var entries: [LedgerEntry] = []

@@ -33,6 +33,20 @@ public protocol LedgerStore: Sendable {
     /// Re-hashes the rows (one tenant's, or all) and checks each links to the one before it.
     func verifyChains(tenant: String?) async throws -> ChainVerification
 
+    // MARK: Integrity: checkpoints kept outside the store pin the chains' heads.
+
+    /// Everything `ledger verify` checks: every chain (ledger rows, billing changes, final
+    /// invoices and the ledger heads they were computed from), every checkpoint stored beside
+    /// them, and, given `checkpoint` (kept elsewhere), that the chains still reach its heads
+    /// unchanged, so truncation, rollback and re-hashed rewrites are found too.
+    /// - Parameter trustedPublicKey: the key `checkpoint` must be signed with (base64).
+    func verify(against checkpoint: Checkpoint?, trustedPublicKey: String?) async throws -> Ledger.Verification
+
+    /// Signs the chains' current heads with `key`, stores the checkpoint beside them and returns
+    /// it. `tenant` limits a per-tenant-chain store's checkpoint to that tenant's chain (a store
+    /// with one chain refuses it: its checkpoint always covers every tenant).
+    func checkpoint(signingKey key: CheckpointSigningKey, tenant: String?, now: Date) async throws -> Checkpoint
+
     // MARK: Billing: the settings and final invoices that price the rows, kept beside them.
 
     /// Records a billing change (``TenantBilling/check(plan:billing:timeZone:)`` first; effective

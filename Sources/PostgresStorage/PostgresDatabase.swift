@@ -173,6 +173,7 @@ public final class PostgresDatabase: Sendable {
         ("control", PostgresControlSchema.v1),
         ("knowledge", PostgresKnowledgeSchema.v1),
         ("control", PostgresControlSchema.v2),
+        ("ledger", PostgresLedgerSchema.v2),
     ]
 
     /// The newest schema version this build knows.

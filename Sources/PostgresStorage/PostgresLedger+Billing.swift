@@ -106,11 +106,6 @@ extension PostgresLedger {
         _ invoice: Invoice, computedAt: (sequence: Int64, start: Date, end: Date)?,
         signingKey: CheckpointSigningKey?, now: Date
     ) async throws -> Invoice {
-        guard signingKey == nil else {
-            throw LedgerError.invalidInput(
-                "signed checkpoints are kept by the SQLite ledger only for now: finalize without --sign-key on PostgreSQL"
-            )
-        }
         let logger = database.logger
         let tenant = invoice.tenant
         return try await database.transaction { connection in
@@ -148,6 +143,12 @@ extension PostgresLedger {
             var final = invoice
             final.status = "final"
             final.ledgerHead = ChainHead(sequence: ledgerHead.0, hash: ledgerHead.1)
+            if let signingKey {
+                // The tenant's chain only: the invoice goes to the customer, who has no business
+                // learning which other tenants are billed.
+                final.ledgerCheckpoint = try await Self.checkpoint(
+                    tenant: tenant, key: signingKey, now: now, on: connection, logger: logger)
+            }
             let body = try final.storedBody()
             let head = try await Self.chainHead(table: "final_invoice", on: connection, logger: logger)
             let sequence = head.sequence + 1
@@ -163,53 +164,6 @@ extension PostgresLedger {
                     \(ledgerHead.1), \(head.hash), \(hash))
                 """, logger: logger)
             return final
-        }
-    }
-
-    /// Re-hashes the billing changes and final invoices (each one global chain); the first row
-    /// that does not match, or nil.
-    func verifyBillingChains() async throws -> (sequence: Int64, description: String)? {
-        let logger = database.logger
-        return try await database.connection { connection in
-            var previous = ""
-            var expected: Int64 = 1
-            for row in try await connection.run(
-                """
-                SELECT seq, tenant, plan, billing, timezone, reopen_window_hours, effective_month, recorded_at_ms,
-                    previous_hash, hash
-                FROM tenant_billing ORDER BY seq
-                """, logger: logger
-            ) {
-                let (seq, tenant, plan, billing, zone, window, effective, recordedAt, previousHash, hash) =
-                    try row.decode((Int64, String, String, String, String, Int64, String, Int64, String, String).self)
-                let recomputed = IntegrityHash.billing(
-                    sequence: seq, tenant: tenant, plan: plan, billing: billing, timeZone: zone,
-                    reopenWindowHours: window, effectiveMonth: effective, recordedAtMs: recordedAt,
-                    previousHash: previousHash)
-                if seq != expected || previousHash != previous || hash != recomputed {
-                    return (expected, "billing change \(expected) was altered, removed or re-ordered")
-                }
-                (previous, expected) = (hash, expected + 1)
-            }
-            previous = ""
-            expected = 1
-            for row in try await connection.run(
-                """
-                SELECT seq, tenant, month, body, finalized_at_ms, ledger_sequence, ledger_head_hash, previous_hash, hash
-                FROM final_invoice ORDER BY seq
-                """, logger: logger
-            ) {
-                let (seq, tenant, month, body, finalizedAt, ledgerSequence, ledgerHash, previousHash, hash) =
-                    try row.decode((Int64, String, String, String, Int64, Int64?, String?, String, String).self)
-                let recomputed = IntegrityHash.finalInvoice(
-                    sequence: seq, tenant: tenant, month: month, body: body, finalizedAtMs: finalizedAt,
-                    ledgerSequence: ledgerSequence, ledgerHeadHash: ledgerHash, previousHash: previousHash)
-                if seq != expected || previousHash != previous || hash != recomputed {
-                    return (expected, "final invoice \(expected) was altered, removed or re-ordered")
-                }
-                (previous, expected) = (hash, expected + 1)
-            }
-            return nil
         }
     }
 

@@ -124,30 +124,6 @@ public struct PostgresLedger: LedgerStore {
         Ledger.openEscalations(in: try await entries(tenant: tenant, since: nil))
     }
 
-    public func verifyChains(tenant: String?) async throws -> ChainVerification {
-        let rows = try await entries(tenant: tenant, since: nil)
-        var chains: [String: [LedgerEntry]] = [:]
-        var order: [String] = []
-        for row in rows {
-            if chains[row.tenant] == nil { order.append(row.tenant) }
-            chains[row.tenant, default: []].append(row)
-        }
-        for name in order {
-            let chain = chains[name]!.sorted { $0.sequence < $1.sequence }
-            let result = ChainVerification.check(chain, tenant: name)
-            if !result.ok {
-                return ChainVerification(
-                    rows: rows.count, tenant: name, firstBrokenSequence: result.firstBrokenSequence,
-                    problem: result.problem)
-            }
-        }
-        if let problem = try await verifyBillingChains() {
-            return ChainVerification(
-                rows: rows.count, firstBrokenSequence: problem.sequence, problem: problem.description)
-        }
-        return ChainVerification(rows: rows.count)
-    }
-
     // MARK: - Statements
 
     /// The tenant's append lock, held until the transaction ends (commit or rollback).

@@ -94,4 +94,34 @@ enum PostgresLedgerSchema {
         """,
         "REVOKE UPDATE, DELETE, TRUNCATE ON tenant_billing, final_invoice FROM PUBLIC",
     ]
+
+    /// Signed checkpoints (`ledger checkpoint`, and those final invoices carry), kept beside the
+    /// chains as on SQLite and appended only: `ledger verify` checks each against the chains.
+    static let v2: [String] = [
+        """
+        CREATE TABLE checkpoint (
+            seq BIGSERIAL PRIMARY KEY,
+            body TEXT NOT NULL,
+            created_at_ms BIGINT NOT NULL
+        )
+        """,
+        """
+        CREATE TRIGGER checkpoint_append_only BEFORE UPDATE OR DELETE ON checkpoint
+        FOR EACH ROW EXECUTE FUNCTION cascade_refuse_change()
+        """,
+        """
+        CREATE TRIGGER checkpoint_no_truncate BEFORE TRUNCATE ON checkpoint
+        FOR EACH STATEMENT EXECUTE FUNCTION cascade_refuse_change()
+        """,
+        "REVOKE UPDATE, DELETE, TRUNCATE ON checkpoint FROM PUBLIC",
+        // v1 refused TRUNCATE of the side tables by privilege only, which binds no owner.
+        """
+        CREATE TRIGGER tenant_billing_no_truncate BEFORE TRUNCATE ON tenant_billing
+        FOR EACH STATEMENT EXECUTE FUNCTION cascade_refuse_change()
+        """,
+        """
+        CREATE TRIGGER final_invoice_no_truncate BEFORE TRUNCATE ON final_invoice
+        FOR EACH STATEMENT EXECUTE FUNCTION cascade_refuse_change()
+        """,
+    ]
 }

@@ -65,6 +65,79 @@ struct CheckpointCLITests {
         #expect(pinnedToAnother.stderr.contains("not by the trusted public key"))
     }
 
+    @Test("on PostgreSQL: checkpoint pins each tenant's chain (or one), verify checks it and names the tenant")
+    func checkpointOnPostgres() throws {
+        let base =
+            ProcessInfo.processInfo.environment["CASCADE_TEST_DATABASE_URL"]
+            ?? "postgres://cascade:cascade@127.0.0.1:5432/cascade_test"
+        let schema = "cli_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
+        let url = base + (base.contains("?") ? "&" : "?") + "search_path=\(schema)"
+        let dir = try TemporaryDirectory()
+        let data = dir.path("data")
+        #expect(try CLIProcess.run(["migrate", "--database", url]).status == 0)
+        try dir.write("doc.md", Data("# Vacuum\n\nRun VACUUM to reclaim space after deleting many rows.\n".utf8))
+        try dir.write("b.jsonl", Data(#"{"query_id": "q1", "text": "how do I vacuum"}"#.utf8))
+        for tenant in ["acme", "beta"] {
+            let ingest = try CLIProcess.run([
+                "ingest", dir.path("doc.md"), "--tenant", tenant, "--database", url, "--data", data, "--embedder",
+                "hashing",
+            ])
+            #expect(ingest.status == 0, "\(ingest.stderr)")
+            let ask = try CLIProcess.run([
+                "ask", "--tenant", tenant, "--batch", dir.path("b.jsonl"), "--database", url, "--data", data,
+            ])
+            #expect(ask.status == 0, "\(ask.stderr)")
+        }
+        #expect(try CLIProcess.run(["ledger", "keygen", "--out", dir.path("k.key")]).status == 0)
+        let all = try CLIProcess.run([
+            "ledger", "checkpoint", "--database", url, "--signing-key", dir.path("k.key"), "--out",
+            dir.path("all.json"),
+            "--json",
+        ])
+        #expect(all.status == 0, "\(all.stderr)")
+        let signed = try all.json()
+        #expect(signed["format"] as? String == "cascade-ledger-checkpoint/2")
+        #expect(signed.keys.contains("ledger") && signed["ledger"] is NSNull, "nulls are written")
+        let heads = signed["tenant_ledgers"] as? [[String: Any]] ?? []
+        #expect(heads.compactMap { $0["tenant"] as? String } == ["acme", "beta"])
+        let one = try CLIProcess.run([
+            "ledger", "checkpoint", "--database", url, "--signing-key", dir.path("k.key"), "--tenant", "beta",
+            "--out", dir.path("beta.json"), "--json",
+        ])
+        #expect(
+            (try one.json()["tenant_ledgers"] as? [[String: Any]])?.compactMap { $0["tenant"] as? String } == ["beta"])
+
+        for file in ["all.json", "beta.json"] {
+            let verify = try CLIProcess.run([
+                "ledger", "verify", "--database", url, "--checkpoint", dir.path(file), "--public-key",
+                dir.path("k.key.pub"),
+            ])
+            #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+            #expect(verify.stdout.contains("matches the checkpoint"))
+            #expect(verify.stdout.contains("2 stored checkpoints"))
+        }
+        // A SQLite ledger's checkpoint vouches for nothing here; and --tenant needs --database.
+        let sqliteLedger = try CLIProcess.run([
+            "ask", "--tenant", "t", "--batch", dir.path("b.jsonl"), "--data", dir.path("local"), "--no-kb",
+        ])
+        #expect(sqliteLedger.status == 0, "\(sqliteLedger.stderr)")
+        let local = try CLIProcess.run([
+            "ledger", "checkpoint", "--data", dir.path("local"), "--signing-key", dir.path("k.key"), "--out",
+            dir.path("local.json"),
+        ])
+        #expect(local.status == 0, "\(local.stderr)")
+        let foreign = try CLIProcess.run([
+            "ledger", "verify", "--database", url, "--checkpoint", dir.path("local.json"), "--json",
+        ])
+        #expect(foreign.status == 1)
+        #expect((try foreign.json()["problem"] as? String)?.contains("cannot vouch for this PostgreSQL ledger") == true)
+        let tenantOnSQLite = try CLIProcess.run([
+            "ledger", "checkpoint", "--data", dir.path("local"), "--signing-key", dir.path("k.key"), "--tenant", "t",
+        ])
+        #expect(tenantOnSQLite.status == 64)
+        #expect(tenantOnSQLite.stderr.contains("--tenant needs --database"))
+    }
+
     @Test("a month before the tenant's first plan cannot be finalized; a backfill stays possible while it is open")
     func noFinalizeBeforeFirstPlan() throws {
         let dir = try TemporaryDirectory()

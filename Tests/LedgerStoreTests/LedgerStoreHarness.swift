@@ -36,6 +36,9 @@ struct LedgerHarness: Sendable {
     var tamper: @Sendable (_ tenant: String, _ sequence: Int64) async throws -> Void
     /// Changes the second billing change's reopen window behind the store's back.
     var tamperBilling: @Sendable () async throws -> Void
+    /// Removes `tenant`'s rows after its first `keep`, and every stored checkpoint, the way
+    /// someone with the owner's rights could (triggers disabled); the chain that is left verifies.
+    var truncate: @Sendable (_ tenant: String, _ keep: Int) async throws -> Void
 
     static func with(_ backend: Backend, _ body: @Sendable (LedgerHarness) async throws -> Void) async throws {
         switch backend {
@@ -65,6 +68,18 @@ struct LedgerHarness: Sendable {
                     try ledger.writer.write { db in
                         try db.execute(sql: "DROP TRIGGER tenant_billing_no_update")
                         try db.execute(sql: "UPDATE tenant_billing SET reopen_window_hours = 1 WHERE seq = 2")
+                    }
+                },
+                truncate: { tenant, keep in
+                    try ledger.writer.write { db in
+                        try db.execute(sql: "DROP TRIGGER ledger_no_delete")
+                        try db.execute(sql: "DROP TRIGGER checkpoint_no_delete")
+                        try db.execute(
+                            sql: """
+                                DELETE FROM ledger_entry WHERE tenant = ? AND seq >
+                                    (SELECT seq FROM ledger_entry WHERE tenant = ? ORDER BY seq LIMIT 1 OFFSET ?)
+                                """, arguments: [tenant, tenant, keep - 1])
+                        try db.execute(sql: "DELETE FROM checkpoint")
                     }
                 }))
     }
@@ -99,6 +114,17 @@ struct LedgerHarness: Sendable {
                             "UPDATE tenant_billing SET reopen_window_hours = 1 WHERE seq = 2")
                         try await database.unsafeExecute(
                             "ALTER TABLE tenant_billing ENABLE TRIGGER tenant_billing_append_only")
+                    },
+                    truncate: { tenant, keep in
+                        for table in ["ledger_entry", "checkpoint"] {
+                            try await database.unsafeExecute("ALTER TABLE \(table) DISABLE TRIGGER USER")
+                        }
+                        try await database.unsafeExecute(
+                            "DELETE FROM ledger_entry WHERE tenant = '\(tenant)' AND seq > \(keep)")
+                        try await database.unsafeExecute("DELETE FROM checkpoint")
+                        for table in ["ledger_entry", "checkpoint"] {
+                            try await database.unsafeExecute("ALTER TABLE \(table) ENABLE TRIGGER USER")
+                        }
                     })
                 do {
                     try await body(harness)

@@ -192,7 +192,7 @@ struct LedgerIntegrityTests {
         let (late, lateAttempts) = entry("n1", at: now)
         _ = try ledger.record(query: late, attempts: lateAttempts, now: now)
         let checkpoint = try ledger.checkpoint(signingKey: key, now: now)
-        #expect(checkpoint.ledger.sequence == 14)
+        #expect(checkpoint.ledger?.sequence == 14)
         #expect(try ledger.verify(against: checkpoint, trustedPublicKey: key.publicKeyBase64).ok)
 
         // Rollback: the older copy verifies on its own, not against the checkpoint.
@@ -240,7 +240,7 @@ struct LedgerIntegrityTests {
         // An odd millisecond: the signed time must survive the JSON text exactly.
         let checkpoint = try ledger.checkpoint(signingKey: key, now: now.addingTimeInterval(0.123))
         var altered = checkpoint
-        altered.ledger.sequence = 2
+        altered.ledger?.sequence = 2
         #expect(throws: CheckpointError.badSignature) { try ledger.verify(against: altered) }
         let forger = CheckpointSigningKey.generate()
         let forged = try ledger.checkpoint(signingKey: forger, now: now)

@@ -5,6 +5,12 @@ import KnowledgeBase
 /// A signed statement of how far the ledger's chains reached at a moment: the ledger's last
 /// sequence and hash, and the same for billing changes and final invoices.
 ///
+/// Two formats, one per chain layout. `cascade-ledger-checkpoint/1` (the SQLite ledger: one
+/// chain for all tenants) pins ``ledger``. `cascade-ledger-checkpoint/2` (the PostgreSQL ledger:
+/// one chain per tenant, so nodes never queue behind each other) pins ``tenantLedgers`` instead:
+/// the head of each tenant's chain it names, all of them or only one (a final invoice's
+/// checkpoint names only its own tenant, so an invoice never shows a customer who else is billed).
+///
 /// Why: a hash chain proves only that the file agrees with itself. Someone who can write the
 /// file can drop the triggers, delete the last rows, restore an older copy or rewrite rows and
 /// re-hash everything after them, and the chain still verifies. A checkpoint kept outside the
@@ -13,9 +19,14 @@ import KnowledgeBase
 /// written after it, and nothing against whoever holds the signing key.
 public struct Checkpoint: Sendable, Hashable, Codable {
     public static let currentFormat = "cascade-ledger-checkpoint/1"
+    /// The format of a ledger with one chain per tenant.
+    public static let perTenantFormat = "cascade-ledger-checkpoint/2"
 
     public var format: String
-    public var ledger: ChainHead
+    /// The head of the one ledger chain (format 1); null in format 2.
+    public var ledger: ChainHead?
+    /// The heads of the tenants' chains it vouches for, sorted by tenant (format 2); null in format 1.
+    public var tenantLedgers: [TenantChainHead]?
     public var billing: ChainHead
     public var finalInvoices: ChainHead
     /// When it was signed, in whole milliseconds since 1970 (what the signature covers; kept as an
@@ -32,6 +43,7 @@ public struct Checkpoint: Sendable, Hashable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case format, ledger, billing
+        case tenantLedgers = "tenant_ledgers"
         case finalInvoices = "final_invoices"
         case createdAt = "created_at"
         case keyID = "key_id"
@@ -42,7 +54,18 @@ public struct Checkpoint: Sendable, Hashable, Codable {
     /// What the signature covers: every field but the signature.
     var signedBytes: [UInt8] {
         var e = CanonicalEncoding(domain: format)
-        for head in [ledger, billing, finalInvoices] {
+        if let tenantLedgers {
+            e.append(tenantLedgers.count)
+            for head in tenantLedgers {
+                e.append(head.tenant)
+                e.append(head.sequence)
+                e.append(head.hash)
+            }
+        } else {
+            e.append(ledger?.sequence)
+            e.append(ledger?.hash)
+        }
+        for head in [billing, finalInvoices] {
             e.append(head.sequence)
             e.append(head.hash)
         }
@@ -51,14 +74,31 @@ public struct Checkpoint: Sendable, Hashable, Codable {
         return e.bytes
     }
 
-    /// Signs the heads with `key`.
+    /// Signs the heads of a ledger with one chain (format 1) with `key`.
     static func sign(
         ledger: ChainHead, billing: ChainHead, finalInvoices: ChainHead, at now: Date, with key: CheckpointSigningKey
     ) throws -> Checkpoint {
-        var checkpoint = Checkpoint(
-            format: currentFormat, ledger: ledger, billing: billing, finalInvoices: finalInvoices,
-            createdAtMilliseconds: LedgerEntry.milliseconds(now), keyID: key.keyID,
-            publicKey: key.publicKeyBase64, signature: "")
+        try sign(
+            Checkpoint(
+                format: currentFormat, ledger: ledger, tenantLedgers: nil, billing: billing,
+                finalInvoices: finalInvoices, createdAtMilliseconds: LedgerEntry.milliseconds(now), keyID: key.keyID,
+                publicKey: key.publicKeyBase64, signature: ""), with: key)
+    }
+
+    /// Signs the heads of a ledger with one chain per tenant (format 2) with `key`.
+    public static func sign(
+        tenantLedgers: [TenantChainHead], billing: ChainHead, finalInvoices: ChainHead, at now: Date,
+        with key: CheckpointSigningKey
+    ) throws -> Checkpoint {
+        try sign(
+            Checkpoint(
+                format: perTenantFormat, ledger: nil, tenantLedgers: tenantLedgers.sorted { $0.tenant < $1.tenant },
+                billing: billing, finalInvoices: finalInvoices, createdAtMilliseconds: LedgerEntry.milliseconds(now),
+                keyID: key.keyID, publicKey: key.publicKeyBase64, signature: ""), with: key)
+    }
+
+    private static func sign(_ unsigned: Checkpoint, with key: CheckpointSigningKey) throws -> Checkpoint {
+        var checkpoint = unsigned
         checkpoint.signature = try key.key.signature(for: checkpoint.signedBytes).base64EncodedString()
         return checkpoint
     }
@@ -66,9 +106,23 @@ public struct Checkpoint: Sendable, Hashable, Codable {
     /// Checks the format and the signature; with `trustedPublicKey`, also that this key signed it
     /// (without it, any key's valid signature passes: pin the key to rule out a forged checkpoint).
     public func checkSignature(trustedPublicKey: String? = nil) throws {
-        guard format == Self.currentFormat else {
+        switch format {
+        case Self.currentFormat:
+            guard ledger != nil, tenantLedgers == nil else {
+                throw CheckpointError.invalid("a \(format) checkpoint has a ledger head and no tenant_ledgers")
+            }
+        case Self.perTenantFormat:
+            guard ledger == nil, let tenantLedgers else {
+                throw CheckpointError.invalid("a \(format) checkpoint has tenant_ledgers and no single ledger head")
+            }
+            let names = tenantLedgers.map(\.tenant)
+            guard names == names.sorted(), Set(names).count == names.count else {
+                throw CheckpointError.invalid("tenant_ledgers must name each tenant once, sorted")
+            }
+        default:
             throw CheckpointError.invalid(
-                "unknown checkpoint format \"\(format)\" (this version reads \(Self.currentFormat))")
+                "unknown checkpoint format \"\(format)\" (this version reads \(Self.currentFormat) and \(Self.perTenantFormat))"
+            )
         }
         guard let keyBytes = Data(base64Encoded: publicKey), keyBytes.count == 32,
             let key = try? Curve25519.Signing.PublicKey(rawRepresentation: keyBytes)
@@ -88,6 +142,7 @@ public struct Checkpoint: Sendable, Hashable, Codable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(format, forKey: .format)
         try c.encode(ledger, forKey: .ledger)
+        try c.encode(tenantLedgers, forKey: .tenantLedgers)
         try c.encode(billing, forKey: .billing)
         try c.encode(finalInvoices, forKey: .finalInvoices)
         try c.encode(Self.timestamp(milliseconds: createdAtMilliseconds), forKey: .createdAt)
@@ -108,7 +163,8 @@ public struct Checkpoint: Sendable, Hashable, Codable {
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         format = try c.decode(String.self, forKey: .format)
-        ledger = try c.decode(ChainHead.self, forKey: .ledger)
+        ledger = try c.decodeIfPresent(ChainHead.self, forKey: .ledger)
+        tenantLedgers = try c.decodeIfPresent([TenantChainHead].self, forKey: .tenantLedgers)
         billing = try c.decode(ChainHead.self, forKey: .billing)
         finalInvoices = try c.decode(ChainHead.self, forKey: .finalInvoices)
         let created = try c.decode(String.self, forKey: .createdAt)
@@ -123,11 +179,12 @@ public struct Checkpoint: Sendable, Hashable, Codable {
     }
 
     init(
-        format: String, ledger: ChainHead, billing: ChainHead, finalInvoices: ChainHead, createdAtMilliseconds: Int64,
-        keyID: String, publicKey: String, signature: String
+        format: String, ledger: ChainHead?, tenantLedgers: [TenantChainHead]?, billing: ChainHead,
+        finalInvoices: ChainHead, createdAtMilliseconds: Int64, keyID: String, publicKey: String, signature: String
     ) {
         self.format = format
         self.ledger = ledger
+        self.tenantLedgers = tenantLedgers
         self.billing = billing
         self.finalInvoices = finalInvoices
         self.createdAtMilliseconds = createdAtMilliseconds
@@ -144,7 +201,8 @@ public struct Checkpoint: Sendable, Hashable, Codable {
         return try decode(data, source: path)
     }
 
-    static func decode(_ data: Data, source: String) throws -> Checkpoint {
+    /// Reads a checkpoint from its JSON (or from a final invoice's, which carries one).
+    public static func decode(_ data: Data, source: String) throws -> Checkpoint {
         struct Wrapped: Decodable {
             var ledgerCheckpoint: Checkpoint?
             enum CodingKeys: String, CodingKey { case ledgerCheckpoint = "ledger_checkpoint" }
@@ -158,6 +216,19 @@ public struct Checkpoint: Sendable, Hashable, Codable {
         throw CheckpointError.invalid(
             "\(source) is not a cascade checkpoint (expected the JSON `cascade ledger checkpoint` prints, or a final invoice)"
         )
+    }
+}
+
+/// The head of one tenant's chain, in a checkpoint of a ledger with one chain per tenant.
+public struct TenantChainHead: Sendable, Hashable, Codable {
+    public var tenant: String
+    public var sequence: Int64
+    public var hash: String
+
+    public init(tenant: String, sequence: Int64, hash: String) {
+        self.tenant = tenant
+        self.sequence = sequence
+        self.hash = hash
     }
 }
 

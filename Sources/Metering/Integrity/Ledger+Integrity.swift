@@ -10,6 +10,9 @@ extension Ledger {
         /// The table the first problem is in (`ledger_entry`, `tenant_billing`, `final_invoice`,
         /// `checkpoint`), or null.
         public var table: String?
+        /// On a ledger with one chain per tenant (PostgreSQL), the tenant whose chain the first
+        /// problem is in; null on SQLite (one chain) and when intact.
+        public var tenant: String?
         /// The first row that is missing, altered or out of order, and what is wrong with it.
         public var firstBrokenSequence: Int64?
         public var problem: String?
@@ -23,8 +26,26 @@ extension Ledger {
         /// The external checkpoint given to verify, when there was one and it held.
         public var checkpoint: Checkpoint?
 
+        public init(
+            rows: Int, table: String? = nil, tenant: String? = nil, firstBrokenSequence: Int64? = nil,
+            problem: String? = nil, legacyHashRows: Int = 0, billingChanges: Int = 0, finalInvoices: Int = 0,
+            storedCheckpoints: Int = 0, checkpoint: Checkpoint? = nil
+        ) {
+            self.rows = rows
+            self.ok = problem == nil
+            self.table = table
+            self.tenant = tenant
+            self.firstBrokenSequence = firstBrokenSequence
+            self.problem = problem
+            self.legacyHashRows = legacyHashRows
+            self.billingChanges = billingChanges
+            self.finalInvoices = finalInvoices
+            self.storedCheckpoints = storedCheckpoints
+            self.checkpoint = checkpoint
+        }
+
         enum CodingKeys: String, CodingKey {
-            case rows, ok, table
+            case rows, ok, table, tenant
             case firstBrokenSequence = "first_broken_sequence"
             case problem
             case legacyHashRows = "legacy_hash_rows"
@@ -40,6 +61,7 @@ extension Ledger {
             try c.encode(rows, forKey: .rows)
             try c.encode(ok, forKey: .ok)
             try c.encode(table, forKey: .table)
+            try c.encode(tenant, forKey: .tenant)
             try c.encode(firstBrokenSequence, forKey: .firstBrokenSequence)
             try c.encode(problem, forKey: .problem)
             try c.encode(legacyHashRows, forKey: .legacyHashRows)
@@ -69,9 +91,7 @@ extension Ledger {
         if let checkpoint { try checkpoint.checkSignature(trustedPublicKey: trustedPublicKey) }
         return try writer.read { db in
             let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM ledger_entry") ?? 0
-            var result = Verification(
-                rows: total, ok: true, table: nil, firstBrokenSequence: nil, problem: nil, legacyHashRows: 0,
-                billingChanges: 0, finalInvoices: 0, storedCheckpoints: 0, checkpoint: nil)
+            var result = Verification(rows: total)
             do {
                 let integrity = try String.fetchAll(db, sql: "PRAGMA integrity_check")
                 if integrity != ["ok"] {
@@ -207,8 +227,15 @@ extension Ledger {
 
     /// That the chains still reach `checkpoint`'s heads with the same hashes.
     private static func check(_ checkpoint: Checkpoint, _ db: Database, describedAs name: String) throws {
+        guard let ledgerHead = checkpoint.ledger else {
+            throw Broken(
+                table: "checkpoint", sequence: nil,
+                problem:
+                    "\(name) is of a ledger with one chain per tenant (\(checkpoint.format), PostgreSQL); it cannot vouch for this SQLite ledger"
+            )
+        }
         let heads: [(ChainHead, String, String)] = [
-            (checkpoint.ledger, "ledger_entry", "ledger rows"),
+            (ledgerHead, "ledger_entry", "ledger rows"),
             (checkpoint.billing, IntegrityChain.billing.table, "billing changes"),
             (checkpoint.finalInvoices, IntegrityChain.finalInvoice.table, "final invoices"),
         ]
@@ -251,6 +278,17 @@ extension Ledger {
     /// a copy elsewhere: a checkpoint only the file holds can be removed with the rows).
     public func checkpoint(signingKey key: CheckpointSigningKey, now: Date = Date()) throws -> Checkpoint {
         try writer.write { db in try Self.checkpoint(db, key: key, now: now) }
+    }
+
+    /// ``LedgerStore``'s checkpoint: this ledger has one chain for all tenants, so a checkpoint
+    /// always covers all of them and `tenant` must be nil.
+    public func checkpoint(signingKey key: CheckpointSigningKey, tenant: String?, now: Date) throws -> Checkpoint {
+        if let tenant {
+            throw LedgerError.invalidInput(
+                "the SQLite ledger keeps one chain for all tenants: a checkpoint covers them all, not only \(tenant) (leave out --tenant)"
+            )
+        }
+        return try checkpoint(signingKey: key, now: now)
     }
 
     static func checkpoint(_ db: Database, key: CheckpointSigningKey, now: Date) throws -> Checkpoint {

@@ -220,12 +220,6 @@ struct InvoiceCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let onPostgres = options.databaseOption.database != nil
-            if onPostgres && finalize && signingKey.explicitPath != nil {
-                throw ValidationError(
-                    "--signing-key: signed checkpoints are kept by the SQLite ledger only; on PostgreSQL the final invoice carries the tenant's chain head"
-                )
-            }
             let invoice = try await options.withLedger { ledger, catalog in
                 let zone = try await options.timeZone(ledger)
                 let chosen = try month.map { try BillingMonth($0) } ?? BillingMonth.containing(Date(), in: zone)
@@ -245,7 +239,7 @@ struct InvoiceCommand: AsyncParsableCommand {
                             : "\(options.tenant) had no plan in \(chosen) (its first plan starts in \(setting.effectiveMonth)): there is nothing to finalize"
                     )
                 }
-                let key = onPostgres ? nil : try signingKey.load(data: options.ledgerOption.data)
+                let key = try signingKey.load(data: options.ledgerOption.data)
                 invoice = try await ledger.finalize(
                     invoice, computedAt: (sequence, start, end), signingKey: key, now: Date())
                 return invoice

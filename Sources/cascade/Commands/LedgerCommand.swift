@@ -75,43 +75,27 @@ struct LedgerCommand: AsyncParsableCommand {
 
         func validate() throws {
             if publicKey != nil && checkpoint == nil { throw ValidationError("--public-key needs --checkpoint") }
-            if databaseOption.database != nil && checkpoint != nil {
-                throw ValidationError("--checkpoint is not supported with --database yet (the SQLite ledger only)")
-            }
         }
 
         func run() async throws {
             var ok = true
             try await runReportingErrors {
-                if databaseOption.database != nil {
-                    // PostgreSQL: one hash chain per tenant, each re-hashed and linked.
-                    let result = try await databaseOption.withLedger(ledgerOption) { ledger in
-                        try await ledger.verifyChains(tenant: nil)
-                    }
-                    ok = result.ok
-                    if json {
-                        try Terminal.printJSON(result)
-                    } else if result.ok {
-                        print("ledger OK: \(result.rows) rows; every tenant's hash chain intact")
-                    } else {
-                        print(
-                            "ledger BROKEN in \(result.tenant ?? "?")'s chain at row \(result.firstBrokenSequence ?? 0): \(result.problem ?? "")"
-                        )
-                    }
-                    return
-                }
-                guard FileManager.default.fileExists(atPath: ledgerOption.ledger) else {
+                if databaseOption.database == nil && !FileManager.default.fileExists(atPath: ledgerOption.ledger) {
                     throw LedgerError.cannotOpen(path: ledgerOption.ledger, reason: "no such file")
                 }
                 let anchor = try checkpoint.map { try Metering.Checkpoint.read(path: $0) }
                 let trusted = try publicKey.map { try CheckpointSigningKey.publicKey($0) }
-                let result = try ledgerOption.openExisting().verify(against: anchor, trustedPublicKey: trusted)
+                let result = try await databaseOption.withLedger(ledgerOption) { ledger in
+                    try await ledger.verify(against: anchor, trustedPublicKey: trusted)
+                }
                 ok = result.ok
                 if json {
                     try Terminal.printJSON(result)
                 } else if result.ok {
+                    let chains =
+                        databaseOption.database == nil ? "hash chains intact" : "every tenant's hash chain intact"
                     var line =
-                        "ledger OK: \(result.rows) rows, \(result.billingChanges) billing changes, \(result.finalInvoices) final invoices, \(result.storedCheckpoints) stored checkpoints; hash chains intact"
+                        "ledger OK: \(result.rows) rows, \(result.billingChanges) billing changes, \(result.finalInvoices) final invoices, \(result.storedCheckpoints) stored checkpoints; \(chains)"
                     if let anchor {
                         line +=
                             "; matches the checkpoint of \(Metering.Checkpoint.timestamp(milliseconds: anchor.createdAtMilliseconds)) (key \(anchor.keyID)\(trusted == nil ? ", not pinned: pass --public-key" : ""))"
@@ -123,9 +107,11 @@ struct LedgerCommand: AsyncParsableCommand {
                         )
                     }
                 } else {
-                    print(
-                        "ledger BROKEN\(result.table.map { " in \($0)" } ?? "")\(result.firstBrokenSequence.map { " at row \($0)" } ?? ""): \(result.problem ?? "")"
-                    )
+                    let place = [
+                        result.table.map { "in \($0)" }, result.tenant.map { "of \($0)" },
+                        result.firstBrokenSequence.map { "at row \($0)" },
+                    ].compactMap { $0 }.joined(separator: " ")
+                    print("ledger BROKEN\(place.isEmpty ? "" : " " + place): \(result.problem ?? "")")
                 }
             }
             if !ok { throw ExitStatus.partialFailure }
@@ -136,27 +122,42 @@ struct LedgerCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Sign the ledger's current heads (Ed25519) and print the checkpoint; keep it outside the ledger.",
             discussion: """
-                The checkpoint is also stored in the ledger file. It pins (sequence, head hash) of the ledger rows, \
+                The checkpoint is also stored in the ledger (file or database). It pins (sequence, head hash) of the ledger rows, \
                 the billing changes and the final invoices at this moment: `cascade ledger verify --checkpoint FILE \
                 --public-key KEY.pub` later proves those rows were neither removed, rolled back nor rewritten. It \
                 proves nothing about rows written after it, nor against whoever holds the signing key.
                 """)
 
         @OptionGroup var ledgerOption: LedgerOption
+        @OptionGroup var databaseOption: DatabaseOption
         @OptionGroup var signingKey: SigningKeyOption
+        @Option(
+            help:
+                "With --database (one chain per tenant): pin only this tenant's chain. Default: every tenant's.")
+        var tenant: String?
         @Option(
             help: ArgumentHelp("Also write the checkpoint to this file (refuses to replace one).", valueName: "file"))
         var out: String?
         @Flag(help: "Print JSON (the checkpoint itself).") var json = false
+
+        func validate() throws {
+            if tenant != nil && databaseOption.database == nil {
+                throw ValidationError(
+                    "--tenant needs --database: the SQLite ledger keeps one chain for all tenants, so its checkpoint covers them all"
+                )
+            }
+        }
 
         func run() async throws {
             try await runReportingErrors {
                 if let out {
                     try OutputFile.checkWritable(out, replace: false)
                 }
-                let ledger = try ledgerOption.openExisting()
                 let key = try signingKey.load(data: ledgerOption.data)
-                let checkpoint = try ledger.checkpoint(signingKey: key)
+                let tenant = self.tenant
+                let checkpoint = try await databaseOption.withLedger(ledgerOption) { ledger in
+                    try await ledger.checkpoint(signingKey: key, tenant: tenant, now: Date())
+                }
                 let body = try JSONConvention.encoder().encode(checkpoint)
                 if let out {
                     guard FileManager.default.createFile(atPath: out, contents: body + Data("\n".utf8)) else {
@@ -167,7 +168,7 @@ struct LedgerCommand: AsyncParsableCommand {
                     try Terminal.printJSON(checkpoint)
                 } else {
                     print(
-                        "checkpoint signed by key \(checkpoint.keyID): ledger row \(checkpoint.ledger.sequence), \(checkpoint.billing.sequence) billing changes, \(checkpoint.finalInvoices.sequence) final invoices\(out.map { "; written to \($0)" } ?? "")"
+                        "checkpoint signed by key \(checkpoint.keyID): \(checkpoint.ledger.map { "ledger row \($0.sequence)" } ?? "the chains of \(checkpoint.tenantLedgers?.count ?? 0) tenant(s)"), \(checkpoint.billing.sequence) billing changes, \(checkpoint.finalInvoices.sequence) final invoices\(out.map { "; written to \($0)" } ?? "")"
                     )
                 }
             }

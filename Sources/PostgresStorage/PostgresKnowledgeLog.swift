@@ -23,6 +23,27 @@ public struct PostgresKnowledgeLog: KnowledgeBaseLog {
             try await connection.run(
                 "SELECT pg_advisory_xact_lock(hashtextextended(current_schema() || '/kb/' || \(tenant), 0))",
                 logger: logger)
+            // Under the lock: the change must fit the log as it is now.
+            let head = try await connection.run(
+                "SELECT version, model FROM kb_log WHERE tenant = \(tenant) ORDER BY version DESC LIMIT 1",
+                logger: logger
+            ).first.map { try $0.decode((Int64, String).self) }
+            if record.isModelSwitch {
+                guard let head else {
+                    throw StoreError.conflict(
+                        "the shared knowledge base of \(tenant) is empty: there is nothing to reindex")
+                }
+                guard record.baseVersion == head.0 else {
+                    throw StoreError.conflict(
+                        "the shared knowledge base of \(tenant) changed while it was reindexed (now at change \(head.0)); "
+                            + "run reindex again: vectors already embedded are kept")
+                }
+            } else if let head, head.1 != model {
+                throw StoreError.conflict(
+                    "the shared knowledge base of \(tenant) uses embedding model \(head.1), not \(model): embed with its "
+                        + "model (leave out --embedder), or switch it first with `cascade reindex --tenant \(tenant) --database …`"
+                )
+            }
             let rows = try await connection.run(
                 """
                 INSERT INTO kb_log(tenant, version, model, recorded_at_ms, body)

@@ -119,24 +119,36 @@ public final class CascadeService: Sendable {
         {
             embedder = try self.embedder(forModelID: model.id, dimension: model.dimension)
         }
-        let model = embedder
-        let batcher: EmbeddingBatcher? =
-            configuration.batchQueryEmbeddings
-            ? batchers.withLock { batchers in
-                if let existing = batchers[model.modelID] { return existing }
-                let created = EmbeddingBatcher(embedder: model)
-                batchers[model.modelID] = created
-                return created
-            } : nil
         let sharing = knowledgeLog.map { (log: $0, tenant: tenant) }
+        // With a shared log, the log decides the model (its first change, a `reindex` switch).
+        var loadModel: (@Sendable (String, Int) throws -> TenantKnowledgeBase.Model)?
+        if sharing != nil {
+            loadModel = { [self] id, dimension in
+                let embedder = try self.embedder(forModelID: id, dimension: dimension)
+                return TenantKnowledgeBase.Model(embedder: embedder, batcher: self.batcher(for: embedder))
+            }
+        }
         let runtime = TenantRuntime(
             tenant: tenant,
-            knowledgeBase: try TenantKnowledgeBase(path: path, embedder: embedder, batcher: batcher, sharing: sharing),
+            knowledgeBase: try TenantKnowledgeBase(
+                path: path, embedder: embedder, batcher: batcher(for: embedder), sharing: sharing,
+                loadModel: loadModel),
             uploadsDirectory: try data.uploadsDirectory(tenant: tenant))
         return runtimes.withLock { runtimes in
             if let existing = runtimes[tenant] { return existing }
             runtimes[tenant] = runtime
             return runtime
+        }
+    }
+
+    /// The batcher of `model`'s queries, one per model (nil when batching is off).
+    private func batcher(for model: any Embedder) -> EmbeddingBatcher? {
+        guard configuration.batchQueryEmbeddings else { return nil }
+        return batchers.withLock { batchers in
+            if let existing = batchers[model.modelID] { return existing }
+            let created = EmbeddingBatcher(embedder: model)
+            batchers[model.modelID] = created
+            return created
         }
     }
 

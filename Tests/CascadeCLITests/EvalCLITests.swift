@@ -114,10 +114,8 @@ struct EvalCLITests {
         #expect(yaml.contains("confidence:\n  bias: "))
     }
 
-    @Test("import-vectors stores a .npy matrix with its corpus, and search finds the rows")
-    func importVectors() throws {
-        let dir = try TemporaryDirectory()
-        // Two 384-d unit vectors along the first two axes, for two passages.
+    /// Two 384-d unit vectors along the first two axes, as a .npy file.
+    func twoVectors() -> Data {
         var values = [Float](repeating: 0, count: 2 * 384)
         values[0] = 1
         values[384 + 1] = 1
@@ -128,6 +126,80 @@ struct EvalCLITests {
             + Data([1, 0, UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)])
         npy.append(Data(header.utf8))
         values.withUnsafeBufferPointer { npy.append($0) }
+        return npy
+    }
+
+    @Test(
+        "on PostgreSQL: eval reads a tenant's shared knowledge base, reindex switches it for every copy, import-vectors appends to it"
+    )
+    func sharedKnowledgeBases() throws {
+        let base =
+            ProcessInfo.processInfo.environment["CASCADE_TEST_DATABASE_URL"]
+            ?? "postgres://cascade:cascade@127.0.0.1:5432/cascade_test"
+        let schema = "cli_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
+        let url = base + (base.contains("?") ? "&" : "?") + "search_path=\(schema)"
+        let dir = try TemporaryDirectory()
+        let set = try tinySet(dir)
+        #expect(try CLIProcess.run(["migrate", "--database", url]).status == 0)
+        let (node, admin) = (dir.path("node"), dir.path("admin"))
+        let ingest = try CLIProcess.run([
+            "ingest", set + "/corpus.jsonl", "--tenant", "acme", "--database", url, "--data", node, "--embedder",
+            "hashing",
+        ])
+        #expect(ingest.status == 0, "\(ingest.stderr)")
+
+        // eval on the shared knowledge base (a fresh copy) equals eval on the node's own copy.
+        func ndcg(_ arguments: [String]) throws -> Double? {
+            let run = try CLIProcess.run(
+                ["eval", "retrieval", "--dataset", set, "--mode", "hybrid", "--json"] + arguments)
+            #expect(run.status == 0, "\(run.stderr)")
+            let rows = try run.json()["rows"] as? [[String: Any]]
+            return (rows?.first?["metrics"] as? [String: Any])?["ndcg_at_10"] as? Double
+        }
+        let shared = try ndcg(["--database", url, "--kb-tenant", "acme", "--data", admin])
+        #expect(shared != nil)
+        #expect(shared == (try ndcg(["--kb", node + "/tenants/acme/kb.sqlite"])))
+        let noTenant = try CLIProcess.run(["eval", "retrieval", "--dataset", set, "--database", url])
+        #expect(noTenant.status == 64 && noTenant.stderr.contains("--kb-tenant"))
+
+        // reindex from another machine: one change of the log, which the node's copy replays.
+        let reindex = try CLIProcess.run([
+            "reindex", "--tenant", "acme", "--database", url, "--data", admin, "--embedder", "minilm", "--json",
+        ])
+        #expect(reindex.status == 0, "\(reindex.stderr)")
+        #expect(try reindex.json()["previous_model"] as? String == "hashing-v1-384")
+        let stats = try CLIProcess.run(["stats", "--tenant", "acme", "--database", url, "--data", node, "--json"])
+        #expect(stats.status == 0, "\(stats.stderr)")
+        #expect(stats.stdout.contains("all-MiniLM-L6-v2"), "\(stats.stdout)")
+        // A change of the old model after the switch is refused, nothing appended.
+        try dir.write("v.npy", twoVectors())
+        try dir.write(
+            "c/corpus.jsonl",
+            Data(
+                "{\"_id\": \"a\", \"title\": \"A\", \"text\": \"first\"}\n{\"_id\": \"b\", \"title\": \"B\", \"text\": \"second\"}\n"
+                    .utf8))
+        let imported = [
+            "import-vectors", "--corpus", dir.path("c/corpus.jsonl"), "--vectors", dir.path("v.npy"), "--model",
+            "hashing", "--database", url, "--data", admin,
+        ]
+        let refused = try CLIProcess.run(imported + ["--tenant", "acme"])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("uses embedding model"), "\(refused.stderr)")
+        // Into a tenant with no knowledge base yet: every machine's copy gets it.
+        let accepted = try CLIProcess.run(imported + ["--tenant", "beta", "--json"])
+        #expect(accepted.status == 0, "\(accepted.stderr)")
+        #expect(try accepted.json()["documents"] as? Int == 2)
+        let search = try CLIProcess.run([
+            "search", "second", "--tenant", "beta", "--database", url, "--data", node, "--mode", "keyword", "--json",
+        ])
+        #expect(search.status == 0, "\(search.stderr)")
+        #expect(search.stdout.contains("\"b\""), "\(search.stdout)")
+    }
+
+    @Test("import-vectors stores a .npy matrix with its corpus, and search finds the rows")
+    func importVectors() throws {
+        let dir = try TemporaryDirectory()
+        let npy = twoVectors()
         try dir.write("v.npy", npy)
         try dir.write(
             "c/corpus.jsonl",

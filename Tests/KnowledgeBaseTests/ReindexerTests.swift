@@ -54,4 +54,51 @@ struct ReindexerTests {
         #expect(resumed.chunksEmbedded == chunks - done, "only what was missing is embedded")
         #expect(try store.embeddingModel()?.id == "hashing-v1-64")
     }
+
+    @Test("a shared knowledge base's switch is one change: applied whole, or refused whole when a chunk lacks a vector")
+    func switchRecord() async throws {
+        let dir = try TemporaryDirectory()
+        let (source, chunks) = try await builtStore(dir)
+        let newModel = HashingEmbedder(dimension: 64)
+        #expect(try await Reindexer(store: source, embedder: newModel).embedMissing() == chunks)
+        #expect(try source.embeddingModel()?.id == "hashing-v1-384", "embedding alone does not switch")
+        let vectors = try source.switchVectors(model: newModel.modelID)
+        let record = try KnowledgeBaseLogRecord(
+            switchingTo: newModel.modelID, dimension: 64, vectors: vectors, baseVersion: 7)
+        // As stored in the log and read back by another node.
+        let read = try KnowledgeBaseLogRecord.decode(try record.encoded(), version: 8)
+        #expect(read == record && read.isModelSwitch && read.baseVersion == 7)
+        let (changes, decoded) = try read.changes()
+        #expect(changes.writes.isEmpty && changes.removals.isEmpty && decoded.count == chunks)
+
+        // Another node's copy (the same documents, only the old model's vectors).
+        let copyDir = try TemporaryDirectory()
+        let (copy, _) = try await builtStore(copyDir)
+        var partial = decoded
+        partial.removeValue(forKey: try #require(partial.keys.first))
+        #expect(throws: StoreError.self) {
+            try copy.applyModelSwitch(model: newModel.modelID, dimension: 64, vectors: partial, logVersion: 8)
+        }
+        #expect(try copy.embeddingModel()?.id == "hashing-v1-384", "a refused switch changes nothing")
+        #expect(try copy.logVersion() == 0)
+        var published = 0
+        try copy.applyModelSwitch(model: newModel.modelID, dimension: 64, vectors: decoded, logVersion: 8) {
+            index, commit in
+            #expect(index.count == chunks && index.dimension == 64)
+            try commit()
+            published += 1
+        }
+        #expect(published == 1)
+        let stats = try copy.stats()
+        #expect(stats.embeddingModel == newModel.modelID && stats.vectors == chunks && stats.chunksWithoutVector == 0)
+        #expect(try copy.logVersion() == 8)
+
+        // A record format this build does not know is refused, never applied as something else.
+        var future = record
+        future.format = 3
+        #expect(throws: StoreError.self) { try future.changes() }
+        var mixed = record
+        mixed.removals = [.init(collection: "beir", docID: "d1")]
+        #expect(throws: StoreError.self) { try mixed.changes() }
+    }
 }

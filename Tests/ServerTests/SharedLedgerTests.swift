@@ -1,7 +1,9 @@
 import Cascade
+import Embeddings
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import KnowledgeBase
 import Logging
 import Metering
 import Server
@@ -188,6 +190,72 @@ struct SharedLedgerTests {
             #expect(seen.first == 0, "the watch began before the upload was visible")
             #expect(seen.last == chunks, "node 2 ends with every chunk: \(seen.suffix(3)) of \(chunks)")
             #expect(seen.allSatisfy { $0 == 0 || $0 == chunks }, "node 2 only ever served none or all: \(Set(seen))")
+        }
+    }
+
+    @Test(
+        "a reindex is one change of the log: every node swaps model and index together, and a change of the old model is refused after it"
+    )
+    func modelSwitchReachesEveryNode() async throws {
+        try await Self.withTwoNodes { fixture, nodes, ledger in
+            let job = try await nodes[0].upload("guide.md", refundGuide, as: "acme.admin")
+            #expect(job["status"] as? String == "succeeded", "\(job)")
+            let log = try await PostgresKnowledgeLog(database: ledger.database)
+            // What `cascade reindex --tenant acme --database …` does from an admin's machine.
+            let copy = try KnowledgeBaseStore(path: fixture.directory.path("admin-copy.sqlite"))
+            try await copy.replay(log, tenant: "acme")
+            let newModel = HashingEmbedder(dimension: 256)
+            #expect(try await Reindexer(store: copy, embedder: newModel).embedMissing() > 0)
+            let switchRecord = try KnowledgeBaseLogRecord(
+                switchingTo: newModel.modelID, dimension: 256, vectors: try copy.switchVectors(model: newModel.modelID),
+                baseVersion: try copy.logVersion())
+            // A switch computed on an older version is refused whole.
+            var stale = switchRecord
+            stale.baseVersion = 0
+            await #expect(throws: StoreError.self) { try await log.append(tenant: "acme", record: stale, now: Date()) }
+            _ = try await log.append(tenant: "acme", record: switchRecord, now: Date())
+
+            // A client's own 256-dimension vector is accepted once a node serves the new index.
+            let vector = try await newModel.embed("how long do refunds take")
+            let body = String(
+                decoding: try JSONSerialization.data(withJSONObject: ["vector": vector.map(Double.init), "k": 3]),
+                as: UTF8.self)
+            for (index, node) in nodes.enumerated() {
+                let started = ContinuousClock.now
+                // (A node that has not caught up with anything yet answers 200 with no results.)
+                var reply = try await node.call(.post, "/v1/search", as: "acme.query", body: body)
+                while (reply.status != .ok || (reply.json["results"] as? [Any])?.isEmpty != false)
+                    && ContinuousClock.now - started < .seconds(20)
+                {
+                    try await Task.sleep(for: .milliseconds(50))
+                    reply = try await node.call(.post, "/v1/search", as: "acme.query", body: body)
+                }
+                #expect(reply.status == .ok, "node \(index + 1) never switched: \(reply.text)")
+                #expect((reply.json["results"] as? [[String: Any]])?.isEmpty == false, "\(reply.text)")
+                // Text queries are embedded with the new model too.
+                let text = try await node.call(
+                    .post, "/v1/search", as: "acme.query", body: #"{"query":"how long do refunds take","k":3}"#)
+                #expect(text.status == .ok, "\(text.text)")
+                #expect((text.json["results"] as? [[String: Any]])?.isEmpty == false, "node \(index + 1): \(text.text)")
+            }
+            // An upload after the switch is embedded with the new model, and reaches the other node.
+            let later = try await nodes[1].upload("later.md", "# Later\n\nGift cards never expire.\n", as: "acme.admin")
+            #expect(later["status"] as? String == "succeeded", "\(later)")
+            let gift = #"{"query":"do gift cards expire","k":3}"#
+            let started = ContinuousClock.now
+            var seen: [String] = []
+            while !seen.contains("uploads/later.md") && ContinuousClock.now - started < .seconds(20) {
+                let reply = try await nodes[0].call(.post, "/v1/search", as: "acme.query", body: gift)
+                seen = (reply.json["results"] as? [[String: Any]] ?? []).compactMap { $0["source"] as? String }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(seen.contains("uploads/later.md"), "the upload after the switch reached node 1: \(seen)")
+            // A change embedded with the old model (an upload in flight during the switch) is refused.
+            var old = try #require(try copy.exportRecord())
+            old.model = HashingEmbedder().modelID
+            old.dimension = 384
+            old.vectors = [:]
+            await #expect(throws: StoreError.self) { try await log.append(tenant: "acme", record: old, now: Date()) }
         }
     }
 

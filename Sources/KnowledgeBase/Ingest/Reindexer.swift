@@ -16,6 +16,13 @@ public struct Reindexer: Sendable {
     }
 
     public struct Report: Hashable, Sendable, Codable {
+        public init(previousModel: String?, model: String, chunksEmbedded: Int, elapsedMilliseconds: Double) {
+            self.previousModel = previousModel
+            self.model = model
+            self.chunksEmbedded = chunksEmbedded
+            self.elapsedMilliseconds = elapsedMilliseconds
+        }
+
         public var previousModel: String?
         public var model: String
         public var chunksEmbedded: Int
@@ -34,6 +41,18 @@ public struct Reindexer: Sendable {
     public func run(progress: (@Sendable (Int, Int) -> Void)? = nil) async throws -> Report {
         let started = ContinuousClock.now
         let previous = try store.embeddingModel()?.id
+        let done = try await embedMissing(progress: progress)
+        try store.switchEmbeddingModel(id: embedder.modelID, dimension: embedder.dimension)
+        return Report(
+            previousModel: previous, model: embedder.modelID, chunksEmbedded: done,
+            elapsedMilliseconds: Self.milliseconds(since: started))
+    }
+
+    /// Embeds every chunk text that has no vector under the new model yet and stores the vectors
+    /// beside the old ones (the store keeps serving its old model); returns how many were embedded.
+    /// With a shared knowledge base the switch itself is then one change of the log
+    /// (``KnowledgeBaseLogRecord/init(switchingTo:dimension:vectors:baseVersion:)``).
+    public func embedMissing(progress: (@Sendable (Int, Int) -> Void)? = nil) async throws -> Int {
         let total = try store.countChunksMissingVectors(model: embedder.modelID)
         var done = 0
         let batch = max(1, embedder.preferredBatchSize)
@@ -53,11 +72,11 @@ public struct Reindexer: Sendable {
             done += missing.count
             progress?(done, total)
         }
-        try store.switchEmbeddingModel(id: embedder.modelID, dimension: embedder.dimension)
-        let elapsed = ContinuousClock.now - started
-        return Report(
-            previousModel: previous, model: embedder.modelID, chunksEmbedded: done,
-            elapsedMilliseconds: Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds)
-                / 1e15)
+        return done
+    }
+
+    static func milliseconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
     }
 }

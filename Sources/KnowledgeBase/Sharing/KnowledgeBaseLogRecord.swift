@@ -7,14 +7,33 @@ import Foundation
 ///
 /// Only what a store writes is kept: a document's parsed blocks and full text are not needed to
 /// replay it (its chunks carry the text that is searched).
+///
+/// Two kinds: format 1, documents written and removed; format 2, a switch of the whole knowledge
+/// base to another embedding model (`reindex`), carrying every chunk's vector under the new model
+/// and the version it was computed on. A node that only knows format 1 refuses a switch with a
+/// clear error instead of applying it as something else.
 public struct KnowledgeBaseLogRecord: Codable, Sendable, Equatable {
-    public var format = 1
+    public static let changesFormat = 1
+    public static let modelSwitchFormat = 2
+
+    public var format = KnowledgeBaseLogRecord.changesFormat
     public var model: String
     public var dimension: Int
     public var writes: [Document]
     public var removals: [Removal]
     /// Text hash → little-endian float32 vector, base64.
     public var vectors: [String: Data]
+    /// A model switch: the log version whose chunks ``vectors`` cover (the switch is refused when
+    /// the log has moved on since). Nil for changes.
+    public var baseVersion: Int64?
+
+    /// Whether this record switches the knowledge base to ``model`` (format 2).
+    public var isModelSwitch: Bool { format == Self.modelSwitchFormat }
+
+    enum CodingKeys: String, CodingKey {
+        case format, model, dimension, writes, removals, vectors
+        case baseVersion = "base_version"
+    }
 
     public struct Document: Codable, Sendable, Equatable {
         public var collection: String
@@ -101,10 +120,34 @@ public struct KnowledgeBaseLogRecord: Codable, Sendable, Equatable {
         }
     }
 
+    /// A switch of the knowledge base at log version `baseVersion` to `model`, with the vector of
+    /// every chunk text under it.
+    public init(switchingTo model: String, dimension: Int, vectors: [String: [Float]], baseVersion: Int64) throws {
+        self.format = Self.modelSwitchFormat
+        self.model = model
+        self.dimension = dimension
+        self.writes = []
+        self.removals = []
+        self.baseVersion = baseVersion
+        self.vectors = try vectors.mapValues { vector in
+            guard vector.count == dimension else {
+                throw StoreError.dimensionMismatch(expected: dimension, actual: vector.count)
+            }
+            return VectorBlob.encode(vector)
+        }
+    }
+
     /// The changes and vectors to apply, checked first: every chunk has a finite vector of the
     /// record's dimension (a damaged record is refused whole, never applied in part).
     public func changes() throws -> (KnowledgeBaseChanges, [String: [Float]]) {
-        guard format == 1 else {
+        switch format {
+        case Self.changesFormat: break
+        case Self.modelSwitchFormat:
+            guard writes.isEmpty, removals.isEmpty, baseVersion != nil else {
+                throw StoreError.corrupted(
+                    table: "kb_log", row: 0, reason: "a model switch that also writes documents or has no base version")
+            }
+        default:
             throw StoreError.corrupted(
                 table: "kb_log", row: 0, reason: "record format \(format) is newer than this cascade")
         }

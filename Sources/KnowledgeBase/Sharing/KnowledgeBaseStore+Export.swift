@@ -5,7 +5,13 @@ extension KnowledgeBaseStore {
     /// The whole knowledge base as one change (every document with its chunks and vectors), to
     /// move it to another store or seed a shared log; nil while it has no documents.
     public func exportRecord() throws -> KnowledgeBaseLogRecord? {
-        guard let model = try embeddingModel() else { return nil }
+        try exportRecords(maxDocuments: Int.max).first
+    }
+
+    /// The whole knowledge base as changes of at most `maxDocuments` documents each (an import
+    /// of many documents into a shared log: each change stays a size a node replays at once).
+    public func exportRecords(maxDocuments: Int) throws -> [KnowledgeBaseLogRecord] {
+        guard let model = try embeddingModel() else { return [] }
         let documents = try writer.read { db -> [KnowledgeBaseLogRecord.Document] in
             var documents: [Int64: KnowledgeBaseLogRecord.Document] = [:]
             var order: [Int64] = []
@@ -31,16 +37,21 @@ extension KnowledgeBaseStore {
             }
             return order.compactMap { documents[$0] }
         }
-        guard !documents.isEmpty else { return nil }
-        let hashes = Set(documents.flatMap { $0.chunks.map(\.textHash) })
-        let vectors = try cachedVectors(model: model.id, textHashes: hashes)
-        guard vectors.count == hashes.count else {
-            throw StoreError.corrupted(
-                table: "embedding", row: 0, reason: "\(hashes.count - vectors.count) chunk(s) have no vector")
+        var records: [KnowledgeBaseLogRecord] = []
+        for start in stride(from: 0, to: documents.count, by: max(1, maxDocuments)) {
+            let end = documents.count - start <= maxDocuments ? documents.count : start + maxDocuments
+            let group = Array(documents[start..<end])
+            let hashes = Set(group.flatMap { $0.chunks.map(\.textHash) })
+            let vectors = try cachedVectors(model: model.id, textHashes: hashes)
+            guard vectors.count == hashes.count else {
+                throw StoreError.corrupted(
+                    table: "embedding", row: 0, reason: "\(hashes.count - vectors.count) chunk(s) have no vector")
+            }
+            var record = KnowledgeBaseLogRecord(model: model.id, dimension: model.dimension, writes: group)
+            record.vectors = vectors.mapValues(VectorBlob.encode)
+            records.append(record)
         }
-        var record = KnowledgeBaseLogRecord(model: model.id, dimension: model.dimension, writes: documents)
-        record.vectors = vectors.mapValues(VectorBlob.encode)
-        return record
+        return records
     }
 }
 

@@ -5,25 +5,43 @@ extension KnowledgeBaseStore {
     /// transaction that also records its version (a crash resumes after the last whole change).
     /// `publish` runs at each commit, as in ``apply(_:model:dimension:vectors:logVersion:publish:)``
     /// (a server swaps its index there).
-    /// - Parameter model: the embedding model this copy serves; a change of another model is refused.
+    /// - Parameters:
+    ///   - model: the embedding model the caller serves. At a change of another model (the first
+    ///     change a new node sees, or a `reindex` switch) `adopt` is called with it before the
+    ///     change is applied, and replay goes on with that model; without `adopt`, replay stops
+    ///     before the change with ``KnowledgeBaseModelChange``.
+    ///   - adopt: loads the model a change needs (the caller's next `publish` then serves it).
     /// - Returns: what each applied version did.
     @discardableResult
     public func replay(
         _ log: any KnowledgeBaseLog, tenant: String, model: (id: String, dimension: Int)? = nil,
+        adopt: ((_ id: String, _ dimension: Int) throws -> Void)? = nil,
         publish: (ChunkVectorIndex, () throws -> Void) throws -> Void = { _, commit in try commit() }
     ) async throws -> [Int64: AppliedChanges] {
+        var model = model
         var applied: [Int64: AppliedChanges] = [:]
         while true {
             let batch = try await log.entries(tenant: tenant, after: try logVersion(), limit: 16)
             if batch.isEmpty { return applied }
             for (version, record) in batch {
-                if let model, record.model != model.id || record.dimension != model.dimension {
-                    throw StoreError.modelMismatch(stored: record.model, requested: model.id)
+                if let current = model, record.model != current.id || record.dimension != current.dimension {
+                    guard let adopt else {
+                        throw KnowledgeBaseModelChange(
+                            model: record.model, dimension: record.dimension, version: version)
+                    }
+                    try adopt(record.model, record.dimension)
+                    model = (record.model, record.dimension)
                 }
                 let (changes, vectors) = try record.changes()
-                applied[version] = try apply(
-                    changes, model: record.model, dimension: record.dimension, vectors: vectors, logVersion: version,
-                    publish: publish)
+                if record.isModelSwitch {
+                    applied[version] = try applyModelSwitch(
+                        model: record.model, dimension: record.dimension, vectors: vectors, logVersion: version,
+                        publish: publish)
+                } else {
+                    applied[version] = try apply(
+                        changes, model: record.model, dimension: record.dimension, vectors: vectors,
+                        logVersion: version, publish: publish)
+                }
             }
         }
     }

@@ -100,7 +100,7 @@ public struct KnowledgeBaseStore: Sendable {
         }
     }
 
-    private static func setModel(_ db: Database, id: String, dimension: Int) throws {
+    static func setModel(_ db: Database, id: String, dimension: Int) throws {
         try db.execute(
             sql: "INSERT OR REPLACE INTO kb_meta(key, value) VALUES ('embedding_model', ?), ('embedding_dimension', ?)",
             arguments: [id, String(dimension)])

@@ -11,6 +11,10 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A value read from the file cannot be right (a negative count, a slot outside its pack…):
     /// refused before it is used as a size or an index.
     case corrupted(table: String, row: Int64, reason: String)
+    /// A change that no longer fits the knowledge base (another writer changed it meanwhile, or
+    /// it uses another model than the shared knowledge base): nothing was written; the reason
+    /// says what to do.
+    case conflict(String)
 
     public var description: String {
         switch self {
@@ -23,6 +27,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             "cannot open knowledge base \(path): \(reason)"
         case .empty(let path):
             "knowledge base \(path) has no documents; add some with `cascade ingest <folder> --kb \(path)`"
+        case .conflict(let reason): reason
         case .corrupted(let table, let row, let reason):
             "the knowledge base is damaged: \(table) row \(row): \(reason); restore it from a backup, or ingest the documents into a new knowledge base"
         }

@@ -121,8 +121,9 @@ struct DocumentRoutes {
                 code: "ambiguous-document")
         }
         let applied = try await knowledgeBase.commit(
-            KnowledgeBaseChanges(removals: [DocumentKey(collection: targets[0].collection, docID: docID)]), vectors: [:]
-        )
+            KnowledgeBaseChanges(removals: [DocumentKey(collection: targets[0].collection, docID: docID)]),
+            vectors: [:],
+            model: knowledgeBase.embedder)
         return JSONResponse([
             "doc_id": .string(docID), "collection": .string(targets[0].collection),
             "removed": .bool(applied.documentsRemoved == 1),

@@ -55,13 +55,14 @@ struct SearchRoutes {
         let started = ContinuousClock.now
         let results: [SearchResult]
         do {
-            var text: String?
-            if let query { text = try Retriever.validated(query: query, k: k) }
-            var queryVector = vector
-            if queryVector == nil, mode != .keyword, let text {
-                queryVector = try await knowledgeBase.embedQuery(text)
+            if vector == nil, mode != .keyword, let query {
+                // Embedded with the model the index serves (also across a model switch).
+                results = try await knowledgeBase.search(query, k: k, mode: mode, filter: filter)
+            } else {
+                var text: String?
+                if let query { text = try Retriever.validated(query: query, k: k) }
+                results = try knowledgeBase.rank(text: text, vector: vector, k: k, mode: mode, filter: filter)
             }
-            results = try knowledgeBase.rank(text: text, vector: queryVector, k: k, mode: mode, filter: filter)
         } catch let error as RetrievalError {
             throw Problem.unprocessable(error.description, code: "invalid-search")
         }

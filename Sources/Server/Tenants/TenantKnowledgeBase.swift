@@ -12,28 +12,36 @@ import Retrieval
 /// write lock is taken only for the commit and the swap, so searches see all of a job or none of
 /// it and wait at most for that commit.
 final class TenantKnowledgeBase: PassageSearching, @unchecked Sendable {
-    // Safe: `store` and `retriever` are read and written only under `lock`.
+    // Safe: `store`, `retriever` and `model` are read and written only under `lock`.
     let path: String
-    let embedder: any Embedder
-    /// Queries of concurrent requests embedded together (nil: each embeds on its own).
-    let batcher: EmbeddingBatcher?
+    /// The embedding model queries are embedded with, and the batcher that embeds concurrent
+    /// requests' queries together (nil: each embeds on its own). Changes only with the index
+    /// (a shared knowledge base switched by `reindex`), at the same instant.
+    struct Model: Sendable {
+        var embedder: any Embedder
+        var batcher: EmbeddingBatcher?
+    }
+    private var model: Model
     private let lock = ReadWriteLock()
     private var store: KnowledgeBaseStore?
     private var retriever: Retriever?
     /// With several nodes: the shared log this store is a replay of, and the tenant's name in it.
     let sharing: (log: any KnowledgeBaseLog, tenant: String)?
+    /// Loads a model the shared log switches to (nil: the log must keep this node's model).
+    let loadModel: (@Sendable (_ id: String, _ dimension: Int) throws -> Model)?
     /// One replay at a time (a poll and a local commit may both want to catch up).
     private let replayLock = AsyncLock()
 
     /// Opens the tenant's store when it exists (a missing file stays missing until the first upload).
     init(
         path: String, embedder: any Embedder, batcher: EmbeddingBatcher? = nil,
-        sharing: (log: any KnowledgeBaseLog, tenant: String)? = nil
+        sharing: (log: any KnowledgeBaseLog, tenant: String)? = nil,
+        loadModel: (@Sendable (_ id: String, _ dimension: Int) throws -> Model)? = nil
     ) throws {
         self.path = path
-        self.embedder = embedder
-        self.batcher = batcher
+        self.model = Model(embedder: embedder, batcher: batcher)
         self.sharing = sharing
+        self.loadModel = loadModel
         if FileManager.default.fileExists(atPath: path) {
             let store = try KnowledgeBaseStore(path: path)
             self.store = store
@@ -46,26 +54,48 @@ final class TenantKnowledgeBase: PassageSearching, @unchecked Sendable {
     /// The store, if the tenant has one yet.
     var currentStore: KnowledgeBaseStore? { lock.withReadLock { store } }
 
+    /// The model queries and uploads are embedded with now.
+    var embedder: any Embedder { lock.withReadLock { model.embedder } }
+
     /// Chunks in the loaded index (0 before the first document).
     var vectorCount: Int { lock.withReadLock { retriever?.vectors.count ?? 0 } }
 
     func search(_ query: String, k: Int, mode: SearchMode, filter: SearchFilter?) async throws -> [SearchResult] {
         let text = try Retriever.validated(query: query, k: k)
-        let vector = mode == .keyword ? nil : try await embedQuery(text)
-        return try rank(text: text, vector: vector, k: k, mode: mode, filter: filter)
+        guard mode != .keyword else { return try rank(text: text, vector: nil, k: k, mode: mode, filter: filter) }
+        // A model switch landing between embedding and ranking: embed again with the new model
+        // (a vector of one model is never ranked against another's index).
+        for _ in 0..<3 {
+            let model = lock.withReadLock { self.model }
+            let vector = try await Self.embed(text, with: model)
+            if let results = try rank(
+                text: text, vector: vector, embeddedWith: model.embedder.modelID, k: k, mode: mode, filter: filter)
+            {
+                return results
+            }
+        }
+        throw StoreError.conflict("the knowledge base switched embedding models during the search; retry")
     }
 
-    /// The query's vector, through the batcher when there is one.
-    func embedQuery(_ text: String) async throws -> [Float] {
-        if let batcher { return try await batcher.embed(text) }
-        return try await embedder.embed(text)
+    private static func embed(_ text: String, with model: Model) async throws -> [Float] {
+        if let batcher = model.batcher { return try await batcher.embed(text) }
+        return try await model.embedder.embed(text)
     }
 
     /// Ranks against the current generation; an empty knowledge base has no results.
     func rank(text: String?, vector: [Float]?, k: Int, mode: SearchMode, filter: SearchFilter?) throws
         -> [SearchResult]
     {
+        try rank(text: text, vector: vector, embeddedWith: nil, k: k, mode: mode, filter: filter) ?? []
+    }
+
+    /// As ``rank(text:vector:k:mode:filter:)``; nil when the index now serves another model than
+    /// `model`, the one `vector` was embedded with.
+    private func rank(
+        text: String?, vector: [Float]?, embeddedWith model: String?, k: Int, mode: SearchMode, filter: SearchFilter?
+    ) throws -> [SearchResult]? {
         try lock.withReadLock {
+            if let model, model != self.model.embedder.modelID { return nil }
             guard let retriever else { return [] }
             return try retriever.rank(text: text, vector: vector, k: k, mode: mode, filter: filter)
         }
@@ -74,13 +104,17 @@ final class TenantKnowledgeBase: PassageSearching, @unchecked Sendable {
     /// Makes `changes` part of the tenant's knowledge base: written here (one node), or appended
     /// to the shared log and then replayed here like every other node does (several nodes; the
     /// log decides the order, so all nodes end with the same documents).
-    func commit(_ changes: KnowledgeBaseChanges, vectors: [String: [Float]]) async throws -> AppliedChanges {
+    func commit(_ changes: KnowledgeBaseChanges, vectors: [String: [Float]], model embedder: any Embedder)
+        async throws -> AppliedChanges
+    {
         guard let sharing else { return try apply(changes, vectors: vectors) }
         let store = currentStore
+        // The model the vectors were embedded with: the log refuses it if the knowledge base has
+        // switched to another meanwhile (upload again).
         let record = try KnowledgeBaseLogRecord(
             changes: changes, vectors: vectors, model: embedder.modelID, dimension: embedder.dimension
         ) { missing in
-            try store?.cachedVectors(model: self.embedder.modelID, textHashes: missing) ?? [:]
+            try store?.cachedVectors(model: embedder.modelID, textHashes: missing) ?? [:]
         }
         let version = try await sharing.log.append(tenant: sharing.tenant, record: record, now: Date())
         let applied = try await catchUp()
@@ -100,15 +134,19 @@ final class TenantKnowledgeBase: PassageSearching, @unchecked Sendable {
         guard let sharing else { return [:] }
         return try await replayLock.withLock {
             let store = try self.storeForWriting()
+            var next = self.lock.withReadLock { self.model }
+            let loadModel = self.loadModel
             return try await store.replay(
-                sharing.log, tenant: sharing.tenant, model: (self.embedder.modelID, self.embedder.dimension)
-            ) { index, commit in
-                try self.lock.withWriteLock {
-                    try commit()
-                    self.store = store
-                    self.retriever = Retriever(store: store, embedder: self.embedder, vectors: index)
-                }
-            }
+                sharing.log, tenant: sharing.tenant, model: (next.embedder.modelID, next.embedder.dimension),
+                adopt: loadModel.map { load in { id, dimension in next = try load(id, dimension) } },
+                publish: { index, commit in
+                    try self.lock.withWriteLock {
+                        try commit()
+                        self.store = store
+                        self.model = next
+                        self.retriever = Retriever(store: store, embedder: next.embedder, vectors: index)
+                    }
+                })
         }
     }
 
@@ -117,6 +155,7 @@ final class TenantKnowledgeBase: PassageSearching, @unchecked Sendable {
         -> AppliedChanges
     {
         let store = try storeForWriting()
+        let embedder = self.embedder
         return try store.apply(
             changes, model: embedder.modelID, dimension: embedder.dimension, vectors: vectors, logVersion: logVersion
         ) { index, commit in

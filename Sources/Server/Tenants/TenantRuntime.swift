@@ -44,7 +44,8 @@ final class TenantRuntime: Sendable {
         }
         do {
             let store = try knowledgeBase.storeForWriting()
-            let ingestor = Ingestor(store: store, embedder: knowledgeBase.embedder)
+            let embedder = knowledgeBase.embedder
+            let ingestor = Ingestor(store: store, embedder: embedder)
             let collection = uploadsCollection
             let (documents, data) = try ingestor.load(staged, relativePath: name, collection: collection)
             guard !documents.isEmpty else { throw IngestError.noContent(source: "\(collection)/\(name)") }
@@ -67,7 +68,8 @@ final class TenantRuntime: Sendable {
                 $0.phase = "writing"
                 $0.chunksEmbedded = total
             }
-            let applied = try await knowledgeBase.commit(KnowledgeBaseChanges(writes: prepared), vectors: vectors)
+            let applied = try await knowledgeBase.commit(
+                KnowledgeBaseChanges(writes: prepared), vectors: vectors, model: embedder)
             // Keep the document as received, under its name, once it is searchable.
             let kept = URL(fileURLWithPath: uploads).appendingPathComponent(name)
             try? FileManager.default.createDirectory(atPath: uploads, withIntermediateDirectories: true)

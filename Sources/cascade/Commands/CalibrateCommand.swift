@@ -81,7 +81,7 @@ struct CalibrateCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await runReportingErrors {
-            let (set, retriever) = try await options.open()
+            let (set, retriever) = try await options.open(data: dataOption.directory)
             let extra = try options.unanswerable(unanswerable, set: set)
             guard !extra.isEmpty else {
                 throw ValidationError(

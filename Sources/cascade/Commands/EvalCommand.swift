@@ -32,10 +32,36 @@ struct EvaluationOptions: ParsableArguments {
     @Option(help: "Use this knowledge base (already holding the set's corpus) instead of the cache.")
     var kb: String?
 
-    /// The set, with its corpus ingested (or reused) into a cached knowledge base.
-    func open() async throws -> (BEIRDataset, Retriever) {
+    @Option(
+        help: ArgumentHelp(
+            "Use this tenant's knowledge base (<data>/tenants/<tenant>/kb.sqlite; with --database, the shared one, this machine's copy brought up to date first).",
+            valueName: "tenant"))
+    var kbTenant: String?
+
+    @OptionGroup var databaseOption: DatabaseOption
+
+    func validate() throws {
+        if kb != nil && kbTenant != nil {
+            throw ValidationError("--kb and --kb-tenant name two knowledge bases: give one")
+        }
+        if databaseOption.database != nil && kbTenant == nil {
+            throw ValidationError("--database evaluates a tenant's shared knowledge base: give --kb-tenant")
+        }
+        if let kbTenant, (try? TenantConfiguration.validatedName(kbTenant)) == nil {
+            throw ValidationError("--kb-tenant: letters, digits, '-', '_' and '.' only (at most 64)")
+        }
+    }
+
+    /// The set, with its corpus ingested (or reused) into a cached knowledge base, or the
+    /// knowledge base named by `--kb` / `--kb-tenant`.
+    func open(data: DataDirectory) async throws -> (BEIRDataset, Retriever) {
         let set = try BEIRDataset.load(dataset)
-        if let kb {
+        var named = kb
+        if let kbTenant {
+            try await databaseOption.refreshSharedCopy(tenant: kbTenant, explicitKB: nil, data: data)
+            named = try data.knowledgeBasePath(tenant: kbTenant)
+        }
+        if let kb = named {
             guard FileManager.default.fileExists(atPath: kb) else {
                 throw StoreError.cannotOpen(
                     path: kb, reason: "no such file; drop --kb to ingest the set's corpus into the cache")
@@ -50,7 +76,7 @@ struct EvaluationOptions: ParsableArguments {
                 try EmbedderRegistry.defaultEmbedder()
             }
         let bar = ProgressBar()
-        let kb = try await EvaluationCache(directory: URL(fileURLWithPath: cache)).knowledgeBase(
+        let cached = try await EvaluationCache(directory: URL(fileURLWithPath: cache)).knowledgeBase(
             for: set, embedder: chosen
         ) { progress in
             bar.update(
@@ -58,8 +84,8 @@ struct EvaluationOptions: ParsableArguments {
                 detail: "ingesting the corpus: \(progress.chunksEmbedded) chunks embedded")
         }
         bar.finish()
-        if !kb.reused { Terminal.note("corpus ingested into \(kb.path) (reused next time)") }
-        return (set, try Retriever(store: kb.store, embedder: chosen))
+        if !cached.reused { Terminal.note("corpus ingested into \(cached.path) (reused next time)") }
+        return (set, try Retriever(store: cached.store, embedder: chosen))
     }
 
     /// Unanswerable questions: the given file, else `unanswerable.jsonl` in the set, else none.
@@ -81,6 +107,7 @@ struct EvalRetrievalCommand: AsyncParsableCommand {
     )
 
     @OptionGroup var options: EvaluationOptions
+    @OptionGroup var dataOption: DataOption
 
     @Option(
         help:
@@ -135,7 +162,7 @@ struct EvalRetrievalCommand: AsyncParsableCommand {
             for file in [runFile, markdown, dumpCandidates].compactMap({ $0 }) {
                 try OutputFile.checkWritable(file, replace: true)
             }
-            var (set, retriever) = try await options.open()
+            var (set, retriever) = try await options.open(data: dataOption.directory)
             if let vectorWeight { retriever.fusion.vectorWeight = vectorWeight }
             if let dumpCandidates {
                 try await Self.dump(set: set, retriever: retriever, to: dumpCandidates)
@@ -287,7 +314,7 @@ struct EvalCascadeCommand: AsyncParsableCommand {
     func run() async throws {
         try await runReportingErrors {
             if let markdown { try OutputFile.checkWritable(markdown, replace: true) }
-            let (set, retriever) = try await options.open()
+            let (set, retriever) = try await options.open(data: dataOption.directory)
             let extra = try options.unanswerable(unanswerable, set: set)
             let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
                 "cascade-eval-\(UUID().uuidString)")

@@ -34,12 +34,19 @@ struct ImportVectorsCommand: AsyncParsableCommand {
     var tenant: String?
 
     @OptionGroup var dataOption: DataOption
+    @OptionGroup var databaseOption: DatabaseOption
 
     func validate() throws {
         if let tenant, (try? TenantConfiguration.validatedName(tenant)) == nil {
             throw ValidationError("--tenant: letters, digits, '-', '_' and '.' only (at most 64)")
         }
+        if databaseOption.database != nil && (tenant == nil || store.explicitPath != nil) {
+            throw ValidationError("--database imports into a tenant's shared knowledge base: give --tenant, not --kb")
+        }
     }
+
+    /// Documents per change of the shared log: each change is replayed by every node at once.
+    static let documentsPerChange = 8192
 
     /// The knowledge base file these options name.
     var kbPath: String { (try? store.path(tenant: tenant, data: dataOption.directory)) ?? "" }
@@ -74,14 +81,34 @@ struct ImportVectorsCommand: AsyncParsableCommand {
                     source: vectors, line: nil,
                     reason: "row \(bad.row) has a non-finite value (NaN or infinity) in column \(bad.column)")
             }
-            let kb = try KnowledgeBaseStore(path: kbPath)
-            try encoding.apply(to: kb)
             let corpusURL = URL(fileURLWithPath: corpus)
             let name = collection ?? corpusURL.deletingLastPathComponent().lastPathComponent
             let bar = ProgressBar()
-            let report = try VectorImporter(store: kb).importVectors(
-                corpus: corpusURL, vectors: URL(fileURLWithPath: vectors), model: modelID, collection: name
-            ) { done, total in bar.update(done: done, total: total, detail: "documents") }
+            let report: VectorImporter.Report
+            if let tenant, databaseOption.database != nil {
+                // The same import into a scratch store (same checks, same documents), then
+                // appended to the shared log; this machine's copy replays it like every node.
+                let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+                    "cascade-import-\(UUID().uuidString)")
+                try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+                defer { try? FileManager.default.removeItem(at: scratch) }
+                let staged = try KnowledgeBaseStore(path: scratch.appendingPathComponent("kb.sqlite").path)
+                report = try VectorImporter(store: staged).importVectors(
+                    corpus: corpusURL, vectors: URL(fileURLWithPath: vectors), model: modelID, collection: name
+                ) { done, total in bar.update(done: done, total: total, detail: "documents") }
+                let records = try staged.exportRecords(maxDocuments: Self.documentsPerChange)
+                try await databaseOption.withShared { _, log in
+                    for record in records { _ = try await log.append(tenant: tenant, record: record, now: Date()) }
+                }
+                try await databaseOption.refreshSharedCopy(tenant: tenant, explicitKB: nil, data: dataOption.directory)
+                try encoding.apply(to: try KnowledgeBaseStore(path: kbPath))
+            } else {
+                let kb = try KnowledgeBaseStore(path: kbPath)
+                try encoding.apply(to: kb)
+                report = try VectorImporter(store: kb).importVectors(
+                    corpus: corpusURL, vectors: URL(fileURLWithPath: vectors), model: modelID, collection: name
+                ) { done, total in bar.update(done: done, total: total, detail: "documents") }
+            }
             bar.finish()
             let rate = report.seconds > 0 ? Double(report.documents) / report.seconds : 0
             if json {

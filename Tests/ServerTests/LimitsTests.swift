@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Server
+import Synchronization
 import TestSupport
 import Testing
 
@@ -39,11 +40,23 @@ import Testing
     }
 
     @Test func aTenantOverItsInFlightCapGets429AndOthersAreServed() async throws {
-        // A slow LLM endpoint keeps acme's first question in progress for a while.
+        // An LLM endpoint that holds acme's first question until the test releases it (however
+        // slowly a loaded machine gets to the second question, the first is still in flight).
+        let release = DispatchSemaphore(value: 0)
+        let released = Mutex(false)
         let llm = try LoopbackHTTPServer { _ in
-            .init(body: Data("{\"choices\":[]}".utf8), delay: 5)
+            // Only until released: the tier's retry of this unusable reply is answered at once.
+            if !released.withLock({ $0 }) { _ = release.wait(timeout: .now() + 60) }
+            return .init(body: Data("{\"choices\":[]}".utf8))
         }
-        defer { llm.stop() }
+        @Sendable func open() {
+            released.withLock { $0 = true }
+            release.signal()
+        }
+        defer {
+            open()
+            llm.stop()
+        }
         let fixture = try await ServiceFixture.make { $0.maxInFlightPerTenant = 1 }
         try fixture.directory.write(
             "data/tenants/acme.yaml", "llm:\n  url: \"\(llm.baseURL.absoluteString)/v1\"\n  model: \"slow\"\n")
@@ -57,6 +70,7 @@ import Testing
             #expect(second.problemCode == "too-many-in-flight")
             let other = try await api.ask("How long do refunds take?", as: "beta.query")
             #expect(other.status == .ok)
+            open()
             #expect(try await slow.status == .ok)
             // The slot is free again once the slow request finished.
             #expect(try await api.ask("And the refund window?", as: "acme.query").status == .ok)

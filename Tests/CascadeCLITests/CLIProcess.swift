@@ -91,3 +91,13 @@ final class Locked<T>: @unchecked Sendable {
         }
     }
 }
+
+/// A PostgreSQL URL for one test: the server `tools/postgres` starts (or
+/// `$CASCADE_TEST_DATABASE_URL`), in a schema of the test's own.
+func testSchemaURL() -> String {
+    let base =
+        ProcessInfo.processInfo.environment["CASCADE_TEST_DATABASE_URL"]
+        ?? "postgres://cascade:cascade@127.0.0.1:5432/cascade_test"
+    let schema = "cli_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
+    return base + (base.contains("?") ? "&" : "?") + "search_path=\(schema)"
+}

@@ -67,11 +67,7 @@ struct CheckpointCLITests {
 
     @Test("on PostgreSQL: checkpoint pins each tenant's chain (or one), verify checks it and names the tenant")
     func checkpointOnPostgres() throws {
-        let base =
-            ProcessInfo.processInfo.environment["CASCADE_TEST_DATABASE_URL"]
-            ?? "postgres://cascade:cascade@127.0.0.1:5432/cascade_test"
-        let schema = "cli_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
-        let url = base + (base.contains("?") ? "&" : "?") + "search_path=\(schema)"
+        let url = testSchemaURL()
         let dir = try TemporaryDirectory()
         let data = dir.path("data")
         #expect(try CLIProcess.run(["migrate", "--database", url]).status == 0)

@@ -133,11 +133,7 @@ struct EvalCLITests {
         "on PostgreSQL: eval reads a tenant's shared knowledge base, reindex switches it for every copy, import-vectors appends to it"
     )
     func sharedKnowledgeBases() throws {
-        let base =
-            ProcessInfo.processInfo.environment["CASCADE_TEST_DATABASE_URL"]
-            ?? "postgres://cascade:cascade@127.0.0.1:5432/cascade_test"
-        let schema = "cli_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
-        let url = base + (base.contains("?") ? "&" : "?") + "search_path=\(schema)"
+        let url = testSchemaURL()
         let dir = try TemporaryDirectory()
         let set = try tinySet(dir)
         #expect(try CLIProcess.run(["migrate", "--database", url]).status == 0)

@@ -7,10 +7,6 @@ import Testing
 /// anything is written.
 @Suite("cascade export and import")
 struct ExportImportCLITests {
-    let base =
-        ProcessInfo.processInfo.environment["CASCADE_TEST_DATABASE_URL"]
-        ?? "postgres://cascade:cascade@127.0.0.1:5432/cascade_test"
-
     func run(_ arguments: [String]) throws -> CLIProcess.Output {
         let result = try CLIProcess.run(arguments)
         #expect(result.status == 0, "\(arguments.prefix(2).joined(separator: " ")): \(result.stderr)")
@@ -20,8 +16,7 @@ struct ExportImportCLITests {
     @Test("SQLite → PostgreSQL → SQLite: the same report, keys and knowledge; a changed file is refused")
     func roundTrip() throws {
         let dir = try TemporaryDirectory()
-        let schema = "cli_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
-        let url = base + (base.contains("?") ? "&" : "?") + "search_path=\(schema)"
+        let url = testSchemaURL()
         let source = dir.path("source")
         try dir.write("docs/wal.md", "# Write-ahead log\n\nRun PRAGMA journal_mode=WAL to turn on write-ahead logging.")
         try dir.write("docs/backup.md", "# Backups\n\nUse the .backup command to copy a live database safely.")

@@ -6,14 +6,9 @@ import Testing
 /// (`CASCADE_TEST_DATABASE_URL`), in a schema of its own.
 @Suite("cascade migrate")
 struct MigrateCLITests {
-    let base =
-        ProcessInfo.processInfo.environment["CASCADE_TEST_DATABASE_URL"]
-        ?? "postgres://cascade:cascade@127.0.0.1:5432/cascade_test"
-
     @Test("creates the schema once, then reports nothing to do, as JSON with every field")
     func createsThenIdles() throws {
-        let schema = "cli_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
-        let url = base + (base.contains("?") ? "&" : "?") + "search_path=\(schema)"
+        let url = testSchemaURL()
         let first = try CLIProcess.run(["migrate", "--database", url, "--json"])
         #expect(first.status == 0, "\(first.stderr)")
         let created = try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any]
@@ -30,8 +25,7 @@ struct MigrateCLITests {
 
     @Test("ledger show, verify and void take --database; --database with --ledger is refused")
     func ledgerCommandsOnPostgres() throws {
-        let schema = "cli_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
-        let url = base + (base.contains("?") ? "&" : "?") + "search_path=\(schema)"
+        let url = testSchemaURL()
         #expect(try CLIProcess.run(["migrate", "--database", url]).status == 0)
 
         let show = try CLIProcess.run(["ledger", "show", "--database", url])
@@ -64,8 +58,7 @@ struct MigrateCLITests {
 
     @Test("tenants, keys and billing commands take --database: nothing is written to the data folder")
     func controlPlaneOnPostgres() throws {
-        let schema = "cli_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
-        let url = base + (base.contains("?") ? "&" : "?") + "search_path=\(schema)"
+        let url = testSchemaURL()
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("data-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: data) }
         #expect(try CLIProcess.run(["migrate", "--database", url]).status == 0)

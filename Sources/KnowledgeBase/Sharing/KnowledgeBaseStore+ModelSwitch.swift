@@ -37,18 +37,7 @@ extension KnowledgeBaseStore {
                 // The previous model's vectors can no longer serve a query: free their space.
                 try db.execute(sql: "DELETE FROM embedding WHERE model != ?", arguments: [model])
                 try db.execute(sql: "DELETE FROM vector_pack WHERE model != ?", arguments: [model])
-                if let logVersion {
-                    try db.execute(
-                        sql: "INSERT OR REPLACE INTO kb_meta(key, value) VALUES ('log_version', ?)",
-                        arguments: [String(logVersion)])
-                }
-                let index = try Self.loadVectorIndex(db, model: model, dimension: dimension)
-                var committed = false
-                try publish(index) {
-                    try db.commit()
-                    committed = true
-                }
-                guard committed else { throw StoreError.cannotOpen(path: path, reason: "the switch was not committed") }
+                try commit(db, model: model, dimension: dimension, logVersion: logVersion, publish: publish)
                 return AppliedChanges(documentsWritten: 0, documentsRemoved: 0, chunksWritten: 0)
             } catch {
                 if db.isInsideTransaction { try? db.rollback() }

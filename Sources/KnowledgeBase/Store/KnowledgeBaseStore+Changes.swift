@@ -59,20 +59,7 @@ extension KnowledgeBaseStore {
                     removed += try Self.removeDocuments(db, collection: key.collection, docIDs: [key.docID])
                 }
                 for document in changes.writes { try Self.write(db, document, model: model, vectors: vectors) }
-                if let logVersion {
-                    // Committed with the change itself: after a crash the store says exactly which
-                    // shared change it holds last, and replay resumes after it.
-                    try db.execute(
-                        sql: "INSERT OR REPLACE INTO kb_meta(key, value) VALUES ('log_version', ?)",
-                        arguments: [String(logVersion)])
-                }
-                let index = try Self.loadVectorIndex(db, model: model, dimension: dimension)
-                var committed = false
-                try publish(index) {
-                    try db.commit()
-                    committed = true
-                }
-                guard committed else { throw StoreError.cannotOpen(path: path, reason: "changes were not committed") }
+                try commit(db, model: model, dimension: dimension, logVersion: logVersion, publish: publish)
                 return AppliedChanges(
                     documentsWritten: changes.writes.count, documentsRemoved: removed,
                     chunksWritten: changes.writes.reduce(0) { $0 + $1.chunks.count })
@@ -81,6 +68,27 @@ extension KnowledgeBaseStore {
                 throw error
             }
         }
+    }
+
+    /// Records `logVersion` (with the change itself: after a crash the store says exactly which
+    /// shared change it holds last, and replay resumes after it), builds the index of the result
+    /// inside the open transaction and hands it to `publish` together with the commit.
+    func commit(
+        _ db: Database, model: String, dimension: Int, logVersion: Int64?,
+        publish: (ChunkVectorIndex, () throws -> Void) throws -> Void
+    ) throws {
+        if let logVersion {
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO kb_meta(key, value) VALUES ('log_version', ?)",
+                arguments: [String(logVersion)])
+        }
+        let index = try Self.loadVectorIndex(db, model: model, dimension: dimension)
+        var committed = false
+        try publish(index) {
+            try db.commit()
+            committed = true
+        }
+        guard committed else { throw StoreError.cannotOpen(path: path, reason: "changes were not committed") }
     }
 
     /// The last change of the shared log this store holds (0 when none).

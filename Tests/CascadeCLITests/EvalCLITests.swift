@@ -138,6 +138,7 @@ struct EvalCLITests {
         let set = try tinySet(dir)
         #expect(try CLIProcess.run(["migrate", "--database", url]).status == 0)
         let (node, admin) = (dir.path("node"), dir.path("admin"))
+        #expect(try CLIProcess.run(["tenants", "create", "acme", "--database", url, "--data", admin]).status == 0)
         let ingest = try CLIProcess.run([
             "ingest", set + "/corpus.jsonl", "--tenant", "acme", "--database", url, "--data", node, "--embedder",
             "hashing",
@@ -167,6 +168,16 @@ struct EvalCLITests {
         let stats = try CLIProcess.run(["stats", "--tenant", "acme", "--database", url, "--data", node, "--json"])
         #expect(stats.status == 0, "\(stats.stderr)")
         #expect(stats.stdout.contains("all-MiniLM-L6-v2"), "\(stats.stdout)")
+        // Moved to one SQLite node, the knowledge base arrives as it is now: switched, whole.
+        let export = try CLIProcess.run([
+            "export", "--tenant", "acme", "--database", url, "--to", dir.path("acme-export"), "--data", admin,
+        ])
+        #expect(export.status == 0, "\(export.stderr)")
+        #expect(
+            try CLIProcess.run(["import", "--from", dir.path("acme-export"), "--data", dir.path("single")]).status == 0)
+        let single = try CLIProcess.run(["stats", "--tenant", "acme", "--data", dir.path("single"), "--json"])
+        #expect(single.stdout.contains("all-MiniLM-L6-v2"), "\(single.stdout)\(single.stderr)")
+        #expect(try single.json()["documents"] as? Int == 5)
         // A change of the old model after the switch is refused, nothing appended.
         try dir.write("v.npy", twoVectors())
         try dir.write(

@@ -130,21 +130,28 @@ public enum TenantArchive {
         return manifest
     }
 
+    /// Documents per knowledge-base line of an archive.
+    static let documentsPerRecord = 8192
+
+    /// The tenant's knowledge base as it is now, as changes of at most ``documentsPerRecord``
+    /// documents. A shared one is replayed into a scratch copy first: the archive holds the
+    /// documents, not the log's history (which may switch models, and whose versions mean nothing
+    /// in another store), so it imports the same way into SQLite and into a shared log.
     static func knowledgeRecords(tenant: String, in store: KnowledgeStore) async throws -> [KnowledgeBaseLogRecord] {
         switch store {
         case .local(let data):
             let path = try data.knowledgeBasePath(tenant: tenant)
             guard FileManager.default.fileExists(atPath: path) else { return [] }
-            return try KnowledgeBaseStore(path: path).exportRecord().map { [$0] } ?? []
+            return try KnowledgeBaseStore(path: path).exportRecords(maxDocuments: documentsPerRecord)
         case .shared(let log):
-            var records: [KnowledgeBaseLogRecord] = []
-            var after: Int64 = 0
-            while true {
-                let batch = try await log.entries(tenant: tenant, after: after, limit: 64)
-                guard let last = batch.last else { return records }
-                records += batch.map(\.record)
-                after = last.version
-            }
+            guard try await !log.entries(tenant: tenant, after: 0, limit: 1).isEmpty else { return [] }
+            let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+                "cascade-export-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: scratch) }
+            let copy = try KnowledgeBaseStore(path: scratch.appendingPathComponent("kb.sqlite").path)
+            try await copy.replay(log, tenant: tenant)
+            return try copy.exportRecords(maxDocuments: documentsPerRecord)
         }
     }
 

@@ -174,6 +174,7 @@ public final class PostgresDatabase: Sendable {
         ("knowledge", PostgresKnowledgeSchema.v1),
         ("control", PostgresControlSchema.v2),
         ("ledger", PostgresLedgerSchema.v2),
+        ("knowledge", PostgresKnowledgeSchema.v2),
     ]
 
     /// The newest schema version this build knows.

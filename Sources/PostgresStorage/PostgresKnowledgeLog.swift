@@ -17,6 +17,7 @@ public struct PostgresKnowledgeLog: KnowledgeBaseLog {
     public func append(tenant: String, record: KnowledgeBaseLogRecord, now: Date) async throws -> Int64 {
         let body = try record.encoded()
         let model = record.model
+        let kind = record.kind
         let ms = Int64((now.timeIntervalSince1970 * 1000).rounded(.down))
         let logger = database.logger
         return try await database.transaction { connection in
@@ -28,17 +29,19 @@ public struct PostgresKnowledgeLog: KnowledgeBaseLog {
                 "SELECT version, model FROM kb_log WHERE tenant = \(tenant) ORDER BY version DESC LIMIT 1",
                 logger: logger
             ).first.map { try $0.decode((Int64, String).self) }
-            if record.isModelSwitch {
+            if record.isModelSwitch || record.isSnapshot {
+                let (verb, done) = record.isSnapshot ? ("compact", "compacted") : ("reindex", "reindexed")
                 guard let head else {
                     throw StoreError.conflict(
-                        "the shared knowledge base of \(tenant) is empty: there is nothing to reindex")
+                        "the shared knowledge base of \(tenant) is empty: there is nothing to \(verb)")
                 }
                 guard record.baseVersion == head.0 else {
                     throw StoreError.conflict(
-                        "the shared knowledge base of \(tenant) changed while it was reindexed (now at change \(head.0)); "
-                            + "run reindex again: vectors already embedded are kept")
+                        "the shared knowledge base of \(tenant) changed while it was \(done) (now at change \(head.0)); "
+                            + "run \(verb) again: nothing was written")
                 }
-            } else if let head, head.1 != model {
+            }
+            if !record.isModelSwitch, let head, head.1 != model {
                 throw StoreError.conflict(
                     "the shared knowledge base of \(tenant) uses embedding model \(head.1), not \(model): embed with its "
                         + "model (leave out --embedder), or switch it first with `cascade reindex --tenant \(tenant) --database …`"
@@ -46,8 +49,9 @@ public struct PostgresKnowledgeLog: KnowledgeBaseLog {
             }
             let rows = try await connection.run(
                 """
-                INSERT INTO kb_log(tenant, version, model, recorded_at_ms, body)
-                SELECT \(tenant), COALESCE(MAX(version), 0) + 1, \(model), \(ms), \(body) FROM kb_log WHERE tenant = \(tenant)
+                INSERT INTO kb_log(tenant, version, model, recorded_at_ms, body, kind)
+                SELECT \(tenant), COALESCE(MAX(version), 0) + 1, \(model), \(ms), \(body), \(kind) FROM kb_log
+                WHERE tenant = \(tenant)
                 RETURNING version
                 """, logger: logger)
             guard let version = try rows.first?.decode(Int64.self) else {
@@ -69,6 +73,21 @@ public struct PostgresKnowledgeLog: KnowledgeBaseLog {
                 """, logger: logger)
         }
         return try rows.map { row in
+            let (version, body) = try row.decode((Int64, Data).self)
+            return (version, try KnowledgeBaseLogRecord.decode(body, version: version))
+        }
+    }
+
+    public func latestSnapshot(tenant: String) async throws -> (version: Int64, record: KnowledgeBaseLogRecord)? {
+        let logger = database.logger
+        let rows = try await database.connection { connection in
+            try await connection.run(
+                """
+                SELECT version, body FROM kb_log WHERE tenant = \(tenant) AND kind = 'snapshot'
+                ORDER BY version DESC LIMIT 1
+                """, logger: logger)
+        }
+        return try rows.first.map { row in
             let (version, body) = try row.decode((Int64, Data).self)
             return (version, try KnowledgeBaseLogRecord.decode(body, version: version))
         }

@@ -18,4 +18,11 @@ enum PostgresKnowledgeSchema {
         FOR EACH ROW EXECUTE FUNCTION cascade_refuse_change()
         """,
     ]
+
+    /// What each record is (`changes`, `model_switch`, `snapshot`), so a node with nothing yet
+    /// finds the newest snapshot without reading every record.
+    static let v2: [String] = [
+        "ALTER TABLE kb_log ADD COLUMN kind TEXT NOT NULL DEFAULT 'changes'",
+        "CREATE INDEX kb_log_snapshots ON kb_log(tenant, version) WHERE kind = 'snapshot'",
+    ]
 }

@@ -28,7 +28,7 @@ struct Cascade: AsyncParsableCommand {
         version: "cascade \(ServiceVersion.number) (HTTP API v1)",
         subcommands: [
             IngestCommand.self, ImportVectorsCommand.self, SearchCommand.self, StatsCommand.self, EmbedCommand.self,
-            ReindexCommand.self,
+            ReindexCommand.self, CompactCommand.self,
             AskCommand.self, EscalationsCommand.self, LedgerCommand.self, EvalCommand.self, CalibrateCommand.self,
             ReportCommand.self, InvoiceCommand.self, SimulateCommand.self,
             PlansCommand.self, TenantsCommand.self, KeysCommand.self, ServeCommand.self, MCPCommand.self,

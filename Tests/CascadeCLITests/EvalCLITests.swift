@@ -201,6 +201,19 @@ struct EvalCLITests {
         ])
         #expect(search.status == 0, "\(search.stderr)")
         #expect(search.stdout.contains("\"b\""), "\(search.stdout)")
+        // compact: one snapshot change; a machine with nothing yet starts from it.
+        let compact = try CLIProcess.run(["compact", "--tenant", "beta", "--database", url, "--data", admin, "--json"])
+        #expect(compact.status == 0, "\(compact.stderr)")
+        let snapshot = try compact.json()
+        #expect(snapshot["version"] as? Int == 2 && snapshot["base_version"] as? Int == 1)
+        #expect(snapshot["documents"] as? Int == 2)
+        let fresh = try CLIProcess.run([
+            "search", "second", "--tenant", "beta", "--database", url, "--data", dir.path("fresh"), "--mode", "keyword",
+            "--json",
+        ])
+        #expect(fresh.status == 0 && fresh.stdout.contains("\"b\""), "\(fresh.stdout)\(fresh.stderr)")
+        let local = try CLIProcess.run(["compact", "--tenant", "beta", "--data", admin])
+        #expect(local.status == 64 && local.stderr.contains("--database"))
     }
 
     @Test("import-vectors stores a .npy matrix with its corpus, and search finds the rows")

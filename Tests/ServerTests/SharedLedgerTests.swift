@@ -259,6 +259,55 @@ struct SharedLedgerTests {
         }
     }
 
+    @Test(
+        "a snapshot in the log: a new node loads it and replays only what follows; nodes up to date keep serving; a stale one is refused"
+    )
+    func snapshotsBoundReplay() async throws {
+        try await Self.withTwoNodes { fixture, nodes, ledger in
+            for (name, text) in [("a.md", refundGuide), ("b.md", "# Gift cards\n\nGift cards never expire.\n")] {
+                let job = try await nodes[0].upload(name, text, as: "acme.admin")
+                #expect(job["status"] as? String == "succeeded", "\(job)")
+            }
+            let docs = try await nodes[0].call(.get, "/v1/documents", as: "acme.admin")
+            let first = (docs.json["documents"] as? [[String: Any]] ?? []).first {
+                ($0["source"] as? String) == "uploads/a.md"
+            }
+            let deleted = try await nodes[0].call(
+                .delete, "/v1/documents/\(first?["doc_id"] as? String ?? "")", as: "acme.admin")
+            #expect(deleted.status == .ok, "\(deleted.text)")
+            let log = try await PostgresKnowledgeLog(database: ledger.database)
+            // What `cascade compact --tenant acme --database …` does.
+            let admin = try KnowledgeBaseStore(path: fixture.directory.path("admin.sqlite"))
+            try await admin.replay(log, tenant: "acme")
+            let snapshot = try #require(try admin.snapshotRecord())
+            #expect(snapshot.baseVersion == 3 && snapshot.writes.count == 1)
+            let version = try await log.append(tenant: "acme", record: snapshot, now: Date())
+            #expect(version == 4)
+            await #expect(throws: StoreError.self, "a snapshot of an older version is refused") {
+                try await log.append(tenant: "acme", record: snapshot, now: Date())
+            }
+            // A new node: the snapshot, nothing before it.
+            let fresh = try KnowledgeBaseStore(path: fixture.directory.path("fresh.sqlite"))
+            #expect(Array(try await fresh.replay(log, tenant: "acme").keys) == [4])
+            #expect(try fresh.documents().map(\.source) == ["uploads/b.md"])
+            // Nodes that were up to date note its version and keep serving; what follows reaches everyone.
+            let later = try await nodes[1].upload("c.md", "# Exchanges\n\nExchanges take a week.\n", as: "acme.admin")
+            #expect(later["status"] as? String == "succeeded", "\(later)")
+            #expect(try await fresh.replay(log, tenant: "acme").keys.sorted() == [5])
+            #expect(Set(try fresh.documents().map(\.source)) == ["uploads/b.md", "uploads/c.md"])
+            let search = #"{"query":"do gift cards expire","k":3}"#
+            let started = ContinuousClock.now
+            var sources: [String] = []
+            repeat {
+                let reply = try await nodes[0].call(.post, "/v1/search", as: "acme.query", body: search)
+                sources = (reply.json["results"] as? [[String: Any]] ?? []).compactMap { $0["source"] as? String }
+                if sources.contains("uploads/c.md") || ContinuousClock.now - started > .seconds(20) { break }
+                try await Task.sleep(for: .milliseconds(50))
+            } while true
+            #expect(Set(sources) == ["uploads/b.md", "uploads/c.md"], "node 1 after the snapshot: \(sources)")
+        }
+    }
+
     @Test("a key created or revoked through the shared database holds on every node at its next request")
     func keysAreShared() async throws {
         try await Self.withTwoNodes { _, nodes, ledger in

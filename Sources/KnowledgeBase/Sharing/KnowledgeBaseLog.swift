@@ -11,4 +11,6 @@ public protocol KnowledgeBaseLog: Sendable {
     )]
     /// Every tenant's latest version (tenants without changes are absent).
     func heads() async throws -> [String: Int64]
+    /// The tenant's newest snapshot (``KnowledgeBaseLogRecord/snapshotFormat``) and its version.
+    func latestSnapshot(tenant: String) async throws -> (version: Int64, record: KnowledgeBaseLogRecord)?
 }

@@ -15,6 +15,9 @@ import Foundation
 public struct KnowledgeBaseLogRecord: Codable, Sendable, Equatable {
     public static let changesFormat = 1
     public static let modelSwitchFormat = 2
+    /// The whole knowledge base as of ``baseVersion``: a node with nothing yet starts from the
+    /// newest snapshot instead of replaying every change since the first.
+    public static let snapshotFormat = 3
 
     public var format = KnowledgeBaseLogRecord.changesFormat
     public var model: String
@@ -29,6 +32,19 @@ public struct KnowledgeBaseLogRecord: Codable, Sendable, Equatable {
 
     /// Whether this record switches the knowledge base to ``model`` (format 2).
     public var isModelSwitch: Bool { format == Self.modelSwitchFormat }
+
+    /// Whether this record is a snapshot of the whole knowledge base (format 3).
+    public var isSnapshot: Bool { format == Self.snapshotFormat }
+
+    /// What the log calls this kind of record (a column beside it, so the newest snapshot is
+    /// found without reading every record).
+    public var kind: String {
+        switch format {
+        case Self.modelSwitchFormat: "model_switch"
+        case Self.snapshotFormat: "snapshot"
+        default: "changes"
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case format, model, dimension, writes, removals, vectors
@@ -142,6 +158,11 @@ public struct KnowledgeBaseLogRecord: Codable, Sendable, Equatable {
     public func changes() throws -> (KnowledgeBaseChanges, [String: [Float]]) {
         switch format {
         case Self.changesFormat: break
+        case Self.snapshotFormat:
+            guard removals.isEmpty, baseVersion != nil else {
+                throw StoreError.corrupted(
+                    table: "kb_log", row: 0, reason: "a snapshot that removes documents or has no base version")
+            }
         case Self.modelSwitchFormat:
             guard writes.isEmpty, removals.isEmpty, baseVersion != nil else {
                 throw StoreError.corrupted(

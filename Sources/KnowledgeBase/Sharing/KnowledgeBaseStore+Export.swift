@@ -55,6 +55,18 @@ extension KnowledgeBaseStore {
     }
 }
 
+extension KnowledgeBaseStore {
+    /// The whole knowledge base as one snapshot record of the shared log it is a replay of, as of
+    /// the version it holds; nil while it has no documents.
+    public func snapshotRecord() throws -> KnowledgeBaseLogRecord? {
+        let version = try logVersion()
+        guard version > 0, var record = try exportRecord() else { return nil }
+        record.format = KnowledgeBaseLogRecord.snapshotFormat
+        record.baseVersion = version
+        return record
+    }
+}
+
 extension KnowledgeBaseLogRecord {
     init(model: String, dimension: Int, writes: [Document]) {
         self.model = model

@@ -20,29 +20,44 @@ extension KnowledgeBaseStore {
     ) async throws -> [Int64: AppliedChanges] {
         var model = model
         var applied: [Int64: AppliedChanges] = [:]
+        // A copy with nothing yet starts from the newest snapshot, not from the first change.
+        if try logVersion() == 0, let (version, snapshot) = try await log.latestSnapshot(tenant: tenant) {
+            try apply(snapshot, version: version, model: &model, adopt: adopt, publish: publish, into: &applied)
+        }
         while true {
             let batch = try await log.entries(tenant: tenant, after: try logVersion(), limit: 16)
             if batch.isEmpty { return applied }
             for (version, record) in batch {
-                if let current = model, record.model != current.id || record.dimension != current.dimension {
-                    guard let adopt else {
-                        throw KnowledgeBaseModelChange(
-                            model: record.model, dimension: record.dimension, version: version)
-                    }
-                    try adopt(record.model, record.dimension)
-                    model = (record.model, record.dimension)
-                }
-                let (changes, vectors) = try record.changes()
-                if record.isModelSwitch {
-                    applied[version] = try applyModelSwitch(
-                        model: record.model, dimension: record.dimension, vectors: vectors, logVersion: version,
-                        publish: publish)
-                } else {
-                    applied[version] = try apply(
-                        changes, model: record.model, dimension: record.dimension, vectors: vectors,
-                        logVersion: version, publish: publish)
-                }
+                try apply(record, version: version, model: &model, adopt: adopt, publish: publish, into: &applied)
             }
         }
+    }
+
+    private func apply(
+        _ record: KnowledgeBaseLogRecord, version: Int64, model: inout (id: String, dimension: Int)?,
+        adopt: ((_ id: String, _ dimension: Int) throws -> Void)?,
+        publish: (ChunkVectorIndex, () throws -> Void) throws -> Void, into applied: inout [Int64: AppliedChanges]
+    ) throws {
+        if let current = model, record.model != current.id || record.dimension != current.dimension {
+            guard let adopt else {
+                throw KnowledgeBaseModelChange(model: record.model, dimension: record.dimension, version: version)
+            }
+            try adopt(record.model, record.dimension)
+            model = (record.model, record.dimension)
+        }
+        var (changes, vectors) = try record.changes()
+        if record.isModelSwitch {
+            applied[version] = try applyModelSwitch(
+                model: record.model, dimension: record.dimension, vectors: vectors, logVersion: version,
+                publish: publish)
+            return
+        }
+        if try record.isSnapshot && logVersion() > 0 {
+            // A copy that replayed every change up to the snapshot already holds what it says.
+            (changes, vectors) = (KnowledgeBaseChanges(), [:])
+        }
+        applied[version] = try apply(
+            changes, model: record.model, dimension: record.dimension, vectors: vectors, logVersion: version,
+            publish: publish)
     }
 }

@@ -95,10 +95,14 @@ struct ReindexerTests {
 
         // A record format this build does not know is refused, never applied as something else.
         var future = record
-        future.format = 3
-        #expect(throws: StoreError.self) { try future.changes() }
+        future.format = 4
+        #expect(throws: StoreError.self) { _ = try future.changes() }
+        var snapshot = record
+        snapshot.format = KnowledgeBaseLogRecord.snapshotFormat
+        snapshot.removals = [.init(collection: "beir", docID: "d1")]
+        #expect(throws: StoreError.self, "a snapshot removes nothing") { _ = try snapshot.changes() }
         var mixed = record
         mixed.removals = [.init(collection: "beir", docID: "d1")]
-        #expect(throws: StoreError.self) { try mixed.changes() }
+        #expect(throws: StoreError.self) { _ = try mixed.changes() }
     }
 }

@@ -40,8 +40,10 @@ def ledger_queries(cluster, tenant="acme"):
     return collections.Counter(r["query_id"] for r in rows if r["kind"] == "query")
 
 
-def verify(cluster):
-    result = subprocess.run([cluster.binary, "ledger", "verify", "--database", cluster.url, "--json"],
+def verify(cluster, *anchor):
+    """`ledger verify` on the shared database; with `anchor` ("--checkpoint", FILE, "--public-key", KEY)
+    also against a signed checkpoint taken earlier."""
+    result = subprocess.run([cluster.binary, "ledger", "verify", "--database", cluster.url, "--json", *anchor],
                             capture_output=True, text=True)
     return result.returncode == 0 and json.loads(result.stdout).get("ok") is True
 
@@ -164,6 +166,9 @@ def main():
         check(len(counts) == len(questions) and set(counts.values()) == {1},
               f"{len(questions)} keys × 4 requests on 3 nodes: each key recorded once ({len(counts)} query rows)")
         check(verify(cluster), "the ledger's chains verify")
+        key, checkpoint = os.path.join(cluster.workdir, "signing.key"), os.path.join(cluster.workdir, "cp.json")
+        cluster.cli("ledger", "keygen", "--out", key)
+        cluster.cli("ledger", "checkpoint", "--database", cluster.url, "--signing-key", key, "--out", checkpoint)
         clustered = json.loads(cluster.cli("invoice", "--tenant", "acme", "--database", cluster.url, "--json"))
         single = single_node_invoice(binary, pages, questions, cluster.workdir)
         check(comparable(clustered) == comparable(single),
@@ -178,6 +183,8 @@ def main():
         # 4. A PostgreSQL restart under load.
         survive(cluster, query, "a PostgreSQL restart", cluster.restart_postgres, seconds=10)
         check(verify(cluster), "the ledger's chains verify after the kill and the restart")
+        check(verify(cluster, "--checkpoint", checkpoint, "--public-key", key + ".pub"),
+              "every row the signed checkpoint vouched for before the kill and the restart is still there, unchanged")
     finally:
         cluster.close()
     if failures:

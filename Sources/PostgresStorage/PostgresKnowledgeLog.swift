@@ -36,7 +36,7 @@ public struct PostgresKnowledgeLog: KnowledgeBaseLog {
                         "the shared knowledge base of \(tenant) is empty: there is nothing to \(verb)")
                 }
                 guard record.baseVersion == head.0 else {
-                    throw StoreError.conflict(
+                    throw StoreError.changedMeanwhile(
                         "the shared knowledge base of \(tenant) changed while it was \(done) (now at change \(head.0)); "
                             + "run \(verb) again: nothing was written")
                 }

@@ -15,6 +15,9 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// it uses another model than the shared knowledge base): nothing was written; the reason
     /// says what to do.
     case conflict(String)
+    /// A change computed on a version of the shared knowledge base that is no longer its newest
+    /// (another node changed it meanwhile): nothing was written; computing it again succeeds.
+    case changedMeanwhile(String)
 
     public var description: String {
         switch self {
@@ -27,7 +30,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             "cannot open knowledge base \(path): \(reason)"
         case .empty(let path):
             "knowledge base \(path) has no documents; add some with `cascade ingest <folder> --kb \(path)`"
-        case .conflict(let reason): reason
+        case .conflict(let reason), .changedMeanwhile(let reason): reason
         case .corrupted(let table, let row, let reason):
             "the knowledge base is damaged: \(table) row \(row): \(reason); restore it from a backup, or ingest the documents into a new knowledge base"
         }

@@ -61,7 +61,7 @@ struct CompactCommand: AsyncParsableCommand {
                         return Output(
                             tenant: tenant, version: version, baseVersion: record.baseVersion ?? 0,
                             documents: record.writes.count, chunks: record.writes.reduce(0) { $0 + $1.chunks.count })
-                    } catch StoreError.conflict(let reason) where attempt < 3 && reason.contains("changed while") {
+                    } catch StoreError.changedMeanwhile where attempt < 3 {
                         continue
                     }
                 }

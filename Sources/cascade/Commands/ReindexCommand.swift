@@ -99,7 +99,7 @@ struct ReindexCommand: AsyncParsableCommand {
                     _ = try await log.append(tenant: tenant, record: record, now: Date())
                     try await kb.replay(log, tenant: tenant)
                     return embedded
-                } catch StoreError.conflict(let reason) where attempt < 3 && reason.contains("changed while") {
+                } catch StoreError.changedMeanwhile where attempt < 3 {
                     continue
                 }
             }

@@ -132,6 +132,18 @@ struct CheckpointCLITests {
         ])
         #expect(tenantOnSQLite.status == 64)
         #expect(tenantOnSQLite.stderr.contains("--tenant needs --database"))
+        // A tenant name that is a path, has a line break, or is too long is one clear refusal; nothing
+        // is signed or stored. (A NUL byte cannot reach a command line: argv ends a string there.)
+        for hostile in ["../etc", "acme\nbeta", String(repeating: "a", count: 65)] {
+            let refused = try CLIProcess.run([
+                "ledger", "checkpoint", "--database", url, "--signing-key", dir.path("k.key"), "--tenant", hostile,
+                "--out", dir.path("hostile.json"),
+            ])
+            #expect(refused.status == 64 && refused.stderr.contains("--tenant"), "\(refused.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: dir.path("hostile.json")))
+        }
+        let stored = try CLIProcess.run(["ledger", "verify", "--database", url, "--json"])
+        #expect(try stored.json()["stored_checkpoints"] as? Int == 2, "only the two good checkpoints were stored")
     }
 
     @Test("a month before the tenant's first plan cannot be finalized; a backfill stays possible while it is open")

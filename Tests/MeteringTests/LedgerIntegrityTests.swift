@@ -254,6 +254,38 @@ struct LedgerIntegrityTests {
         #expect(throws: Never.self) { try read.checkSignature(trustedPublicKey: key.publicKeyBase64) }
     }
 
+    @Test("a per-tenant checkpoint that names a tenant twice, out of order, or also a single head is refused")
+    func malformedPerTenantCheckpoints() throws {
+        let key = CheckpointSigningKey.generate()
+        let empty = ChainHead(sequence: 0, hash: "")
+        let heads = [
+            TenantChainHead(tenant: "beta", sequence: 2, hash: "b"),
+            TenantChainHead(tenant: "acme", sequence: 1, hash: "a"),
+        ]
+        let signed = try Checkpoint.sign(tenantLedgers: heads, billing: empty, finalInvoices: empty, at: now, with: key)
+        #expect(signed.tenantLedgers?.map(\.tenant) == ["acme", "beta"], "signed sorted")
+        #expect(throws: Never.self) { try signed.checkSignature(trustedPublicKey: key.publicKeyBase64) }
+        var twice = signed
+        twice.tenantLedgers = [heads[1], heads[1]]
+        var unsorted = signed
+        unsorted.tenantLedgers = heads
+        var both = signed
+        both.ledger = ChainHead(sequence: 1, hash: "a")
+        var neither = signed
+        neither.tenantLedgers = nil
+        for (name, bad) in [("twice", twice), ("unsorted", unsorted), ("both", both), ("neither", neither)] {
+            #expect(throws: CheckpointError.self, "\(name)") { try bad.checkSignature() }
+            #expect((try? bad.checkSignature()) == nil)
+        }
+        // Each is refused for its shape, before any signature is looked at.
+        #expect {
+            try twice.checkSignature()
+        } throws: { error in
+            guard case .invalid(let reason) = error as? CheckpointError else { return false }
+            return reason.contains("each tenant once")
+        }
+    }
+
     @Test("a final invoice signed at finalization is itself a checkpoint for verify")
     func invoiceCarriesCheckpoint() async throws {
         let dir = try TemporaryDirectory()

@@ -12,7 +12,7 @@ import Retrieval
 /// write lock is taken only for the commit and the swap, so searches see all of a job or none of
 /// it and wait at most for that commit.
 final class TenantKnowledgeBase: PassageSearching, @unchecked Sendable {
-    // Safe: `store`, `retriever` and `model` are read and written only under `lock`.
+    // Safe: `store`, `retriever`, `model` and `recentlyApplied` are read and written only under `lock`.
     let path: String
     /// The embedding model queries are embedded with, and the batcher that embeds concurrent
     /// requests' queries together (nil: each embeds on its own). Changes only with the index
@@ -25,6 +25,9 @@ final class TenantKnowledgeBase: PassageSearching, @unchecked Sendable {
     private let lock = ReadWriteLock()
     private var store: KnowledgeBaseStore?
     private var retriever: Retriever?
+    /// What the latest replayed changes did, by version: a local commit's own change may be
+    /// replayed by the poller's catch-up instead of its own.
+    private var recentlyApplied: [Int64: AppliedChanges] = [:]
     /// With several nodes: the shared log this store is a replay of, and the tenant's name in it.
     let sharing: (log: any KnowledgeBaseLog, tenant: String)?
     /// Loads a model the shared log switches to (nil: the log must keep this node's model).
@@ -117,8 +120,9 @@ final class TenantKnowledgeBase: PassageSearching, @unchecked Sendable {
             try store?.cachedVectors(model: embedder.modelID, textHashes: missing) ?? [:]
         }
         let version = try await sharing.log.append(tenant: sharing.tenant, record: record, now: Date())
-        let applied = try await catchUp()
-        guard let mine = applied[version] else {
+        _ = try await catchUp()
+        // Applied by this catch-up or by the poller's, whichever took the replay lock first.
+        guard let mine = lock.withReadLock({ recentlyApplied[version] }) else {
             throw StoreError.corrupted(table: "kb_log", row: version, reason: "the change was stored but not replayed")
         }
         return mine
@@ -136,7 +140,7 @@ final class TenantKnowledgeBase: PassageSearching, @unchecked Sendable {
             let store = try self.storeForWriting()
             var next = self.lock.withReadLock { self.model }
             let loadModel = self.loadModel
-            return try await store.replay(
+            let applied = try await store.replay(
                 sharing.log, tenant: sharing.tenant, model: (next.embedder.modelID, next.embedder.dimension),
                 adopt: loadModel.map { load in { id, dimension in next = try load(id, dimension) } },
                 publish: { index, commit in
@@ -147,8 +151,18 @@ final class TenantKnowledgeBase: PassageSearching, @unchecked Sendable {
                         self.retriever = Retriever(store: store, embedder: next.embedder, vectors: index)
                     }
                 })
+            self.lock.withWriteLock {
+                self.recentlyApplied.merge(applied) { new, _ in new }
+                if let newest = self.recentlyApplied.keys.max() {
+                    self.recentlyApplied = self.recentlyApplied.filter { $0.key > newest - Self.recentKept }
+                }
+            }
+            return applied
         }
     }
+
+    /// How many of the latest replayed changes' results are kept for ``commit(_:vectors:model:)``.
+    static let recentKept: Int64 = 256
 
     /// Writes `changes` and swaps in the index that describes them, at one instant.
     func apply(_ changes: KnowledgeBaseChanges, vectors: [String: [Float]], logVersion: Int64? = nil) throws

@@ -97,7 +97,7 @@ let package = Package(
         ),
         .target(
             name: "Cascade",
-            dependencies: ["Retrieval", "KnowledgeBase", "Embeddings", "Metering", "Yams"],
+            dependencies: ["Retrieval", "KnowledgeBase", "Embeddings", "VectorSearch", "Metering", "Yams"],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -160,16 +160,19 @@ public struct Resolver: Sendable {
                     outcome: "below_threshold", note: note), nil, results
             )
         }
-        let cited = selection.cited
+        let (answer, cited, quoteTokens) = try await RAGAnswer.answer(
+            question: question.text, selection: selection, results: results, embedder: retriever.embedder)
+        let tokensIn = tokens + quoteTokens
+        let costIn = pricing.costMicros(model: retriever.embedder.modelID, tokensIn: tokensIn)
         let citations = cited.map {
             Citation(
                 docID: $0.chunk.docID, source: $0.chunk.citation, heading: $0.chunk.heading, chunkID: $0.chunk.chunkID)
         }
-        let answer = RAGAnswer.text(question: question.text, cited: cited)
         return (
             Attempt(
-                tier: "rag", confidence: value, costMicros: cost, tokensIn: tokens, tokensOut: 0, latencyMs: ms,
-                outcome: "resolved", note: nil), (answer, citations), results
+                tier: "rag", confidence: value, costMicros: costIn, tokensIn: tokensIn, tokensOut: 0,
+                latencyMs: Self.milliseconds(since: started), outcome: "resolved", note: nil), (answer, citations),
+            results
         )
     }
 

@@ -20,6 +20,9 @@ public struct CascadeEvaluation: Sendable {
         /// For a RAG resolution of a question with an answer key: whether the quoted passage
         /// (not the "see also" citations) contains the answer. Nil otherwise.
         public var answerQuoted: Bool? = nil
+        /// The answer given (nil when escalated or rejected), so a reader can see *why* an
+        /// answer missed without re-asking.
+        public var answer: String? = nil
 
         enum CodingKeys: String, CodingKey {
             case queryID = "query_id"
@@ -28,6 +31,7 @@ public struct CascadeEvaluation: Sendable {
             case correct
             case costMicros = "cost_micros"
             case answerQuoted = "answer_quoted"
+            case answer
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -40,6 +44,7 @@ public struct CascadeEvaluation: Sendable {
             try c.encode(correct, forKey: .correct)
             try c.encode(costMicros, forKey: .costMicros)
             try c.encode(answerQuoted, forKey: .answerQuoted)
+            try c.encode(answer, forKey: .answer)
         }
     }
 
@@ -161,6 +166,7 @@ public struct CascadeEvaluation: Sendable {
             var item = Item(
                 queryID: query.id, answerable: answerable, tier: resolution.tier, confidence: resolution.confidence,
                 citedDocIDs: cited, correct: correct, costMicros: resolution.costMicros)
+            if resolved { item.answer = resolution.answer }
             if resolution.tier == "rag", answerable, let keys = dataset.answerKeys[query.id] {
                 item.answerQuoted = Self.quotes(resolution.answer, anyOf: keys)
             }

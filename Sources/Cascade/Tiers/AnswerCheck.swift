@@ -100,10 +100,55 @@ public enum AnswerCheck {
         "why", "doe", "anyone", "know", "tell", "there", "thing", "something", "work", "works",
     ])
 
+    /// The question's subject words (stemmed), without function and question words.
+    static func subjectWords(_ question: String) -> Set<String> {
+        Set(PassageTrimmer.words(question).filter { !questionWords.contains($0) })
+    }
+
+    /// Whether `text` names something a user can type: an identifier with an underscore
+    /// (`busy_timeout`, `SQLITE_BUSY`), a call (`changes()`), a dot-command (`.import`), an option
+    /// (`--csv`) or two upper-case keywords in a row (`CREATE TRIGGER`). How-to answers name one.
+    /// One pass over the words, no regular expression.
+    public static func namesCommand(_ text: String) -> Bool {
+        func isUpperWord(_ word: Substring, minimum: Int) -> Bool {
+            word.count >= minimum && word.allSatisfy { $0.isASCII && ($0.isUppercase || $0.isNumber) }
+                && word.contains(where: \.isLetter)
+        }
+        var previousUpper = false
+        for raw in text.split(whereSeparator: \.isWhitespace) {
+            let word = raw.trimmingPrefix { "\"'`(“‘[".contains($0) }
+            var core = Substring(word)
+            while let last = core.last, ",;:!?\"'`”’]".contains(last) || (last == "." && !core.hasSuffix("()")) {
+                core = core.dropLast()
+            }
+            if core.hasSuffix("()"), core.count > 2,
+                core.dropLast(2).allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" })
+            {
+                return true
+            }
+            // `sqlite3_busy_timeout(db,`: the name before an argument list counts.
+            let name = core.prefix { $0 != "(" }
+            if let underscore = name.firstIndex(of: "_"), underscore != name.startIndex,
+                name[name.index(after: underscore)...].contains(where: { $0.isLetter || $0.isNumber }),
+                name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." || $0 == "=" })
+            {
+                return true
+            }
+            if core.count > 2, core.hasPrefix("."), core.dropFirst().allSatisfy({ $0.isASCII && $0.isLowercase }) {
+                return true
+            }
+            if core.count > 3, core.hasPrefix("--"), core.dropFirst(2).first?.isLetter == true { return true }
+            let upper = isUpperWord(core, minimum: 2)
+            if upper && previousUpper { return true }
+            previousUpper = isUpperWord(core, minimum: 3)
+        }
+        return false
+    }
+
     /// Share of the question's subject words (stemmed) that the passage, its heading or its
     /// title contain: 1 when everything asked about is there.
     public static func coverage(question: String, passage: String, heading: String, title: String) -> Double {
-        let asked = Set(PassageTrimmer.words(question).filter { !questionWords.contains($0) })
+        let asked = subjectWords(question)
         guard !asked.isEmpty else { return 1 }
         let present = Set(PassageTrimmer.words(title + " " + heading + " " + passage))
         return Double(asked.intersection(present).count) / Double(asked.count)

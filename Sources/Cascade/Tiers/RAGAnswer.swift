@@ -1,3 +1,4 @@
+import Embeddings
 import KnowledgeBase
 import Retrieval
 
@@ -62,6 +63,27 @@ public enum RAGAnswer {
             if cited.count == maxCitedDocuments { break }
         }
         return cited
+    }
+
+    /// The answer of a selection that resolves: the fragments ``AnswerQuote`` picks from the
+    /// quotable passages of the cited documents, then the other cited pages; the citations,
+    /// the quoted documents first; and the tokens embedded to choose the fragments.
+    public static func answer(
+        question: String, selection: Selection, results: [SearchResult], embedder: any Embedder
+    ) async throws -> (text: String, cited: [SearchResult], tokensEmbedded: Int) {
+        let citedDocuments = Set(selection.cited.map(\.chunk.docID))
+        let pool = results.filter {
+            citedDocuments.contains($0.chunk.docID) && AnswerCheck.notQuotable($0.chunk.text) == nil
+        }
+        guard let quote = try await AnswerQuote.choose(question: question, results: pool, embedder: embedder) else {
+            return (text(question: question, cited: selection.cited), selection.cited, 0)
+        }
+        let quotedDocuments = quote.sources.map(\.chunk.docID)
+        let cited = citedResults(quote.sources + selection.cited.filter { !quotedDocuments.contains($0.chunk.docID) })
+        let others = cited.filter { !quotedDocuments.contains($0.chunk.docID) }
+            .map { "\($0.chunk.title) (\($0.chunk.citation))" }
+        let text = quote.text + (others.isEmpty ? "" : "\n\nSee also: " + others.joined(separator: "; "))
+        return (text, cited, quote.tokensEmbedded)
     }
 
     /// The answer text: the trimmed best passage, then the other cited pages.

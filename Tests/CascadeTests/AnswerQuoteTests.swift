@@ -1,0 +1,144 @@
+import Embeddings
+import Foundation
+import KnowledgeBase
+import Retrieval
+import Testing
+
+@testable import Cascade
+
+/// A RAG answer quotes the sentences that answer, wherever they are in the cited passages: not
+/// simply the opening of the best-ranked chunk.
+@Suite struct AnswerQuoteTests {
+    static func result(_ id: Int64, _ doc: String, _ text: String, rank: Int, heading: String = "") -> SearchResult {
+        SearchResult(
+            rank: rank,
+            chunk: StoredChunk(
+                chunkID: id, docID: doc, collection: "c", source: "c/\(doc)", title: doc, heading: heading,
+                anchor: nil, text: text, startOffset: 0, endOffset: text.count),
+            score: 1 / Double(rank), vectorScore: 0.6, keywordScore: nil, vectorRank: rank, keywordRank: nil)
+    }
+
+    @Test(arguments: [
+        "Set a timeout with sqlite3_busy_timeout(db, 5000) before the first write.",
+        "Call changes() after the statement.",
+        "Use the .import command of the shell.",
+        "Pass --csv to read comma-separated input.",
+        "Run PRAGMA foreign_keys=OFF first.",
+        "A CREATE TRIGGER statement names the table.",
+        "The error code SQLITE_BUSY means the file is locked.",
+    ])
+    func commandsAreRecognised(text: String) {
+        #expect(AnswerCheck.namesCommand(text), "\(text)")
+    }
+
+    @Test(arguments: [
+        "Readers do not block writers, and a writer does not block readers.",
+        "SQLite is a C-language library (see the FAQ). It is fast.",
+        "The NASA mission used it. So did many others.",
+        "Prices are in USD.",
+        "Ends with a period.",
+        "_leading underscore alone and trailing_ ones are not identifiers",
+    ])
+    func proseIsNotACommand(text: String) {
+        #expect(!AnswerCheck.namesCommand(text), "\(text)")
+    }
+
+    @Test func windowsAboutTheOppositeActionAreNotCandidates() {
+        let results = [
+            Self.result(
+                1, "wal.html",
+                "To enable WAL mode, run PRAGMA journal_mode=WAL once. The setting persists. To disable it, set journal_mode=DELETE.",
+                rank: 1)
+        ]
+        let windows = AnswerQuote.windows(question: "How do I disable WAL?", results: results)
+        #expect(!windows.isEmpty)
+        for window in windows {
+            #expect(
+                AnswerCheck.contradiction(question: "How do I disable WAL?", passage: window.text, heading: "") == nil)
+        }
+        #expect(windows.contains { $0.text.contains("journal_mode=DELETE") })
+    }
+
+    @Test func twoFragmentsNeverRepeatEachOther() async throws {
+        let same = "The ROLLBACK command without a TO clause rolls back all transactions."
+        let results = [
+            Self.result(1, "a.html", same, rank: 1), Self.result(2, "b.html", same, rank: 2),
+            Self.result(3, "c.html", "ROLLBACK TO returns to a savepoint and keeps the transaction open.", rank: 3),
+        ]
+        let quote = try #require(
+            try await AnswerQuote.choose(
+                question: "undo part of a transaction", results: results, embedder: HashingEmbedder()))
+        let fragments = quote.text.components(separatedBy: AnswerQuote.separator)
+        #expect(fragments.count == 2)
+        #expect(Set(fragments).count == fragments.count, "\(quote.text)")
+        #expect(quote.tokensEmbedded > 0)
+    }
+
+    @Test func theAnswerCitesTheQuotedDocumentsFirst() async throws {
+        let results = [
+            Self.result(
+                1, "locking.html", "A RESERVED lock means a process plans to write. Only one process holds it.", rank: 1
+            ),
+            Self.result(
+                2, "c3ref/busy_timeout.html",
+                "sqlite3_busy_timeout() sets a busy handler that sleeps and retries when a table is locked.", rank: 2),
+            Self.result(3, "wal.html", "WAL lets readers continue while a writer writes.", rank: 3),
+        ]
+        let selection = RAGAnswer.select(question: "make it wait when the database is locked", results: results)
+        let answer = try await RAGAnswer.answer(
+            question: "make it wait when the database is locked", selection: selection, results: results,
+            embedder: HashingEmbedder())
+        let quote = try #require(
+            try await AnswerQuote.choose(
+                question: "make it wait when the database is locked", results: results, embedder: HashingEmbedder()))
+        #expect(answer.text.hasPrefix(quote.text))
+        #expect(answer.cited.first?.chunk.docID == quote.sources.first?.chunk.docID)
+        #expect(Set(answer.cited.map(\.chunk.docID)) == Set(selection.cited.map(\.chunk.docID)))
+        let seeAlso = answer.text.components(separatedBy: "\n\nSee also: ").dropFirst().first ?? ""
+        for source in quote.sources {
+            #expect(!seeAlso.contains(source.chunk.citation), "a quoted document is not listed again")
+        }
+        #expect(answer.tokensEmbedded > 0)
+    }
+
+    /// With the real model: the best-ranked chunk is about the question's subject (inserting a
+    /// row with a rowid) but not its answer; the answer (`last_insert_rowid`) is in the next
+    /// result. Quoting the top chunk's best-matching sentences, as before, misses it.
+    @Test(.enabled(if: miniLMAvailable, "run tools/fetch-model first"))
+    func theAnsweringSentenceIsFoundInALaterResult() async throws {
+        let question = "how do I get the id of the row I just inserted"
+        let results = [
+            Self.result(
+                1, "autoinc.html",
+                "When a new row is inserted into an SQLite table, the ROWID can either be specified as part of the INSERT statement or it can be assigned automatically by the database engine. To specify a ROWID manually, just include it in the list of values to be inserted. For example:\n\nCREATE TABLE test1(a INT, b TEXT);\nINSERT INTO test1(rowid, a, b) VALUES(123, 5, 'hello');",
+                rank: 1, heading: "2. Background"),
+            Self.result(
+                2, "c3ref/last_insert_rowid.html",
+                "The sqlite3_last_insert_rowid(D) interface usually returns the rowid of the most recent successful INSERT into a rowid table or virtual table on database connection D. Inserts into WITHOUT ROWID tables are not recorded. If no successful INSERTs into rowid tables have ever occurred on the database connection D, then sqlite3_last_insert_rowid(D) returns zero.",
+                rank: 2),
+        ]
+        #expect(!PassageTrimmer.trim(results[0].chunk.text, question: question).contains("last_insert_rowid"))
+        let embedder = try MiniLMEmbedder(directory: MiniLMEmbedder.defaultDirectory())
+        let quote = try #require(try await AnswerQuote.choose(question: question, results: results, embedder: embedder))
+        #expect(quote.text.contains("sqlite3_last_insert_rowid(D) interface usually returns"), "\(quote.text)")
+        #expect(quote.sources.contains { $0.chunk.docID == "c3ref/last_insert_rowid.html" })
+    }
+
+    /// A question in the passage (an FAQ's own) is compared with the user's question but not
+    /// quoted: the answer after it is.
+    @Test func aPassagesOwnQuestionIsNotQuoted() {
+        let results = [
+            Self.result(
+                1, "faq.html",
+                "(12) Is this a bug? Why did the file not get smaller? No. Run the VACUUM command to shrink the file.",
+                rank: 1)
+        ]
+        let windows = AnswerQuote.windows(question: "why does my file not shrink", results: results)
+        #expect(!windows.isEmpty)
+        for window in windows {
+            #expect(!window.text.contains("?"), "\(window.text)")
+        }
+        #expect(
+            windows.contains { $0.scoredText.hasPrefix("(12) Is this a bug? Why did the file not get smaller? No.") })
+    }
+}

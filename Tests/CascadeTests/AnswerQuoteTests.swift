@@ -141,4 +141,23 @@ import Testing
         #expect(
             windows.contains { $0.scoredText.hasPrefix("(12) Is this a bug? Why did the file not get smaller? No.") })
     }
+
+    /// A label or heading ends at its blank line, so a window can start at the prose after it;
+    /// a sentence that leans on the one before ("Once removed, …") does not start a window when
+    /// both fit in one.
+    @Test func windowsStartAtProseAndKeepTheirAntecedent() {
+        #expect(
+            PassageTrimmer.split("drop-trigger-stmt:\n\nThe DROP TRIGGER statement removes a trigger.\n  \nNote this.")
+                == ["drop-trigger-stmt:", "The DROP TRIGGER statement removes a trigger.", "Note this."])
+        let results = [
+            Self.result(
+                1, "lang_droptrigger.html",
+                "The DROP TRIGGER statement removes a trigger. Once removed, the trigger is not fired again.", rank: 1)
+        ]
+        let windows = AnswerQuote.windows(question: "how do I delete a trigger", results: results)
+        #expect(
+            windows.map(\.text) == [
+                "The DROP TRIGGER statement removes a trigger. Once removed, the trigger is not fired again."
+            ])
+    }
 }

@@ -99,6 +99,19 @@ public enum AnswerQuote {
         return Quote(text: chosen.map(\.text).joined(separator: separator), sources: sources, tokensEmbedded: tokens)
     }
 
+    /// Words that open a sentence leaning on the one before ("This…", "Once removed, …", "However, …").
+    static let dependentOpenings: Set<String> = [
+        "this", "these", "that", "those", "it", "its", "they", "them", "their", "such", "however", "but", "also",
+        "once", "then", "otherwise", "thus", "so", "hence", "therefore", "furthermore", "moreover", "instead",
+        "likewise", "similarly", "here", "there", "and", "or",
+    ]
+
+    static func dependsOnPrevious(_ sentence: String) -> Bool {
+        let first = sentence.prefix { $0.isLetter }.lowercased()
+        return dependentOpenings.contains(first) || sentence.lowercased().hasPrefix("in that case")
+            || sentence.lowercased().hasPrefix("in this case")
+    }
+
     /// Every sentence of every result, each with the sentences after it that fit in
     /// ``windowCharacters``; a window about the opposite of the question's action is left out.
     static func windows(question: String, results: [SearchResult]) -> [Window] {
@@ -113,6 +126,13 @@ public enum AnswerQuote {
                 while first < sentences.count, sentences[first].hasSuffix("?") { first += 1 }
                 guard first < sentences.count, start == first || start == 0 || !sentences[start - 1].hasSuffix("?")
                 else { continue }
+                // "Once removed, the trigger…" needs the sentence before it; the window that
+                // starts there holds both.
+                if start == first, start > 0, dependsOnPrevious(sentences[start]),
+                    sentences[start - 1].count + 1 + sentences[start].count <= windowCharacters
+                {
+                    continue
+                }
                 var last = first
                 var length = sentences[first].count
                 while last + 1 < sentences.count, length + sentences[last + 1].count + 1 <= windowCharacters {

@@ -30,11 +30,23 @@ public enum PassageTrimmer {
         return sentences[lower...upper].joined(separator: " ")
     }
 
+    /// Sentences of `text`: runs ending in `.`, `?` or `!` before a space, or at a blank line (a
+    /// heading, a label or a list item ends there even without a full stop).
     static func split(_ text: String) -> [String] {
         var sentences: [String] = []
         var current = ""
         let characters = Array(text)
+        var lastNewline = -2
         for (i, c) in characters.enumerated() {
+            if c.isNewline {
+                // A blank line: only spaces since the previous line break.
+                if lastNewline >= 0, characters[(lastNewline + 1)..<i].allSatisfy(\.isWhitespace) {
+                    let sentence = current.trimmingCharacters(in: .whitespacesAndNewlines)
+                    if !sentence.isEmpty { sentences.append(sentence) }
+                    current = ""
+                }
+                lastNewline = i
+            }
             current.append(c)
             let atEnd = i + 1 == characters.count || characters[i + 1].isWhitespace
             if (c == "." || c == "?" || c == "!") && atEnd {

@@ -160,4 +160,37 @@ import Testing
                 "The DROP TRIGGER statement removes a trigger. Once removed, the trigger is not fired again."
             ])
     }
+
+    @Test func theWindowCacheIsBoundedAndForgetsTheOldestFirst() {
+        let cache = WindowVectorCache(capacity: 2)
+        cache.store(model: "m", text: "a", vector: [1])
+        cache.store(model: "m", text: "b", vector: [2])
+        cache.store(model: "m", text: "a", vector: [9])  // already there: kept as it was
+        #expect(cache.vector(model: "m", text: "a") == [1])
+        cache.store(model: "m", text: "c", vector: [3])
+        #expect(cache.count == 2)
+        #expect(cache.vector(model: "m", text: "a") == nil)
+        #expect(cache.vector(model: "m", text: "b") == [2] && cache.vector(model: "m", text: "c") == [3])
+        #expect(cache.vector(model: "other", text: "b") == nil, "vectors of another model are not shared")
+    }
+
+    /// Asked twice, the same quote comes back, and the second time only the question is embedded.
+    @Test func cachedWindowsGiveTheSameQuoteForFewerTokens() async throws {
+        // Text no other test embeds, so the first call finds nothing cached.
+        let marker = UUID().uuidString
+        let results = [
+            Self.result(
+                1, "vacuum.html",
+                "The VACUUM command rebuilds the database file (\(marker)). It reclaims unused pages. Run it after large deletes.",
+                rank: 1)
+        ]
+        let embedder = HashingEmbedder()
+        let first = try #require(
+            try await AnswerQuote.choose(question: "how do I shrink the file", results: results, embedder: embedder))
+        let second = try #require(
+            try await AnswerQuote.choose(question: "how do I shrink the file", results: results, embedder: embedder))
+        #expect(second.text == first.text)
+        #expect(second.tokensEmbedded == embedder.tokenCount(of: "how do I shrink the file") + 2)
+        #expect(first.tokensEmbedded > second.tokensEmbedded)
+    }
 }

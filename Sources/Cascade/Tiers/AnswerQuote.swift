@@ -38,7 +38,8 @@ public enum AnswerQuote {
     public struct Quote: Sendable {
         public var text: String
         public var sources: [SearchResult]
-        /// Model tokens embedded to choose the fragments (priced like the question's).
+        /// Model tokens embedded to choose the fragments (priced like the question's): the question
+        /// and the windows not already in ``WindowVectorCache``.
         public var tokensEmbedded: Int
     }
 
@@ -77,8 +78,19 @@ public enum AnswerQuote {
                     ? a.element.cheapScore > b.element.cheapScore : a.offset < b.offset
             }
             .prefix(maxEmbeddedWindows).map(\.element)
-        let vectors = try await embedder.embed([question] + shortlist.map(\.scoredText))
-        guard vectors.count == shortlist.count + 1 else { throw EmbeddingError.emptyResult(model: embedder.modelID) }
+        // The question again (the search embedded it but does not return its vector) and the
+        // windows not cached yet, in one call.
+        let cache = WindowVectorCache.shared
+        let model = embedder.modelID
+        var windowVectors = shortlist.map { cache.vector(model: model, text: $0.scoredText) }
+        let missing = windowVectors.indices.filter { windowVectors[$0] == nil }
+        let fresh = try await embedder.embed([question] + missing.map { shortlist[$0].scoredText })
+        guard fresh.count == missing.count + 1 else { throw EmbeddingError.emptyResult(model: model) }
+        for (i, index) in missing.enumerated() {
+            windowVectors[index] = fresh[i + 1]
+            cache.store(model: model, text: shortlist[index].scoredText, vector: fresh[i + 1])
+        }
+        let vectors = [fresh[0]] + windowVectors.map { $0 ?? [] }
         let scored = shortlist.enumerated().map { i, window in
             (window, Double(VectorMath.dot(vectors[0], vectors[i + 1])) + window.cheapScore)
         }
@@ -93,8 +105,8 @@ public enum AnswerQuote {
         where !sources.contains(where: { $0.chunk.chunkID == results[window.resultIndex].chunk.chunkID }) {
             sources.append(results[window.resultIndex])
         }
-        let tokens = shortlist.reduce(embedder.tokenCount(of: question) + 2) {
-            $0 + embedder.tokenCount(of: $1.scoredText) + 2
+        let tokens = missing.reduce(embedder.tokenCount(of: question) + 2) {
+            $0 + embedder.tokenCount(of: shortlist[$1].scoredText) + 2
         }
         return Quote(text: chosen.map(\.text).joined(separator: separator), sources: sources, tokensEmbedded: tokens)
     }

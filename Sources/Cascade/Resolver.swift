@@ -134,7 +134,8 @@ public struct Resolver: Sendable {
         let started = ContinuousClock.now
         let tokens = retriever.embedder.tokenCount(of: question.text) + 2
         let cost = pricing.costMicros(model: retriever.embedder.modelID, tokensIn: tokens)
-        let results = try await retriever.search(question.text, k: 5, mode: .hybrid, filter: nil)
+        let (results, queryVector) = try await retriever.searchKeepingQueryVector(
+            question.text, k: 5, mode: .hybrid, filter: nil)
         let ms = Self.milliseconds(since: started)
         let selection = RAGAnswer.select(question: question.text, results: results)
         guard let signals = selection.signals else {
@@ -161,7 +162,8 @@ public struct Resolver: Sendable {
             )
         }
         let (answer, cited, quoteTokens) = try await RAGAnswer.answer(
-            question: question.text, selection: selection, results: results, embedder: retriever.embedder)
+            question: question.text, selection: selection, results: results, embedder: retriever.embedder,
+            questionVector: queryVector)
         let tokensIn = tokens + quoteTokens
         let costIn = pricing.costMicros(model: retriever.embedder.modelID, tokensIn: tokensIn)
         let citations = cited.map {

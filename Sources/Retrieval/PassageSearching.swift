@@ -9,6 +9,41 @@ public protocol PassageSearching: Sendable {
 
     /// The `k` best chunks for `query` (see ``Retriever/search(_:k:mode:filter:)``).
     func search(_ query: String, k: Int, mode: SearchMode, filter: SearchFilter?) async throws -> [SearchResult]
+
+    /// As ``search(_:k:mode:filter:)``, also returning the query's vector and the model that
+    /// embedded it (nil in keyword mode), so a caller comparing passages with the question (the
+    /// RAG tier choosing what to quote) does not embed it a second time.
+    func searchKeepingQueryVector(_ query: String, k: Int, mode: SearchMode, filter: SearchFilter?) async throws
+        -> (results: [SearchResult], query: QueryVector?)
 }
 
-extension Retriever: PassageSearching {}
+/// A query's vector and the model it came from (a vector is only comparable with that model's).
+public struct QueryVector: Sendable, Hashable {
+    public var model: String
+    public var vector: [Float]
+
+    public init(model: String, vector: [Float]) {
+        self.model = model
+        self.vector = vector
+    }
+}
+
+extension PassageSearching {
+    /// Searches without keeping the vector, for implementations that cannot return it.
+    public func searchKeepingQueryVector(_ query: String, k: Int, mode: SearchMode, filter: SearchFilter?)
+        async throws -> (results: [SearchResult], query: QueryVector?)
+    {
+        (try await search(query, k: k, mode: mode, filter: filter), nil)
+    }
+}
+
+extension Retriever: PassageSearching {
+    public func searchKeepingQueryVector(_ query: String, k: Int, mode: SearchMode, filter: SearchFilter?)
+        async throws -> (results: [SearchResult], query: QueryVector?)
+    {
+        let trimmed = try Self.validated(query: query, k: k)
+        let vector = mode == .keyword ? nil : try await embedder.embed(trimmed)
+        let results = try rank(text: trimmed, vector: vector, k: k, mode: mode, filter: filter)
+        return (results, vector.map { QueryVector(model: embedder.modelID, vector: $0) })
+    }
+}

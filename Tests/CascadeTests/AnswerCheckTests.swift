@@ -52,6 +52,17 @@ import Testing
                 question: "Can I enable and disable WAL at will?", passage: "You can enable WAL.", heading: "") == nil)
     }
 
+    @Test func wholeWordsMatchOnlyAtWordBoundaries() {
+        #expect(TextFolding.containsWords("run pragma journal mode wal", "journal mode"))
+        #expect(TextFolding.containsWords("enable wal", "enable") && TextFolding.containsWords("re enable", "enable"))
+        #expect(TextFolding.containsWords("to disable", "disable"))
+        #expect(!TextFolding.containsWords("enabled wal", "enable"), "a longer word is another word")
+        #expect(!TextFolding.containsWords("xenable", "enable"))
+        #expect(!TextFolding.containsWords("journal", "journal mode"))
+        #expect(!TextFolding.containsWords("anything", ""))
+        #expect(TextFolding.containsWords("café ouvert", "café"))
+    }
+
     @Test func coverageCountsTheSubjectNotTheQuestionWords() {
         #expect(
             AnswerCheck.coverage(

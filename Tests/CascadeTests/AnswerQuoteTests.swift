@@ -193,4 +193,29 @@ import Testing
         #expect(second.tokensEmbedded == embedder.tokenCount(of: "how do I shrink the file") + 2)
         #expect(first.tokensEmbedded > second.tokensEmbedded)
     }
+
+    /// The search's vector of the question is reused when the same model made it; another
+    /// model's vector is never compared with this one's windows.
+    @Test func theSearchsQuestionVectorIsReusedOnlyForItsOwnModel() async throws {
+        let marker = UUID().uuidString
+        let results = [
+            Self.result(
+                1, "wal.html", "WAL lets readers continue while a writer writes (\(marker)). It is persistent.", rank: 1
+            )
+        ]
+        let embedder = HashingEmbedder()
+        let question = "can readers continue while writing"
+        let own = QueryVector(model: embedder.modelID, vector: try await embedder.embed(question))
+        let first = try #require(
+            try await AnswerQuote.choose(question: question, results: results, embedder: embedder, questionVector: own))
+        #expect(first.tokensEmbedded > 0, "the windows were not cached yet")
+        let again = try #require(
+            try await AnswerQuote.choose(question: question, results: results, embedder: embedder, questionVector: own))
+        #expect(again.tokensEmbedded == 0 && again.text == first.text)
+        let foreign = QueryVector(model: "another-model", vector: [1, 0, 0])
+        let other = try #require(
+            try await AnswerQuote.choose(
+                question: question, results: results, embedder: embedder, questionVector: foreign))
+        #expect(other.tokensEmbedded == embedder.tokenCount(of: question) + 2 && other.text == first.text)
+    }
 }

@@ -20,8 +20,30 @@ enum TextFolding {
     }
 
     /// Whether folded `phrase` occurs in folded `text` as whole words.
+    /// Compares bytes at word starts only (folded text is words and single spaces): at most
+    /// `phrase` bytes per word of `text`, without Foundation's locale-aware search, which the RAG
+    /// tier's answer checks call thousands of times per question.
     static func containsWords(_ text: String, _ phrase: String) -> Bool {
         guard !phrase.isEmpty else { return false }
-        return " \(text) ".contains(" \(phrase) ")
+        let space = UInt8(ascii: " ")
+        let t = Array(text.utf8)
+        let p = Array(phrase.utf8)
+        guard p.count <= t.count else { return false }
+        var start = 0
+        while start + p.count <= t.count {
+            let end = start + p.count
+            if end == t.count || t[end] == space {
+                var same = true
+                for i in 0..<p.count where t[start + i] != p[i] {
+                    same = false
+                    break
+                }
+                if same { return true }
+            }
+            // Next word.
+            guard let next = t[start...].firstIndex(of: space) else { return false }
+            start = next + 1
+        }
+        return false
     }
 }

@@ -84,12 +84,30 @@ public enum AnswerCheck {
     public static func contradiction(question: String, passage: String, heading: String) -> (
         asked: String, found: String
     )? {
+        contradiction(asked: askedActions(question), passage: passage, heading: heading)
+    }
+
+    /// The opposite pairs whose one side the question asks for and whose other it does not
+    /// mention; computed once per question when many passages are checked.
+    public static func askedActions(_ question: String) -> [(asked: String, opposite: String)] {
         let q = TextFolding.fold(question)
-        let p = TextFolding.fold(heading + " " + passage)
+        var asked: [(asked: String, opposite: String)] = []
         for (a, b) in opposites {
-            for (asked, opposite) in [(a, b), (b, a)] where mentions(q, asked) && !mentions(q, opposite) {
-                if mentions(p, opposite) && !mentions(p, asked) { return (asked, opposite) }
+            for (action, opposite) in [(a, b), (b, a)] where mentions(q, action) && !mentions(q, opposite) {
+                asked.append((action, opposite))
             }
+        }
+        return asked
+    }
+
+    /// As ``contradiction(question:passage:heading:)`` with the question's ``askedActions(_:)``.
+    public static func contradiction(asked: [(asked: String, opposite: String)], passage: String, heading: String)
+        -> (asked: String, found: String)?
+    {
+        guard !asked.isEmpty else { return nil }
+        let p = TextFolding.fold(heading + " " + passage)
+        for (action, opposite) in asked where mentions(p, opposite) && !mentions(p, action) {
+            return (action, opposite)
         }
         return nil
     }

@@ -66,9 +66,11 @@ public enum AnswerQuote {
 
     /// The quote for `question` from `results`: quotable passages of the cited documents, best
     /// first. Nil when they hold no sentence.
-    public static func choose(question: String, results: [SearchResult], embedder: any Embedder) async throws
-        -> Quote?
-    {
+    /// - Parameter questionVector: the question's vector from the search, used when `embedder`
+    ///   made it (else the question is embedded with the windows).
+    public static func choose(
+        question: String, results: [SearchResult], embedder: any Embedder, questionVector: QueryVector? = nil
+    ) async throws -> Quote? {
         let candidates = windows(question: question, results: results)
         guard !candidates.isEmpty else { return nil }
         // Cheap signals first; ties keep retrieval order, then reading order.
@@ -78,19 +80,27 @@ public enum AnswerQuote {
                     ? a.element.cheapScore > b.element.cheapScore : a.offset < b.offset
             }
             .prefix(maxEmbeddedWindows).map(\.element)
-        // The question again (the search embedded it but does not return its vector) and the
-        // windows not cached yet, in one call.
+        // The windows not cached yet, and the question unless the search's vector is this model's,
+        // in one call.
         let cache = WindowVectorCache.shared
         let model = embedder.modelID
         var windowVectors = shortlist.map { cache.vector(model: model, text: $0.scoredText) }
         let missing = windowVectors.indices.filter { windowVectors[$0] == nil }
-        let fresh = try await embedder.embed([question] + missing.map { shortlist[$0].scoredText })
-        guard fresh.count == missing.count + 1 else { throw EmbeddingError.emptyResult(model: model) }
+        let known = questionVector.flatMap { $0.model == model ? $0.vector : nil }
+        let texts = (known == nil ? [question] : []) + missing.map { shortlist[$0].scoredText }
+        let fresh = texts.isEmpty ? [] : try await embedder.embed(texts)
+        guard fresh.count == texts.count else { throw EmbeddingError.emptyResult(model: model) }
+        let offset = known == nil ? 1 : 0
         for (i, index) in missing.enumerated() {
-            windowVectors[index] = fresh[i + 1]
-            cache.store(model: model, text: shortlist[index].scoredText, vector: fresh[i + 1])
+            windowVectors[index] = fresh[i + offset]
+            cache.store(model: model, text: shortlist[index].scoredText, vector: fresh[i + offset])
         }
-        let vectors = [fresh[0]] + windowVectors.map { $0 ?? [] }
+        guard let questionVectorUsed = known ?? fresh.first,
+            windowVectors.allSatisfy({ $0?.count == questionVectorUsed.count })
+        else {
+            throw EmbeddingError.serviceFailed(reason: "\(model) returned vectors of different lengths")
+        }
+        let vectors = [questionVectorUsed] + windowVectors.map { $0 ?? [] }
         let scored = shortlist.enumerated().map { i, window in
             (window, Double(VectorMath.dot(vectors[0], vectors[i + 1])) + window.cheapScore)
         }
@@ -105,9 +115,7 @@ public enum AnswerQuote {
         where !sources.contains(where: { $0.chunk.chunkID == results[window.resultIndex].chunk.chunkID }) {
             sources.append(results[window.resultIndex])
         }
-        let tokens = missing.reduce(embedder.tokenCount(of: question) + 2) {
-            $0 + embedder.tokenCount(of: shortlist[$1].scoredText) + 2
-        }
+        let tokens = texts.reduce(0) { $0 + embedder.tokenCount(of: $1) + 2 }
         return Quote(text: chosen.map(\.text).joined(separator: separator), sources: sources, tokensEmbedded: tokens)
     }
 
@@ -128,6 +136,7 @@ public enum AnswerQuote {
     /// ``windowCharacters``; a window about the opposite of the question's action is left out.
     static func windows(question: String, results: [SearchResult]) -> [Window] {
         let subjectWords = AnswerCheck.subjectWords(question)
+        let actions = AnswerCheck.askedActions(question)
         var windows: [Window] = []
         for (index, result) in results.enumerated() {
             let sentences = PassageTrimmer.split(result.chunk.text)
@@ -154,7 +163,7 @@ public enum AnswerQuote {
                 var text = sentences[first...last].joined(separator: " ")
                 if text.count > windowCharacters { text = String(text.prefix(windowCharacters)) }
                 let asked = sentences[start..<first].joined(separator: " ")
-                if AnswerCheck.contradiction(question: question, passage: text, heading: result.chunk.heading) != nil {
+                if AnswerCheck.contradiction(asked: actions, passage: text, heading: result.chunk.heading) != nil {
                     continue
                 }
                 let present = Set(PassageTrimmer.words(asked + " " + text))

@@ -69,13 +69,17 @@ public enum RAGAnswer {
     /// quotable passages of the cited documents, then the other cited pages; the citations,
     /// the quoted documents first; and the tokens embedded to choose the fragments.
     public static func answer(
-        question: String, selection: Selection, results: [SearchResult], embedder: any Embedder
+        question: String, selection: Selection, results: [SearchResult], embedder: any Embedder,
+        questionVector: QueryVector? = nil
     ) async throws -> (text: String, cited: [SearchResult], tokensEmbedded: Int) {
         let citedDocuments = Set(selection.cited.map(\.chunk.docID))
         let pool = results.filter {
             citedDocuments.contains($0.chunk.docID) && AnswerCheck.notQuotable($0.chunk.text) == nil
         }
-        guard let quote = try await AnswerQuote.choose(question: question, results: pool, embedder: embedder) else {
+        guard
+            let quote = try await AnswerQuote.choose(
+                question: question, results: pool, embedder: embedder, questionVector: questionVector)
+        else {
             return (text(question: question, cited: selection.cited), selection.cited, 0)
         }
         let quotedDocuments = quote.sources.map(\.chunk.docID)

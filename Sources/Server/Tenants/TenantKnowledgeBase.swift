@@ -64,8 +64,16 @@ final class TenantKnowledgeBase: PassageSearching, @unchecked Sendable {
     var vectorCount: Int { lock.withReadLock { retriever?.vectors.count ?? 0 } }
 
     func search(_ query: String, k: Int, mode: SearchMode, filter: SearchFilter?) async throws -> [SearchResult] {
+        try await searchKeepingQueryVector(query, k: k, mode: mode, filter: filter).results
+    }
+
+    func searchKeepingQueryVector(_ query: String, k: Int, mode: SearchMode, filter: SearchFilter?) async throws
+        -> (results: [SearchResult], query: QueryVector?)
+    {
         let text = try Retriever.validated(query: query, k: k)
-        guard mode != .keyword else { return try rank(text: text, vector: nil, k: k, mode: mode, filter: filter) }
+        guard mode != .keyword else {
+            return (try rank(text: text, vector: nil, k: k, mode: mode, filter: filter), nil)
+        }
         // A model switch landing between embedding and ranking: embed again with the new model
         // (a vector of one model is never ranked against another's index).
         for _ in 0..<3 {
@@ -74,7 +82,7 @@ final class TenantKnowledgeBase: PassageSearching, @unchecked Sendable {
             if let results = try rank(
                 text: text, vector: vector, embeddedWith: model.embedder.modelID, k: k, mode: mode, filter: filter)
             {
-                return results
+                return (results, QueryVector(model: model.embedder.modelID, vector: vector))
             }
         }
         throw StoreError.conflict("the knowledge base switched embedding models during the search; retry")

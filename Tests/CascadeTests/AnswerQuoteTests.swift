@@ -218,4 +218,12 @@ import Testing
                 question: question, results: results, embedder: embedder, questionVector: foreign))
         #expect(other.tokensEmbedded == embedder.tokenCount(of: question) + 2 && other.text == first.text)
     }
+
+    /// A passage of any length (a corpus line imported whole) yields a bounded number of windows.
+    @Test func aHugePassageYieldsBoundedWork() {
+        let huge = String(repeating: "Run VACUUM to shrink the file. ", count: 20_000)
+        let windows = AnswerQuote.windows(
+            question: "how do I shrink it", results: [Self.result(1, "big.txt", huge, rank: 1)])
+        #expect(windows.count == AnswerQuote.maxWindowsPerPassage)
+    }
 }

@@ -25,6 +25,9 @@ import VectorSearch
 public enum AnswerQuote {
     /// Longest fragment, in characters; two fragments are about the length of the old quote.
     public static let windowCharacters = 240
+    /// Most windows taken from one passage: a passage imported whole (`import-vectors` stores
+    /// each corpus line as one chunk, of any length) cannot make a question's work unbounded.
+    public static let maxWindowsPerPassage = 64
     /// Most windows embedded per question.
     public static let maxEmbeddedWindows = 8
     /// Bonus for a window that shares all of the question's subject words (scaled by the share).
@@ -140,7 +143,8 @@ public enum AnswerQuote {
         var windows: [Window] = []
         for (index, result) in results.enumerated() {
             let sentences = PassageTrimmer.split(result.chunk.text)
-            for start in sentences.indices {
+            var taken = 0
+            for start in sentences.indices where taken < maxWindowsPerPassage {
                 // A question in the passage (an FAQ's) identifies its answer but is not one: it
                 // takes part in the score, and the quote starts after it.
                 var first = start
@@ -170,6 +174,7 @@ public enum AnswerQuote {
                 let subject =
                     subjectWords.isEmpty
                     ? 0 : Double(subjectWords.intersection(present).count) / Double(subjectWords.count)
+                taken += 1
                 windows.append(
                     Window(
                         resultIndex: index, firstSentence: first, lastSentence: last, text: text,

@@ -46,6 +46,21 @@ import Testing
         #expect(
             AnswerCheck.contradiction(
                 question: "How do I enable WAL?", passage: "Run PRAGMA journal_mode=WAL.", heading: "WAL") == nil)
+        // Another word for the asked action counts as the action.
+        #expect(
+            AnswerCheck.contradiction(
+                question: "How do I delete a trigger?",
+                passage: "The DROP TRIGGER statement removes a trigger created by the CREATE TRIGGER statement.",
+                heading: "DROP TRIGGER") == nil)
+        #expect(
+            AnswerCheck.contradiction(
+                question: "How do I disable WAL?",
+                passage: "Turn off WAL with journal_mode=DELETE; you can enable it again later.",
+                heading: "") == nil)
+        #expect(
+            AnswerCheck.contradiction(
+                question: "How do I delete a trigger?", passage: "CREATE TRIGGER creates a new trigger.", heading: "")
+                != nil, "creating is still the opposite of deleting")
         // A question about both actions asks about neither alone.
         #expect(
             AnswerCheck.contradiction(

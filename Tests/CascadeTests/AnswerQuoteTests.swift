@@ -159,6 +159,15 @@ import Testing
             windows.map(\.text) == [
                 "The DROP TRIGGER statement removes a trigger. Once removed, the trigger is not fired again."
             ])
+        // Too long for one window together: the dependent sentence still never starts one.
+        let long =
+            String(repeating: "The DROP TRIGGER statement removes a trigger from the schema ", count: 4) + "for good."
+        let longer = [
+            Self.result(1, "lang_droptrigger.html", long + " Once removed, the trigger is not fired again.", rank: 1)
+        ]
+        let split = AnswerQuote.windows(question: "how do I delete a trigger", results: longer)
+        #expect(!split.contains { $0.text.hasPrefix("Once removed") })
+        #expect(split.contains { $0.text.hasPrefix("The DROP") && $0.text.hasSuffix("not fired again.") })
     }
 
     @Test func theWindowCacheIsBoundedAndForgetsTheOldestFirst() {

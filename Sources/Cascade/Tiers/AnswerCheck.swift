@@ -62,6 +62,22 @@ public enum AnswerCheck {
         ("disable", "turn on"),
     ]
 
+    /// Other words for the same action: a passage saying how a trigger is *removed* answers how
+    /// to *delete* one, even though it also says the trigger was *created* first.
+    static let sameAction: [String: [String]] = [
+        "delete": ["remove", "drop", "erase"], "remove": ["delete", "drop", "erase"], "drop": ["delete", "remove"],
+        "add": ["create"], "create": ["add"],
+        "enable": ["turn on", "switch on", "activate"], "turn on": ["enable", "switch on", "activate"],
+        "switch on": ["enable", "turn on", "activate"], "activate": ["enable", "turn on", "switch on"],
+        "disable": ["turn off", "switch off", "deactivate"], "turn off": ["disable", "switch off", "deactivate"],
+        "switch off": ["disable", "turn off", "deactivate"], "deactivate": ["disable", "turn off", "switch off"],
+    ]
+
+    /// Whether `folded` mentions `action` or another word for it.
+    static func mentionsAction(_ folded: String, _ action: String) -> Bool {
+        mentions(folded, action) || (sameAction[action] ?? []).contains { mentions(folded, $0) }
+    }
+
     /// Word forms of an action ("enable" → enable, enables, enabled, enabling).
     static func forms(_ action: String) -> [String] {
         let parts = action.split(separator: " ").map(String.init)
@@ -80,7 +96,8 @@ public enum AnswerCheck {
     }
 
     /// The action the question asks for and the opposite the passage describes instead, when
-    /// the question's action is nowhere in the passage (nor its heading) and its opposite is.
+    /// the question's action (or another word for it, ``sameAction``) is nowhere in the passage
+    /// nor its heading, and its opposite is.
     public static func contradiction(question: String, passage: String, heading: String) -> (
         asked: String, found: String
     )? {
@@ -106,7 +123,7 @@ public enum AnswerCheck {
     {
         guard !asked.isEmpty else { return nil }
         let p = TextFolding.fold(heading + " " + passage)
-        for (action, opposite) in asked where mentions(p, opposite) && !mentions(p, action) {
+        for (action, opposite) in asked where mentions(p, opposite) && !mentionsAction(p, action) {
             return (action, opposite)
         }
         return nil

@@ -151,22 +151,27 @@ public enum AnswerQuote {
                 while first < sentences.count, sentences[first].hasSuffix("?") { first += 1 }
                 guard first < sentences.count, start == first || start == 0 || !sentences[start - 1].hasSuffix("?")
                 else { continue }
-                // "Once removed, the trigger…" needs the sentence before it; the window that
-                // starts there holds both.
+                let asked = sentences[start..<first].joined(separator: " ")
+                // "Once removed, the trigger…" needs the sentence before it: the window starts
+                // there instead (the one that already does covers it when both fit), even if the
+                // two are longer than a window.
+                var limit = windowCharacters
                 if start == first, start > 0, dependsOnPrevious(sentences[start]),
-                    sentences[start - 1].count + 1 + sentences[start].count <= windowCharacters
+                    !sentences[start - 1].hasSuffix("?")
                 {
-                    continue
+                    let both = sentences[start - 1].count + 1 + sentences[start].count
+                    if both <= windowCharacters { continue }
+                    first = start - 1
+                    limit = min(both, 2 * windowCharacters)
                 }
                 var last = first
                 var length = sentences[first].count
-                while last + 1 < sentences.count, length + sentences[last + 1].count + 1 <= windowCharacters {
+                while last + 1 < sentences.count, length + sentences[last + 1].count + 1 <= limit {
                     last += 1
                     length += sentences[last].count + 1
                 }
                 var text = sentences[first...last].joined(separator: " ")
-                if text.count > windowCharacters { text = String(text.prefix(windowCharacters)) }
-                let asked = sentences[start..<first].joined(separator: " ")
+                if text.count > limit { text = String(text.prefix(limit)) }
                 if AnswerCheck.contradiction(asked: actions, passage: text, heading: result.chunk.heading) != nil {
                     continue
                 }

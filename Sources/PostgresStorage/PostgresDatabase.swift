@@ -187,7 +187,13 @@ public final class PostgresDatabase: Sendable {
     public func migrate() async throws -> (from: Int, to: Int) {
         let schema = url.schema
         let known = Self.knownVersion
+        // A node that finds another one migrating waits as long as its caller does (the
+        // operation timeout), not only the connection's general 15 s lock timeout: on a busy
+        // server a migration can hold the lock longer than that.
+        let waitMilliseconds = max(1, Int(operationTimeout.components.seconds * 1000))
         return try await transaction { connection in
+            try await connection.run(
+                "SELECT set_config('lock_timeout', \("\(waitMilliseconds)ms"), true)", logger: self.logger)
             // One lock per schema: nodes migrating the same schema wait for each other, and
             // databases holding several schemas (tests) migrate them side by side.
             try await connection.run(

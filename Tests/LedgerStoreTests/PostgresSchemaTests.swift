@@ -41,6 +41,30 @@ struct PostgresSchemaTests {
         }
     }
 
+    /// A node that finds another one migrating waits for it as long as its caller would, past the
+    /// connection's general 15 s lock timeout (a busy server once held the lock longer than that).
+    @Test("migrate waits for another node's migration longer than the 15 s lock timeout")
+    func migrateOutwaitsTheLockTimeout() async throws {
+        let url = try freshURL()
+        try await PostgresDatabase.with(url, operationTimeout: testOperationTimeout) { database in
+            let holding = Task {
+                try await database.transaction { connection in
+                    try await connection.run(
+                        "SELECT pg_advisory_xact_lock(hashtextextended(\(url.schema), \(PostgresDatabase.migrationLockKey)))",
+                        logger: database.logger)
+                    try await Task.sleep(for: .seconds(17))
+                }
+            }
+            try await Task.sleep(for: .seconds(1))
+            let migrated = try await PostgresDatabase.with(url, operationTimeout: testOperationTimeout) { other in
+                try await other.migrate()
+            }
+            #expect(migrated == (0, PostgresDatabase.knownVersion))
+            try await holding.value
+            try await database.unsafeExecute("DROP SCHEMA \"\(url.schema)\" CASCADE")
+        }
+    }
+
     @Test("a failed transaction never reaches the next request on its pooled connection")
     func failedTransactionsStayContained() async throws {
         let url = try freshURL()

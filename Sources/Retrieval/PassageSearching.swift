@@ -7,12 +7,9 @@ public protocol PassageSearching: Sendable {
     /// The model queries are embedded with (its id prices the embedding).
     var embedder: any Embedder { get }
 
-    /// The `k` best chunks for `query` (see ``Retriever/search(_:k:mode:filter:)``).
-    func search(_ query: String, k: Int, mode: SearchMode, filter: SearchFilter?) async throws -> [SearchResult]
-
-    /// As ``search(_:k:mode:filter:)``, also returning the query's vector and the model that
-    /// embedded it (nil in keyword mode), so a caller comparing passages with the question (the
-    /// RAG tier choosing what to quote) does not embed it a second time.
+    /// The `k` best chunks for `query` (see ``Retriever/search(_:k:mode:filter:)``), with the
+    /// query's vector and the model that embedded it (nil in keyword mode), so a caller comparing
+    /// passages with the question (the RAG tier choosing what to quote) does not embed it again.
     func searchKeepingQueryVector(_ query: String, k: Int, mode: SearchMode, filter: SearchFilter?) async throws
         -> (results: [SearchResult], query: QueryVector?)
 }
@@ -29,11 +26,11 @@ public struct QueryVector: Sendable, Hashable {
 }
 
 extension PassageSearching {
-    /// Searches without keeping the vector, for implementations that cannot return it.
-    public func searchKeepingQueryVector(_ query: String, k: Int, mode: SearchMode, filter: SearchFilter?)
-        async throws -> (results: [SearchResult], query: QueryVector?)
+    /// The `k` best chunks for `query`, without the query's vector.
+    public func search(_ query: String, k: Int, mode: SearchMode, filter: SearchFilter?) async throws
+        -> [SearchResult]
     {
-        (try await search(query, k: k, mode: mode, filter: filter), nil)
+        try await searchKeepingQueryVector(query, k: k, mode: mode, filter: filter).results
     }
 }
 

@@ -47,9 +47,7 @@ public struct Retriever: Sendable {
     public func search(
         _ query: String, k: Int = 10, mode: SearchMode = .hybrid, filter: SearchFilter? = nil
     ) async throws -> [SearchResult] {
-        let trimmed = try Self.validated(query: query, k: k)
-        let vector = mode == .keyword ? nil : try await embedder.embed(trimmed)
-        return try rank(text: trimmed, vector: vector, k: k, mode: mode, filter: filter)
+        try await searchKeepingQueryVector(query, k: k, mode: mode, filter: filter).results
     }
 
     /// Checks a query and `k` before any work: the trimmed query, or the reason it is refused.

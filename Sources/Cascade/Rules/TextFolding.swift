@@ -25,25 +25,23 @@ enum TextFolding {
     /// tier's answer checks call thousands of times per question.
     static func containsWords(_ text: String, _ phrase: String) -> Bool {
         guard !phrase.isEmpty else { return false }
+        var text = text
+        var phrase = phrase
+        // Compared in place (native strings already are contiguous UTF-8): no copy per call.
+        return text.withUTF8 { t in phrase.withUTF8 { p in containsWords(t, p) } }
+    }
+
+    private static func containsWords(_ t: UnsafeBufferPointer<UInt8>, _ p: UnsafeBufferPointer<UInt8>) -> Bool {
         let space = UInt8(ascii: " ")
-        let t = Array(text.utf8)
-        let p = Array(phrase.utf8)
-        guard p.count <= t.count else { return false }
         var start = 0
         while start + p.count <= t.count {
             let end = start + p.count
-            if end == t.count || t[end] == space {
-                var same = true
-                for i in 0..<p.count where t[start + i] != p[i] {
-                    same = false
-                    break
-                }
-                if same { return true }
-            }
+            if (end == t.count || t[end] == space) && t[start..<end].elementsEqual(p) { return true }
             // Next word.
             guard let next = t[start...].firstIndex(of: space) else { return false }
             start = next + 1
         }
         return false
     }
+
 }

@@ -63,10 +63,6 @@ final class TenantKnowledgeBase: PassageSearching, @unchecked Sendable {
     /// Chunks in the loaded index (0 before the first document).
     var vectorCount: Int { lock.withReadLock { retriever?.vectors.count ?? 0 } }
 
-    func search(_ query: String, k: Int, mode: SearchMode, filter: SearchFilter?) async throws -> [SearchResult] {
-        try await searchKeepingQueryVector(query, k: k, mode: mode, filter: filter).results
-    }
-
     func searchKeepingQueryVector(_ query: String, k: Int, mode: SearchMode, filter: SearchFilter?) async throws
         -> (results: [SearchResult], query: QueryVector?)
     {

@@ -62,9 +62,7 @@ struct AskCommand: AsyncParsableCommand {
         if let threshold, !(0...1).contains(threshold) {
             throw ValidationError("--threshold must be between 0 and 1")
         }
-        guard (try? TenantConfiguration.validatedName(tenant)) != nil else {
-            throw ValidationError("--tenant: letters, digits, '-', '_' and '.' only (at most 64)")
-        }
+        try TenantNameValidation.check(tenant)
     }
 
     func run() async throws {

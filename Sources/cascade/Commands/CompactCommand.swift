@@ -23,9 +23,7 @@ struct CompactCommand: AsyncParsableCommand {
     @Flag(help: "Print JSON.") var json = false
 
     func validate() throws {
-        if (try? TenantConfiguration.validatedName(tenant)) == nil {
-            throw ValidationError("--tenant: letters, digits, '-', '_' and '.' only (at most 64)")
-        }
+        try TenantNameValidation.check(tenant)
         if databaseOption.database == nil {
             throw ValidationError("compact works on a shared knowledge base: give --database")
         }

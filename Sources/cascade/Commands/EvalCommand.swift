@@ -47,9 +47,7 @@ struct EvaluationOptions: ParsableArguments {
         if databaseOption.database != nil && kbTenant == nil {
             throw ValidationError("--database evaluates a tenant's shared knowledge base: give --kb-tenant")
         }
-        if let kbTenant, (try? TenantConfiguration.validatedName(kbTenant)) == nil {
-            throw ValidationError("--kb-tenant: letters, digits, '-', '_' and '.' only (at most 64)")
-        }
+        try TenantNameValidation.check(kbTenant, option: "--kb-tenant")
     }
 
     /// The set, with its corpus ingested (or reused) into a cached knowledge base, or the

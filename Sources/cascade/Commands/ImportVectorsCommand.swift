@@ -37,9 +37,7 @@ struct ImportVectorsCommand: AsyncParsableCommand {
     @OptionGroup var databaseOption: DatabaseOption
 
     func validate() throws {
-        if let tenant, (try? TenantConfiguration.validatedName(tenant)) == nil {
-            throw ValidationError("--tenant: letters, digits, '-', '_' and '.' only (at most 64)")
-        }
+        try TenantNameValidation.check(tenant)
         if databaseOption.database != nil && (tenant == nil || store.explicitPath != nil) {
             throw ValidationError("--database imports into a tenant's shared knowledge base: give --tenant, not --kb")
         }

@@ -50,9 +50,7 @@ struct IngestCommand: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
-        if let tenant, (try? TenantConfiguration.validatedName(tenant)) == nil {
-            throw ValidationError("--tenant: letters, digits, '-', '_' and '.' only (at most 64)")
-        }
+        try TenantNameValidation.check(tenant)
         if let chunkTokens, chunkTokens < 16 { throw ValidationError("--chunk-tokens must be at least 16") }
         if maxFileSize < 1 { throw ValidationError("--max-file-size must be positive") }
     }

@@ -142,9 +142,7 @@ struct LedgerCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON (the checkpoint itself).") var json = false
 
         func validate() throws {
-            if let tenant, (try? TenantConfiguration.validatedName(tenant)) == nil {
-                throw ValidationError("--tenant: letters, digits, '-', '_' and '.' only (at most 64)")
-            }
+            try TenantNameValidation.check(tenant)
             if tenant != nil && databaseOption.database == nil {
                 throw ValidationError(
                     "--tenant needs --database: the SQLite ledger keeps one chain for all tenants, so its checkpoint covers them all"

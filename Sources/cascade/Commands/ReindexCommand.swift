@@ -25,9 +25,7 @@ struct ReindexCommand: AsyncParsableCommand {
     @OptionGroup var databaseOption: DatabaseOption
 
     func validate() throws {
-        if let tenant, (try? TenantConfiguration.validatedName(tenant)) == nil {
-            throw ValidationError("--tenant: letters, digits, '-', '_' and '.' only (at most 64)")
-        }
+        try TenantNameValidation.check(tenant)
     }
 
     /// The knowledge base file these options name.

@@ -43,9 +43,7 @@ struct SearchCommand: AsyncParsableCommand {
     var json = false
 
     func validate() throws {
-        if let tenant, (try? TenantConfiguration.validatedName(tenant)) == nil {
-            throw ValidationError("--tenant: letters, digits, '-', '_' and '.' only (at most 64)")
-        }
+        try TenantNameValidation.check(tenant)
         guard (1...1000).contains(k) else { throw ValidationError("-k must be between 1 and 1000") }
     }
 

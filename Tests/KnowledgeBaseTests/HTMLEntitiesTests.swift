@@ -20,5 +20,11 @@ import Testing
         #expect(HTMLEntities.decode("&notaname; &copy 2024 &") == "&notaname; &copy 2024 &")
         #expect(HTMLEntities.decode("?a=1&b=2;") == "?a=1&b=2;")
         #expect(HTMLEntities.decode("&#0;") == "\u{FFFD}")
+        // Hostile: ampersands without an end, a NUL reference, and a name longer than any real one.
+        let noEnd = String(repeating: "&amp", count: 50_000)
+        #expect(HTMLEntities.decode(noEnd) == noEnd)
+        let tooLong = "&" + String(repeating: "a", count: 40) + ";"
+        #expect(HTMLEntities.decode(tooLong) == tooLong)
+        #expect(HTMLEntities.decode("a\u{0}&lt;b") == "a\u{0}<b")
     }
 }

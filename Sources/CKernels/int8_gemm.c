@@ -21,11 +21,16 @@
 #endif
 
 // Vectorised per target (min/max, then a rounding conversion): this pass runs on every dense
-// layer's input, so it must cost little next to the product itself.
-CK_CLONES void ck_quantize_rows_u8(const float *x, size_t rows, size_t k, uint8_t *out, float *scales,
-                                   int32_t *zeros) {
+// layer's input, so it must cost little next to the product itself. `column_scale` (may be NULL)
+// multiplies column d by column_scale[d] first: the int8 encoder's smoothing, which divides the
+// input's wide-ranging channels down (and multiplies the weights' matching columns up, at load)
+// so that one row scale fits every channel; the product is unchanged in exact arithmetic.
+static inline __attribute__((always_inline)) void ck_quantize_rows(const float *x, size_t rows, size_t k,
+                                                                     const float *column_scale, uint8_t *out,
+                                                                     float *scales, int32_t *zeros) {
     for (size_t i = 0; i < rows; i++) {
         const float *r = x + i * k;
+#define CK_VALUE(d) (column_scale ? r[d] * column_scale[d] : r[d])
         // Sixteen running minima and maxima, one per lane: a single running value is a serial
         // chain of scalar compares (the compiler may not reorder a float reduction), lanes are
         // independent and become one vector min and max per 16 inputs.
@@ -33,12 +38,14 @@ CK_CLONES void ck_quantize_rows_u8(const float *x, size_t rows, size_t k, uint8_
         size_t d = 0;
         for (; d + 16 <= k; d += 16)
             for (int l = 0; l < 16; l++) {
-                los[l] = r[d + l] < los[l] ? r[d + l] : los[l];
-                his[l] = r[d + l] > his[l] ? r[d + l] : his[l];
+                float v = CK_VALUE(d + l);
+                los[l] = v < los[l] ? v : los[l];
+                his[l] = v > his[l] ? v : his[l];
             }
         for (; d < k; d++) {
-            los[0] = r[d] < los[0] ? r[d] : los[0];
-            his[0] = r[d] > his[0] ? r[d] : his[0];
+            float v = CK_VALUE(d);
+            los[0] = v < los[0] ? v : los[0];
+            his[0] = v > his[0] ? v : his[0];
         }
         float lo = 0, hi = 0;
         for (int l = 0; l < 16; l++) {
@@ -54,13 +61,28 @@ CK_CLONES void ck_quantize_rows_u8(const float *x, size_t rows, size_t k, uint8_
         float z = (float)zero;
         for (size_t d = 0; d < k; d++) {
             // x/scale + zero lies in [0, 255] by construction; +0.5 and truncation round it.
-            float q = r[d] * inverse + z + 0.5f;
+            float q = CK_VALUE(d) * inverse + z + 0.5f;
             q = q < 0.0f ? 0.0f : (q > 255.0f ? 255.0f : q);
             o[d] = (uint8_t)(int32_t)q;
         }
+#undef CK_VALUE
         scales[i] = scale;
         zeros[i] = zero;
     }
+}
+
+CK_CLONES void ck_quantize_rows_u8(const float *x, size_t rows, size_t k, uint8_t *out, float *scales,
+                                   int32_t *zeros) {
+    ck_quantize_rows(x, rows, k, NULL, out, scales, zeros);
+}
+
+CK_CLONES void ck_quantize_rows_u8_scaled(const float *x, size_t rows, size_t k, const float *column_scale,
+                                          uint8_t *out, float *scales, int32_t *zeros) {
+    if (!column_scale) {
+        ck_quantize_rows(x, rows, k, NULL, out, scales, zeros);
+        return;
+    }
+    ck_quantize_rows(x, rows, k, column_scale, out, scales, zeros);
 }
 
 int ck_pack_weights_s8(const float *w, size_t n, size_t k, int8_t *packed, float *scales, int32_t *sums) {

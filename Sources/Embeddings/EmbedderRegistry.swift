@@ -48,6 +48,12 @@ public enum EmbedderRegistry {
         if modelID == MiniLMEmbedder.int8ModelID {
             return try MiniLMEmbedder(directory: MiniLMEmbedder.defaultDirectory(), precision: .int8)
         }
+        if MiniLMEmbedder.retiredInt8ModelIDs.contains(modelID) {
+            throw .modelUnavailable(
+                model: modelID,
+                reason: "these vectors come from an earlier int8 encoder, which this build no longer has; "
+                    + "run `cascade reindex --embedder minilm-int8` to re-embed the knowledge base")
+        }
         if modelID.hasPrefix("http:"), let dimension {
             var configuration = try HTTPEmbedder.Configuration.fromEnvironment()
             guard "http:\(configuration.model)" == modelID else {

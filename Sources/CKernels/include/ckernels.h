@@ -41,6 +41,11 @@ void ck_f32_dot_selected_rows(const float *matrix, size_t dim, const int32_t *ro
 /// (q = round(x / scale) + zero, scale = (max − min) / 255; `scales` and `zeros` per row).
 void ck_quantize_rows_u8(const float *x, size_t rows, size_t k, uint8_t *out, float *scales, int32_t *zeros);
 
+/// ck_quantize_rows_u8 of x with column d first multiplied by column_scale[d] (NULL: by 1), the
+/// int8 encoder's per-channel smoothing of a layer's input.
+void ck_quantize_rows_u8_scaled(const float *x, size_t rows, size_t k, const float *column_scale, uint8_t *out,
+                                float *scales, int32_t *zeros);
+
 /// Encoder int8: quantises W (n × k, row-major, PyTorch's [out × in]) per output channel to
 /// signed bytes and packs it for ck_gemm_u8s8 (n·k bytes); `scales[j]` and `sums[j]` (Σ_k q) per
 /// channel. Returns -1 (and writes nothing) unless n % 16 == 0 and k % 4 == 0.

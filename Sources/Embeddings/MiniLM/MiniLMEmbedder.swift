@@ -11,7 +11,10 @@ public struct MiniLMEmbedder: Embedder {
     public static let defaultModelID = "sentence-transformers/all-MiniLM-L6-v2"
     /// The same model with int8 dense layers: another model id, so a knowledge base never mixes
     /// vectors of both (`cascade reindex --embedder minilm-int8` moves a store over).
-    public static let int8ModelID = "sentence-transformers/all-MiniLM-L6-v2#int8"
+    /// (`-v2`: inputs smoothed by calibration ranges; the first int8 encoder's vectors differ slightly.)
+    public static let int8ModelID = "sentence-transformers/all-MiniLM-L6-v2#int8-v2"
+    /// Ids of earlier int8 encoders, whose stores must be re-embedded (`cascade reindex`) to be searched.
+    public static let retiredInt8ModelIDs: Set<String> = ["sentence-transformers/all-MiniLM-L6-v2#int8"]
     /// Where `tools/fetch-model` puts the model, relative to the working directory.
     public static let defaultDirectoryName = "models/all-MiniLM-L6-v2"
 
@@ -38,11 +41,16 @@ public struct MiniLMEmbedder: Embedder {
         }
         let configuration = try BertConfiguration.load(from: directory.appendingPathComponent("config.json"))
         let weights = try SafeTensorsFile(path: directory.appendingPathComponent("model.safetensors").path)
-        self.encoder = try BertEncoder(configuration: configuration, weights: weights, precision: precision)
-        self.tokenizer = try WordPieceTokenizer(vocabularyFile: directory.appendingPathComponent("vocab.txt"))
+        let tokenizer = try WordPieceTokenizer(vocabularyFile: directory.appendingPathComponent("vocab.txt"))
         guard tokenizer.vocabulary.count <= configuration.vocabSize else {
             throw .invalidModelFile(path: directory.path, reason: "vocab.txt has more tokens than config.json allows")
         }
+        self.tokenizer = tokenizer
+        let calibration =
+            precision == .int8
+            ? CalibrationText.passages.map { tokenizer.encode($0, maxLength: maxSequenceLength) } : []
+        self.encoder = try BertEncoder(
+            configuration: configuration, weights: weights, precision: precision, calibration: calibration)
         self.modelID = precision == .int8 ? Self.int8ModelID : Self.defaultModelID
         self.dimension = configuration.hiddenSize
         self.maxTokens = min(maxSequenceLength, configuration.maxPositionEmbeddings)

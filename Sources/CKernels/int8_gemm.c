@@ -31,21 +31,28 @@ static inline __attribute__((always_inline)) void ck_quantize_rows(const float *
     for (size_t i = 0; i < rows; i++) {
         const float *r = x + i * k;
 #define CK_VALUE(d) (column_scale ? r[d] * column_scale[d] : r[d])
-        // Sixteen running minima and maxima, one per lane: a single running value is a serial
-        // chain of scalar compares (the compiler may not reorder a float reduction), lanes are
-        // independent and become one vector min and max per 16 inputs.
-        float los[16] = {0}, his[16] = {0};  // the range always holds 0, so 0 is exact
+        // Sixty-four running minima and maxima, one per lane: a single running value is a serial
+        // chain of scalar compares (the compiler may not reorder a float reduction); lanes are
+        // independent and become four vector minima and maxima per 64 inputs, four chains so
+        // that each compare's latency overlaps the next three instead of stalling the loop.
+        float los[64] = {0}, his[64] = {0};  // the range always holds 0, so 0 is exact
         size_t d = 0;
-        for (; d + 16 <= k; d += 16)
-            for (int l = 0; l < 16; l++) {
+        for (; d + 64 <= k; d += 64)
+            for (int l = 0; l < 64; l++) {
                 float v = CK_VALUE(d + l);
                 los[l] = v < los[l] ? v : los[l];
                 his[l] = v > his[l] ? v : his[l];
             }
         for (; d < k; d++) {
             float v = CK_VALUE(d);
-            los[0] = v < los[0] ? v : los[0];
-            his[0] = v > his[0] ? v : his[0];
+            los[d % 64] = v < los[d % 64] ? v : los[d % 64];
+            his[d % 64] = v > his[d % 64] ? v : his[d % 64];
+        }
+        for (int l = 0; l < 16; l++) {  // 64 lanes to 16, as vectors
+            float a = los[l] < los[l + 16] ? los[l] : los[l + 16], b = los[l + 32] < los[l + 48] ? los[l + 32] : los[l + 48];
+            los[l] = a < b ? a : b;
+            float c = his[l] > his[l + 16] ? his[l] : his[l + 16], e = his[l + 32] > his[l + 48] ? his[l + 32] : his[l + 48];
+            his[l] = c > e ? c : e;
         }
         float lo = 0, hi = 0;
         for (int l = 0; l < 16; l++) {

@@ -24,8 +24,12 @@ public struct MiniLMEmbedder: Embedder {
     public var preferredBatchSize: Int { 64 }
     public let tokenizer: WordPieceTokenizer
     public let encoder: BertEncoder
-    /// Largest number of tokens packed into one forward pass (bounds working memory).
-    public var maxTokensPerPass = 8_192
+    /// Largest number of tokens packed into one forward pass (bounds working memory). The int8
+    /// encoder passes 1,024: its products are quick enough that the f32 activations between
+    /// them (6 MB for 1,024 tokens' feed-forward block, 50 MB for 8,192) decide its speed, and
+    /// at this size they stay near the cores' caches (about 10% more chunks/s on these machines
+    /// than 8,192); f32 is bound by its products and keeps the larger passes (2–3% faster).
+    public var maxTokensPerPass: Int
 
     /// Loads the model from a folder holding `config.json`, `vocab.txt` and `model.safetensors`.
     public init(directory: URL, maxSequenceLength: Int = 256, precision: BertEncoder.Precision = .f32)
@@ -52,6 +56,7 @@ public struct MiniLMEmbedder: Embedder {
         self.encoder = try BertEncoder(
             configuration: configuration, weights: weights, precision: precision, calibration: calibration)
         self.modelID = precision == .int8 ? Self.int8ModelID : Self.defaultModelID
+        self.maxTokensPerPass = precision == .int8 ? 1_024 : 8_192
         self.dimension = configuration.hiddenSize
         self.maxTokens = min(maxSequenceLength, configuration.maxPositionEmbeddings)
     }

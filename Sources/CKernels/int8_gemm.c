@@ -7,6 +7,7 @@
 // order in which AVX-512 VNNI's vpdpbusd consumes it (each 32-bit lane sums four u8 × s8
 // products for one output channel). The portable path reads the same layout.
 #include "ckernels.h"
+#include "math_inline.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -90,6 +91,22 @@ CK_CLONES void ck_quantize_rows_u8_scaled(const float *x, size_t rows, size_t k,
         return;
     }
     ck_quantize_rows(x, rows, k, column_scale, out, scales, zeros);
+}
+
+// Bias, GELU and quantising in one pass per row: the row is read once, its GELU values go to a
+// stack buffer that stays in L1 while they are measured and quantised, and the f32 activations
+// are never written back (they are only the next product's input).
+CK_CLONES int ck_bias_gelu_quantize_rows_u8(const float *x, size_t rows, size_t k, const float *bias, uint8_t *out,
+                                           float *scales, int32_t *zeros) {
+    enum { widest = 4096 };
+    if (k > widest) return -1;
+    float buffer[widest];
+    for (size_t i = 0; i < rows; i++) {
+        const float *r = x + i * k;
+        for (size_t d = 0; d < k; d++) buffer[d] = ck_gelu(r[d] + bias[d]);
+        ck_quantize_rows(buffer, 1, k, NULL, out + i * k, scales + i, zeros + i);
+    }
+    return 0;
 }
 
 int ck_pack_weights_s8(const float *w, size_t n, size_t k, int8_t *packed, float *scales, int32_t *sums) {

@@ -6,6 +6,7 @@
 // on the exact order of its operations. Reductions (max, sum) therefore keep sixteen explicit
 // partial results, which vectorise without needing the compiler to reorder anything.
 #include "ckernels.h"
+#include "math_inline.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -17,24 +18,6 @@
 #else
 #define CK_CLONES
 #endif
-
-static inline float ck_exp(float x) {
-    x = fminf(fmaxf(x, -87.3f), 88.3f);
-    const float n = rintf(x * 1.44269504088896341f);
-    float r = x - n * 0.693359375f;
-    r = r + n * 2.12194440054690583e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    float e = p * r * r + r + 1.0f;
-    int32_t scale_bits = ((int32_t)n + 127) << 23;
-    float scale;
-    memcpy(&scale, &scale_bits, 4);
-    return e * scale;
-}
 
 // Maximum of a row. Sixteen independent running maxima with plain comparisons vectorise into
 // one register of lanes; a single fmaxf accumulator does not (NaN rules force a serial chain).
@@ -68,25 +51,12 @@ static inline float ck_exp_shifted_sum(float *row, size_t n, float shift) {
     return ck_row_sum(row, n);
 }
 
-static inline float ck_erf(float x) {
-    float a = fabsf(x);
-    float t = 1.0f / (1.0f + 0.3275911f * a);
-    float y = 1.061405429f;
-    y = y * t - 1.453152027f;
-    y = y * t + 1.421413741f;
-    y = y * t - 0.284496736f;
-    y = y * t + 0.254829592f;
-    float r = 1.0f - y * t * ck_exp(-a * a);
-    return copysignf(r, x);
-}
-
 CK_CLONES
 void ck_bias_gelu_rows(float *x, size_t rows, size_t width, const float *bias) {
     for (size_t r = 0; r < rows; r++) {
         float *row = x + r * width;
         for (size_t j = 0; j < width; j++) {
-            const float v = row[j] + bias[j];
-            row[j] = 0.5f * v * (1.0f + ck_erf(v * 0.70710678118654752f));
+            row[j] = ck_gelu(row[j] + bias[j]);
         }
     }
 }

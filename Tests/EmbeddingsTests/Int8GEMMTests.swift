@@ -80,6 +80,33 @@ import Testing
         #expect(shared == whole)
     }
 
+    /// The feed-forward block's fused pass quantises exactly what the separate passes would:
+    /// GELU(x + bias) in f32, then the row quantiser; rows wider than its buffer are refused.
+    @Test(arguments: [1, 5, 70])
+    func fusedGELUQuantisingEqualsTheSeparatePasses(rows: Int) {
+        let k = 1536
+        var g = Generator(state: UInt64(rows) &* 101)
+        let x = (0..<(rows * k)).map { _ in g.next() * 4 }
+        let bias = (0..<k).map { _ in g.next() * 0.5 }
+        var activated = x
+        ck_bias_gelu_rows(&activated, rows, k, bias)
+        var codes = [UInt8](repeating: 0, count: rows * k)
+        var scales = [Float](repeating: 0, count: rows)
+        var zeros = [Int32](repeating: 0, count: rows)
+        ck_quantize_rows_u8(activated, rows, k, &codes, &scales, &zeros)
+        var fusedCodes = [UInt8](repeating: 0, count: rows * k)
+        var fusedScales = [Float](repeating: 0, count: rows)
+        var fusedZeros = [Int32](repeating: 0, count: rows)
+        #expect(ck_bias_gelu_quantize_rows_u8(x, rows, k, bias, &fusedCodes, &fusedScales, &fusedZeros) == 0)
+        #expect(fusedCodes == codes)
+        #expect(fusedScales == scales)
+        #expect(fusedZeros == zeros)
+        let wide = [Float](repeating: 1, count: 4097)
+        var wideCodes = [UInt8](repeating: 7, count: 4097)
+        #expect(ck_bias_gelu_quantize_rows_u8(wide, 1, 4097, wide, &wideCodes, &fusedScales, &fusedZeros) == -1)
+        #expect(wideCodes.allSatisfy { $0 == 7 })
+    }
+
     @Test func packingRefusesShapesItCannotTile() {
         var packed = [Int8](repeating: 0, count: 15 * 8)
         var scales = [Float](repeating: 0, count: 15)

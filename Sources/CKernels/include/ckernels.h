@@ -46,6 +46,11 @@ void ck_quantize_rows_u8(const float *x, size_t rows, size_t k, uint8_t *out, fl
 void ck_quantize_rows_u8_scaled(const float *x, size_t rows, size_t k, const float *column_scale, uint8_t *out,
                                 float *scales, int32_t *zeros);
 
+/// Encoder int8: GELU(x + bias) of each row of x (rows × k), quantised as ck_quantize_rows_u8
+/// does, without writing the GELU values anywhere. Returns -1 (and writes nothing) when k > 4096.
+int ck_bias_gelu_quantize_rows_u8(const float *x, size_t rows, size_t k, const float *bias, uint8_t *out,
+                                  float *scales, int32_t *zeros);
+
 /// Encoder int8: quantises W (n × k, row-major, PyTorch's [out × in]) per output channel to
 /// signed bytes and packs it for ck_gemm_u8s8 (n·k bytes); `scales[j]` and `sums[j]` (Σ_k q) per
 /// channel. Returns -1 (and writes nothing) unless n % 16 == 0 and k % 4 == 0.

@@ -233,14 +233,21 @@ public final class BertEncoder: @unchecked Sendable {
             Self.linear(
                 x, rows: total, inputs: h, weight: layer.intermediateWeight, quantized: layer.quantized?.intermediate,
                 outputs: c.intermediateSize, into: &intermediate)
-            let intermediateBias = SharedFloats(layer.intermediateBias)
-            let intermediateWidth = c.intermediateSize
-            Self.rowwise(&intermediate, rows: total, width: intermediateWidth) { range, start in
-                ck_bias_gelu_rows(start, range.count, intermediateWidth, intermediateBias.pointer)
+            if let output = layer.quantized?.output, c.intermediateSize <= 4096 {
+                // int8: bias and GELU fused into quantising the product's input.
+                Self.linear(
+                    intermediate, rows: total, inputs: c.intermediateSize, quantized: output, outputs: h,
+                    into: &projected, geluBias: layer.intermediateBias)
+            } else {
+                let intermediateBias = SharedFloats(layer.intermediateBias)
+                let intermediateWidth = c.intermediateSize
+                Self.rowwise(&intermediate, rows: total, width: intermediateWidth) { range, start in
+                    ck_bias_gelu_rows(start, range.count, intermediateWidth, intermediateBias.pointer)
+                }
+                Self.linear(
+                    intermediate, rows: total, inputs: c.intermediateSize, weight: layer.outputWeight,
+                    quantized: layer.quantized?.output, outputs: h, into: &projected)
             }
-            Self.linear(
-                intermediate, rows: total, inputs: c.intermediateSize, weight: layer.outputWeight,
-                quantized: layer.quantized?.output, outputs: h, into: &projected)
             Self.addAndNormalize(
                 &x, projected, bias: layer.outputBias, rows: total, width: h, norm: layer.outputNorm, eps: eps)
         }
@@ -344,12 +351,15 @@ public final class BertEncoder: @unchecked Sendable {
 
     /// The int8 `linear`: the input's rows quantised (per row, once per segment of the weight,
     /// each with the segment's smoothing) and multiplied against the packed weights; each worker
-    /// quantises and multiplies its own share of the rows.
+    /// quantises and multiplies its own share of the rows. With `geluBias`, the input is the
+    /// pre-activation and `GELU(input + geluBias)` is what gets quantised (one pass, see
+    /// ``ck_bias_gelu_quantize_rows_u8``; the weight must then be unsmoothed).
     static func linear(
         _ input: [Float], rows: Int, inputs: Int, quantized weight: QuantizedWeight, outputs: Int,
-        into out: inout [Float]
+        into out: inout [Float], geluBias: UnsafeBufferPointer<Float>? = nil
     ) {
         let segments = weight.segments
+        precondition(geluBias == nil || (segments.count == 1 && weight.inputScales.isEmpty && inputs <= 4096))
         // Scratch for the quantised rows, their scales and zero points, per segment (freed on return).
         let codes = UnsafeMutablePointer<UInt8>.allocate(capacity: segments.count * rows * inputs)
         let scales = UnsafeMutablePointer<Float>.allocate(capacity: segments.count * rows)
@@ -369,7 +379,8 @@ public final class BertEncoder: @unchecked Sendable {
                                     input: input.baseAddress!, codes: codes, scales: scales, zeros: zeros,
                                     smoothing: smoothing.isEmpty ? nil : smoothing.baseAddress!, rows: rows,
                                     inputs: inputs, packed: packed.baseAddress!, weightScales: wscale.baseAddress!,
-                                    weightSums: wsum.baseAddress!, outputs: outputs, out: out.baseAddress!)
+                                    weightSums: wsum.baseAddress!, outputs: outputs, out: out.baseAddress!,
+                                    geluBias: geluBias?.baseAddress)
                                 let workers = cores
                                 if rows < 64 * workers, workers > 1, outputs >= 256 * workers {
                                     // Too few rows to share out (a question): quantise them once, and
@@ -472,10 +483,19 @@ struct Int8Operands: @unchecked Sendable {
     let weightSums: UnsafePointer<Int32>
     let outputs: Int
     let out: UnsafeMutablePointer<Float>
+    /// When set, the input is a pre-activation: GELU(input + geluBias) is quantised.
+    let geluBias: UnsafePointer<Float>?
 
     /// Quantises `rows` of the input as `segment` sees it (smoothed by its input scales).
     func quantize(segment: Int, rows range: Range<Int>) {
         let first = segment * rows + range.lowerBound
+        if let geluBias {
+            let status = ck_bias_gelu_quantize_rows_u8(
+                input + range.lowerBound * inputs, range.count, inputs, geluBias, codes + first * inputs,
+                scales + first, zeros + first)
+            precondition(status == 0, "rows wider than the fused GELU kernel takes")
+            return
+        }
         ck_quantize_rows_u8_scaled(
             input + range.lowerBound * inputs, range.count, inputs, smoothing.map { $0 + segment * inputs },
             codes + first * inputs, scales + first, zeros + first)

@@ -169,7 +169,12 @@ static void ck_attention_head32(const float *restrict q, const float *restrict k
         float inverse[CK_ROWS];
         for (size_t r = 0; r < rows; r++) {
             float *restrict sr = s + r * padded;
-            inverse[r] = 1.0f / ck_exp_shifted_sum(sr, length, ck_row_max(sr, length));
+            // exp over the padded row, whole vectors with no scalar tail (a question's 10–30
+            // keys would otherwise run mostly in the tail); the padding's values are finite
+            // (its keys are zero) and neither summed nor used.
+            const float maximum = ck_row_max(sr, length);
+            for (size_t j = 0; j < padded; j++) sr[j] = ck_exp(sr[j] - maximum);
+            inverse[r] = 1.0f / ck_row_sum(sr, length);
         }
         for (size_t r = rows; r < CK_ROWS; r++) {
             inverse[r] = 0.0f;

@@ -18,7 +18,7 @@ extension BertEncoder {
         var packed: [Int8]
         var scales: [Float]
         var sums: [Int32]
-        /// Each segment's output blocks (16 channels each) and its input smoothing.
+        /// Each segment's output blocks (16 channels each); its smoothing is its row of `inputScales`.
         var segments: [Segment]
         /// `segments.count × inputs` multipliers for the input columns (`1 / s_j`), or empty when
         /// the input is not smoothed.

@@ -233,7 +233,7 @@ public final class BertEncoder: @unchecked Sendable {
             Self.linear(
                 x, rows: total, inputs: h, weight: layer.intermediateWeight, quantized: layer.quantized?.intermediate,
                 outputs: c.intermediateSize, into: &intermediate)
-            if let output = layer.quantized?.output, c.intermediateSize <= 4096 {
+            if let output = layer.quantized?.output, c.intermediateSize <= fusedGELUWidestInput {
                 // int8: bias and GELU fused into quantising the product's input.
                 Self.linear(
                     intermediate, rows: total, inputs: c.intermediateSize, quantized: output, outputs: h,
@@ -349,6 +349,10 @@ public final class BertEncoder: @unchecked Sendable {
         }
     }
 
+    /// The widest row ``ck_bias_gelu_quantize_rows_u8`` takes (its L1 buffer; wider rows run GELU
+    /// and quantising as separate passes).
+    static let fusedGELUWidestInput = 4096
+
     /// The int8 `linear`: the input's rows quantised (per row, once per segment of the weight,
     /// each with the segment's smoothing) and multiplied against the packed weights; each worker
     /// quantises and multiplies its own share of the rows. With `geluBias`, the input is the
@@ -359,7 +363,8 @@ public final class BertEncoder: @unchecked Sendable {
         into out: inout [Float], geluBias: UnsafeBufferPointer<Float>? = nil
     ) {
         let segments = weight.segments
-        precondition(geluBias == nil || (segments.count == 1 && weight.inputScales.isEmpty && inputs <= 4096))
+        precondition(
+            geluBias == nil || (segments.count == 1 && weight.inputScales.isEmpty && inputs <= fusedGELUWidestInput))
         // Scratch for the quantised rows, their scales and zero points, per segment (freed on return).
         let codes = UnsafeMutablePointer<UInt8>.allocate(capacity: segments.count * rows * inputs)
         let scales = UnsafeMutablePointer<Float>.allocate(capacity: segments.count * rows)

@@ -121,7 +121,7 @@ enum EmbeddingBenchmark {
             try flat.withUnsafeBytes { Data($0) }.write(to: URL(fileURLWithPath: out))
         }
         let engine =
-            precision == .f32 ? "cascade-f32" : (BertEncoder.int8UsesVNNI ? "cascade-int8-vnni" : "cascade-int8")
+            precision == .f32 ? "cascade-f32" : "cascade-int8-\(BertEncoder.int8Path)"
         let row: [String: Any] = [
             "engine": engine, "chunks": texts.count, "tokens": tokens, "seconds": elapsed,
             "chunks_per_s": Double(texts.count) / elapsed, "tokens_per_s": Double(tokens) / elapsed,

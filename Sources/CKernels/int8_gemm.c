@@ -15,6 +15,9 @@
 
 #if defined(__x86_64__) && defined(__clang__) && defined(__linux__)
 #include <immintrin.h>
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #define CK_HAVE_VNNI 1
 #define CK_CLONES __attribute__((target_clones("avx512f", "arch=haswell", "default")))
 #else
@@ -304,9 +307,130 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) static void ck_gemm_u8s8_
         }
     }
 }
+
+// AMX (Sapphire Rapids and later): tdpbusd multiplies a 16 × 64-byte tile of A by a 16 × 64-byte
+// tile of packed weights, 16 rows × 16 channels × 64 products in one instruction, about sixteen
+// times the multiply-adds per cycle of vpdpbusd. The packed layout above is already the B tile's:
+// rows of 64 bytes, one per four consecutive k, each holding 16 channels × 4 bytes. Accumulation
+// is exact int32 as on VNNI, so both paths give identical numbers.
+//
+// Linux hands out the tile registers only on request (their 8 KB of state grows every context
+// switch's save area): arch_prctl(ARCH_REQ_XCOMP_PERM) once per process. A kernel that refuses,
+// or a CPU without AMX, leaves the VNNI path; `cascade stats` says which one runs.
+typedef struct {
+    uint8_t palette;
+    uint8_t start_row;
+    uint8_t reserved[14];
+    uint16_t colsb[16];
+    uint8_t rows[16];
+} ck_tile_config;
+
+static int ck_amx_granted = 0;
+static pthread_once_t ck_amx_once = PTHREAD_ONCE_INIT;
+
+static void ck_amx_request(void) {
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("amx-int8") || !__builtin_cpu_supports("amx-tile")) return;
+    if (!__builtin_cpu_supports("avx512vnni") || !__builtin_cpu_supports("avx512bw")) return;
+    enum { arch_req_xcomp_perm = 0x1023, xfeature_xtiledata = 18 };
+    ck_amx_granted = syscall(SYS_arch_prctl, arch_req_xcomp_perm, xfeature_xtiledata) == 0;
+}
+
+// Tiles 0–3: accumulators for row tiles 0 and 1 × channel blocks 0 and 1 (rows0 and rows1
+// rows; rows1 may be 0, then tiles 2, 3 and 5 stay unconfigured and unused). Tiles 4, 5: A's
+// row tiles, 64 bytes of k each. Tiles 6, 7: the two blocks' weights for those 64 k.
+__attribute__((target("amx-tile,amx-int8"))) static void ck_amx_configure(size_t rows0, size_t rows1) {
+    ck_tile_config config;
+    memset(&config, 0, sizeof config);
+    config.palette = 1;
+    for (int t = 0; t < 2; t++) {
+        config.rows[t] = (uint8_t)rows0;
+        config.colsb[t] = 64;
+        config.rows[2 + t] = (uint8_t)rows1;
+        config.colsb[2 + t] = rows1 ? 64 : 0;
+        config.rows[6 + t] = 16;
+        config.colsb[6 + t] = 64;
+    }
+    config.rows[4] = (uint8_t)rows0;
+    config.colsb[4] = 64;
+    config.rows[5] = (uint8_t)rows1;
+    config.colsb[5] = rows1 ? 64 : 0;
+    _tile_loadconfig(&config);
+}
+
+// Rows in panels of 32 (two row tiles) × channel blocks in pairs: each k step loads two A tiles
+// and two weight tiles and runs four tdpbusd. The accumulators go through a stack buffer to the
+// same rescaling as the VNNI path. Requires k % 64 == 0.
+__attribute__((target("avx512f,avx512bw,avx512vnni,amx-tile,amx-int8"))) static void ck_gemm_u8s8_amx(
+    const uint8_t *a, const float *ascale, const int32_t *azero, size_t rows, size_t k, const int8_t *packed,
+    const float *wscale, const int32_t *wsum, size_t n, float *out, size_t ldo) {
+    size_t blocks = n / 16;
+    size_t stride = (k / 4) * 64;  // bytes of one packed block of 16 channels
+    int32_t acc[4][16][16];
+    size_t configured0 = 0, configured1 = 0;
+    for (size_t i = 0; i < rows; i += 32) {
+        size_t rows0 = rows - i < 16 ? rows - i : 16;
+        size_t rows1 = rows - i - rows0 < 16 ? rows - i - rows0 : 16;
+        if (rows0 != configured0 || rows1 != configured1) {
+            ck_amx_configure(rows0, rows1);
+            configured0 = rows0;
+            configured1 = rows1;
+        }
+        const uint8_t *a0 = a + i * k, *a1 = a0 + 16 * k;
+        for (size_t block = 0; block < blocks; block += 2) {
+            const int8_t *p0 = packed + block * stride;
+            // An odd last block runs as a pair with itself, its second copy discarded.
+            const int8_t *p1 = block + 1 < blocks ? p0 + stride : p0;
+            _tile_zero(0);
+            _tile_zero(1);
+            if (rows1) {
+                _tile_zero(2);
+                _tile_zero(3);
+            }
+            for (size_t d = 0; d < k; d += 64) {
+                _tile_loadd(4, a0 + d, (long)k);
+                _tile_loadd(6, p0 + d * 16, 64);
+                _tile_loadd(7, p1 + d * 16, 64);
+                _tile_dpbusd(0, 4, 6);
+                _tile_dpbusd(1, 4, 7);
+                if (rows1) {
+                    _tile_loadd(5, a1 + d, (long)k);
+                    _tile_dpbusd(2, 5, 6);
+                    _tile_dpbusd(3, 5, 7);
+                }
+            }
+            _tile_stored(0, acc[0], 64);
+            _tile_stored(1, acc[1], 64);
+            if (rows1) {
+                _tile_stored(2, acc[2], 64);
+                _tile_stored(3, acc[3], 64);
+            }
+            size_t pair = block + 1 < blocks ? 2 : 1;
+            for (size_t y = 0; y < pair; y++) {
+                size_t j = (block + y) * 16;
+                for (size_t r = 0; r < rows0; r++)
+                    ck_store_block(_mm512_loadu_si512(acc[y][r]), wsum + j, wscale + j, azero[i + r],
+                                   ascale[i + r], out + (i + r) * ldo + j);
+                for (size_t r = 0; r < rows1; r++)
+                    ck_store_block(_mm512_loadu_si512(acc[2 + y][r]), wsum + j, wscale + j, azero[i + 16 + r],
+                                   ascale[i + 16 + r], out + (i + 16 + r) * ldo + j);
+            }
+        }
+    }
+    _tile_release();
+}
 #endif
 
-int ck_gemm_u8s8_uses_vnni(void) {
+static int ck_has_amx(void) {
+#ifdef CK_HAVE_VNNI
+    pthread_once(&ck_amx_once, ck_amx_request);
+    return ck_amx_granted;
+#else
+    return 0;
+#endif
+}
+
+static int ck_has_vnni(void) {
 #ifdef CK_HAVE_VNNI
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512bw");
@@ -315,26 +439,43 @@ int ck_gemm_u8s8_uses_vnni(void) {
 #endif
 }
 
-void ck_gemm_u8s8_portable(const uint8_t *a, const float *ascale, const int32_t *azero, size_t rows, size_t k,
-                           const int8_t *packed, const float *wscale, const int32_t *wsum, size_t n, float *out) {
-    ck_gemm_u8s8_generic(a, ascale, azero, rows, k, packed, wscale, wsum, n, out, n);
+int ck_gemm_u8s8_path(void) {
+    return ck_has_amx() ? CK_INT8_AMX : (ck_has_vnni() ? CK_INT8_VNNI : CK_INT8_PORTABLE);
+}
+
+int ck_gemm_u8s8_columns_on(int path, const uint8_t *a, const float *ascale, const int32_t *azero, size_t rows,
+                            size_t k, const int8_t *packed, const float *wscale, const int32_t *wsum, size_t n,
+                            size_t first_block, size_t end_block, float *out) {
+    if (end_block > n / 16) end_block = n / 16;
+    size_t stride = (k / 4) * 64;
+    const int8_t *p = packed + first_block * stride;
+    size_t j = first_block * 16, width = first_block < end_block ? (end_block - first_block) * 16 : 0;
+    switch (path) {
+    case CK_INT8_PORTABLE:
+        if (width) ck_gemm_u8s8_generic(a, ascale, azero, rows, k, p, wscale + j, wsum + j, width, out + j, n);
+        return 0;
+#ifdef CK_HAVE_VNNI
+    case CK_INT8_VNNI:
+        if (!ck_has_vnni()) return -1;
+        if (width) ck_gemm_u8s8_vnni(a, ascale, azero, rows, k, p, wscale + j, wsum + j, width, out + j, n);
+        return 0;
+    case CK_INT8_AMX:
+        if (!ck_has_amx() || k % 64 != 0) return -1;
+        if (width) ck_gemm_u8s8_amx(a, ascale, azero, rows, k, p, wscale + j, wsum + j, width, out + j, n);
+        return 0;
+#endif
+    default:
+        return -1;
+    }
 }
 
 void ck_gemm_u8s8_columns(const uint8_t *a, const float *ascale, const int32_t *azero, size_t rows, size_t k,
                           const int8_t *packed, const float *wscale, const int32_t *wsum, size_t n,
                           size_t first_block, size_t end_block, float *out) {
-    if (end_block > n / 16) end_block = n / 16;
-    if (first_block >= end_block) return;
-    size_t stride = (k / 4) * 64;
-    const int8_t *p = packed + first_block * stride;
-    size_t j = first_block * 16, width = (end_block - first_block) * 16;
-#ifdef CK_HAVE_VNNI
-    if (ck_gemm_u8s8_uses_vnni()) {
-        ck_gemm_u8s8_vnni(a, ascale, azero, rows, k, p, wscale + j, wsum + j, width, out + j, n);
-        return;
-    }
-#endif
-    ck_gemm_u8s8_generic(a, ascale, azero, rows, k, p, wscale + j, wsum + j, width, out + j, n);
+    // AMX takes k in steps of 64 (the encoder's 384 and 1536); any other k runs on the next path.
+    int path = ck_gemm_u8s8_path();
+    if (path == CK_INT8_AMX && k % 64 != 0) path = ck_has_vnni() ? CK_INT8_VNNI : CK_INT8_PORTABLE;
+    ck_gemm_u8s8_columns_on(path, a, ascale, azero, rows, k, packed, wscale, wsum, n, first_block, end_block, out);
 }
 
 void ck_gemm_u8s8(const uint8_t *a, const float *ascale, const int32_t *azero, size_t rows, size_t k,

@@ -2,9 +2,10 @@ import CKernels
 import Foundation
 import Testing
 
-/// The int8 product: the VNNI path and the portable loop compute the same numbers (whatever the
-/// CPU, both run here), and both stay within quantisation error of the f32 product, for row
-/// counts that exercise the 4-row tiles and the leftover rows.
+/// The int8 product: every path this CPU has (AMX tiles, AVX-512 VNNI, the portable loop, which
+/// runs everywhere) computes the same numbers, AMX and VNNI bit for bit, and all stay within
+/// quantisation error of the f32 product, for row counts that exercise VNNI's 4-row tiles, AMX's
+/// 16-row tiles and 32-row panels, and the leftover rows of each.
 @Suite struct Int8GEMMTests {
     struct Generator {
         var state: UInt64
@@ -29,20 +30,44 @@ import Testing
         return (packed, wscale, wsum, codes, ascale, azero)
     }
 
-    @Test(arguments: [1, 3, 4, 5, 17, 37, 64])
-    func bothPathsAgreeAndApproximateF32(rows: Int) {
+    /// Runs the product on `path`; nil when this CPU lacks it.
+    static func product(
+        on path: Int32,
+        _ q: (packed: [Int8], wscale: [Float], wsum: [Int32], codes: [UInt8], ascale: [Float], azero: [Int32]),
+        rows: Int, k: Int, n: Int
+    ) -> [Float]? {
+        var out = [Float](repeating: .nan, count: rows * n)
+        let status = ck_gemm_u8s8_columns_on(
+            path, q.codes, q.ascale, q.azero, rows, k, q.packed, q.wscale, q.wsum, n, 0, n / 16, &out)
+        return status == 0 ? out : nil
+    }
+
+    static let amx = Int32(CK_INT8_AMX)
+    static let vnni = Int32(CK_INT8_VNNI)
+    static let portable = Int32(CK_INT8_PORTABLE)
+
+    @Test(arguments: [1, 3, 4, 5, 16, 17, 31, 32, 33, 37, 64, 70])
+    func everyPathAgreesAndApproximatesF32(rows: Int) throws {
         let k = 384
-        let n = 80  // five blocks of 16: four in a tile, one left over
+        let n = 80  // five blocks of 16: four in a VNNI tile and one left over; two AMX pairs and one
         var g = Generator(state: UInt64(rows) &* 977)
         // Activations like GELU outputs (mostly small, one-sided) and weights like a dense layer's.
         let a = (0..<(rows * k)).map { _ in max(-0.17, g.next() * 2) }
         let w = (0..<(n * k)).map { _ in g.next() * 0.1 }
-        let (packed, wscale, wsum, codes, ascale, azero) = Self.quantize(a, rows: rows, w, outputs: n, inputs: k)
+        let q = Self.quantize(a, rows: rows, w, outputs: n, inputs: k)
+        let portable = try #require(Self.product(on: Self.portable, q, rows: rows, k: k, n: n))
+        let vnni = Self.product(on: Self.vnni, q, rows: rows, k: k, n: n)
+        let amx = Self.product(on: Self.amx, q, rows: rows, k: k, n: n)
+        if let vnni {
+            for (x, y) in zip(vnni, portable) { #expect(abs(x - y) <= 1e-5 * max(1, abs(y))) }
+        }
+        if let amx {
+            #expect(amx == vnni, "AMX and VNNI accumulate the same int32 sums and rescale them alike")
+        }
+        // What the encoder runs on this CPU is one of them.
         var fast = [Float](repeating: 0, count: rows * n)
-        var portable = [Float](repeating: 0, count: rows * n)
-        ck_gemm_u8s8(codes, ascale, azero, rows, k, packed, wscale, wsum, n, &fast)
-        ck_gemm_u8s8_portable(codes, ascale, azero, rows, k, packed, wscale, wsum, n, &portable)
-        for (x, y) in zip(fast, portable) { #expect(abs(x - y) <= 1e-5 * max(1, abs(y))) }
+        ck_gemm_u8s8(q.codes, q.ascale, q.azero, rows, k, q.packed, q.wscale, q.wsum, n, &fast)
+        #expect(fast == amx ?? vnni ?? portable)
         var error: Float = 0
         var norm: Float = 0
         for i in 0..<rows {
@@ -57,10 +82,10 @@ import Testing
     }
 
     /// Workers that split a question's product by output columns together write exactly the full
-    /// product; k = 100 also exercises the quantiser's leftover (non-multiple-of-16) inputs.
-    @Test(arguments: [1, 6, 21])
-    func columnSharesComposeTheFullProduct(rows: Int) {
-        let k = 100
+    /// product, including a share of an odd number of blocks; k = 100 also exercises the
+    /// quantiser's leftover (non-multiple-of-16) inputs and the products' k that AMX cannot take.
+    @Test(arguments: [(1, 100), (6, 100), (21, 100), (21, 128), (40, 128)])
+    func columnSharesComposeTheFullProduct(rows: Int, k: Int) {
         let n = 80
         var g = Generator(state: UInt64(rows) &* 31)
         let a = (0..<(rows * k)).map { _ in g.next() }
@@ -105,6 +130,30 @@ import Testing
         var wideCodes = [UInt8](repeating: 7, count: 4097)
         #expect(ck_bias_gelu_quantize_rows_u8(wide, 1, 4097, wide, &wideCodes, &fusedScales, &fusedZeros) == -1)
         #expect(wideCodes.allSatisfy { $0 == 7 })
+    }
+
+    /// AMX takes k in steps of 64: asked for any other k, it refuses and writes nothing, and the
+    /// default product runs on the next path instead. An unknown path is refused too.
+    @Test func amxRefusesAKItCannotTileAndTheProductFallsBack() throws {
+        let rows = 5
+        let k = 100
+        let n = 32
+        var g = Generator(state: 7)
+        let q = Self.quantize(
+            (0..<(rows * k)).map { _ in g.next() }, rows: rows, (0..<(n * k)).map { _ in g.next() }, outputs: n,
+            inputs: k)
+        #expect(Self.product(on: Self.amx, q, rows: rows, k: k, n: n) == nil)
+        #expect(Self.product(on: 7, q, rows: rows, k: k, n: n) == nil)
+        var untouched = [Float](repeating: .nan, count: rows * n)
+        _ = ck_gemm_u8s8_columns_on(
+            Self.amx, q.codes, q.ascale, q.azero, rows, k, q.packed, q.wscale, q.wsum, n, 0, 2, &untouched)
+        #expect(untouched.allSatisfy { $0.isNaN })
+        var fast = [Float](repeating: .nan, count: rows * n)
+        ck_gemm_u8s8(q.codes, q.ascale, q.azero, rows, k, q.packed, q.wscale, q.wsum, n, &fast)
+        let expected = try #require(
+            Self.product(on: Self.vnni, q, rows: rows, k: k, n: n)
+                ?? Self.product(on: Self.portable, q, rows: rows, k: k, n: n))
+        #expect(fast == expected)
     }
 
     @Test func packingRefusesShapesItCannotTile() {

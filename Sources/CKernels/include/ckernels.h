@@ -56,8 +56,8 @@ int ck_bias_gelu_quantize_rows_u8(const float *x, size_t rows, size_t k, const f
 /// channel. Returns -1 (and writes nothing) unless n % 16 == 0 and k % 4 == 0.
 int ck_pack_weights_s8(const float *w, size_t n, size_t k, int8_t *packed, float *scales, int32_t *sums);
 
-/// Encoder int8: out (rows × n) = dequantised A · Wᵀ, exact int32 accumulation (AVX-512 VNNI
-/// when the CPU has it, a portable loop otherwise).
+/// Encoder int8: out (rows × n) = dequantised A · Wᵀ, exact int32 accumulation, on the fastest
+/// path this CPU has (ck_gemm_u8s8_path).
 void ck_gemm_u8s8(const uint8_t *a, const float *ascale, const int32_t *azero, size_t rows, size_t k,
                   const int8_t *packed, const float *wscale, const int32_t *wsum, size_t n, float *out);
 
@@ -68,11 +68,18 @@ void ck_gemm_u8s8_columns(const uint8_t *a, const float *ascale, const int32_t *
                           const int8_t *packed, const float *wscale, const int32_t *wsum, size_t n,
                           size_t first_block, size_t end_block, float *out);
 
-/// ck_gemm_u8s8's portable loop, whatever the CPU (tests compare the two paths).
-void ck_gemm_u8s8_portable(const uint8_t *a, const float *ascale, const int32_t *azero, size_t rows, size_t k,
-                           const int8_t *packed, const float *wscale, const int32_t *wsum, size_t n, float *out);
+/// The int8 product's paths: AMX tiles (Sapphire Rapids and later, when the kernel grants the
+/// tile registers), AVX-512 VNNI, or a portable loop. All accumulate exactly; AMX and VNNI give
+/// identical numbers.
+enum { CK_INT8_PORTABLE = 0, CK_INT8_VNNI = 1, CK_INT8_AMX = 2 };
 
-/// 1 when ck_gemm_u8s8 runs on AVX-512 VNNI on this CPU.
-int ck_gemm_u8s8_uses_vnni(void);
+/// The path ck_gemm_u8s8 takes on this CPU (for k a multiple of 64; other k skip AMX).
+int ck_gemm_u8s8_path(void);
+
+/// ck_gemm_u8s8_columns on the given path, whatever is fastest (tests compare the paths).
+/// Returns -1 (and writes nothing) when this CPU lacks the path, or for AMX when k % 64 != 0.
+int ck_gemm_u8s8_columns_on(int path, const uint8_t *a, const float *ascale, const int32_t *azero, size_t rows,
+                            size_t k, const int8_t *packed, const float *wscale, const int32_t *wsum, size_t n,
+                            size_t first_block, size_t end_block, float *out);
 
 #endif

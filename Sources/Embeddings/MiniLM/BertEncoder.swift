@@ -419,8 +419,25 @@ public final class BertEncoder: @unchecked Sendable {
         }
     }
 
-    /// Whether the int8 products run on AVX-512 VNNI on this CPU (else a portable loop).
-    public static var int8UsesVNNI: Bool { ck_gemm_u8s8_uses_vnni() != 0 }
+    /// How the int8 products run on this CPU.
+    public enum Int8Path: String, Sendable {
+        /// AMX tiles (Sapphire Rapids and later, when the OS grants the tile registers).
+        case amx = "AMX"
+        /// AVX-512 VNNI byte dot products.
+        case vnni = "AVX-512 VNNI"
+        /// A plain loop any CPU runs.
+        case portable = "portable loop"
+    }
+
+    /// The path the int8 products take on this CPU: the fastest it has. All accumulate exactly
+    /// in int32, and AMX and VNNI give identical vectors.
+    public static var int8Path: Int8Path {
+        switch ck_gemm_u8s8_path() {
+        case Int32(CK_INT8_AMX): .amx
+        case Int32(CK_INT8_VNNI): .vnni
+        default: .portable
+        }
+    }
 
     /// Runs a row-wise C kernel over `matrix` with the rows split across the cores; the kernel
     /// gets its share of rows and the share's first element. Shares are disjoint, so no two

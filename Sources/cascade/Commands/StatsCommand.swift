@@ -44,7 +44,7 @@ struct StatsCommand: AsyncParsableCommand {
         var schema_version: String
         var blas_library: String?
         var blas: String
-        /// How the store's model computes: `f32 (BLAS sgemm)`, `int8 (AVX-512 VNNI)`,
+        /// How the store's model computes: `f32 (BLAS sgemm)`, `int8 (AMX)`, `int8 (AVX-512 VNNI)`,
         /// `int8 (portable loop)`; null for other models.
         var encoder: String?
 
@@ -76,7 +76,7 @@ struct StatsCommand: AsyncParsableCommand {
     static func encoderPath(model: String?) -> String? {
         switch model {
         case MiniLMEmbedder.defaultModelID: "f32 (BLAS sgemm)"
-        case MiniLMEmbedder.int8ModelID: BertEncoder.int8UsesVNNI ? "int8 (AVX-512 VNNI)" : "int8 (portable loop)"
+        case MiniLMEmbedder.int8ModelID: "int8 (\(BertEncoder.int8Path.rawValue))"
         default: nil
         }
     }

@@ -37,6 +37,8 @@ enum EmbeddingBenchmark {
         var texts: String?
         var questions: String?
         var vectorsOut: String?
+        /// Child mode: tokens per encoder pass instead of the model's default (for tuning).
+        var tokensPerPass: Int?
     }
 
     static func parse() -> Options {
@@ -62,6 +64,11 @@ enum EmbeddingBenchmark {
             case "--texts": options.texts = args.next()
             case "--questions": options.questions = args.next()
             case "--vectors-out": options.vectorsOut = args.next()
+            case "--tokens-per-pass":
+                guard let tokens = Int(args.next() ?? ""), tokens >= 1 else {
+                    fail("--tokens-per-pass takes a whole number ≥ 1")
+                }
+                options.tokensPerPass = tokens
             default: fail("unknown argument \(arg)")
             }
         }
@@ -96,7 +103,8 @@ enum EmbeddingBenchmark {
         let texts = try readLines(textsPath)
         let questions = try readLines(questionsPath)
         let loadStart = ContinuousClock.now
-        let model = try MiniLMEmbedder(directory: MiniLMEmbedder.defaultDirectory(), precision: precision)
+        var model = try MiniLMEmbedder(directory: MiniLMEmbedder.defaultDirectory(), precision: precision)
+        if let tokens = options.tokensPerPass { model.maxTokensPerPass = tokens }
         let loadSeconds = seconds(ContinuousClock.now - loadStart)
         _ = model.embedSynchronously(Array(texts.prefix(16)))  // warm-up
         let start = ContinuousClock.now

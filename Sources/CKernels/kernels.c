@@ -19,30 +19,81 @@
 #define CK_CLONES
 #endif
 
-// Maximum of a row. Sixteen independent running maxima with plain comparisons vectorise into
-// one register of lanes; a single fmaxf accumulator does not (NaN rules force a serial chain).
+// 16 floats as one vector (one AVX-512 register, two AVX2 or four SSE registers), with the
+// compilers' vector extension so that each target_clones copy gets its own instructions.
+typedef float ck_v16 __attribute__((vector_size(64)));
+typedef int32_t ck_i16 __attribute__((vector_size(64)));
+
+// Unaligned 16-float load and store (macros, not functions: a 64-byte vector passed by value
+// would change the calling convention between the clones).
+#define CK_LOAD16(dst, p) memcpy(&(dst), (p), sizeof(ck_v16))
+#define CK_STORE16(p, src)          \
+    do {                            \
+        ck_v16 ck_tmp_ = (src);     \
+        memcpy((p), &ck_tmp_, sizeof ck_tmp_); \
+    } while (0)
+
+// Lane-wise x > m ? x : m, as bit masks (the vector extension has no ?: in C).
+#define CK_MAX16(m, x)                                            \
+    do {                                                          \
+        ck_i16 ck_greater_ = (x) > (m);                           \
+        (m) = (ck_v16)(((ck_i16)(x) & ck_greater_) | ((ck_i16)(m) & ~ck_greater_)); \
+    } while (0)
+
+// Maximum of a row: sixteen running maxima, one per lane of a vector (a single fmaxf
+// accumulator would be a serial chain: NaN rules keep the compiler from reordering it).
 static inline float ck_row_max(const float *row, size_t n) {
-    float acc[16];
+    ck_v16 acc;
     for (int l = 0; l < 16; l++) acc[l] = -3.0e38f;
     size_t j = 0;
-    for (; j + 16 <= n; j += 16)
-        for (int l = 0; l < 16; l++) acc[l] = row[j + l] > acc[l] ? row[j + l] : acc[l];
+    for (; j + 16 <= n; j += 16) {
+        ck_v16 x;
+        CK_LOAD16(x, row + j);
+        CK_MAX16(acc, x);
+    }
     float m = -3.0e38f;
     for (int l = 0; l < 16; l++) m = acc[l] > m ? acc[l] : m;
     for (; j < n; j++) m = row[j] > m ? row[j] : m;
     return m;
 }
 
-// Sum of a row, with sixteen partial sums (see the note at the top of the file).
+// Sum of a row, with sixteen partial sums, one per lane (see the note at the top of the file).
 static inline float ck_row_sum(const float *row, size_t n) {
-    float acc[16] = {0};
+    ck_v16 acc = {0};
     size_t j = 0;
-    for (; j + 16 <= n; j += 16)
-        for (int l = 0; l < 16; l++) acc[l] += row[j + l];
+    for (; j + 16 <= n; j += 16) {
+        ck_v16 x;
+        CK_LOAD16(x, row + j);
+        acc += x;
+    }
     float total = 0.0f;
     for (int l = 0; l < 16; l++) total += acc[l];
     for (; j < n; j++) total += row[j];
     return total;
+}
+
+// Maximum and sum of a vector's 16 lanes as a tree: 4 dependent steps instead of a chain of 16.
+// By pointer, for the same reason as the macros above.
+static inline __attribute__((always_inline)) float ck_lanes_max(const ck_v16 *in) {
+    ck_v16 x = *in, y;
+    y = __builtin_shufflevector(x, x, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+    CK_MAX16(x, y);
+    y = __builtin_shufflevector(x, x, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11);
+    CK_MAX16(x, y);
+    y = __builtin_shufflevector(x, x, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+    CK_MAX16(x, y);
+    y = __builtin_shufflevector(x, x, 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
+    CK_MAX16(x, y);
+    return x[0];
+}
+
+static inline __attribute__((always_inline)) float ck_lanes_sum(const ck_v16 *in) {
+    ck_v16 x = *in;
+    x += __builtin_shufflevector(x, x, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
+    x += __builtin_shufflevector(x, x, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11);
+    x += __builtin_shufflevector(x, x, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
+    x += __builtin_shufflevector(x, x, 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
+    return x[0];
 }
 
 // In place: row[j] = exp(row[j] - shift); returns the sum of the results.
@@ -106,21 +157,15 @@ void ck_add_layernorm_rows(float *x, const float *residual, const float *bias, s
     }
 }
 
-// Attention for head size 32, register-blocked with the compilers' vector extension (16 floats
-// per vector: one AVX-512 register, two AVX2 or four SSE registers): blocks of 8 query rows × 16
-// keys of scores, and 8 rows × 32 dims of output, stay in registers, so the inner loops are bound
-// by FMAs rather than by loads and stores.
-typedef float ck_v16 __attribute__((vector_size(64)));
+// a0 b0 a1 b1 … a7 b7 and a8 b8 … a15 b15: the two halves of interleaving vectors a and b.
+#define CK_INTERLEAVE_LOW(a, b) \
+    __builtin_shufflevector(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23)
+#define CK_INTERLEAVE_HIGH(a, b) \
+    __builtin_shufflevector(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31)
 
-// Unaligned 16-float load and store (macros, not functions: a 64-byte vector passed by value
-// would change the calling convention between the clones).
-#define CK_LOAD16(dst, p) memcpy(&(dst), (p), sizeof(ck_v16))
-#define CK_STORE16(p, src)          \
-    do {                            \
-        ck_v16 ck_tmp_ = (src);     \
-        memcpy((p), &ck_tmp_, sizeof ck_tmp_); \
-    } while (0)
-
+// Attention for head size 32, register-blocked: blocks of 8 query rows × 32 keys of scores, and
+// 8 rows × 32 dims of output, stay in registers, so the inner loops are bound by FMAs rather
+// than by loads and stores.
 #define CK_ROWS 8
 CK_CLONES
 static void ck_attention_head32(const float *restrict q, const float *restrict k, const float *restrict v, size_t ld,
@@ -129,52 +174,100 @@ static void ck_attention_head32(const float *restrict q, const float *restrict k
     const size_t padded = (length + 15) & ~(size_t)15;
     float *restrict kt = scratch;               // 32 × padded, zero beyond length
     float *restrict s = scratch + 32 * padded;  // CK_ROWS × padded score rows
-    for (size_t j = 0; j < length; j++) {
-        const float *kj = k + j * ld;
-        for (size_t d = 0; d < 32; d++) kt[d * padded + j] = kj[d];
+    // kt = Kᵀ, 16 keys × 16 dims at a time transposed in registers: four rounds of
+    // interleaving row i with row i + 8 transpose a 16 × 16 block. Keys past `length` (the
+    // padding) are zero, and are never read from k.
+    for (size_t j0 = 0; j0 < padded; j0 += 16) {
+        for (size_t d0 = 0; d0 < 32; d0 += 16) {
+            ck_v16 t[16], u[16];
+            for (size_t l = 0; l < 16; l++) {
+                if (j0 + l < length) CK_LOAD16(t[l], k + (j0 + l) * ld + d0);
+                else t[l] = (ck_v16){0};
+            }
+            for (int round = 0; round < 2; round++) {
+                for (int l = 0; l < 8; l++) {
+                    u[2 * l] = CK_INTERLEAVE_LOW(t[l], t[l + 8]);
+                    u[2 * l + 1] = CK_INTERLEAVE_HIGH(t[l], t[l + 8]);
+                }
+                for (int l = 0; l < 8; l++) {
+                    t[2 * l] = CK_INTERLEAVE_LOW(u[l], u[l + 8]);
+                    t[2 * l + 1] = CK_INTERLEAVE_HIGH(u[l], u[l + 8]);
+                }
+            }
+            for (size_t l = 0; l < 16; l++) CK_STORE16(kt + (d0 + l) * padded + j0, t[l]);
+        }
     }
-    for (size_t d = 0; d < 32; d++)
-        for (size_t j = length; j < padded; j++) kt[d * padded + j] = 0.0f;
+
+    const size_t last = padded - 16;  // the last block of 16 keys
+    ck_i16 valid;                     // its lanes that hold keys (the rest is padding)
+    for (int l = 0; l < 16; l++) valid[l] = last + (size_t)l < length ? -1 : 0;
 
     for (size_t i0 = 0; i0 < length; i0 += CK_ROWS) {
         const size_t rows = length - i0 < CK_ROWS ? length - i0 : CK_ROWS;
-        float a[CK_ROWS][32];
+        float a[CK_ROWS][32] __attribute__((aligned(64)));  // the block's queries, scaled
         for (size_t r = 0; r < CK_ROWS; r++) {
             const float *qi = q + (i0 + (r < rows ? r : 0)) * ld;
-            for (size_t d = 0; d < 32; d++) a[r][d] = qi[d] * scale;
+            ck_v16 x0, x1;
+            CK_LOAD16(x0, qi);
+            CK_LOAD16(x1, qi + 16);
+            CK_STORE16(a[r], x0 * scale);
+            CK_STORE16(a[r] + 16, x1 * scale);
         }
-        for (size_t j0 = 0; j0 < padded; j0 += 16) {
-            ck_v16 c0 = {0}, c1 = {0}, c2 = {0}, c3 = {0}, c4 = {0}, c5 = {0}, c6 = {0}, c7 = {0};
+        size_t j0 = 0;
+        for (; j0 + 32 <= padded; j0 += 32) {
+            ck_v16 c[CK_ROWS][2];
+            for (int r = 0; r < CK_ROWS; r++) c[r][0] = c[r][1] = (ck_v16){0};
+            for (size_t d = 0; d < 32; d++) {
+                ck_v16 k0, k1;
+                CK_LOAD16(k0, kt + d * padded + j0);
+                CK_LOAD16(k1, kt + d * padded + j0 + 16);
+                for (int r = 0; r < CK_ROWS; r++) {
+                    const float x = a[r][d];
+                    c[r][0] += x * k0;
+                    c[r][1] += x * k1;
+                }
+            }
+            for (int r = 0; r < CK_ROWS; r++) {
+                CK_STORE16(s + r * padded + j0, c[r][0]);
+                CK_STORE16(s + r * padded + j0 + 16, c[r][1]);
+            }
+        }
+        for (; j0 < padded; j0 += 16) {
+            ck_v16 c[CK_ROWS];
+            for (int r = 0; r < CK_ROWS; r++) c[r] = (ck_v16){0};
             for (size_t d = 0; d < 32; d++) {
                 ck_v16 kv;
                 CK_LOAD16(kv, kt + d * padded + j0);
-                c0 += a[0][d] * kv;
-                c1 += a[1][d] * kv;
-                c2 += a[2][d] * kv;
-                c3 += a[3][d] * kv;
-                c4 += a[4][d] * kv;
-                c5 += a[5][d] * kv;
-                c6 += a[6][d] * kv;
-                c7 += a[7][d] * kv;
+                for (int r = 0; r < CK_ROWS; r++) c[r] += a[r][d] * kv;
             }
-            CK_STORE16(s + 0 * padded + j0, c0);
-            CK_STORE16(s + 1 * padded + j0, c1);
-            CK_STORE16(s + 2 * padded + j0, c2);
-            CK_STORE16(s + 3 * padded + j0, c3);
-            CK_STORE16(s + 4 * padded + j0, c4);
-            CK_STORE16(s + 5 * padded + j0, c5);
-            CK_STORE16(s + 6 * padded + j0, c6);
-            CK_STORE16(s + 7 * padded + j0, c7);
+            for (int r = 0; r < CK_ROWS; r++) CK_STORE16(s + r * padded + j0, c[r]);
         }
+        // Softmax of each score row. The padding's scores (its keys are zero) count in neither
+        // the maximum nor the sum: masked out of the last block in registers (storing over them
+        // would stall the vector load that follows), so both run over whole vectors and end in
+        // a 4-step tree rather than a chain through 16 lanes.
         float inverse[CK_ROWS];
         for (size_t r = 0; r < rows; r++) {
             float *restrict sr = s + r * padded;
-            // exp over the padded row, whole vectors with no scalar tail (a question's 10–30
-            // keys would otherwise run mostly in the tail); the padding's values are finite
-            // (its keys are zero) and neither summed nor used.
-            const float maximum = ck_row_max(sr, length);
+            ck_v16 m, x;
+            for (int l = 0; l < 16; l++) m[l] = -3.0e38f;
+            for (size_t j = 0; j < last; j += 16) {
+                CK_LOAD16(x, sr + j);
+                CK_MAX16(m, x);
+            }
+            CK_LOAD16(x, sr + last);
+            x = (ck_v16)(((ck_i16)x & valid) | ((ck_i16)m & ~valid));
+            CK_MAX16(m, x);
+            const float maximum = ck_lanes_max(&m);
             for (size_t j = 0; j < padded; j++) sr[j] = ck_exp(sr[j] - maximum);
-            inverse[r] = 1.0f / ck_row_sum(sr, length);
+            ck_v16 total = {0};
+            for (size_t j = 0; j < last; j += 16) {
+                CK_LOAD16(x, sr + j);
+                total += x;
+            }
+            CK_LOAD16(x, sr + last);
+            total += (ck_v16)((ck_i16)x & valid);
+            inverse[r] = 1.0f / ck_lanes_sum(&total);
         }
         for (size_t r = rows; r < CK_ROWS; r++) {
             inverse[r] = 0.0f;

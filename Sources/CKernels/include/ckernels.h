@@ -82,4 +82,9 @@ int ck_gemm_u8s8_columns_on(int path, const uint8_t *a, const float *ascale, con
                             size_t k, const int8_t *packed, const float *wscale, const int32_t *wsum, size_t n,
                             size_t first_block, size_t end_block, float *out);
 
+/// glibc: serve allocations up to `mmap_threshold` bytes from the heap and keep up to
+/// `trim_threshold` free bytes at its top instead of returning them to the kernel (mallopt).
+/// Returns 1 when both were applied, 0 otherwise (another C library, or a value glibc refuses).
+int ck_keep_heap(int mmap_threshold, int trim_threshold);
+
 #endif

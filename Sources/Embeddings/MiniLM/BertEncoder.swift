@@ -72,6 +72,7 @@ public final class BertEncoder: @unchecked Sendable {
         configuration c: BertConfiguration, weights file: SafeTensorsFile, precision: Precision = .f32,
         calibration: [[Int32]] = []
     ) throws(EmbeddingError) {
+        _ = ActivationMemory.retained
         self.configuration = c
         self.precision = precision
         self.file = file

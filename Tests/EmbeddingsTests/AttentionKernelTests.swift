@@ -7,20 +7,12 @@ import Testing
 /// size that takes the general loop. Memory past the sequence holds NaN: a kernel that read a
 /// padding key, value or query from it would turn the output into NaN.
 @Suite struct AttentionKernelTests {
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> Float {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Float(Int64(bitPattern: state >> 11) % 2_000_001) / 1_000_000 - 1
-        }
-    }
-
     @Test(arguments: [(1, 32), (5, 32), (8, 32), (15, 32), (16, 32), (17, 32), (31, 32), (33, 32), (100, 32), (24, 24)])
     func matchesSoftmaxOfScaledScoresTimesValues(length: Int, headSize: Int) {
         let heads = 2
         let hidden = heads * headSize
         let ld = 3 * hidden  // packed Q|K|V rows, as the encoder lays them out
-        var g = Generator(state: UInt64(length * 131 + headSize))
+        var g = SeededFloats(state: UInt64(length * 131 + headSize))
         // The sequence's rows, then eight rows of NaN that belong to nobody.
         var qkv = (0..<(length * ld)).map { _ in g.next() * 3 }
         qkv += [Float](repeating: .nan, count: 8 * ld)

@@ -7,14 +7,6 @@ import Testing
 /// quantisation error of the f32 product, for row counts that exercise VNNI's 4-row tiles, AMX's
 /// 16-row tiles and 32-row panels, and the leftover rows of each.
 @Suite struct Int8GEMMTests {
-    struct Generator {
-        var state: UInt64
-        mutating func next() -> Float {
-            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
-            return Float(Int64(bitPattern: state >> 11) % 2_000_001) / 1_000_000 - 1
-        }
-    }
-
     /// Packs `w` (outputs × inputs) and quantises `a` (rows × inputs), as the encoder does.
     static func quantize(_ a: [Float], rows: Int, _ w: [Float], outputs n: Int, inputs k: Int) -> (
         packed: [Int8], wscale: [Float], wsum: [Int32], codes: [UInt8], ascale: [Float], azero: [Int32]
@@ -50,7 +42,7 @@ import Testing
     func everyPathAgreesAndApproximatesF32(rows: Int) throws {
         let k = 384
         let n = 80  // five blocks of 16: four in a VNNI tile and one left over; two AMX pairs and one
-        var g = Generator(state: UInt64(rows) &* 977)
+        var g = SeededFloats(state: UInt64(rows) &* 977)
         // Activations like GELU outputs (mostly small, one-sided) and weights like a dense layer's.
         let a = (0..<(rows * k)).map { _ in max(-0.17, g.next() * 2) }
         let w = (0..<(n * k)).map { _ in g.next() * 0.1 }
@@ -87,7 +79,7 @@ import Testing
     @Test(arguments: [(1, 100), (6, 100), (21, 100), (21, 128), (40, 128)])
     func columnSharesComposeTheFullProduct(rows: Int, k: Int) {
         let n = 80
-        var g = Generator(state: UInt64(rows) &* 31)
+        var g = SeededFloats(state: UInt64(rows) &* 31)
         let a = (0..<(rows * k)).map { _ in g.next() }
         let w = (0..<(n * k)).map { _ in g.next() * 0.1 }
         let (packed, wscale, wsum, codes, ascale, azero) = Self.quantize(a, rows: rows, w, outputs: n, inputs: k)
@@ -110,7 +102,7 @@ import Testing
     @Test(arguments: [1, 5, 70])
     func fusedGELUQuantisingEqualsTheSeparatePasses(rows: Int) {
         let k = 1536
-        var g = Generator(state: UInt64(rows) &* 101)
+        var g = SeededFloats(state: UInt64(rows) &* 101)
         let x = (0..<(rows * k)).map { _ in g.next() * 4 }
         let bias = (0..<k).map { _ in g.next() * 0.5 }
         var activated = x
@@ -138,7 +130,7 @@ import Testing
         let rows = 5
         let k = 100
         let n = 32
-        var g = Generator(state: 7)
+        var g = SeededFloats(state: 7)
         let q = Self.quantize(
             (0..<(rows * k)).map { _ in g.next() }, rows: rows, (0..<(n * k)).map { _ in g.next() }, outputs: n,
             inputs: k)

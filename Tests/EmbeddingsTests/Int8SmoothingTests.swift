@@ -11,7 +11,7 @@ import Testing
     /// Rows whose channel 0 spans ±40 while the others span ±1, like a transformer's hidden
     /// state, and a weight of `segments` stacked blocks that differ in scale.
     static func layer(rows: Int, inputs k: Int, outputs n: Int, segments: Int) -> (input: [Float], weight: [Float]) {
-        var g = Int8GEMMTests.Generator(state: UInt64(rows * 7 + n))
+        var g = SeededFloats(state: UInt64(rows * 7 + n))
         let input = (0..<(rows * k)).map { i in g.next() * (i % k == 0 ? 40 : 1) }
         let weight = (0..<(n * k)).map { i in g.next() * 0.1 * Float(1 + (i / k) / (n / segments)) }
         return (input, weight)
@@ -75,7 +75,7 @@ import Testing
     /// The scaled quantiser is the plain one on the scaled input, and NULL scales are no scales.
     @Test func scaledQuantisingIsQuantisingTheScaledInput() {
         let (rows, k) = (3, 37)
-        var g = Int8GEMMTests.Generator(state: 5)
+        var g = SeededFloats(state: 5)
         let x = (0..<(rows * k)).map { _ in g.next() * 3 }
         let scale = (0..<k).map { d in Float(d % 5 + 1) / 4 }
         let scaled = (0..<(rows * k)).map { x[$0] * scale[$0 % k] }

@@ -78,9 +78,11 @@ import Testing
     }
 
     @Test func aSlowModelEndpointNeverHoldsUpOtherQuestions() async throws {
-        // 10 s against a 6 s bound: queued, the other question would wait ~10 s; not queued, it
-        // answers at once even on a loaded machine (a full parallel run once took 3.5 s).
-        let llm = try LoopbackHTTPServer { _ in .init(body: Data("{\"choices\":[]}".utf8), delay: 10) }
+        // 8 s against a 6 s bound: queued, the other question would wait ~8 s; not queued, it
+        // answers at once even on a loaded machine (a full parallel run once took 3.5 s). Not
+        // longer: the slow request itself must finish within the test client's 15 s deadline,
+        // which the 10 s this used to be overran once in a full parallel run.
+        let llm = try LoopbackHTTPServer { _ in .init(body: Data("{\"choices\":[]}".utf8), delay: 8) }
         defer { llm.stop() }
         let fixture = try await ServiceFixture.make { $0.maxConcurrentRequestsPerLLMEndpoint = 1 }
         for tenant in ["acme", "beta"] {

@@ -96,6 +96,35 @@ static inline __attribute__((always_inline)) float ck_lanes_sum(const ck_v16 *in
     return x[0];
 }
 
+// Maximum and sum of a row of whole vectors whose last vector (at `last`) holds padding in the
+// lanes `valid` leaves out: the padding is masked in registers, never stored over (a store
+// followed by the vector load of the same bytes stalls).
+static inline __attribute__((always_inline)) float ck_padded_row_max(const float *row, size_t last,
+                                                                     const ck_i16 *valid) {
+    ck_v16 m, x;
+    for (int l = 0; l < 16; l++) m[l] = -3.0e38f;
+    for (size_t j = 0; j < last; j += 16) {
+        CK_LOAD16(x, row + j);
+        CK_MAX16(m, x);
+    }
+    CK_LOAD16(x, row + last);
+    x = (ck_v16)(((ck_i16)x & *valid) | ((ck_i16)m & ~*valid));
+    CK_MAX16(m, x);
+    return ck_lanes_max(&m);
+}
+
+static inline __attribute__((always_inline)) float ck_padded_row_sum(const float *row, size_t last,
+                                                                     const ck_i16 *valid) {
+    ck_v16 total = {0}, x;
+    for (size_t j = 0; j < last; j += 16) {
+        CK_LOAD16(x, row + j);
+        total += x;
+    }
+    CK_LOAD16(x, row + last);
+    total += (ck_v16)((ck_i16)x & *valid);
+    return ck_lanes_sum(&total);
+}
+
 // In place: row[j] = exp(row[j] - shift); returns the sum of the results.
 static inline float ck_exp_shifted_sum(float *row, size_t n, float shift) {
     for (size_t j = 0; j < n; j++) row[j] = ck_exp(row[j] - shift);
@@ -243,31 +272,14 @@ static void ck_attention_head32(const float *restrict q, const float *restrict k
             for (int r = 0; r < CK_ROWS; r++) CK_STORE16(s + r * padded + j0, c[r]);
         }
         // Softmax of each score row. The padding's scores (its keys are zero) count in neither
-        // the maximum nor the sum: masked out of the last block in registers (storing over them
-        // would stall the vector load that follows), so both run over whole vectors and end in
-        // a 4-step tree rather than a chain through 16 lanes.
+        // the maximum nor the sum, both of which run over whole vectors and end in a 4-step tree
+        // rather than a chain through 16 lanes.
         float inverse[CK_ROWS];
         for (size_t r = 0; r < rows; r++) {
             float *restrict sr = s + r * padded;
-            ck_v16 m, x;
-            for (int l = 0; l < 16; l++) m[l] = -3.0e38f;
-            for (size_t j = 0; j < last; j += 16) {
-                CK_LOAD16(x, sr + j);
-                CK_MAX16(m, x);
-            }
-            CK_LOAD16(x, sr + last);
-            x = (ck_v16)(((ck_i16)x & valid) | ((ck_i16)m & ~valid));
-            CK_MAX16(m, x);
-            const float maximum = ck_lanes_max(&m);
+            const float maximum = ck_padded_row_max(sr, last, &valid);
             for (size_t j = 0; j < padded; j++) sr[j] = ck_exp(sr[j] - maximum);
-            ck_v16 total = {0};
-            for (size_t j = 0; j < last; j += 16) {
-                CK_LOAD16(x, sr + j);
-                total += x;
-            }
-            CK_LOAD16(x, sr + last);
-            total += (ck_v16)((ck_i16)x & valid);
-            inverse[r] = 1.0f / ck_lanes_sum(&total);
+            inverse[r] = 1.0f / ck_padded_row_sum(sr, last, &valid);
         }
         for (size_t r = rows; r < CK_ROWS; r++) {
             inverse[r] = 0.0f;

@@ -76,7 +76,7 @@ enum { CK_INT8_PORTABLE = 0, CK_INT8_VNNI = 1, CK_INT8_AMX = 2 };
 /// The path ck_gemm_u8s8 takes on this CPU (for k a multiple of 64; other k skip AMX).
 int ck_gemm_u8s8_path(void);
 
-/// ck_gemm_u8s8_columns on the given path, whatever is fastest (tests compare the paths).
+/// ck_gemm_u8s8_columns on the given path rather than the fastest one (tests compare the paths).
 /// Returns -1 (and writes nothing) when this CPU lacks the path, or for AMX when k % 64 != 0.
 int ck_gemm_u8s8_columns_on(int path, const uint8_t *a, const float *ascale, const int32_t *azero, size_t rows,
                             size_t k, const int8_t *packed, const float *wscale, const int32_t *wsum, size_t n,

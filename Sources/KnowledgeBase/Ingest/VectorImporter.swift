@@ -144,7 +144,7 @@ public struct VectorImporter: Sendable {
         }
         // Move what the import left in the WAL into the database file now, so readers get
         // memory-mapped pages instead of looking each page up in a large WAL.
-        try store.writer.writeWithoutTransaction { db in
+        store.writer.writeWithoutTransaction { db in
             _ = try? db.checkpoint(.passive)
         }
         report.vectors = try store.writer.read { db in

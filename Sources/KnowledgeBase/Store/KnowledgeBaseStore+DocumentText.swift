@@ -12,19 +12,55 @@ extension KnowledgeBaseStore {
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT c.id, c.heading, c.anchor, c.text, c.start_offset, c.end_offset,
-                           d.doc_id, d.collection, d.source, d.title
+                    SELECT \(StoredChunk.columns)
                     FROM document d JOIN chunk c ON c.document_id = d.id
                     WHERE d.source = ?
                     ORDER BY d.id, c.ordinal
                     LIMIT ?
                     """, arguments: [source, limit]
-            ).map { row in
-                StoredChunk(
-                    chunkID: row["id"], docID: row["doc_id"], collection: row["collection"], source: row["source"],
-                    title: row["title"], heading: row["heading"], anchor: row["anchor"], text: row["text"],
-                    startOffset: row["start_offset"], endOffset: row["end_offset"])
-            }
+            ).map(StoredChunk.init(row:))
         }
+    }
+}
+
+extension KnowledgeBaseStore {
+    /// The first `count` chunks of each document, in reading order: a page's opening says what it
+    /// is for, which a question about the page's subject is usually asking (the RAG tier quotes
+    /// from it when the retrieved chunk of a cited page is a signature, a diagram or a link list).
+    /// Documents are identified by collection and id; unknown ones are skipped.
+    public func openingChunks(of documents: [(collection: String, docID: String)], count: Int) throws
+        -> [StoredChunk]
+    {
+        guard count > 0, !documents.isEmpty else { return [] }
+        return try writer.read { db in
+            var chunks: [StoredChunk] = []
+            let statement = try db.cachedStatement(
+                sql: """
+                    SELECT \(StoredChunk.columns)
+                    FROM document d JOIN chunk c ON c.document_id = d.id
+                    WHERE d.collection = ? AND d.doc_id = ?
+                    ORDER BY c.ordinal
+                    LIMIT ?
+                    """)
+            for document in documents {
+                let rows = try Row.fetchAll(statement, arguments: [document.collection, document.docID, count])
+                chunks += rows.map(StoredChunk.init(row:))
+            }
+            return chunks
+        }
+    }
+}
+
+extension StoredChunk {
+    /// The columns ``init(row:)`` reads, from `chunk c` joined with `document d`.
+    static let columns =
+        "c.id, c.heading, c.anchor, c.text, c.start_offset, c.end_offset, d.doc_id, d.collection, d.source, d.title"
+
+    /// A chunk from a row selecting ``columns``.
+    init(row: Row) {
+        self.init(
+            chunkID: row["id"], docID: row["doc_id"], collection: row["collection"], source: row["source"],
+            title: row["title"], heading: row["heading"], anchor: row["anchor"], text: row["text"],
+            startOffset: row["start_offset"], endOffset: row["end_offset"])
     }
 }

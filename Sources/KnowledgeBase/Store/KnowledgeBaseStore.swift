@@ -246,16 +246,12 @@ public struct KnowledgeBaseStore: Sendable {
                 let rows = try Row.fetchAll(
                     db,
                     sql: """
-                        SELECT c.id, c.heading, c.anchor, c.text, c.start_offset, c.end_offset,
-                               d.doc_id, d.collection, d.source, d.title
+                        SELECT \(StoredChunk.columns)
                         FROM chunk c JOIN document d ON d.id = c.document_id
                         WHERE c.id IN (\(marks))
                         """, arguments: StatementArguments(slice))
                 for row in rows {
-                    let chunk = StoredChunk(
-                        chunkID: row["id"], docID: row["doc_id"], collection: row["collection"], source: row["source"],
-                        title: row["title"], heading: row["heading"], anchor: row["anchor"], text: row["text"],
-                        startOffset: row["start_offset"], endOffset: row["end_offset"])
+                    let chunk = StoredChunk(row: row)
                     result[chunk.chunkID] = chunk
                 }
             }

@@ -161,9 +161,12 @@ public struct Resolver: Sendable {
                     outcome: "below_threshold", note: note), nil, results
             )
         }
+        let openings = try retriever.openingChunks(
+            of: RAGAnswer.openingsWanted(selection: selection, results: results),
+            count: RAGAnswer.openingChunksPerDocument)
         let (answer, cited, quoteTokens) = try await RAGAnswer.answer(
             question: question.text, selection: selection, results: results, embedder: retriever.embedder,
-            questionVector: queryVector)
+            questionVector: queryVector, openings: openings)
         let tokensIn = tokens + quoteTokens
         let costIn = pricing.costMicros(model: retriever.embedder.modelID, tokensIn: tokensIn)
         let citations = cited.map {

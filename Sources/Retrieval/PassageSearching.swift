@@ -12,6 +12,11 @@ public protocol PassageSearching: Sendable {
     /// passages with the question (the RAG tier choosing what to quote) does not embed it again.
     func searchKeepingQueryVector(_ query: String, k: Int, mode: SearchMode, filter: SearchFilter?) async throws
         -> (results: [SearchResult], query: QueryVector?)
+
+    /// The first `count` chunks of each document, in reading order (see
+    /// ``KnowledgeBaseStore/openingChunks(of:count:)``): what the RAG tier may also quote from a
+    /// page it cites.
+    func openingChunks(of documents: [(collection: String, docID: String)], count: Int) throws -> [StoredChunk]
 }
 
 /// A query's vector and the model it came from (a vector is only comparable with that model's).
@@ -42,5 +47,11 @@ extension Retriever: PassageSearching {
         let vector = mode == .keyword ? nil : try await embedder.embed(trimmed)
         let results = try rank(text: trimmed, vector: vector, k: k, mode: mode, filter: filter)
         return (results, vector.map { QueryVector(model: embedder.modelID, vector: $0) })
+    }
+
+    public func openingChunks(of documents: [(collection: String, docID: String)], count: Int) throws
+        -> [StoredChunk]
+    {
+        try store.openingChunks(of: documents, count: count)
     }
 }

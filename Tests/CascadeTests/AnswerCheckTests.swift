@@ -13,6 +13,8 @@ import Testing
         "Overview\n\nInstallation\n\nConfiguration\n\nTroubleshooting\n\nFAQ\n\nRelease notes",
         "sqlite3_open sqlite3_close sqlite3_exec sqlite3_prepare_v2 sqlite3_step sqlite3_finalize sqlite3_bind_int",
         "Figure 3: The WAL file layout",
+        "See also lists of Objects, Constants, and Functions.",
+        "See also: the sqlite3_total_changes() interface, the count_changes pragma, the changes() SQL function",
     ])
     func labelsDiagramsAndListsAreNotQuotable(text: String) {
         #expect(AnswerCheck.notQuotable(text) != nil, "\(text.prefix(40))")

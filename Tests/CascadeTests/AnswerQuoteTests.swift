@@ -170,6 +170,81 @@ import Testing
         #expect(split.contains { $0.text.hasPrefix("The DROP") && $0.text.hasSuffix("not fired again.") })
     }
 
+    /// An example is quoted with the sentence that introduces it ("… something like this:"); a
+    /// one-word label ending in a colon introduces nothing.
+    @Test func anExampleKeepsItsIntroduction() {
+        let results = [
+            Self.result(
+                1, "csv.html",
+                "Typical usage of the CSV virtual table from the command-line shell would be something like this:\n\n.load ./csv\nCREATE VIRTUAL TABLE temp.t1 USING csv(filename='thefile.csv');\nSELECT * FROM t1;\n\nexpr:\n\nThe expression is evaluated once.",
+                rank: 1)
+        ]
+        let windows = AnswerQuote.windows(question: "how do I load data from a csv file", results: results)
+        #expect(!windows.contains { $0.text.hasPrefix(".load") }, "\(windows.map(\.text))")
+        #expect(windows.contains { $0.text.hasPrefix("Typical usage") && $0.text.contains("CREATE VIRTUAL TABLE") })
+        #expect(windows.contains { $0.text.hasPrefix("The expression is evaluated once.") })
+    }
+
+    /// Of two windows about as close to the question, the one from the passage retrieval ranked
+    /// higher is quoted first (retrieval scored the whole passage, keywords and context included);
+    /// a window clearly closer to the question still wins from any rank.
+    @Test func retrievalBreaksANearTieBetweenWindows() throws {
+        let text = "Use DROP TRIGGER to remove a trigger from the schema."
+        let results = (1...4).map { Self.result(Int64($0), "p\($0).html", text, rank: $0) }
+        let windows = AnswerQuote.windows(question: "how do I remove a trigger", results: results)
+        let first = try #require(windows.first { $0.resultIndex == 0 })
+        let fourth = try #require(windows.first { $0.resultIndex == 3 })
+        #expect(first.cheapScore == fourth.cheapScore)
+        #expect(AnswerQuote.score(similarity: 0.60, of: first) > AnswerQuote.score(similarity: 0.63, of: fourth))
+        #expect(AnswerQuote.score(similarity: 0.60, of: first) < AnswerQuote.score(similarity: 0.65, of: fourth))
+        let second = try #require(windows.first { $0.resultIndex == 1 })
+        #expect(AnswerQuote.score(similarity: 0.60, of: first) > AnswerQuote.score(similarity: 0.60, of: second))
+    }
+
+    /// A page retrieved only for its "See also" list is cited, and its opening prose may be
+    /// quoted; a page whose retrieved chunk is prose is quoted from what was retrieved.
+    @Test(.enabled(if: miniLMAvailable, "run tools/fetch-model first"))
+    func theOpeningOfAPageRetrievedForItsLinksIsQuotable() async throws {
+        let question = "how many rows did my UPDATE change"
+        let results = [
+            Self.result(
+                1, "lang_update.html",
+                "If the UPDATE statement does not have a WHERE clause, all rows in the table are modified by the UPDATE. Otherwise, the UPDATE affects only those rows for which the WHERE clause boolean expression is true.",
+                rank: 1),
+            Self.result(
+                2, "c3ref/changes.html",
+                "See also: the sqlite3_total_changes() interface, the count_changes pragma, the changes() SQL function, the data_version pragma",
+                rank: 2),
+        ]
+        let selection = RAGAnswer.select(question: question, results: results)
+        let wanted = RAGAnswer.openingsWanted(selection: selection, results: results)
+        #expect(wanted.map(\.docID) == ["c3ref/changes.html"])
+        func opening(_ id: Int64, _ doc: String, _ text: String) -> StoredChunk {
+            StoredChunk(
+                chunkID: id, docID: doc, collection: "c", source: "c/\(doc)", title: doc, heading: "", anchor: nil,
+                text: text, startOffset: 0, endOffset: text.count)
+        }
+        let openings = [
+            opening(
+                10, "c3ref/changes.html", "int sqlite3_changes(sqlite3*);\nsqlite3_int64 sqlite3_changes64(sqlite3*);"),
+            opening(
+                11, "c3ref/changes.html",
+                "These functions return the number of rows modified, inserted or deleted by the most recently completed INSERT, UPDATE or DELETE statement on the database connection specified by the only parameter."
+            ),
+            // Not wanted (its page has a quotable retrieved chunk): never a candidate.
+            opening(12, "lang_update.html", "How many rows did my UPDATE change? The number of rows changed is shown."),
+        ]
+        let embedder = try MiniLMEmbedder(directory: MiniLMEmbedder.defaultDirectory())
+        let answer = try await RAGAnswer.answer(
+            question: question, selection: selection, results: results, embedder: embedder, openings: openings)
+        #expect(answer.text.contains("These functions return the number of rows modified"), "\(answer.text)")
+        #expect(!answer.text.contains("The number of rows changed is shown"))
+        #expect(answer.cited.contains { $0.chunk.docID == "c3ref/changes.html" })
+        let without = try await RAGAnswer.answer(
+            question: question, selection: selection, results: results, embedder: embedder)
+        #expect(!without.text.contains("These functions return"))
+    }
+
     @Test func theWindowCacheIsBoundedAndForgetsTheOldestFirst() {
         let cache = WindowVectorCache(capacity: 2)
         cache.store(model: "m", text: "a", vector: [1])

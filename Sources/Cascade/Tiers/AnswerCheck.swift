@@ -38,6 +38,10 @@ public enum AnswerCheck {
         if lines.count >= 5, Double(shortLines) / Double(lines.count) >= 0.8 {
             return "a list of short entries (a table of contents, links or labels)"
         }
+        // "See also lists of Objects, Constants, and Functions.": a pointer elsewhere, not an answer.
+        if words.count <= 30, words.starts(with: ["see", "also"]) {
+            return "a cross-reference (\"see also\"), not an answer"
+        }
         if words.count >= 8, functionShare < 0.08 {
             return "no sentences (a list of names or a diagram, not prose)"
         }

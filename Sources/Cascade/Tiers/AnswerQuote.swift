@@ -15,8 +15,9 @@ import VectorSearch
 /// way a search engine's snippet joins its two best fragments with "…".
 ///
 /// A window's score is the embedding model's similarity to the question, plus small bonuses for
-/// sharing the question's subject words and for naming something a user can type (a function,
-/// pragma, command or option: how-to answers name one). Embedding every window of five chunks
+/// sharing the question's subject words, for naming something a user can type (a function,
+/// pragma, command or option: how-to answers name one) and for coming from a passage retrieval
+/// ranked high (``retrievalWeight``). Embedding every window of five chunks
 /// costs more than the search itself, so windows are first ranked by those cheap signals and
 /// only the best ``maxEmbeddedWindows`` are embedded.
 ///
@@ -34,6 +35,14 @@ public enum AnswerQuote {
     static let subjectWeight = 0.1
     /// Bonus for a window naming something a user can type.
     static let commandWeight = 0.1
+    /// Bonus for a window of the passage retrieval ranked first, falling as 1/(1 + position):
+    /// retrieval scored the whole passage, with its keywords and context, so between two windows
+    /// the model finds about as close, the one from the better passage is likelier to answer
+    /// ("how do I delete a trigger": the DROP TRIGGER page's first sentence over the trigger page's
+    /// "DELETE, INSERT, UPDATE"). Half a subject bonus: it breaks near-ties, it never outweighs a
+    /// clearly closer window. Any weight from 0.03 to 0.1 gives the same answers on the shipped
+    /// set; 0.2 and more make them worse (docs/evaluation.md).
+    static let retrievalWeight = 0.05
     /// Separator between two fragments.
     public static let separator = " … "
 
@@ -60,6 +69,7 @@ public enum AnswerQuote {
         var subject: Double
         var command: Bool
         var cheapScore: Double { subjectWeight * subject + commandWeight * (command ? 1 : 0) }
+        var retrievalPrior: Double { retrievalWeight / Double(1 + resultIndex) }
 
         func overlaps(_ other: Window) -> Bool {
             resultIndex == other.resultIndex && firstSentence <= other.lastSentence
@@ -105,7 +115,7 @@ public enum AnswerQuote {
         }
         let vectors = [questionVectorUsed] + windowVectors.map { $0 ?? [] }
         let scored = shortlist.enumerated().map { i, window in
-            (window, Double(VectorMath.dot(vectors[0], vectors[i + 1])) + window.cheapScore)
+            (window, score(similarity: Double(VectorMath.dot(vectors[0], vectors[i + 1])), of: window))
         }
         .sorted { $0.1 > $1.1 }
         let best = scored[0].0
@@ -122,12 +132,23 @@ public enum AnswerQuote {
         return Quote(text: chosen.map(\.text).joined(separator: separator), sources: sources, tokensEmbedded: tokens)
     }
 
+    /// A window's score: the model's similarity to the question plus the bonuses.
+    static func score(similarity: Double, of window: Window) -> Double {
+        similarity + window.cheapScore + window.retrievalPrior
+    }
+
     /// Words that open a sentence leaning on the one before ("This…", "Once removed, …", "However, …").
     static let dependentOpenings: Set<String> = [
         "this", "these", "that", "those", "it", "its", "they", "them", "their", "such", "however", "but", "also",
         "once", "then", "otherwise", "thus", "so", "hence", "therefore", "furthermore", "moreover", "instead",
         "likewise", "similarly", "here", "there", "and", "or",
     ]
+
+    /// Whether `sentence` introduces what follows it ("… would be something like this:"): an
+    /// example or a list quoted without its introduction says nothing of what it shows.
+    static func introduces(_ sentence: String) -> Bool {
+        sentence.hasSuffix(":") && sentence.split(separator: " ").count >= 3
+    }
 
     static func dependsOnPrevious(_ sentence: String) -> Bool {
         let first = sentence.prefix { $0.isLetter }.lowercased()
@@ -152,11 +173,11 @@ public enum AnswerQuote {
                 guard first < sentences.count, start == first || start == 0 || !sentences[start - 1].hasSuffix("?")
                 else { continue }
                 let asked = sentences[start..<first].joined(separator: " ")
-                // "Once removed, the trigger…" needs the sentence before it: the window starts
-                // there instead (the one that already does covers it when both fit), even if the
-                // two are longer than a window.
+                // "Once removed, the trigger…" needs the sentence before it, and so does an example
+                // after "… something like this:": the window starts there instead (the one that
+                // already does covers it when both fit), even if the two are longer than a window.
                 var limit = windowCharacters
-                if start == first, start > 0, dependsOnPrevious(sentences[start]),
+                if start == first, start > 0, dependsOnPrevious(sentences[start]) || introduces(sentences[start - 1]),
                     !sentences[start - 1].hasSuffix("?")
                 {
                     let both = sentences[start - 1].count + 1 + sentences[start].count

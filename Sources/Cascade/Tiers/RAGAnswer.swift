@@ -12,6 +12,10 @@ import Retrieval
 public enum RAGAnswer {
     /// Most documents cited by one answer.
     public static let maxCitedDocuments = 3
+    /// Chunks of a page's opening the answer may quote from when none of the page's retrieved
+    /// chunks is quotable (``openingsWanted(selection:results:)``): enough to reach past an API
+    /// page's signature, which the chunker may split over three chunks, to the prose after it.
+    public static let openingChunksPerDocument = 4
 
     /// What the RAG tier would answer with, and why it may not.
     public struct Selection: Sendable {
@@ -54,6 +58,19 @@ public enum RAGAnswer {
         return Selection(quoted: quoted, cited: cited, signals: signals, refusal: nil)
     }
 
+    /// The cited documents whose retrieved chunks are all unquotable: a page retrieved for its
+    /// "See also" list or its function signature, whose opening prose ("These functions return
+    /// the number of rows modified…") is what the question asks. The answer may quote from their
+    /// openings (``answer(question:selection:results:embedder:questionVector:openings:)``).
+    public static func openingsWanted(selection: Selection, results: [SearchResult]) -> [(
+        collection: String, docID: String
+    )] {
+        let quotable = Set(results.filter { AnswerCheck.notQuotable($0.chunk.text) == nil }.map(\.chunk.docID))
+        return selection.cited.filter { !quotable.contains($0.chunk.docID) }.map {
+            ($0.chunk.collection, $0.chunk.docID)
+        }
+    }
+
     /// The results an answer cites: the first chunk of each of the first few distinct documents.
     public static func citedResults(_ results: [SearchResult]) -> [SearchResult] {
         var seen = Set<String>()
@@ -68,12 +85,18 @@ public enum RAGAnswer {
     /// The answer of a selection that resolves: the fragments ``AnswerQuote`` picks from the
     /// quotable passages of the cited documents, then the other cited pages; the citations,
     /// the quoted documents first; and the tokens embedded to choose the fragments.
+    /// - Parameter openings: opening chunks of the documents ``openingsWanted(selection:results:)``
+    ///   names, candidates after the retrieved ones (others are ignored).
     public static func answer(
         question: String, selection: Selection, results: [SearchResult], embedder: any Embedder,
-        questionVector: QueryVector? = nil
+        questionVector: QueryVector? = nil, openings: [StoredChunk] = []
     ) async throws -> (text: String, cited: [SearchResult], tokensEmbedded: Int) {
         let citedDocuments = Set(selection.cited.map(\.chunk.docID))
-        let pool = results.filter {
+        let retrieved = Set(results.map(\.chunk.chunkID))
+        let wanted = Set(openingsWanted(selection: selection, results: results).map(\.docID))
+        let extra = openings.filter { wanted.contains($0.docID) && !retrieved.contains($0.chunkID) }
+            .enumerated().map { SearchResult(rank: results.count + $0.offset + 1, chunk: $0.element, score: 0) }
+        let pool = (results + extra).filter {
             citedDocuments.contains($0.chunk.docID) && AnswerCheck.notQuotable($0.chunk.text) == nil
         }
         guard

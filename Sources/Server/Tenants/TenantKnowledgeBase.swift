@@ -63,6 +63,10 @@ final class TenantKnowledgeBase: PassageSearching, @unchecked Sendable {
     /// Chunks in the loaded index (0 before the first document).
     var vectorCount: Int { lock.withReadLock { retriever?.vectors.count ?? 0 } }
 
+    func openingChunks(of documents: [(collection: String, docID: String)], count: Int) throws -> [StoredChunk] {
+        try currentStore?.openingChunks(of: documents, count: count) ?? []
+    }
+
     func searchKeepingQueryVector(_ query: String, k: Int, mode: SearchMode, filter: SearchFilter?) async throws
         -> (results: [SearchResult], query: QueryVector?)
     {

@@ -129,4 +129,22 @@ import Testing
         #expect(selection.refusal?.outcome == "contradicts_question")
         #expect(selection.refusal?.note.contains("disable") == true)
     }
+
+    /// A word's inflections share one stem, so a passage saying "releases" covers a question
+    /// asking to "release"; short words are left as they are.
+    @Test(arguments: [
+        ["release", "releases", "released", "releasing"], ["change", "changes", "changed", "changing"],
+        ["create", "creates", "created", "creating"], ["table", "tables"], ["index", "indexes", "indexed"],
+        ["query", "queries"], ["match", "matches"], ["file", "files"], ["store", "stored", "storing"],
+    ])
+    func inflectionsShareAStem(forms: [String]) {
+        let stems = Set(forms.map(PassageTrimmer.stem))
+        #expect(stems.count == 1, "\(forms) → \(stems)")
+    }
+
+    @Test func subjectWordsLeaveOutQuestionWordsBeforeStemming() {
+        #expect(AnswerCheck.subjectWords("is there something that releases memory") == ["releas", "memory"])
+        #expect(PassageTrimmer.stem("uses") == "uses" && PassageTrimmer.stem("class") == "class")
+        #expect(PassageTrimmer.stem("status") == "status")
+    }
 }

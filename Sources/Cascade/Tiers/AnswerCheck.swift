@@ -136,12 +136,14 @@ public enum AnswerCheck {
     /// Words of a question that carry no subject.
     static let questionWords: Set<String> = functionWords.union([
         "i", "me", "my", "get", "make", "use", "using", "way", "want", "need", "please", "help", "possible",
-        "why", "doe", "anyone", "know", "tell", "there", "thing", "something", "work", "works",
+        "why", "anyone", "know", "tell", "there", "thing", "something", "work", "works",
     ])
 
     /// The question's subject words (stemmed), without function and question words.
     static func subjectWords(_ question: String) -> Set<String> {
-        Set(PassageTrimmer.words(question).filter { !questionWords.contains($0) })
+        Set(
+            TextFolding.fold(question).split(separator: " ").map(String.init)
+                .filter { $0.count > 2 && !questionWords.contains($0) }.map(PassageTrimmer.stem))
     }
 
     /// Whether `text` names something a user can type: an identifier with an underscore

@@ -59,14 +59,31 @@ public enum PassageTrimmer {
         return sentences.filter { !$0.isEmpty }
     }
 
+    /// The folded words of `text` of three letters or more, each reduced by ``stem(_:)``.
     static func words(_ text: String) -> [String] {
-        TextFolding.fold(text).split(separator: " ").map { word in
-            var w = String(word)
-            for suffix in ["ing", "ed", "es", "s"] where w.count > 4 && w.hasSuffix(suffix) {
-                w.removeLast(suffix.count)
-                break
-            }
-            return w
-        }.filter { $0.count > 2 }
+        TextFolding.fold(text).split(separator: " ").filter { $0.count > 2 }.map { stem(String($0)) }
+    }
+
+    /// A light stemmer that gives a word's inflections one form, so "release", "releases",
+    /// "released" and "releasing" all match: a plural's "s" ("es" after s, x, z, ch, sh; "ies"
+    /// becomes "y"), or "ed" or "ing", is removed, then a final "e". Words of four letters or
+    /// fewer are left alone ("uses", "file").
+    static func stem(_ word: String) -> String {
+        var w = word
+        guard w.count > 4 else { return w }
+        if w.hasSuffix("ies") {
+            w.removeLast(3)
+            w += "y"
+        } else if w.hasSuffix("es"), ["s", "x", "z", "ch", "sh"].contains(where: { w.dropLast(2).hasSuffix($0) }) {
+            w.removeLast(2)
+        } else if w.hasSuffix("ing") {
+            w.removeLast(3)
+        } else if w.hasSuffix("ed") {
+            w.removeLast(2)
+        } else if w.hasSuffix("s"), !w.hasSuffix("ss"), !w.hasSuffix("us") {
+            w.removeLast()
+        }
+        if w.count > 4, w.hasSuffix("e") { w.removeLast() }
+        return w
     }
 }

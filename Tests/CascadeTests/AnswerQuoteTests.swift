@@ -18,6 +18,11 @@ import Testing
             score: 1 / Double(rank), vectorScore: 0.6, keywordScore: nil, vectorRank: rank, keywordRank: nil)
     }
 
+    /// The candidate windows of one passage for `question`.
+    static func windows(_ question: String, page: String, _ text: String) -> [AnswerQuote.Window] {
+        AnswerQuote.windows(question: question, results: [result(1, page, text, rank: 1)])
+    }
+
     @Test(arguments: [
         "Set a timeout with sqlite3_busy_timeout(db, 5000) before the first write.",
         "Call changes() after the statement.",
@@ -44,13 +49,10 @@ import Testing
     }
 
     @Test func windowsAboutTheOppositeActionAreNotCandidates() {
-        let results = [
-            Self.result(
-                1, "wal.html",
-                "To enable WAL mode, run PRAGMA journal_mode=WAL once. The setting persists. To disable it, set journal_mode=DELETE.",
-                rank: 1)
-        ]
-        let windows = AnswerQuote.windows(question: "How do I disable WAL?", results: results)
+        let windows = Self.windows(
+            "How do I disable WAL?", page: "wal.html",
+            "To enable WAL mode, run PRAGMA journal_mode=WAL once. The setting persists. To disable it, set journal_mode=DELETE."
+        )
         #expect(!windows.isEmpty)
         for window in windows {
             #expect(
@@ -127,13 +129,9 @@ import Testing
     /// A question in the passage (an FAQ's own) is compared with the user's question but not
     /// quoted: the answer after it is.
     @Test func aPassagesOwnQuestionIsNotQuoted() {
-        let results = [
-            Self.result(
-                1, "faq.html",
-                "(12) Is this a bug? Why did the file not get smaller? No. Run the VACUUM command to shrink the file.",
-                rank: 1)
-        ]
-        let windows = AnswerQuote.windows(question: "why does my file not shrink", results: results)
+        let windows = Self.windows(
+            "why does my file not shrink", page: "faq.html",
+            "(12) Is this a bug? Why did the file not get smaller? No. Run the VACUUM command to shrink the file.")
         #expect(!windows.isEmpty)
         for window in windows {
             #expect(!window.text.contains("?"), "\(window.text)")
@@ -173,13 +171,10 @@ import Testing
     /// An example is quoted with the sentence that introduces it ("… something like this:"); a
     /// one-word label ending in a colon introduces nothing.
     @Test func anExampleKeepsItsIntroduction() {
-        let results = [
-            Self.result(
-                1, "csv.html",
-                "Typical usage of the CSV virtual table from the command-line shell would be something like this:\n\n.load ./csv\nCREATE VIRTUAL TABLE temp.t1 USING csv(filename='thefile.csv');\nSELECT * FROM t1;\n\nexpr:\n\nThe expression is evaluated once.",
-                rank: 1)
-        ]
-        let windows = AnswerQuote.windows(question: "how do I load data from a csv file", results: results)
+        let windows = Self.windows(
+            "how do I load data from a csv file", page: "csv.html",
+            "Typical usage of the CSV virtual table from the command-line shell would be something like this:\n\n.load ./csv\nCREATE VIRTUAL TABLE temp.t1 USING csv(filename='thefile.csv');\nSELECT * FROM t1;\n\nexpr:\n\nThe expression is evaluated once."
+        )
         #expect(!windows.contains { $0.text.hasPrefix(".load") }, "\(windows.map(\.text))")
         #expect(windows.contains { $0.text.hasPrefix("Typical usage") && $0.text.contains("CREATE VIRTUAL TABLE") })
         #expect(windows.contains { $0.text.hasPrefix("The expression is evaluated once.") })

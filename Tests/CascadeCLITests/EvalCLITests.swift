@@ -114,6 +114,40 @@ struct EvalCLITests {
         #expect(yaml.contains("confidence:\n  bias: "))
     }
 
+    @Test("eval cascade reports the measures and names the wrong resolutions and the answers that miss their key")
+    func cascadeReportNamesTheMisses() throws {
+        let dir = try TemporaryDirectory()
+        let set = try tinySet(dir)
+        // q1's key is nowhere in the corpus: resolved by RAG, it cannot quote it.
+        try dir.write(
+            "set/answers.jsonl",
+            Data(
+                """
+                {"_id": "q1", "contains": ["no such words anywhere"]}
+                {"_id": "q2", "contains": ["VACUUM"]}
+                {"_id": "q3", "contains": ["foreign_keys"]}
+                {"_id": "q4", "contains": ["busy timeout"]}
+                """.utf8))
+        let common = [
+            "eval", "cascade", "--dataset", set, "--embedder", "hashing", "--cache", dir.path("cache"), "--data",
+            dir.path("data"), "--threshold", "0",
+        ]
+        let json = try CLIProcess.run(common + ["--json"])
+        #expect(json.status == 0, "\(json.stderr)")
+        let items = try #require(try json.json()["items"] as? [[String: Any]])
+        func ids(_ keep: ([String: Any]) -> Bool) -> [String] {
+            items.filter(keep).compactMap { $0["query_id"] as? String }
+        }
+        let wrong = ids { $0["correct"] as? Bool == false }
+        let unquoted = ids { $0["answer_quoted"] as? Bool == false }
+        #expect(unquoted.contains("q1"), "\(items)")
+        let text = try CLIProcess.run(common)
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout.contains("| answer precision |"))
+        #expect(text.stdout.contains("RAG answers that do not quote the answer: \(unquoted.joined(separator: ", "))\n"))
+        #expect(wrong.isEmpty != text.stdout.contains("Wrong resolutions: \(wrong.joined(separator: ", "))\n"))
+    }
+
     /// Two 384-d unit vectors along the first two axes, as a .npy file.
     func twoVectors() -> Data {
         var values = [Float](repeating: 0, count: 2 * 384)

@@ -327,7 +327,7 @@ struct EvalCascadeCommand: AsyncParsableCommand {
             }
             bar.finish()
             let summary = CascadeEvaluation.Summary(items: items)
-            let text = Self.markdown(summary, set: set, threshold: resolver.threshold)
+            let text = Self.markdown(summary, items: items, set: set, threshold: resolver.threshold)
             if let markdown { try text.write(toFile: markdown, atomically: true, encoding: .utf8) }
             if json {
                 struct Output: Encodable {
@@ -344,8 +344,19 @@ struct EvalCascadeCommand: AsyncParsableCommand {
         }
     }
 
-    static func markdown(_ s: CascadeEvaluation.Summary, set: BEIRDataset, threshold: Double) -> String {
+    /// The report: the measures, then which questions were resolved wrongly and which RAG
+    /// answers did not quote their key, so a change that moves one is visible by name.
+    static func markdown(
+        _ s: CascadeEvaluation.Summary, items: [CascadeEvaluation.Item], set: BEIRDataset, threshold: Double
+    ) -> String {
         func pct(_ x: Double) -> String { String(format: "%.1f%%", x * 100) }
+        let wrong = items.filter { $0.correct == false }.map(\.queryID)
+        let unquoted = items.filter { $0.answerQuoted == false }.map(\.queryID)
+        var lists = ""
+        if !wrong.isEmpty { lists += "Wrong resolutions: \(wrong.joined(separator: ", "))\n" }
+        if !unquoted.isEmpty {
+            lists += "RAG answers that do not quote the answer: \(unquoted.joined(separator: ", "))\n"
+        }
         return """
             Cascade on \(set.name): \(s.questions) questions (\(s.answerable) answerable, \(s.unanswerable) unanswerable), \
             threshold \(String(format: "%.2f", threshold))
@@ -362,6 +373,6 @@ struct EvalCascadeCommand: AsyncParsableCommand {
             | answer precision | \(s.answerPrecision.map { "\(pct($0)) of \(s.answerPrecisionQuestions) RAG answers quote the answer" } ?? "n/a (no answers.jsonl)") |
             | cost per query | \(String(format: "%.2f", s.costMicrosPerQuery)) µ$ (total \(s.totalCostMicros) µ$) |
 
-            """
+            """ + (lists.isEmpty ? "" : lists + "\n")
     }
 }

@@ -1,0 +1,37 @@
+import Foundation
+import Testing
+
+/// The default search mode must never lose to one of its own inputs: on every evaluation set the
+/// repository ships, `hybrid` scores at least the better of `vector` and `keyword` (nDCG@10). Run
+/// in every build, so a change to fusion that regresses a set fails here, by name and margin.
+@Suite("default search mode against its parts")
+struct DefaultModeRegressionTests {
+    @Test("on every shipped evaluation set, hybrid's nDCG@10 is at least max(vector, keyword)")
+    func hybridNeverLosesToItsParts() throws {
+        let dir = try TemporaryDirectory()
+        let kb = dir.path("kb.sqlite")
+        let corpus = CLIProcess.repositoryRoot.appendingPathComponent("corpora/sqlite-docs").path
+        let ingest = try CLIProcess.run(["ingest", corpus, "--kb", kb, "--embedder", "minilm"])
+        try #require(ingest.status == 0, "\(ingest.stderr)")
+        for set in ["eval", "heldout"] {
+            let run = try CLIProcess.run([
+                "eval", "retrieval", "--dataset", corpus + "/" + set, "--kb", kb, "--compare", "--json",
+            ])
+            try #require(run.status == 0, "\(set): \(run.stderr)")
+            let output = try run.json()
+            let rows = try #require(output["rows"] as? [[String: Any]])
+            var ndcg: [String: Double] = [:]
+            for row in rows {
+                if let mode = row["mode"] as? String,
+                    let value = (row["metrics"] as? [String: Any])?["ndcg_at_10"] as? Double
+                {
+                    ndcg[mode] = value
+                }
+            }
+            let hybrid = try #require(ndcg["hybrid"])
+            let parts = try #require(ndcg["vector"].flatMap { v in ndcg["keyword"].map { max(v, $0) } })
+            #expect(hybrid >= parts, "\(set): hybrid \(hybrid) < the better part \(parts) (\(ndcg))")
+            #expect(output["winner"] is String && output["hybrid_margin"] != nil, "\(set): \(output)")
+        }
+    }
+}

@@ -141,9 +141,7 @@ public enum AnswerCheck {
 
     /// The question's subject words (stemmed), without function and question words.
     static func subjectWords(_ question: String) -> Set<String> {
-        Set(
-            TextFolding.fold(question).split(separator: " ").map(String.init)
-                .filter { $0.count > 2 && !questionWords.contains($0) }.map(PassageTrimmer.stem))
+        Set(PassageTrimmer.words(question, excluding: questionWords))
     }
 
     /// Whether `text` names something a user can type: an identifier with an underscore

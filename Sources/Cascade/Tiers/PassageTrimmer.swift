@@ -59,9 +59,11 @@ public enum PassageTrimmer {
         return sentences.filter { !$0.isEmpty }
     }
 
-    /// The folded words of `text` of three letters or more, each reduced by ``stem(_:)``.
-    static func words(_ text: String) -> [String] {
-        TextFolding.fold(text).split(separator: " ").filter { $0.count > 2 }.map { stem(String($0)) }
+    /// The folded words of `text` of three letters or more, each reduced by ``stem(_:)``; words in
+    /// `excluded` (compared before stemming) are left out.
+    static func words(_ text: String, excluding excluded: Set<String> = []) -> [String] {
+        TextFolding.fold(text).split(separator: " ").map(String.init)
+            .filter { $0.count > 2 && !excluded.contains($0) }.map(stem)
     }
 
     /// A light stemmer that gives a word's inflections one form, so "release", "releases",

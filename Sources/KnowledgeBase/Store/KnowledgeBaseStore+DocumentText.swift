@@ -21,9 +21,7 @@ extension KnowledgeBaseStore {
             ).map(StoredChunk.init(row:))
         }
     }
-}
 
-extension KnowledgeBaseStore {
     /// The first `count` chunks of each document, in reading order: a page's opening says what it
     /// is for, which a question about the page's subject is usually asking (the RAG tier quotes
     /// from it when the retrieved chunk of a cited page is a signature, a diagram or a link list).

@@ -51,6 +51,27 @@ struct LoaderTests {
         #expect(doc.blocks.contains { $0.kind == .code && $0.text.contains(#"sqlite3 app.db ".restore backup.db""#) })
     }
 
+    @Test("HTML leaves out a page's last-modified stamp, and keeps prose that only starts like one")
+    func pageStamp() throws {
+        let doc = try parse(
+            HTMLLoader(),
+            """
+            <h1>sqldiff</h1><p>The sqldiff utility displays differences between databases.</p>
+            <p align="center"><small><i>This page last modified on <a href="/x">2021-09-07 19:28:01</a> UTC</i></small></p>
+            <p>This page was last edited on 3 March 2024, at 10:12.</p>
+            <div class="md-source-file"><small>Last update: 2023-05-01</small></div>
+            <p>Last modified dates are kept for 30 days, then the server forgets them, so a sync after that
+            copies every file again whatever its age, which is why nightly syncs are recommended.</p>
+            <p>Last updated on request.</p>
+            """, name: "stamp.html")
+        #expect(doc.text.contains("displays differences between databases"))
+        for stamp in ["2021-09-07", "last edited", "Last update:"] {
+            #expect(!doc.text.contains(stamp), "\(stamp) should not be indexed")
+        }
+        #expect(doc.text.contains("Last modified dates are kept for 30 days"))
+        #expect(doc.text.contains("Last updated on request."))
+    }
+
     @Test("HTML that is not well-formed still yields its text")
     func messyHTML() throws {
         let doc = try parse(HTMLLoader(), "<p>one<p>two <b>bold<div>three &#x41;&#66;&unknown; < 4", name: "m.html")

@@ -28,6 +28,23 @@ public struct HTMLLoader: DocumentLoader {
     /// Whole `class` values that mark navigation blocks of documentation generators (DocBook's
     /// `navheader`/`navfooter`, Sphinx's `related`, Doxygen's `titlearea` and `footer`).
     static let navigationClasses: Set<String> = ["navheader", "navfooter", "related", "footer", "titlearea"]
+    /// How a page's "last modified" stamp opens (SQLite's "This page last modified on …", MediaWiki's
+    /// "This page was last edited on …", Docusaurus's and MkDocs' "Last updated on …"/"Last update:").
+    /// Such a line is about the file, not the subject: kept, it becomes a chunk of its own at the
+    /// end of a page that outranks prose for any question sharing the page's vocabulary.
+    static let pageStampOpenings = [
+        "this page last modified", "this page was last modified", "this page was last edited",
+        "this page was last updated", "page last modified", "page last updated", "last modified:",
+        "last modified on", "last updated:", "last updated on", "last update:", "last edited on",
+    ]
+
+    /// Whether a paragraph is only a page's modification stamp: one of ``pageStampOpenings``, a
+    /// date (some digit) and nothing long after it.
+    static func isPageStamp(_ text: String) -> Bool {
+        let folded = text.collapsingWhitespace().lowercased()
+        return folded.count <= 120 && folded.contains(where: \.isNumber)
+            && pageStampOpenings.contains(where: { folded.hasPrefix($0) })
+    }
     static let blockElements: Set<String> = [
         "p", "div", "br", "li", "ul", "ol", "table", "tr", "thead", "tbody", "blockquote", "dl", "dt",
         "dd", "hr", "section", "article", "main", "body", "center", "figure", "figcaption", "caption",
@@ -71,6 +88,7 @@ public struct HTMLLoader: DocumentLoader {
             if !pending.isEmpty {
                 var text = HTMLEntities.decode(String(decoding: pending, as: UTF8.self))
                 if case .heading = pendingKind { text = Self.withoutPermalinkGlyphs(text) }
+                if pendingKind == .paragraph, HTMLLoader.isPageStamp(text) { text = "" }
                 builder.append(pendingKind, text, anchor: pendingAnchor)
                 // An id seen before this text belonged to it, not to a later heading.
                 if text.contains(where: { !$0.isWhitespace }) { lastNamedAnchor = nil }

@@ -30,6 +30,8 @@ public struct RetrievalEvaluation: Sendable {
         public var latencyP50Ms: Double
         public var latencyP95Ms: Double
         public var run: [RunLine]
+        /// Each judged query's metrics, in the set's query order (for paired comparisons).
+        public var perQuery: [RetrievalMetrics]
     }
 
     public var retriever: Retriever
@@ -73,6 +75,6 @@ public struct RetrievalEvaluation: Sendable {
         }
         return Outcome(
             mode: mode, metrics: .mean(perQuery), queries: queries.count, latencyP50Ms: percentile(0.5),
-            latencyP95Ms: percentile(0.95), run: run)
+            latencyP95Ms: percentile(0.95), run: run, perQuery: perQuery)
     }
 }

@@ -63,8 +63,18 @@ struct EvalCLITests {
         let margin = try #require(body["hybrid_margin"] as? Double)
         let expected = ndcg["hybrid"]! - max(ndcg["vector"]!, ndcg["keyword"]!)
         #expect(abs(margin - expected) <= 0.0005)
+        // Query by query against that part: the counts add up to the judged queries, and the
+        // interval brackets the margin.
+        let paired = try #require(body["hybrid_vs_best_part"] as? [String: Any])
+        #expect(paired["part"] as? String == (ndcg["vector"]! >= ndcg["keyword"]! ? "vector" : "keyword"))
+        let counts = ["wins", "losses", "ties"].compactMap { paired[$0] as? Int }
+        #expect(counts.count == 3 && counts.reduce(0, +) == rows.first?["queries"] as? Int)
+        let low = try #require(paired["margin_low"] as? Double)
+        let high = try #require(paired["margin_high"] as? Double)
+        #expect(low <= margin + 0.0005 && margin - 0.0005 <= high)
         let text = try CLIProcess.run(["eval", "retrieval"] + common + ["--compare"])
         #expect(text.stdout.contains("Winner: ") && text.stdout.contains("Hybrid vs "))
+        #expect(text.stdout.contains("Query by query: hybrid better on "))
 
         let run = try CLIProcess.run(
             ["eval", "retrieval"] + common + ["--mode", "keyword", "--run-file", dir.path("run.jsonl")])

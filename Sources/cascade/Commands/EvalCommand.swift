@@ -169,6 +169,7 @@ struct EvalRetrievalCommand: AsyncParsableCommand {
 
             let modes: [SearchMode] = compare ? [.keyword, .vector, .rrf, .hybrid] : [mode ?? .hybrid]
             var rows: [Row] = []
+            var perQuery: [String: [Double]] = [:]
             for mode in modes {
                 let bar = ProgressBar()
                 let outcome = try await RetrievalEvaluation(retriever: retriever, k: k).run(set, mode: mode) {
@@ -181,13 +182,14 @@ struct EvalRetrievalCommand: AsyncParsableCommand {
                     let lines = try outcome.run.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
                     try (lines.joined(separator: "\n") + "\n").write(toFile: runFile, atomically: true, encoding: .utf8)
                 }
+                perQuery[mode.rawValue] = outcome.perQuery.map(\.ndcgAt10)
                 rows.append(
                     Row(
                         mode: mode.rawValue, queries: outcome.queries, metrics: outcome.metrics,
                         latency_p50_ms: outcome.latencyP50Ms, latency_p95_ms: outcome.latencyP95Ms))
             }
             var table = Self.markdownTable(rows, set: set, model: retriever.embedder.modelID)
-            let verdict = Self.verdict(rows)
+            let verdict = Self.verdict(rows, perQuery: perQuery)
             if let verdict { table += "\n" + verdict.line + "\n" }
             if let markdown { try table.write(toFile: markdown, atomically: true, encoding: .utf8) }
             if json {
@@ -199,6 +201,18 @@ struct EvalRetrievalCommand: AsyncParsableCommand {
                     /// better of vector and keyword (negative: the default loses to one of its parts).
                     var winner: String?
                     var hybrid_margin: Double?
+                    /// Hybrid against that better part, query by query (nDCG@10).
+                    var hybrid_vs_best_part: Paired?
+
+                    struct Paired: Encodable {
+                        var part: String
+                        var wins: Int
+                        var losses: Int
+                        var ties: Int
+                        /// The paired bootstrap 95% interval of the margin.
+                        var margin_low: Double
+                        var margin_high: Double
+                    }
 
                     func encode(to encoder: any Encoder) throws {
                         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -207,13 +221,23 @@ struct EvalRetrievalCommand: AsyncParsableCommand {
                         try c.encode(rows, forKey: .rows)
                         try c.encode(winner, forKey: .winner)
                         try c.encode(hybrid_margin, forKey: .hybrid_margin)
+                        try c.encode(hybrid_vs_best_part, forKey: .hybrid_vs_best_part)
                     }
-                    enum CodingKeys: String, CodingKey { case dataset, model, rows, winner, hybrid_margin }
+                    enum CodingKeys: String, CodingKey {
+                        case dataset, model, rows, winner, hybrid_margin, hybrid_vs_best_part
+                    }
+                }
+                let paired = verdict.flatMap { v in
+                    v.paired.map {
+                        Output.Paired(
+                            part: v.part, wins: $0.wins, losses: $0.losses, ties: $0.ties,
+                            margin_low: Self.rounded($0.low), margin_high: Self.rounded($0.high))
+                    }
                 }
                 try Terminal.printJSON(
                     Output(
                         dataset: set.name, model: retriever.embedder.modelID, rows: rows, winner: verdict?.winner,
-                        hybrid_margin: verdict?.margin))
+                        hybrid_margin: verdict?.margin, hybrid_vs_best_part: paired))
             } else {
                 print(table, terminator: "")
             }
@@ -243,23 +267,44 @@ struct EvalRetrievalCommand: AsyncParsableCommand {
     }
 
     /// The per-set winner and hybrid's margin over the better of its two parts (when the rows
-    /// have hybrid, vector and keyword), so a regression of the default shows in every run.
-    static func verdict(_ rows: [Row]) -> (winner: String, margin: Double, line: String)? {
+    /// have hybrid, vector and keyword), so a regression of the default shows in every run; with
+    /// the per-query scores, also how many queries hybrid wins and loses against that part and the
+    /// bootstrap interval of the margin (``PairedComparison``), so a margin of a few thousandths
+    /// reads as what it is.
+    static func verdict(_ rows: [Row], perQuery: [String: [Double]] = [:]) -> (
+        winner: String, margin: Double, part: String, paired: PairedComparison?, line: String
+    )? {
         guard let hybrid = rows.first(where: { $0.mode == "hybrid" })?.metrics.ndcgAt10,
             let vector = rows.first(where: { $0.mode == "vector" })?.metrics.ndcgAt10,
             let keyword = rows.first(where: { $0.mode == "keyword" })?.metrics.ndcgAt10,
             let best = rows.max(by: { $0.metrics.ndcgAt10 < $1.metrics.ndcgAt10 })
         else { return nil }
         // Rounded as printed, so the verdict agrees with the table.
-        let margin = ((hybrid - max(vector, keyword)) * 1000).rounded() / 1000
+        let margin = rounded(hybrid - max(vector, keyword))
         let part = vector >= keyword ? "vector" : "keyword"
-        let line = String(
+        var line = String(
             format: "Winner: %@ (nDCG@10 %.3f). Hybrid vs %@ alone: %+.3f %@", best.mode, best.metrics.ndcgAt10, part,
             margin,
             margin >= 0
                 ? "✓ (the default is at least as good as its parts)" : "✗ (the default loses to one of its parts)")
-        return (best.mode, margin, line)
+        let paired = perQuery["hybrid"].flatMap { h in perQuery[part].flatMap { PairedComparison(h, $0) } }
+        if let paired {
+            line += String(
+                format:
+                    "\nQuery by query: hybrid better on %d, worse on %d, the same on %d; 95%% interval of the margin %+.3f to %+.3f",
+                paired.wins, paired.losses, paired.ties, rounded(paired.low), rounded(paired.high))
+            line +=
+                paired.low > 0
+                ? " (the gain holds beyond the choice of queries)."
+                : paired.high < 0
+                    ? " (the loss holds beyond the choice of queries)."
+                    : " (these queries cannot tell the two apart)."
+        }
+        return (best.mode, margin, part, paired, line)
     }
+
+    /// Rounded to the third decimal, as the table prints.
+    static func rounded(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
 
     static func markdownTable(_ rows: [Row], set: BEIRDataset, model: String) -> String {
         var out = "Retrieval on \(set.name) (\(rows.first?.queries ?? 0) judged queries, \(model))\n\n"

@@ -72,6 +72,27 @@ struct LoaderTests {
         #expect(doc.text.contains("Last updated on request."))
     }
 
+    @Test("a heading keeps the <a name> before it when the paragraph before that was never closed")
+    func anchorAfterOpenParagraph() throws {
+        // SQLite's pragma and result-code pages: 164 chunks cited the page's table of contents
+        // (`#toc`) instead of their own section.
+        let doc = try parse(
+            HTMLLoader(),
+            """
+            <a name="toc"></a><h2>List of pragmas</h2>
+            <p>Each pragma is described below.
+            <a name="pragma_integrity_check"></a>
+            <h _id=pragma_integrity_check style="display:none"> PRAGMA integrity_check</h><hr>
+            <p>This pragma does a low-level consistency check.
+            <a name="inline"></a> and then goes on.</p>
+            <h3>Notes</h3><p>More.</p>
+            """, name: "pragma.html")
+        let headings = doc.blocks.filter { if case .heading = $0.kind { true } else { false } }
+        #expect(headings.map(\.text) == ["List of pragmas", "PRAGMA integrity_check", "Notes"])
+        // An anchor followed by text belongs to that text, not to the next heading.
+        #expect(headings.map(\.anchor) == ["toc", "pragma_integrity_check", nil])
+    }
+
     @Test("HTML that is not well-formed still yields its text")
     func messyHTML() throws {
         let doc = try parse(HTMLLoader(), "<p>one<p>two <b>bold<div>three &#x41;&#66;&unknown; < 4", name: "m.html")

@@ -22,7 +22,8 @@ public struct Ingestor: Sendable {
     /// Bumped whenever loading or chunking changes in a way that alters chunks, so re-ingest redoes them.
     /// v2: generator-aware HTML (headings, permalinks, table rows) and GFM Markdown.
     /// v3: every named HTML character reference decoded (`&sup1;` was left in the text).
-    /// v4: an HTML page's "last modified" stamp left out (``HTMLLoader/isPageStamp(_:)``).
+    /// v4: an HTML page's "last modified" stamp left out (``HTMLLoader/isPageStamp(_:)``); a
+    /// heading keeps the `<a name>` before it when the paragraph before that was left open.
     public static let pipelineVersion = "v4"
 
     /// A document's content fingerprint. A file that is one document is fingerprinted by its

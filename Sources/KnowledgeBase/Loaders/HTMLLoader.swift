@@ -77,7 +77,11 @@ public struct HTMLLoader: DocumentLoader {
         var pending: [UInt8] = []
         var pendingKind: TextBlock.Kind = .paragraph
         var pendingAnchor: String?
-        var lastNamedAnchor: String?
+        /// The last id or `<a name>` seen, for the heading that follows it.
+        var lastNamedAnchor: String? { didSet { namedAnchorAt = pending.count } }
+        /// Where in `pending` it was seen: text before it (a paragraph left open, as in
+        /// `…columns.<a name="pragma_x"></a><h>PRAGMA x</h>`) is not text between it and the heading.
+        var namedAnchorAt = 0
         var preDepth = 0
         /// Inside a table cell, blocks (a cell's paragraphs) do not end the row's line.
         var cellDepth = 0
@@ -91,9 +95,12 @@ public struct HTMLLoader: DocumentLoader {
                 if pendingKind == .paragraph, HTMLLoader.isPageStamp(text) { text = "" }
                 builder.append(pendingKind, text, anchor: pendingAnchor)
                 // An id seen before this text belonged to it, not to a later heading.
-                if text.contains(where: { !$0.isWhitespace }) { lastNamedAnchor = nil }
+                if pending[min(namedAnchorAt, pending.count)...].contains(where: { !Self.isSpace($0) }) {
+                    lastNamedAnchor = nil
+                }
             }
             pending.removeAll(keepingCapacity: true)
+            namedAnchorAt = 0
             pendingKind = preDepth > 0 ? .code : .paragraph
             pendingAnchor = nil
         }

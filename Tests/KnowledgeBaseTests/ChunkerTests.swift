@@ -24,6 +24,29 @@ struct ChunkerTests {
         #expect(chunks.map(\.ordinal) == [0, 1, 2, 3])
     }
 
+    @Test("a chunk starting in an anchored reference entry cites the entry, not its section")
+    func entryAnchors() throws {
+        let entry = { (name: String) in
+            "<a name=\"\(name)\"></a><dt><p><b>\(name)(X)</b></dt><dd><p>"
+                + String(repeating: "The \(name)(X) function returns a value computed from its argument X. ", count: 6)
+                + "</dd>"
+        }
+        let doc = try parse(
+            HTMLLoader(),
+            "<h2 id=\"funcs\">Functions</h2><p>Every function below is built in.</p><dl>"
+                + entry("abs") + entry("round") + "</dl><h2 id=\"notes\">Notes</h2><p>Nothing more.</p>",
+            name: "f.html")
+        let chunks = Chunker(maxTokens: 120, overlapTokens: 0, tokenCounter: counter).chunk(doc)
+        let anchors = chunks.map { ($0.text.prefix(12), $0.anchor) }
+        // The section's own text (with the first entry's term packed after it) cites the section;
+        // a chunk starting inside an entry, at its term or in its definition, cites the entry; the
+        // next section starts over with its heading's anchor.
+        #expect(chunks.first?.anchor == "funcs", "\(anchors)")
+        #expect(chunks.first { $0.text.hasPrefix("The abs(X)") }?.anchor == "abs", "\(anchors)")
+        #expect(chunks.first { $0.text.hasPrefix("The round(X)") }?.anchor == "round", "\(anchors)")
+        #expect(chunks.last?.anchor == "notes", "\(anchors)")
+    }
+
     @Test("no chunk exceeds the token budget, including its title and heading context", arguments: [24, 64, 200])
     func withinBudget(budget: Int) throws {
         let sentence = "The write-ahead log lets readers continue while a writer appends changes to the log file. "

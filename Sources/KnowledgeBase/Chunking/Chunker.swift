@@ -1,6 +1,7 @@
 /// Splits a parsed document into chunks that respect its structure and the embedder's limit.
 ///
-/// Chunks never span a heading, so each chunk belongs to one section and cites one anchor.
+/// Chunks never span a heading, so each chunk belongs to one section and cites one anchor: the
+/// section's, or that of the anchored entry it starts in (a reference page's `round(X)`).
 /// Within a section, whole paragraphs are packed until the token budget is reached; a paragraph
 /// too long on its own is split at sentence ends, and a sentence too long at word boundaries.
 /// Consecutive chunks of one section overlap by a few trailing sentences, so an answer that
@@ -39,7 +40,13 @@ public struct Chunker: Sendable {
         var currentTokens = 0
 
         func headingPath() -> [String] { headings.map(\.text) }
-        func anchor() -> String? { headings.last { $0.anchor != nil }?.anchor }
+        /// Anchored blocks of the current section (see ``TextBlock/anchor``), in order.
+        var blockAnchors: [(block: Int, anchor: String)] = []
+        /// The anchor a chunk starting in `block` cites: the last anchored block of the section
+        /// at or before it, else the nearest heading's.
+        func anchor(startingIn block: Int) -> String? {
+            blockAnchors.last { $0.block <= block }?.anchor ?? headings.last { $0.anchor != nil }?.anchor
+        }
         func budget() -> Int {
             let context = ChunkDraft.embeddingText(title: document.title, headingPath: headingPath(), text: "")
             return max(16, maxTokens - tokenCounter(context))
@@ -53,7 +60,8 @@ public struct Chunker: Sendable {
             }
             chunks.append(
                 ChunkDraft(
-                    ordinal: chunks.count, headingPath: headingPath(), anchor: anchor(), text: text,
+                    ordinal: chunks.count, headingPath: headingPath(), anchor: anchor(startingIn: current.first!.block),
+                    text: text,
                     startOffset: current.first!.start, endOffset: current.last!.end,
                     tokenCount: currentTokens))
             guard keepOverlap, overlapTokens > 0 else {
@@ -91,8 +99,10 @@ public struct Chunker: Sendable {
                 emit(keepOverlap: false)
                 headings.removeAll { $0.level >= level }
                 headings.append((level, block.text, block.anchor))
+                blockAnchors.removeAll()
                 continue
             }
+            if let anchor = block.anchor { blockAnchors.append((blockIndex, anchor)) }
             let limit = budget()
             let whole = Unit(
                 text: block.text, start: block.startOffset,

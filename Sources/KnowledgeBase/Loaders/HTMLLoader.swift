@@ -93,7 +93,15 @@ public struct HTMLLoader: DocumentLoader {
                 var text = HTMLEntities.decode(String(decoding: pending, as: UTF8.self))
                 if case .heading = pendingKind { text = Self.withoutPermalinkGlyphs(text) }
                 if pendingKind == .paragraph, HTMLLoader.isPageStamp(text) { text = "" }
-                builder.append(pendingKind, text, anchor: pendingAnchor)
+                var anchor = pendingAnchor
+                if anchor == nil, pendingKind == .paragraph, let named = lastNamedAnchor,
+                    !pending[..<min(namedAnchorAt, pending.count)].contains(where: { !Self.isSpace($0) })
+                {
+                    // `<a name="round"></a><dt>round(X)…`: a reference page's entry, which a chunk
+                    // starting there cites instead of its section.
+                    anchor = named
+                }
+                builder.append(pendingKind, text, anchor: anchor)
                 // An id seen before this text belonged to it, not to a later heading.
                 if pending[min(namedAnchorAt, pending.count)...].contains(where: { !Self.isSpace($0) }) {
                     lastNamedAnchor = nil

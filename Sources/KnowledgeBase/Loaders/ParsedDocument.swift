@@ -40,7 +40,9 @@ public struct TextBlock: Hashable, Sendable {
 
     public var kind: Kind
     public var text: String
-    /// For headings: the fragment identifier a link can point at (`#anchor`).
+    /// For headings: the fragment identifier a link can point at (`#anchor`). For other blocks:
+    /// an anchor placed right before the block (a reference entry's `<a name="round">`), which a
+    /// chunk starting at or after the block, in the same section, cites instead of the heading's.
     public var anchor: String?
     /// Offset of the block's first character in ``ParsedDocument/text``, in Unicode scalars.
     public var startOffset: Int

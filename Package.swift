@@ -102,7 +102,7 @@ let package = Package(
         ),
         .target(
             name: "Evaluation",
-            dependencies: ["Cascade", "Retrieval", "KnowledgeBase", "Embeddings", "Metering"],
+            dependencies: ["Cascade", "Retrieval", "KnowledgeBase", "Embeddings", "Metering", "VectorSearch"],
             swiftSettings: swiftSettings
         ),
         // The HTTP service: routes, API keys, tenants, limits, metrics. Only the CLI and its own
@@ -209,7 +209,10 @@ let package = Package(
         ),
         .testTarget(
             name: "MeteringTests",
-            dependencies: ["Metering", "KnowledgeBase", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "Metering", "KnowledgeBase", "VectorSearch", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

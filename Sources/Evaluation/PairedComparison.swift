@@ -1,4 +1,5 @@
 import Foundation
+import VectorSearch
 
 /// How one system's per-query scores compare with another's on the same queries: the mean
 /// difference, how many queries each wins, and a paired bootstrap interval of the difference.
@@ -7,7 +8,8 @@ import Foundation
 /// gained, or ten gained and nine lost. The interval says whether the sign would survive a
 /// different sample of queries like these (it is the 2.5th and 97.5th percentile of the mean
 /// difference over resamples of the queries, drawn with replacement, Efron's percentile method).
-/// Resampling uses a fixed-seed generator, so a run prints the same interval every time.
+/// Resampling uses a fixed-seed generator (``SplitMix64``), so a run prints the same interval
+/// every time.
 public struct PairedComparison: Sendable, Hashable {
     /// Mean of `a − b` over the queries.
     public var meanDifference: Double
@@ -43,19 +45,5 @@ public struct PairedComparison: Sendable, Hashable {
         means.sort()
         low = means[Int((Double(Self.resamples - 1) * 0.025).rounded())]
         high = means[Int((Double(Self.resamples - 1) * 0.975).rounded())]
-    }
-}
-
-/// A small, fast, seedable generator (Steele, Lea and Flood 2014): the bootstrap must repeat
-/// exactly from run to run, which `SystemRandomNumberGenerator` does not.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

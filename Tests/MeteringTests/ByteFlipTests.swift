@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import TestSupport
 import Testing
+import VectorSearch
 
 @testable import Metering
 
@@ -51,7 +52,7 @@ struct ByteFlipTests {
             try await ledger.writer.writeWithoutTransaction { try $0.checkpoint(.truncate) }
         }
         let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
-        var generator = SeededGenerator(seed: 13)
+        var generator = SplitMix64(seed: 13)
         var detected = 0
         var harmless = 0
         for trial in 0..<150 {
@@ -80,18 +81,5 @@ struct ByteFlipTests {
         }
         #expect(detected > 0, "flips inside rows must be found")
         #expect(detected + harmless == 150)
-    }
-}
-
-/// A small deterministic generator (SplitMix64), so a failing flip can be replayed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -6,7 +6,7 @@ import Testing
 struct TopKSelectorTests {
     @Test("keeps exactly the k best of random scores, best first", arguments: [1, 3, 10, 100])
     func matchesSort(k: Int) {
-        var rng = SplitMix64(state: UInt64(k))
+        var rng = SplitMix64(seed: UInt64(k))
         let scores = (0..<5_000).map { _ in Float.random(in: -1...1, using: &rng) }
         var selector = TopKSelector(k: k)
         for (i, s) in scores.enumerated() { selector.offer(index: i, score: s) }

@@ -41,6 +41,8 @@ public struct HTMLLoader: DocumentLoader {
     /// Whether a paragraph is only a page's modification stamp: one of ``pageStampOpenings``, a
     /// date (some digit) and nothing long after it.
     static func isPageStamp(_ text: String) -> Bool {
+        // Every paragraph is asked: a long one is answered without copying it.
+        guard text.utf8.count <= 1_000 else { return false }
         let folded = text.collapsingWhitespace().lowercased()
         return folded.count <= 120 && folded.contains(where: \.isNumber)
             && pageStampOpenings.contains(where: { folded.hasPrefix($0) })
@@ -77,7 +79,7 @@ public struct HTMLLoader: DocumentLoader {
         var pending: [UInt8] = []
         var pendingKind: TextBlock.Kind = .paragraph
         var pendingAnchor: String?
-        /// The last id or `<a name>` seen, for the heading that follows it.
+        /// The last id or `<a name>` seen, for the heading (or reference entry) that follows it.
         var lastNamedAnchor: String? { didSet { namedAnchorAt = pending.count } }
         /// Where in `pending` it was seen: text before it (a paragraph left open, as in
         /// `…columns.<a name="pragma_x"></a><h>PRAGMA x</h>`) is not text between it and the heading.

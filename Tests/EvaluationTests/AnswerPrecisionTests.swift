@@ -49,7 +49,7 @@ import Testing
 
     /// Every answerable question of the shipped sets (the design set and the held-out one) has an
     /// answer key, and every key names a question of the set.
-    @Test(arguments: ["eval", "heldout"])
+    @Test(arguments: ["eval", "heldout", "heldout-b"])
     func theShippedSetHasAKeyForEveryQuestion(set name: String) throws {
         let set = try BEIRDataset.load(Self.repository.appendingPathComponent("corpora/sqlite-docs/\(name)").path)
         #expect(!set.answerKeys.isEmpty)
@@ -58,7 +58,7 @@ import Testing
 
     /// A key is a fact of the documentation: one of its strings is in the text of a page the
     /// question's judgments call the answer (score 2), or no quote could ever contain it.
-    @Test(arguments: ["eval", "heldout"])
+    @Test(arguments: ["eval", "heldout", "heldout-b"])
     func everyKeyIsInAPageThatAnswers(set name: String) throws {
         let set = try BEIRDataset.load(Self.repository.appendingPathComponent("corpora/sqlite-docs/\(name)").path)
         var pages: [String: String] = [:]

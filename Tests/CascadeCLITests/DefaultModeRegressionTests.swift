@@ -4,16 +4,21 @@ import Testing
 /// The default search mode must never lose to one of its own inputs: on every evaluation set the
 /// repository ships, `hybrid` scores at least the better of `vector` and `keyword` (nDCG@10). Run
 /// in every build, so a change to fusion that regresses a set fails here, by name and margin.
+///
+/// It does not hold on `heldout-b`, the set written blind on 2026-11-27 (hybrid 0.823, vector
+/// 0.847; docs/evaluation.md): that set is checked as a known issue, so the failure stays visible
+/// and a fusion that fixes it makes this test say so (a known issue that stops occurring fails).
 @Suite("default search mode against its parts")
 struct DefaultModeRegressionTests {
-    @Test("on every shipped evaluation set, hybrid's nDCG@10 is at least max(vector, keyword)")
+    @Test(
+        "on every shipped evaluation set, hybrid's nDCG@10 is at least max(vector, keyword) (heldout-b: known not to)")
     func hybridNeverLosesToItsParts() throws {
         let dir = try TemporaryDirectory()
         let kb = dir.path("kb.sqlite")
         let corpus = CLIProcess.repositoryRoot.appendingPathComponent("corpora/sqlite-docs").path
         let ingest = try CLIProcess.run(["ingest", corpus, "--kb", kb, "--embedder", "minilm"])
         try #require(ingest.status == 0, "\(ingest.stderr)")
-        for set in ["eval", "heldout"] {
+        for set in ["eval", "heldout", "heldout-b"] {
             let run = try CLIProcess.run([
                 "eval", "retrieval", "--dataset", corpus + "/" + set, "--kb", kb, "--compare", "--json",
             ])
@@ -30,7 +35,13 @@ struct DefaultModeRegressionTests {
             }
             let hybrid = try #require(ndcg["hybrid"])
             let parts = try #require(ndcg["vector"].flatMap { v in ndcg["keyword"].map { max(v, $0) } })
-            #expect(hybrid >= parts, "\(set): hybrid \(hybrid) < the better part \(parts) (\(ndcg))")
+            if set == "heldout-b" {
+                withKnownIssue("hybrid loses to vector on the blind set heldout-b (docs/evaluation.md)") {
+                    #expect(hybrid >= parts, "\(set): hybrid \(hybrid) < the better part \(parts) (\(ndcg))")
+                }
+            } else {
+                #expect(hybrid >= parts, "\(set): hybrid \(hybrid) < the better part \(parts) (\(ndcg))")
+            }
             #expect(output["winner"] is String && output["hybrid_margin"] != nil, "\(set): \(output)")
         }
     }

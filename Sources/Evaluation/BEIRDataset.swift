@@ -4,7 +4,7 @@ import KnowledgeBase
 /// A retrieval evaluation set in BEIR layout: `corpus.jsonl`, `queries.jsonl`, `qrels/test.tsv`.
 ///
 /// The corpus may instead be a folder of documents named by a one-line `corpus-path` file
-/// (relative to the set), whose document ids are the files' relative paths; that is how the
+/// (relative to the set, or absolute), whose document ids are the files' relative paths; that is how the
 /// shipped SQLite set points at its documentation. Nothing is ever written into the set's folder.
 public struct BEIRDataset: Sendable {
     public struct Query: Sendable, Hashable {
@@ -59,8 +59,15 @@ public struct BEIRDataset: Sendable {
         if FileManager.default.fileExists(atPath: jsonl.path) {
             corpus = .jsonl(jsonl)
         } else if let line = try? String(contentsOf: pointer, encoding: .utf8) {
-            let relative = line.trimmingCharacters(in: .whitespacesAndNewlines)
-            corpus = .folder(root.appendingPathComponent(relative).standardizedFileURL)
+            let path = line.trimmingCharacters(in: .whitespacesAndNewlines)
+            // Empty, it would name the set's own folder: its queries and judgments, not a corpus.
+            guard !path.isEmpty, !path.contains("\n") else {
+                throw .missingFile(
+                    path: pointer.path,
+                    hint: "corpus-path must hold one line: the corpus folder, relative to the set or absolute")
+            }
+            let folder = path.hasPrefix("/") ? URL(fileURLWithPath: path) : root.appendingPathComponent(path)
+            corpus = .folder(folder.standardizedFileURL)
         } else {
             throw .missingFile(
                 path: jsonl.path, hint: "a BEIR set needs corpus.jsonl (or a corpus-path file naming a folder)")

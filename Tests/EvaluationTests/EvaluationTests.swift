@@ -72,6 +72,41 @@ struct BEIRDatasetTests {
     }
 }
 
+@Suite("A set whose corpus is a folder (corpus-path)")
+struct CorpusPathTests {
+    func set(in dir: TemporaryDirectory, pointer: String) throws -> String {
+        try dir.write("set/queries.jsonl", "{\"_id\": \"q1\", \"text\": \"backups\"}\n")
+        try dir.write("set/qrels/test.tsv", "query-id\tcorpus-id\tscore\nq1\tguide.md\t1\n")
+        try dir.write("set/corpus-path", pointer)
+        try dir.write("docs/guide.md", "# Backups\n\nUse the backup API.\n")
+        return dir.path("set")
+    }
+
+    @Test("the folder is named relative to the set, or by an absolute path")
+    func relativeOrAbsolute() throws {
+        let dir = try TemporaryDirectory()
+        func folder(_ pointer: String) throws -> String? {
+            guard case .folder(let url) = try BEIRDataset.load(set(in: dir, pointer: pointer)).corpus else {
+                return nil
+            }
+            return url.standardizedFileURL.path
+        }
+        let docs = URL(fileURLWithPath: dir.path("docs")).standardizedFileURL.path
+        #expect(try folder("../docs\n") == docs)
+        #expect(try folder(dir.path("docs") + "\n") == docs)
+    }
+
+    @Test("an empty or multi-line corpus-path is refused, not read as the set's own folder")
+    func emptyPointer() throws {
+        for pointer in ["", "\n  \n", "../docs\n../other\n"] {
+            let dir = try TemporaryDirectory()
+            #expect(throws: EvaluationError.self, "\(pointer.debugDescription)") {
+                try BEIRDataset.load(set(in: dir, pointer: pointer))
+            }
+        }
+    }
+}
+
 @Suite("Evaluation runs")
 struct EvaluationRunTests {
     func openTiny(_ dir: TemporaryDirectory) async throws -> (BEIRDataset, Retriever) {

@@ -45,8 +45,14 @@ public struct BEIRDataset: Sendable {
         self.qrels = qrels
     }
 
-    /// Reads the set in `directory`.
-    public static func load(_ directory: String) throws(EvaluationError) -> BEIRDataset {
+    /// Reads the set in `directory`, scored against `qrels/<split>.tsv` (BEIR's MS MARCO, for
+    /// one, ships its judgments as `dev`).
+    public static func load(_ directory: String, split: String = "test") throws(EvaluationError) -> BEIRDataset {
+        guard !split.isEmpty, split.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") })
+        else {
+            throw .invalidArgument(
+                "--split is the name of a file in qrels/ without .tsv (test, dev, train), not \(split)")
+        }
         let root = URL(fileURLWithPath: directory).standardizedFileURL
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: root.path, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -73,7 +79,21 @@ public struct BEIRDataset: Sendable {
                 path: jsonl.path, hint: "a BEIR set needs corpus.jsonl (or a corpus-path file naming a folder)")
         }
         let queries = try readQueries(root.appendingPathComponent("queries.jsonl"))
-        let qrels = try readQrels(root.appendingPathComponent("qrels/test.tsv"))
+        let judgments = root.appendingPathComponent("qrels/\(split).tsv")
+        if !FileManager.default.fileExists(atPath: judgments.path) {
+            // Name the splits the set does have, rather than only the one it lacks.
+            let others =
+                ((try? FileManager.default.contentsOfDirectory(atPath: root.appendingPathComponent("qrels").path))
+                ?? []).filter { $0.hasSuffix(".tsv") }.map { String($0.dropLast(4)) }.sorted()
+            if let other = others.first {
+                throw .missingFile(
+                    path: judgments.path,
+                    hint:
+                        "this set's judgments are \(others.map { "qrels/\($0).tsv" }.joined(separator: ", ")): pass --split \(other)"
+                )
+            }
+        }
+        let qrels = try readQrels(judgments)
         let name =
             root.lastPathComponent == "eval"
             ? root.deletingLastPathComponent().lastPathComponent : root.lastPathComponent

@@ -72,6 +72,26 @@ struct BEIRDatasetTests {
     }
 }
 
+@Suite("Which judgments a set is scored against (--split)")
+struct SplitTests {
+    @Test("qrels/<split>.tsv is read; a set without the asked split names the ones it has")
+    func splits() throws {
+        let dir = try TemporaryDirectory()
+        try FileManager.default.copyItem(atPath: Fixtures.tiny, toPath: dir.path("set"))
+        try FileManager.default.moveItem(atPath: dir.path("set/qrels/test.tsv"), toPath: dir.path("set/qrels/dev.tsv"))
+        #expect(try BEIRDataset.load(dir.path("set"), split: "dev").qrels["q4"] == ["busy": 2, "wal": 1])
+        do {
+            _ = try BEIRDataset.load(dir.path("set"))
+            Issue.record("a set without qrels/test.tsv loaded")
+        } catch {
+            #expect(error.description.contains("pass --split dev"), "\(error.description)")
+        }
+        for bad in ["../dev", "", "dev.tsv", "a/b"] {
+            #expect(throws: EvaluationError.self, "\(bad)") { try BEIRDataset.load(dir.path("set"), split: bad) }
+        }
+    }
+}
+
 @Suite("A set whose corpus is a folder (corpus-path)")
 struct CorpusPathTests {
     func set(in dir: TemporaryDirectory, pointer: String) throws -> String {

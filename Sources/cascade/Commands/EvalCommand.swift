@@ -20,6 +20,9 @@ struct EvaluationOptions: ParsableArguments {
     @Option(help: "A BEIR-format set: corpus.jsonl (or corpus-path), queries.jsonl, qrels/test.tsv.")
     var dataset: String
 
+    @Option(help: "Judgments to score against: qrels/<split>.tsv in the set.")
+    var split: String = "test"
+
     @Option(
         help:
             "Embedding model (\(EmbedderRegistry.names.joined(separator: ", "))). Default: minilm (an error when its files are missing: run tools/fetch-model)."
@@ -53,7 +56,7 @@ struct EvaluationOptions: ParsableArguments {
     /// The set, with its corpus ingested (or reused) into a cached knowledge base, or the
     /// knowledge base named by `--kb` / `--kb-tenant`.
     func open(data: DataDirectory) async throws -> (BEIRDataset, Retriever) {
-        let set = try BEIRDataset.load(dataset)
+        let set = try BEIRDataset.load(dataset, split: split)
         var named = kb
         if let kbTenant {
             try await databaseOption.refreshSharedCopy(tenant: kbTenant, explicitKB: nil, data: data)

@@ -1,5 +1,6 @@
 import Foundation
 import KnowledgeBase
+import Retrieval
 
 /// A retrieval evaluation set in BEIR layout: `corpus.jsonl`, `queries.jsonl`, `qrels/test.tsv`.
 ///
@@ -94,6 +95,15 @@ public struct BEIRDataset: Sendable {
             }
         }
         let qrels = try readQrels(judgments)
+        // A judged query that search refuses (empty, or longer than it takes) would stop a run
+        // part-way, after the corpus is ingested: name it now.
+        for query in queries where !(qrels[query.id]?.isEmpty ?? true) {
+            do { _ = try Retriever.validated(query: query.text, k: 10) } catch {
+                throw .invalidArgument(
+                    "\(root.appendingPathComponent("queries.jsonl").path): query \(query.id) cannot be searched: \(error.description)"
+                )
+            }
+        }
         let name =
             root.lastPathComponent == "eval"
             ? root.deletingLastPathComponent().lastPathComponent : root.lastPathComponent

@@ -92,6 +92,30 @@ struct SplitTests {
     }
 }
 
+@Suite("Judged queries search would refuse")
+struct UnsearchableQueryTests {
+    @Test("an empty or over-long judged query is named when the set is read, before any ingest")
+    func named() throws {
+        for text in ["   ", String(repeating: "why ", count: 1_100)] {
+            let dir = try TemporaryDirectory()
+            try FileManager.default.copyItem(atPath: Fixtures.tiny, toPath: dir.path("set"))
+            let queries = try String(contentsOfFile: dir.path("set/queries.jsonl"), encoding: .utf8)
+            let line = String(
+                decoding: try JSONSerialization.data(withJSONObject: ["_id": "q1", "text": text]), as: UTF8.self)
+            try dir.write(
+                "set/queries.jsonl",
+                queries.split(separator: "\n").map { $0.contains("\"q1\"") ? line : String($0) }.joined(separator: "\n")
+            )
+            do {
+                _ = try BEIRDataset.load(dir.path("set"))
+                Issue.record("a set whose judged query q1 is \(text.count) characters loaded")
+            } catch {
+                #expect(error.description.contains("query q1 cannot be searched"), "\(error.description)")
+            }
+        }
+    }
+}
+
 @Suite("A set whose corpus is a folder (corpus-path)")
 struct CorpusPathTests {
     func set(in dir: TemporaryDirectory, pointer: String) throws -> String {

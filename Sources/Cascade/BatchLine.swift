@@ -1,4 +1,5 @@
 import Foundation
+import KnowledgeBase
 import Metering
 
 /// One line of a batch file (`cascade ask --batch`): a JSON object with `text` and optionally
@@ -41,7 +42,8 @@ public struct BatchLine: Decodable, Sendable {
     /// The lines of a batch file that hold something (blank lines are not questions), with their
     /// line numbers.
     public static func lines(of data: Data) -> [(number: Int, text: Substring)] {
-        String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        String(decoding: LineEndings.normalized([UInt8](data)), as: UTF8.self)
+            .split(separator: "\n", omittingEmptySubsequences: false)
             .enumerated()
             .filter { !$0.element.allSatisfy(\.isWhitespace) }
             .map { ($0.offset + 1, $0.element) }

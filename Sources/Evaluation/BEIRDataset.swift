@@ -68,7 +68,7 @@ public struct BEIRDataset: Sendable {
         } else if let line = try? String(contentsOf: pointer, encoding: .utf8) {
             let path = line.trimmingCharacters(in: .whitespacesAndNewlines)
             // Empty, it would name the set's own folder: its queries and judgments, not a corpus.
-            guard !path.isEmpty, !path.contains("\n") else {
+            guard !path.isEmpty, !path.contains(where: \.isNewline) else {
                 throw .missingFile(
                     path: pointer.path,
                     hint: "corpus-path must hold one line: the corpus folder, relative to the set or absolute")
@@ -119,10 +119,7 @@ public struct BEIRDataset: Sendable {
             var _id: String
             var contains: [String]
         }
-        let text: String
-        do {
-            text = try String(contentsOf: url, encoding: .utf8)
-        } catch {
+        guard let data = try? Data(contentsOf: url), let text = LineEndings.text(data) else {
             throw .missingFile(path: url.path, hint: "answers.jsonl must be readable UTF-8")
         }
         var keys: [String: [String]] = [:]
@@ -142,7 +139,7 @@ public struct BEIRDataset: Sendable {
 
     /// Reads a JSONL file of `{"_id", "text"}` questions (queries, or unanswerable ones).
     public static func readQueries(_ url: URL) throws(EvaluationError) -> [Query] {
-        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+        guard let data = try? Data(contentsOf: url), let text = LineEndings.text(data) else {
             throw .missingFile(path: url.path, hint: "expected one JSON object per line with _id and text")
         }
         var queries: [Query] = []
@@ -166,7 +163,7 @@ public struct BEIRDataset: Sendable {
     }
 
     static func readQrels(_ url: URL) throws(EvaluationError) -> [String: [String: Int]] {
-        guard let text = try? String(contentsOf: url, encoding: .utf8) else {
+        guard let data = try? Data(contentsOf: url), let text = LineEndings.text(data) else {
             throw .missingFile(path: url.path, hint: "expected a TSV with header query-id, corpus-id, score")
         }
         var qrels: [String: [String: Int]] = [:]

@@ -92,6 +92,28 @@ struct SplitTests {
     }
 }
 
+@Suite("Set files saved on Windows")
+struct WindowsSetFileTests {
+    @Test("queries, judgments and answer keys with CRLF line ends and a byte-order mark read like LF ones")
+    func crlf() throws {
+        let dir = try TemporaryDirectory()
+        try FileManager.default.copyItem(atPath: Fixtures.tiny, toPath: dir.path("set"))
+        let expected = try BEIRDataset.load(dir.path("set"))
+        for file in ["queries.jsonl", "qrels/test.tsv"] {
+            let text = try String(contentsOfFile: dir.path("set/" + file), encoding: .utf8)
+            try FileManager.default.removeItem(atPath: dir.path("set/" + file))
+            try dir.write("set/" + file, "\u{FEFF}" + text.replacingOccurrences(of: "\n", with: "\r\n"))
+        }
+        try dir.write(
+            "set/answers.jsonl",
+            "{\"_id\": \"q1\", \"contains\": [\"WAL\"]}\r\n{\"_id\": \"q2\", \"contains\": [\"VACUUM\"]}\r\n")
+        let set = try BEIRDataset.load(dir.path("set"))
+        #expect(set.queries == expected.queries)
+        #expect(set.qrels == expected.qrels)
+        #expect(set.answerKeys == ["q1": ["WAL"], "q2": ["VACUUM"]])
+    }
+}
+
 @Suite("Judged queries search would refuse")
 struct UnsearchableQueryTests {
     @Test("an empty or over-long judged query is named when the set is read, before any ingest")

@@ -169,4 +169,42 @@ struct LoaderTests {
         let docs = try PlainTextLoader().load(Data([0xEF, 0xBB, 0xBF] + Array("Hello".utf8)), context: context)
         #expect(docs.first?.text == "Hello")
     }
+
+    @Test("files saved on Windows (CRLF) or old Macs (CR) read as if their lines ended in LF")
+    func lineEndings() throws {
+        func load(_ loader: some DocumentLoader, _ text: String, _ name: String) throws -> [ParsedDocument] {
+            let context = LoadContext(fileURL: URL(fileURLWithPath: "/tmp/" + name), relativePath: name)
+            return try loader.load(Data(text.utf8), context: context)
+        }
+        for newline in ["\r\n", "\r"] {
+            let text = try load(
+                PlainTextLoader(),
+                ["Release notes", "", "First paragraph.", "", "Second paragraph."].joined(separator: newline),
+                "notes.txt")
+            #expect(text.first?.title == "Release notes")
+            #expect(text.first?.blocks.map(\.text).suffix(2) == ["First paragraph.", "Second paragraph."])
+            let corpus = try load(
+                BEIRCorpusLoader(),
+                ["{\"_id\": \"a\", \"text\": \"alpha\"}", "{\"_id\": \"b\", \"text\": \"beta\"}", ""].joined(
+                    separator: newline), "corpus.jsonl")
+            #expect(corpus.map(\.docID) == ["a", "b"])
+            let markdown = try load(
+                MarkdownLoader(),
+                ["# Backups", "", "```", "sqlite3 app.db", ".backup b.db", "```"].joined(separator: newline),
+                "b.md")
+            #expect(
+                markdown.first?.blocks.contains { $0.kind == .code && $0.text == "sqlite3 app.db\n.backup b.db" }
+                    == true)
+            #expect(markdown.first?.text.contains("\r") == false)
+        }
+    }
+
+    @Test("line ends are normalised byte by byte: CRLF and lone CR become LF, a byte-order mark goes")
+    func normalisedBytes() {
+        #expect(LineEndings.normalized(Array("a\r\nb\rc\n\r\n".utf8)) == Array("a\nb\nc\n\n".utf8))
+        #expect(LineEndings.normalized([0xEF, 0xBB, 0xBF] + Array("x\r".utf8)) == Array("x\n".utf8))
+        #expect(LineEndings.normalized(Array("plain\n".utf8)) == Array("plain\n".utf8))
+        #expect(LineEndings.normalized([]) == [])
+        #expect(LineEndings.text(Data([0xFF, 0x0D])) == nil)
+    }
 }

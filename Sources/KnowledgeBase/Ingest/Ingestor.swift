@@ -24,7 +24,8 @@ public struct Ingestor: Sendable {
     /// v3: every named HTML character reference decoded (`&sup1;` was left in the text).
     /// v4: an HTML page's "last modified" stamp left out (``HTMLLoader/isPageStamp(_:)``); a
     /// heading keeps the `<a name>` before it when the paragraph before that was left open; a chunk
-    /// that starts inside an anchored reference entry (`<a name="round"></a><dt>…`) cites the entry.
+    /// that starts inside an anchored reference entry (`<a name="round"></a><dt>…`) cites the entry;
+    /// CRLF and CR line ends read as LF (a Windows-saved text file was one paragraph).
     public static let pipelineVersion = "v4"
 
     /// A document's content fingerprint. A file that is one document is fingerprinted by its

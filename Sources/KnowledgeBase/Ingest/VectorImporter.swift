@@ -37,8 +37,8 @@ public struct VectorImporter: Sendable {
         }
         var lines: [Substring] = []
         lines.reserveCapacity(matrix.rowCount)
-        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") where !line.allSatisfy(\.isWhitespace)
-        {
+        for line in String(decoding: LineEndings.normalized([UInt8](data)), as: UTF8.self).split(separator: "\n")
+        where !line.allSatisfy(\.isWhitespace) {
             lines.append(line)
         }
         guard lines.count == matrix.rowCount else {

@@ -30,8 +30,9 @@ extension DocumentLoader {
     /// the admin can act on. A leading byte-order mark is dropped.
     func decodeText(_ data: Data, source: String) throws(IngestError) -> String {
         guard !data.isEmpty else { throw .emptyFile(source: source) }
-        var bytes = [UInt8](data)
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
+        // Without a byte-order mark, and with CRLF (Windows) or CR line ends made LF: every
+        // loader splits on "\n", which Swift does not find inside "\r\n".
+        let bytes = LineEndings.normalized([UInt8](data))
         // Anywhere in the file, not only its start: SQLite would cut the stored text at a NUL.
         if bytes.contains(0) { throw .binaryContent(source: source) }
         guard let text = String(validating: bytes, as: UTF8.self) else {

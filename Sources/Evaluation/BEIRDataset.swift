@@ -95,19 +95,19 @@ public struct BEIRDataset: Sendable {
             }
         }
         let qrels = try readQrels(judgments)
+        let name =
+            root.lastPathComponent == "eval"
+            ? root.deletingLastPathComponent().lastPathComponent : root.lastPathComponent
+        var set = BEIRDataset(name: name, root: root, corpus: corpus, queries: queries, qrels: qrels)
         // A judged query that search refuses (empty, or longer than it takes) would stop a run
         // part-way, after the corpus is ingested: name it now.
-        for query in queries where !(qrels[query.id]?.isEmpty ?? true) {
+        for query in set.judgedQueries {
             do { _ = try Retriever.validated(query: query.text, k: 10) } catch {
                 throw .invalidArgument(
                     "\(root.appendingPathComponent("queries.jsonl").path): query \(query.id) cannot be searched: \(error.description)"
                 )
             }
         }
-        let name =
-            root.lastPathComponent == "eval"
-            ? root.deletingLastPathComponent().lastPathComponent : root.lastPathComponent
-        var set = BEIRDataset(name: name, root: root, corpus: corpus, queries: queries, qrels: qrels)
         let answers = root.appendingPathComponent("answers.jsonl")
         if FileManager.default.fileExists(atPath: answers.path) { set.answerKeys = try readAnswerKeys(answers) }
         return set

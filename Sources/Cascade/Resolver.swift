@@ -21,6 +21,8 @@ public struct Resolver: Sendable {
     public var llm: LLMClient?
     /// When an LLM answer resolves (its own rule: the RAG threshold does not apply to it).
     public var llmAcceptance = LLMAcceptance()
+    /// Dates the ledger rows and bounds a question's `occurred_at` (tests fix it).
+    public var clock = WallClock.system
 
     /// What a tenant's operator should know about this resolver's set-up (a model without a
     /// price is recorded at cost 0), said at start-up by `ask` and `serve`.
@@ -48,7 +50,7 @@ public struct Resolver: Sendable {
         ).validate()
         let recorded = try await ledger.entries(tenant: question.tenant, queryID: question.queryID)
         if recorded.contains(where: { $0.kind == .query }) { return try Self.replay(recorded, for: question) }
-        try Ledger.checkOccurredAtWindow(question.occurredAt)
+        try Ledger.checkOccurredAtWindow(question.occurredAt, now: clock.now())
 
         var attempts: [Attempt] = []
         var outcome: (tier: String, answer: String, citations: [Citation], confidence: Double?)?
@@ -114,7 +116,7 @@ public struct Resolver: Sendable {
             costMicros: attempts.reduce(0) { $0 + $1.costMicros }, attempts: attempts, replayed: false)
         switch try await ledger.record(
             query: Self.entry(resolution, question: question),
-            attempts: attempts.map { Self.entry($0, question: question) }, now: Date())
+            attempts: attempts.map { Self.entry($0, question: question) }, now: clock.now())
         {
         case .recorded: return resolution
         case .duplicate(let stored): return try Self.replay(stored, for: question)  // a concurrent retry won the race

@@ -132,8 +132,8 @@ public final class CascadeService: Sendable {
             tenant: tenant,
             knowledgeBase: try TenantKnowledgeBase(
                 path: path, embedder: embedder, batcher: batcher(for: embedder), sharing: sharing,
-                loadModel: loadModel),
-            uploadsDirectory: try data.uploadsDirectory(tenant: tenant))
+                loadModel: loadModel, clock: configuration.clock),
+            uploadsDirectory: try data.uploadsDirectory(tenant: tenant), clock: configuration.clock)
         return runtimes.withLock { runtimes in
             if let existing = runtimes[tenant] { return existing }
             runtimes[tenant] = runtime
@@ -178,6 +178,7 @@ public final class CascadeService: Sendable {
             tenant, settingsDirectory: configuration.data.tenantsDirectory, retriever: runtime.knowledgeBase,
             ledger: ledger)
         resolver.llm?.transport = llmTransport
+        resolver.clock = configuration.clock
         for warning in resolver.warnings where warned.withLock({ $0.insert("\(tenant)|\(warning)").inserted }) {
             logger.warning("\(warning)", metadata: ["tenant": .string(tenant)])
         }

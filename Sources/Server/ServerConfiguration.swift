@@ -1,5 +1,6 @@
 import Cascade
 import Foundation
+import Metering
 
 /// How `cascade serve` runs: where, on which data, and the limits that protect it.
 public struct ServerConfiguration: Sendable {
@@ -36,6 +37,10 @@ public struct ServerConfiguration: Sendable {
     /// sessions survive restarts and every node on the same data accepts them. `cascade mcp`,
     /// which serves no dashboard, turns this off and writes nothing.
     public var persistSessionSecret = true
+
+    /// Where the service reads the date: ledger rows, the default report month, job and key times
+    /// (tests fix it; `cascade serve` takes `CASCADE_NOW`, see ``WallClock``).
+    public var clock = WallClock.system
 
     public init() {}
 }

@@ -8,7 +8,7 @@ struct CheckpointCLITests {
     static var lastMonth: (stamp: String, month: String) {
         var calendar = Calendar(identifier: .gregorian)
         calendar.timeZone = TimeZone(identifier: "UTC")!
-        let startOfMonth = calendar.date(from: calendar.dateComponents([.year, .month], from: Date()))!
+        let startOfMonth = calendar.date(from: calendar.dateComponents([.year, .month], from: TestClock.now))!
         let day = startOfMonth.addingTimeInterval(-12 * 3600)
         let c = calendar.dateComponents([.year, .month], from: day)
         return (

@@ -78,7 +78,7 @@ struct JSONConventionCLITests {
                 """.utf8))
         try dir.write("docs/guide.md", "# Guide\n\n## Backups\n\nRun the backup command every night.")
         let common = ["--data", data]
-        let month = String(ISO8601DateFormatter().string(from: Date()).prefix(7))
+        let month = String(ISO8601DateFormatter().string(from: TestClock.now).prefix(7))
         // (arguments, JSON Lines?)
         let commands: [([String], Bool)] = [
             (["ingest", dir.path("docs"), "--embedder", "hashing", "--json"] + common, false),
@@ -145,7 +145,10 @@ struct JSONConventionCLITests {
         _ = try CLIProcess.run(["ask", "--tenant", "t", "--batch", dir.path("b.jsonl"), "--ledger", ledger, "--no-kb"])
         let usage: [[String]] = [
             ["ledger", "show", "--since", "yesterday", "--ledger", ledger],  // checked inside the command
-            ["report", "--tenant", "t", "--month", "2026-11", "--months", "2026-10..2026-11", "--ledger", ledger],
+            [
+                "report", "--tenant", "t", "--month", TestClock.month(), "--months",
+                "\(TestClock.month(offset: -1))..\(TestClock.month())", "--ledger", ledger,
+            ],
             ["ledger", "verify", "--public-key", "x.pub", "--ledger", ledger],
             ["search", "x", "-k", "0"],
         ]

@@ -267,7 +267,7 @@ struct LLMContractTests {
         let llm = try #require(resolution.attempts.last)
         #expect(llm.costMicros == 0 && llm.tokensIn == 900)
         #expect(llm.note?.contains("has no price") == true)
-        let month = BillingMonth.containing(Date(), in: TimeZone(identifier: "UTC")!)
+        let month = BillingMonth.containing(question.occurredAt, in: TimeZone(identifier: "UTC")!)
         let usage = MonthlyUsage(
             tenant: "acme", month: month, entries: try await resolver.ledger.entries(tenant: "acme", since: nil),
             timeZone: TimeZone(identifier: "UTC")!)

@@ -18,7 +18,44 @@ enum Backend: String, CaseIterable, Sendable, CustomTestStringConvertible {
 /// server is missing the PostgreSQL half of the suite fails and says how to start it.
 /// Operations' deadline in tests: generous, because the whole test run shares two cores and other
 /// suites keep the cooperative threads busy; the deadline itself has its own test.
-let testOperationTimeout = Duration.seconds(60)
+let testOperationTimeout = Duration.seconds(180)
+
+/// Waits, once per test process, until the test server accepts connections: its own generous
+/// limit (a busy machine can be slow to start PostgreSQL), then a message that says what to do,
+/// instead of the first test's operation deadline failing with a connection error.
+func waitForTestServer() async throws {
+    try await testServerReady.value
+}
+
+private let testServerReady = Task {
+    let limit = Duration.seconds(
+        Int(ProcessInfo.processInfo.environment["CASCADE_PG_READY_SECONDS"] ?? "") ?? 180)
+    let url = try PostgresURL(testDatabaseURL)
+    let started = ContinuousClock.now
+    var lastError: (any Error)?
+    while ContinuousClock.now - started < limit {
+        do {
+            try await PostgresDatabase.with(url, operationTimeout: .seconds(10)) { database in
+                try await database.unsafeExecute("SELECT 1")
+            }
+            return
+        } catch {
+            lastError = error
+            try await Task.sleep(for: .seconds(1))
+        }
+    }
+    throw PostgresNotReady(url: testDatabaseURL, limit: limit, lastError: lastError.map { "\($0)" } ?? "none")
+}
+
+struct PostgresNotReady: Error, CustomStringConvertible {
+    var url: String
+    var limit: Duration
+    var lastError: String
+    var description: String {
+        "the test PostgreSQL server (\(url)) did not accept connections within \(limit) "
+            + "(last error: \(lastError.prefix(200))); start it with tools/postgres, or raise CASCADE_PG_READY_SECONDS"
+    }
+}
 
 let testDatabaseURL =
     ProcessInfo.processInfo.environment["CASCADE_TEST_DATABASE_URL"]
@@ -85,6 +122,7 @@ struct LedgerHarness: Sendable {
     }
 
     static func withPostgres(_ body: @Sendable (LedgerHarness) async throws -> Void) async throws {
+        try await waitForTestServer()
         var url = try PostgresURL(testDatabaseURL)
         url.schema = "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
         let schemaURL = url

@@ -9,7 +9,8 @@ import Testing
 /// that can be away.
 @Suite("PostgreSQL schema and connection")
 struct PostgresSchemaTests {
-    func freshURL() throws -> PostgresURL {
+    func freshURL() async throws -> PostgresURL {
+        try await waitForTestServer()
         var url = try PostgresURL(testDatabaseURL)
         url.schema = "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
         return url
@@ -17,7 +18,7 @@ struct PostgresSchemaTests {
 
     @Test("migrate creates, is idempotent, is safe from two nodes at once, and refuses a newer schema")
     func migrations() async throws {
-        let url = try freshURL()
+        let url = try await freshURL()
         try await PostgresDatabase.with(url, operationTimeout: testOperationTimeout) { database in
             await #expect(throws: PostgresStoreError.notMigrated(component: "cascade")) {
                 try await database.checkSchema()
@@ -45,17 +46,21 @@ struct PostgresSchemaTests {
     /// connection's general 15 s lock timeout (a busy server once held the lock longer than that).
     @Test("migrate waits for another node's migration longer than the 15 s lock timeout")
     func migrateOutwaitsTheLockTimeout() async throws {
-        let url = try freshURL()
+        let url = try await freshURL()
         try await PostgresDatabase.with(url, operationTimeout: testOperationTimeout) { database in
+            // The other node starts only once the lock is held (order, not a head start in seconds).
+            let (locked, lockTaken) = AsyncStream.makeStream(of: Void.self)
             let holding = Task {
                 try await database.transaction { connection in
                     try await connection.run(
                         "SELECT pg_advisory_xact_lock(hashtextextended(\(url.schema), \(PostgresDatabase.migrationLockKey)))",
                         logger: database.logger)
+                    lockTaken.yield()
+                    lockTaken.finish()
                     try await Task.sleep(for: .seconds(17))
                 }
             }
-            try await Task.sleep(for: .seconds(1))
+            for await _ in locked { break }
             let migrated = try await PostgresDatabase.with(url, operationTimeout: testOperationTimeout) { other in
                 try await other.migrate()
             }
@@ -67,7 +72,7 @@ struct PostgresSchemaTests {
 
     @Test("a failed transaction never reaches the next request on its pooled connection")
     func failedTransactionsStayContained() async throws {
-        let url = try freshURL()
+        let url = try await freshURL()
         // One connection, so every request below shares it.
         try await PostgresDatabase.with(url, maximumConnections: 1, operationTimeout: testOperationTimeout) {
             database in

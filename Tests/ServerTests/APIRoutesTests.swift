@@ -30,7 +30,7 @@ import Testing
             (.delete, "/v1/documents/x"), (.get, "/v1/jobs"), (.get, "/v1/jobs/x"), (.get, "/v1/escalations"),
             (.post, "/v1/escalations/x/resolve"), (.get, "/v1/queries/x"), (.post, "/v1/queries/x/void"),
             (.post, "/v1/queries/x/reopen"), (.get, "/v1/usage"), (.get, "/v1/invoices"),
-            (.get, "/v1/invoices/2026-11"),
+            (.get, "/v1/invoices/\(fixture.month())"),
         ]
         try await fixture.run { api in
             for (method, path) in routes {
@@ -244,7 +244,7 @@ import Testing
             #expect(usage.status == .ok)
             #expect(usage.json["invoice_total"] is String)
             #expect(usage.json["currency"] as? String == "USD")
-            let invoice = try await api.call(.get, "/v1/invoices/2026-11", as: "acme.admin")
+            let invoice = try await api.call(.get, "/v1/invoices/\(fixture.month())", as: "acme.admin")
             #expect(invoice.status == .ok)
             #expect(invoice.json["total"] is String)
             let bad = try await api.call(.get, "/v1/invoices/November", as: "acme.admin")
@@ -253,7 +253,7 @@ import Testing
             let noPlan = try await api.call(.get, "/v1/usage", as: "beta.admin")
             #expect(noPlan.status == .ok)
             #expect(noPlan.json["resolution_rate"] is NSNull)
-            let noInvoice = try await api.call(.get, "/v1/invoices/2026-11", as: "beta.admin")
+            let noInvoice = try await api.call(.get, "/v1/invoices/\(fixture.month())", as: "beta.admin")
             #expect(noInvoice.status == .conflict)
             #expect(noInvoice.isProblem)
         }

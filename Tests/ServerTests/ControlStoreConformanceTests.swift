@@ -19,7 +19,7 @@ enum ControlBackend: String, CaseIterable, Sendable, CustomTestStringConvertible
         case .postgres:
             var url = try PostgresURL(sharedTestDatabaseURL)
             url.schema = "test_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
-            try await PostgresDatabase.with(url, operationTimeout: .seconds(60)) { database in
+            try await PostgresDatabase.with(url, operationTimeout: .seconds(180)) { database in
                 try await database.migrate()
                 do {
                     try await body(try await PostgresControlStore(database: database))

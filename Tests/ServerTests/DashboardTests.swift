@@ -1,5 +1,7 @@
 import Foundation
 import HTTPTypes
+import Metering
+import TestSupport
 import Testing
 
 @testable import Server
@@ -38,7 +40,7 @@ import Testing
         try await fixture.run { api in
             _ = try await api.ask("zorblax flux capacitor on Mars?", as: "acme.query", id: "esc-1")
             let keyID = try #require(fixture.keys["acme.admin"].flatMap(APIKeyFormat.keyID(of:)))
-            let cookie = fixture.service.sessions.issue(keyID: keyID)
+            let cookie = fixture.service.sessions.issue(keyID: keyID, now: fixture.service.configuration.clock.now())
             let form: HTTPFields = [
                 .cookie: "cascade_session=\(cookie)", .contentType: "application/x-www-form-urlencoded",
             ]
@@ -73,11 +75,11 @@ import Testing
 
         let fixture = try await ServiceFixture.make()
         let keyID = try #require(fixture.keys["acme.admin"].flatMap(APIKeyFormat.keyID(of:)))
-        let live = fixture.service.sessions.issue(keyID: keyID)
+        let live = fixture.service.sessions.issue(keyID: keyID, now: fixture.service.configuration.clock.now())
         try await fixture.run { api in
             let before = try await api.call(.get, "/dashboard", headers: [.cookie: "cascade_session=\(live)"])
-            #expect(before.status == .ok)
-            _ = try await fixture.service.control.revokeKey(keyID, tenant: nil, now: Date())
+            #expect(before.status == .ok && before.text.contains("id=\"tenant\">acme<"), "signed in before")
+            _ = try await fixture.service.control.revokeKey(keyID, tenant: nil, now: TestClock.now)
             let after = try await api.call(.get, "/dashboard", headers: [.cookie: "cascade_session=\(live)"])
             #expect(after.text.contains("id=\"login\""), "a revoked key's session ends at once")
         }

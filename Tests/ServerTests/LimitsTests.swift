@@ -7,13 +7,14 @@ import Testing
 
 /// Limits that keep one client or tenant from hurting the others.
 @Suite struct LimitsTests {
-    /// Polls `condition` (a loaded CI machine can be slow to get a request to the model).
+    /// Polls `condition` (a loaded CI machine can be slow to get a request to the model). The
+    /// limit only ends a test whose behaviour is wrong; it is no speed requirement.
     func waitUntil(_ condition: () -> Bool) async throws {
-        for _ in 0..<400 {
+        for _ in 0..<4800 {
             if condition() { return }
             try await Task.sleep(for: .milliseconds(25))
         }
-        throw FixtureError("condition not reached in 10 s")
+        throw FixtureError("condition not reached in 120 s")
     }
 
     @Test func aKeyOverItsRateGets429WithRetryAfter() async throws {
@@ -78,12 +79,19 @@ import Testing
     }
 
     @Test func aSlowModelEndpointNeverHoldsUpOtherQuestions() async throws {
-        // 8 s against a 6 s bound: queued, the other question would wait ~8 s; not queued, it
-        // answers at once even on a loaded machine (a full parallel run once took 3.5 s). Not
-        // longer: the slow request itself must finish within the test client's 15 s deadline,
-        // which the 10 s this used to be overran once in a full parallel run.
-        let llm = try LoopbackHTTPServer { _ in .init(body: Data("{\"choices\":[]}".utf8), delay: 8) }
-        defer { llm.stop() }
+        // The endpoint holds acme's question until the test releases it, and the test releases it
+        // only after beta's question has been answered: beta's answer arriving at all proves it was
+        // not queued behind acme's (queued, it would wait for a release that never comes before
+        // it). Order, not a stopwatch, so a loaded machine cannot fail it.
+        let gate = Gate()
+        let llm = try LoopbackHTTPServer { _ in
+            gate.wait()
+            return .init(body: Data("{\"choices\":[]}".utf8))
+        }
+        defer {
+            gate.open()
+            llm.stop()
+        }
         let fixture = try await ServiceFixture.make { $0.maxConcurrentRequestsPerLLMEndpoint = 1 }
         for tenant in ["acme", "beta"] {
             try fixture.directory.write(
@@ -94,13 +102,13 @@ import Testing
             _ = try await api.upload("refunds.md", refundGuide, as: "beta.admin")
             async let slow = api.ask("Explain the warranty terms for refurbished items", as: "acme.query")
             try await waitUntil { llm.requests.count >= 1 }  // acme's question holds the endpoint's one slot
-            let started = ContinuousClock.now
             let other = try await api.ask("Explain the warranty terms for refurbished items", as: "beta.query")
-            #expect(ContinuousClock.now - started < .seconds(6), "not queued behind the 10 s request")
+            #expect(llm.requests.count == 1, "beta's question never reached the busy endpoint")
             #expect(other.status == .ok)
             #expect(other.json["tier"] as? String == "escalated")
             let attempts = try #require(other.json["attempts"] as? [[String: Any]])
             #expect((attempts.last?["note"] as? String)?.contains("concurrency cap") == true)
+            gate.open()
             #expect(try await slow.status == .ok)
         }
     }

@@ -24,13 +24,16 @@ struct ServiceFixture: Sendable {
         configuration.port = 0
         configuration.data = DataDirectory(directory.path("data"))
         configuration.embedderName = "hashing"
+        // Every date the service writes or picks (rows, the current month) is the test's instant.
+        configuration.clock = .fixed(TestClock.now)
         configure(&configuration)
         let control = try ControlStore(path: configuration.data.controlPath, create: true)
         var keys: [String: String] = [:]
         for tenant in ["acme", "beta"] {
-            try control.createTenant(tenant)
+            try control.createTenant(tenant, now: TestClock.now)
             for scope in KeyScope.allCases {
-                keys["\(tenant).\(scope.rawValue)"] = try control.createKey(tenant: tenant, scope: scope, name: nil).key
+                keys["\(tenant).\(scope.rawValue)"] =
+                    try control.createKey(tenant: tenant, scope: scope, name: nil, now: TestClock.now).key
             }
         }
         var logger = Logger(label: "cascade.test")
@@ -138,10 +141,14 @@ extension ServiceFixture {
         try await HashingEmbedder().embed(text)
     }
 
+    /// The service's current month (`YYYY-MM`, UTC: the fixture's tenants bill in UTC), or the one
+    /// `offset` months from it.
+    func month(offset: Int = 0) -> String { TestClock.month(offset: offset) }
+
     func setPlan(tenant: String, plan: String) throws {
         guard let chosen = PlanCatalog.standard.plan(plan) else { throw FixtureError("no plan \(plan)") }
         _ = try ledger.setBilling(
             tenant: tenant, plan: chosen, billing: .resolution, timeZone: "UTC", reopenWindowHours: 72,
-            immediately: false)
+            immediately: false, now: service.configuration.clock.now())
     }
 }

@@ -21,6 +21,11 @@ let sharedTestDatabaseURL =
 /// HTTP server, the way two machines behind a load balancer run.
 @Suite("Several nodes on one PostgreSQL database")
 struct SharedLedgerTests {
+    /// How long a test waits for something to reach the other node before calling it lost: a
+    /// limit that only ends a test whose behaviour is wrong (loops stop as soon as it arrives),
+    /// generous because the suite runs on a busy two-core machine.
+    static let eventually = Duration.seconds(120)
+
     /// Two nodes on the fixture's data folder and a fresh schema of the test database.
     static func withTwoNodes(
         _ body: @Sendable (ServiceFixture, [API], PostgresLedger) async throws -> Void
@@ -32,7 +37,7 @@ struct SharedLedgerTests {
         var logger = Logger(label: "cascade.test")
         logger.logLevel = .warning
         let quiet = logger
-        try await PostgresDatabase.with(schemaURL, operationTimeout: .seconds(60)) { first in
+        try await PostgresDatabase.with(schemaURL, operationTimeout: .seconds(180)) { first in
             try await first.migrate()
             do {
                 try await Self.withSecondNode(first, fixture: fixture, logger: quiet, body)
@@ -48,7 +53,7 @@ struct SharedLedgerTests {
         _ first: PostgresDatabase, fixture: ServiceFixture, logger quiet: Logger,
         _ body: @Sendable (ServiceFixture, [API], PostgresLedger) async throws -> Void
     ) async throws {
-        try await PostgresDatabase.with(first.url, operationTimeout: .seconds(60)) { second in
+        try await PostgresDatabase.with(first.url, operationTimeout: .seconds(180)) { second in
             let ledgers = [try await PostgresLedger(database: first), try await PostgresLedger(database: second)]
             let controls = [
                 try await PostgresControlStore(database: first), try await PostgresControlStore(database: second),
@@ -140,7 +145,7 @@ struct SharedLedgerTests {
             #expect(try await sources(nodes[0]).contains("uploads/guide.md"), "the uploading node serves it at once")
             let started = ContinuousClock.now
             while try await !sources(nodes[1]).contains("uploads/guide.md")
-                && ContinuousClock.now - started < .seconds(20)
+                && ContinuousClock.now - started < Self.eventually
             {
                 try await Task.sleep(for: .milliseconds(50))
             }
@@ -155,7 +160,8 @@ struct SharedLedgerTests {
             let deleted = try await nodes[1].call(.delete, "/v1/documents/\(docID)", as: "acme.admin")
             #expect(deleted.status == .ok, "\(deleted.text)")
             let again = ContinuousClock.now
-            while try await sources(nodes[0]).contains("uploads/guide.md") && ContinuousClock.now - again < .seconds(20)
+            while try await sources(nodes[0]).contains("uploads/guide.md")
+                && ContinuousClock.now - again < Self.eventually
             {
                 try await Task.sleep(for: .milliseconds(50))
             }
@@ -171,18 +177,23 @@ struct SharedLedgerTests {
             }
             let big = "# Handbook\n\n" + sections.joined(separator: "\n")
             let search = #"{"query":"topic paragraph","k":100,"filters":{"source_prefix":"uploads/big.md"}}"#
+            // The upload starts only after the watcher's first look (order, not a head start).
+            let (looked, firstLook) = AsyncStream.makeStream(of: Void.self)
             let watcher = Task { () -> [Int] in
                 var seen: [Int] = []
                 let started = ContinuousClock.now
-                while !Task.isCancelled && ContinuousClock.now - started < .seconds(30) {
+                while !Task.isCancelled && ContinuousClock.now - started < Self.eventually {
                     let reply = try await nodes[1].call(.post, "/v1/search", as: "acme.query", body: search)
                     let count = (reply.json["results"] as? [[String: Any]])?.count ?? -1
                     seen.append(count)
+                    firstLook.yield()
                     if count > 0 { break }
                     try await Task.sleep(for: .milliseconds(5))
                 }
+                firstLook.finish()
                 return seen
             }
+            for await _ in looked { break }
             let job = try await nodes[0].upload("big.md", big, as: "acme.admin")
             let chunks = job["chunks_written"] as? Int ?? 0
             #expect(chunks > 1, "\(job)")
@@ -225,7 +236,7 @@ struct SharedLedgerTests {
                 // (A node that has not caught up with anything yet answers 200 with no results.)
                 var reply = try await node.call(.post, "/v1/search", as: "acme.query", body: body)
                 while (reply.status != .ok || (reply.json["results"] as? [Any])?.isEmpty != false)
-                    && ContinuousClock.now - started < .seconds(20)
+                    && ContinuousClock.now - started < Self.eventually
                 {
                     try await Task.sleep(for: .milliseconds(50))
                     reply = try await node.call(.post, "/v1/search", as: "acme.query", body: body)
@@ -244,7 +255,7 @@ struct SharedLedgerTests {
             let gift = #"{"query":"do gift cards expire","k":3}"#
             let started = ContinuousClock.now
             var seen: [String] = []
-            while !seen.contains("uploads/later.md") && ContinuousClock.now - started < .seconds(20) {
+            while !seen.contains("uploads/later.md") && ContinuousClock.now - started < Self.eventually {
                 let reply = try await nodes[0].call(.post, "/v1/search", as: "acme.query", body: gift)
                 seen = (reply.json["results"] as? [[String: Any]] ?? []).compactMap { $0["source"] as? String }
                 try await Task.sleep(for: .milliseconds(50))
@@ -301,7 +312,7 @@ struct SharedLedgerTests {
             repeat {
                 let reply = try await nodes[0].call(.post, "/v1/search", as: "acme.query", body: search)
                 sources = (reply.json["results"] as? [[String: Any]] ?? []).compactMap { $0["source"] as? String }
-                if sources.contains("uploads/c.md") || ContinuousClock.now - started > .seconds(20) { break }
+                if sources.contains("uploads/c.md") || ContinuousClock.now - started > Self.eventually { break }
                 try await Task.sleep(for: .milliseconds(50))
             } while true
             #expect(Set(sources) == ["uploads/b.md", "uploads/c.md"], "node 1 after the snapshot: \(sources)")
@@ -336,13 +347,13 @@ struct SharedLedgerTests {
         var logger = Logger(label: "cascade.test")
         logger.logLevel = .critical
         let quiet = logger
-        try await PostgresDatabase.with(admin, operationTimeout: .seconds(60)) { control in
+        try await PostgresDatabase.with(admin, operationTimeout: .seconds(180)) { control in
             try await control.unsafeExecute("CREATE DATABASE \"\(name)\"")
             let cutOff = "ALTER DATABASE \"\(name)\" CONNECTION LIMIT 0"
             let restore = "ALTER DATABASE \"\(name)\" CONNECTION LIMIT -1"
             let kill = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '\(name)'"
             do {
-                try await PostgresDatabase.with(nodeURL, operationTimeout: .seconds(60)) { try await $0.migrate() }
+                try await PostgresDatabase.with(nodeURL, operationTimeout: .seconds(180)) { try await $0.migrate() }
                 // The node waits at most 5 s for the database (the default), however loaded this machine is.
                 try await PostgresDatabase.with(nodeURL, logger: quiet) { database in
                     let ledger = try await PostgresLedger(database: database)
@@ -379,7 +390,7 @@ struct SharedLedgerTests {
                         #expect(retried.status == .ok, "the node did not come back: \(retried.text)")
                     }
                 }
-                try await PostgresDatabase.with(nodeURL, operationTimeout: .seconds(60)) { database in
+                try await PostgresDatabase.with(nodeURL, operationTimeout: .seconds(180)) { database in
                     let ledger = try await PostgresLedger(database: database)
                     let queries = try await ledger.entries(tenant: "acme", since: nil).filter { $0.kind == .query }
                     #expect(queries.map(\.queryID).sorted() == ["before", "during"], "each answered question once")

@@ -3,6 +3,7 @@ import Foundation
 import HTTPTypes
 import Metering
 import Server
+import TestSupport
 import Testing
 
 /// Tenant B's keys never reach tenant A's documents, chunks, ledger rows, escalations, jobs or
@@ -14,8 +15,9 @@ import Testing
         try fixture.setPlan(tenant: "beta", plan: "starter")
         _ = try fixture.ledger.finalize(
             Invoice(
-                tenant: "acme", month: "2026-10", plan: "pro", billing: .resolution, status: "preview", lines: [],
-                total: 79))
+                tenant: "acme", month: fixture.month(offset: -1), plan: "pro", billing: .resolution, status: "preview",
+                lines: [],
+                total: 79), now: TestClock.now)
         try await fixture.run { api in
             let job = try await api.upload("refunds.md", refundGuide, as: "acme.admin")
             let jobID = try #require(job["job_id"] as? String)
@@ -74,12 +76,12 @@ import Testing
             let usage = try await api.call(.get, "/v1/usage", as: "beta.admin")
             #expect(usage.json["tenant"] as? String == "beta")
             #expect(usage.json["queries"] as? Int == 1)
-            let invoice = try await api.call(.get, "/v1/invoices/2026-11", as: "beta.admin")
+            let invoice = try await api.call(.get, "/v1/invoices/\(fixture.month())", as: "beta.admin")
             #expect(invoice.json["tenant"] as? String == "beta")
             #expect(invoice.json["plan"] as? String == "starter")
             let betaFinals = try await api.call(.get, "/v1/invoices", as: "beta.admin")
             #expect((betaFinals.json["invoices"] as? [Any])?.isEmpty == true)
-            let betaOctober = try await api.call(.get, "/v1/invoices/2026-10", as: "beta.admin")
+            let betaOctober = try await api.call(.get, "/v1/invoices/\(fixture.month(offset: -1))", as: "beta.admin")
             #expect(betaOctober.json["tenant"] as? String != "acme")
             #expect(betaOctober.json["status"] as? String != "final")
             let acmeFinals = try await api.call(.get, "/v1/invoices", as: "acme.admin")

@@ -129,7 +129,7 @@ struct DashboardRoutes {
             return .viewer(Viewer(key: key, csrf: nil, sessionCookie: nil))
         }
         guard let cookie = Self.cookies(request)[DashboardSessions.cookieName],
-            let keyID = service.sessions.keyID(ofSession: cookie),
+            let keyID = service.sessions.keyID(ofSession: cookie, now: service.configuration.clock.now()),
             let key = try await service.control.liveKeyRecord(id: keyID), key.scope.allows(.admin)
         else {
             if request.method == .get {
@@ -213,7 +213,8 @@ struct DashboardRoutes {
             HTTPField(
                 name: .setCookie,
                 value: DashboardSessions.cookie(
-                    DashboardSessions.cookieName, service.sessions.issue(keyID: key.keyID),
+                    DashboardSessions.cookieName,
+                    service.sessions.issue(keyID: key.keyID, now: service.configuration.clock.now()),
                     maxAge: Int(DashboardSessions.lifetime), secure: secure)))
         headers.append(
             HTTPField(
@@ -247,7 +248,8 @@ struct DashboardRoutes {
         guard case .viewer(let viewer) = access else { return access.refusal! }
         let tenant = viewer.key.tenant
         let zone = try await service.ledger.billingHistory(tenant: tenant).last?.zone ?? TimeZone(identifier: "UTC")!
-        let current = BillingMonth.containing(Date(), in: zone)
+        let now = service.configuration.clock.now()
+        let current = BillingMonth.containing(now, in: zone)
         var month = current
         if let text = request.uri.queryParameters.get("month") {
             guard let chosen = try? BillingMonth(text) else {
@@ -267,7 +269,7 @@ struct DashboardRoutes {
                 ledger: service.ledger, catalog: try service.planCatalog(), tenant: tenant, month: month)
             var calendar = Calendar(identifier: .gregorian)
             calendar.timeZone = statement.setting.zone
-            let through = month == current ? calendar.component(.day, from: Date()) : nil
+            let through = month == current ? calendar.component(.day, from: now) : nil
             body += UsagePage.sections(statement: statement, through: through)
         } catch let error as BillingError {
             body += "<p class=\"error\">\(HTML.escape(error.description))</p>"
@@ -335,7 +337,8 @@ struct DashboardRoutes {
                 "Already answered", "Escalation \(id) was already answered.", status: .conflict, viewer: viewer)
         }
         _ = try await service.ledger.correct(
-            tenant: viewer.key.tenant, queryID: id, outcome: "agent_answer", answer: answer)
+            tenant: viewer.key.tenant, queryID: id, outcome: "agent_answer", answer: answer, note: nil,
+            now: service.configuration.clock.now())
         let encoded = id.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
         return Self.redirect("/dashboard/escalations?resolved=\(encoded)")
     }

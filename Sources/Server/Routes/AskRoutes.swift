@@ -85,7 +85,9 @@ struct AskRoutes {
         if rows.contains(where: { $0.kind == .correction && $0.outcome == outcome }) {
             throw Problem.conflict("query \(id) is already \(outcome)", code: "already-\(outcome)")
         }
-        let row = try await service.ledger.correct(tenant: key.tenant, queryID: id, outcome: outcome, note: reason)
+        let row = try await service.ledger.correct(
+            tenant: key.tenant, queryID: id, outcome: outcome, answer: nil, note: reason,
+            now: service.configuration.clock.now())
         return JSONResponse(try Presenter.entry(row), status: .created)
     }
 }

@@ -23,7 +23,7 @@ struct BillingRoutes {
         }
         let zone =
             try await service.ledger.billingHistory(tenant: tenant).last?.zone ?? TimeZone(identifier: "UTC") ?? .gmt
-        return BillingMonth.containing(Date(), in: zone)
+        return BillingMonth.containing(service.configuration.clock.now(), in: zone)
     }
 
     private func statement(tenant: String, month: BillingMonth) async throws -> BillingStatement {

@@ -36,7 +36,8 @@ struct EscalationRoutes {
             throw Problem.conflict("escalation \(id) is already resolved", code: "already-resolved")
         }
         let row = try await service.ledger.correct(
-            tenant: key.tenant, queryID: id, outcome: "agent_answer", answer: answer)
+            tenant: key.tenant, queryID: id, outcome: "agent_answer", answer: answer, note: nil,
+            now: service.configuration.clock.now())
         return JSONResponse(try Presenter.entry(row), status: .created)
     }
 }

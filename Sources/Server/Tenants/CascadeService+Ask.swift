@@ -41,7 +41,8 @@ extension CascadeService {
         do {
             let resolution = try await resolver.resolve(
                 Question(
-                    queryID: queryID, tenant: tenant, conversationID: conversationID, userID: userID, text: question))
+                    queryID: queryID, tenant: tenant, conversationID: conversationID, userID: userID, text: question,
+                    occurredAt: configuration.clock.now()))
             metrics.recordResolution(tier: resolution.tier, replayed: resolution.replayed)
             return resolution
         } catch let conflict as ResolutionError {

@@ -1,6 +1,7 @@
 import Embeddings
 import Foundation
 import KnowledgeBase
+import Metering
 import Retrieval
 
 /// One tenant's knowledge base as the service serves it: the SQLite store plus the in-memory
@@ -30,6 +31,8 @@ final class TenantKnowledgeBase: PassageSearching, @unchecked Sendable {
     private var recentlyApplied: [Int64: AppliedChanges] = [:]
     /// With several nodes: the shared log this store is a replay of, and the tenant's name in it.
     let sharing: (log: any KnowledgeBaseLog, tenant: String)?
+    /// Dates the changes appended to the shared log.
+    let clock: WallClock
     /// Loads a model the shared log switches to (nil: the log must keep this node's model).
     let loadModel: (@Sendable (_ id: String, _ dimension: Int) throws -> Model)?
     /// One replay at a time (a poll and a local commit may both want to catch up).
@@ -39,9 +42,10 @@ final class TenantKnowledgeBase: PassageSearching, @unchecked Sendable {
     init(
         path: String, embedder: any Embedder, batcher: EmbeddingBatcher? = nil,
         sharing: (log: any KnowledgeBaseLog, tenant: String)? = nil,
-        loadModel: (@Sendable (_ id: String, _ dimension: Int) throws -> Model)? = nil
+        loadModel: (@Sendable (_ id: String, _ dimension: Int) throws -> Model)? = nil, clock: WallClock = .system
     ) throws {
         self.path = path
+        self.clock = clock
         self.model = Model(embedder: embedder, batcher: batcher)
         self.sharing = sharing
         self.loadModel = loadModel
@@ -127,7 +131,7 @@ final class TenantKnowledgeBase: PassageSearching, @unchecked Sendable {
         ) { missing in
             try store?.cachedVectors(model: embedder.modelID, textHashes: missing) ?? [:]
         }
-        let version = try await sharing.log.append(tenant: sharing.tenant, record: record, now: Date())
+        let version = try await sharing.log.append(tenant: sharing.tenant, record: record, now: clock.now())
         _ = try await catchUp()
         // Applied by this catch-up or by the poller's, whichever took the replay lock first.
         guard let mine = lock.withReadLock({ recentlyApplied[version] }) else {

@@ -1,6 +1,7 @@
 import Embeddings
 import Foundation
 import KnowledgeBase
+import Metering
 
 /// Everything the service keeps in memory for one tenant: its knowledge base (store and index,
 /// shared by all of its requests) and its ingest jobs.
@@ -9,9 +10,12 @@ final class TenantRuntime: Sendable {
     let knowledgeBase: TenantKnowledgeBase
     let jobs = JobQueue()
     let uploadsDirectory: String
+    /// Dates the jobs.
+    let clock: WallClock
 
-    init(tenant: String, knowledgeBase: TenantKnowledgeBase, uploadsDirectory: String) {
+    init(tenant: String, knowledgeBase: TenantKnowledgeBase, uploadsDirectory: String, clock: WallClock = .system) {
         self.tenant = tenant
+        self.clock = clock
         self.knowledgeBase = knowledgeBase
         self.uploadsDirectory = uploadsDirectory
     }
@@ -23,24 +27,27 @@ final class TenantRuntime: Sendable {
     func submitUpload(staged: URL, name: String) async -> IngestJob {
         let job = IngestJob(
             id: "job_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(20),
-            tenant: tenant, status: .queued, phase: "queued", files: [name], createdAt: Date())
+            tenant: tenant, status: .queued, phase: "queued", files: [name], createdAt: clock.now())
         let jobs = self.jobs
         let knowledgeBase = self.knowledgeBase
         let uploads = self.uploadsDirectory
+        let clock = self.clock
         await jobs.submit(job) {
             await Self.run(
-                job.id, staged: staged, name: name, jobs: jobs, knowledgeBase: knowledgeBase, uploads: uploads)
+                job.id, staged: staged, name: name, jobs: jobs, knowledgeBase: knowledgeBase, uploads: uploads,
+                clock: clock)
         }
         return job
     }
 
     private static func run(
-        _ id: String, staged: URL, name: String, jobs: JobQueue, knowledgeBase: TenantKnowledgeBase, uploads: String
+        _ id: String, staged: URL, name: String, jobs: JobQueue, knowledgeBase: TenantKnowledgeBase, uploads: String,
+        clock: WallClock
     ) async {
         await jobs.update(id) {
             $0.status = .running
             $0.phase = "parsing"
-            $0.startedAt = Date()
+            $0.startedAt = clock.now()
         }
         do {
             let store = try knowledgeBase.storeForWriting()
@@ -81,7 +88,7 @@ final class TenantRuntime: Sendable {
                 $0.phase = "done"
                 $0.chunksWritten = applied.chunksWritten
                 $0.chunksEmbedded = embedded
-                $0.finishedAt = Date()
+                $0.finishedAt = clock.now()
             }
         } catch {
             try? FileManager.default.removeItem(at: staged.deletingLastPathComponent())
@@ -90,7 +97,7 @@ final class TenantRuntime: Sendable {
                 $0.status = .failed
                 $0.phase = "done"
                 $0.error = message
-                $0.finishedAt = Date()
+                $0.finishedAt = clock.now()
             }
         }
     }

@@ -101,11 +101,13 @@ struct AskCommand: AsyncParsableCommand {
     /// Answers the question (or the batch) with `resolver`; returns the batch's failures.
     func answer(with resolver: Resolver) async throws -> Int {
         for warning in resolver.warnings { Terminal.note("warning: \(warning)") }
+        var resolver = resolver
+        resolver.clock = try CommandClock.clock()
         if let question {
             let resolution = try await resolver.resolve(
                 Question(
                     queryID: queryID ?? UUID().uuidString.lowercased(), tenant: tenant, conversationID: conversation,
-                    text: question))
+                    text: question, occurredAt: resolver.clock.now()))
             if json { try Terminal.printJSON(resolution) } else { printHuman(resolution) }
             return 0
         }
@@ -148,7 +150,8 @@ struct AskCommand: AsyncParsableCommand {
         for (position, (number, raw)) in lines.enumerated() {
             bar.update(done: position, total: lines.count, detail: "questions")
             do {
-                let question = try BatchLine.parse(raw, number: number, tenant: tenant, conversation: conversation)
+                let question = try BatchLine.parse(
+                    raw, number: number, tenant: tenant, conversation: conversation, now: resolver.clock.now())
                 let resolution = try await resolver.resolve(question)
                 if json { try Terminal.printJSON(resolution) } else { printHuman(resolution) }
             } catch {

@@ -104,7 +104,7 @@ struct ReportCommand: AsyncParsableCommand {
                 let zone = try await options.timeZone(ledger)
                 let range =
                     try months.map { try BillingMonth.range($0) } ?? [
-                        try month.map { try BillingMonth($0) } ?? BillingMonth.containing(Date(), in: zone)
+                        try month.map { try BillingMonth($0) } ?? BillingMonth.containing(CommandClock.now(), in: zone)
                     ]
                 var statements: [BillingStatement] = []
                 for m in range {
@@ -116,7 +116,7 @@ struct ReportCommand: AsyncParsableCommand {
             }
             let reports = statements.map { UsageReport(usage: $0.usage, invoice: $0.invoice) }
             if let html {
-                try ReportHTML.page(tenant: options.tenant, statements: statements)
+                try ReportHTML.page(tenant: options.tenant, statements: statements, today: CommandClock.now())
                     .write(toFile: html, atomically: true, encoding: .utf8)
             }
             if json {
@@ -222,12 +222,13 @@ struct InvoiceCommand: AsyncParsableCommand {
         try await runReportingErrors {
             let invoice = try await options.withLedger { ledger, catalog in
                 let zone = try await options.timeZone(ledger)
-                let chosen = try month.map { try BillingMonth($0) } ?? BillingMonth.containing(Date(), in: zone)
+                let chosen =
+                    try month.map { try BillingMonth($0) } ?? BillingMonth.containing(CommandClock.now(), in: zone)
                 let sequence = try await ledger.billingSequence(tenant: options.tenant)
                 var (_, invoice, setting) = try await options.compute(ledger: ledger, catalog: catalog, month: chosen)
                 guard finalize && invoice.status != "final" else { return invoice }
                 let (start, end) = chosen.interval(in: setting.zone)
-                guard end <= Date() else {
+                guard try end <= CommandClock.now() else {
                     throw CommandError(
                         "\(chosen) is not over yet in \(setting.timeZone): only a closed month's invoice can be finalized"
                     )
@@ -241,7 +242,7 @@ struct InvoiceCommand: AsyncParsableCommand {
                 }
                 let key = try signingKey.load(data: options.ledgerOption.data)
                 invoice = try await ledger.finalize(
-                    invoice, computedAt: (sequence, start, end), signingKey: key, now: Date())
+                    invoice, computedAt: (sequence, start, end), signingKey: key, now: CommandClock.now())
                 return invoice
             }
             if json { try Terminal.printJSON(invoice) } else { printInvoice(invoice) }
@@ -274,7 +275,8 @@ struct SimulateCommand: AsyncParsableCommand {
                     throw BillingError.modeNotOffered(plan: plan, mode: billing)
                 }
                 let zone = try await options.timeZone(ledger)
-                let chosen = try month.map { try BillingMonth($0) } ?? BillingMonth.containing(Date(), in: zone)
+                let chosen =
+                    try month.map { try BillingMonth($0) } ?? BillingMonth.containing(CommandClock.now(), in: zone)
                 let (_, actual, _) = try await options.compute(ledger: ledger, catalog: catalog, month: chosen)
                 let (_, simulated, _) = try await options.compute(
                     ledger: ledger, catalog: catalog, month: chosen, override: (target.id, mode))
@@ -407,13 +409,13 @@ struct TenantsCommand: AsyncParsableCommand {
                 let (created, setting) = try await databaseOption.withControlAndLedger(
                     ledgerOption, createControl: true, createLedger: true
                 ) { control, ledger -> (Tenant, TenantBilling?) in
-                    let created = try await control!.createTenant(tenant, now: Date())
+                    let created = try await control!.createTenant(tenant, now: CommandClock.now())
                     guard let chosen else { return (created, nil) }
                     return (
                         created,
                         try await ledger.setBilling(
                             tenant: tenant, plan: chosen, billing: mode, timeZone: timezone, reopenWindowHours: 72,
-                            immediately: false, now: Date())
+                            immediately: false, now: CommandClock.now())
                     )
                 }
                 if json {
@@ -518,7 +520,7 @@ struct TenantsCommand: AsyncParsableCommand {
             }
             let setting = try await ledger.setBilling(
                 tenant: tenant, plan: chosen, billing: mode, timeZone: timezone ?? current?.timeZone ?? "UTC",
-                reopenWindowHours: window, immediately: immediately, now: Date())
+                reopenWindowHours: window, immediately: immediately, now: CommandClock.now())
             if json { try Terminal.printJSON(setting); return }
             print(
                 "\(tenant): plan \(setting.plan), \(setting.billing.rawValue) billing, months in \(setting.timeZone), from \(setting.effectiveMonth)"
@@ -554,7 +556,8 @@ struct TenantsCommand: AsyncParsableCommand {
                         enum CodingKeys: String, CodingKey { case tenant, current, history }
                     }
                     let zone = history.last?.zone ?? TimeZone(identifier: "UTC")!
-                    let current = TenantBilling.inForce(history, month: BillingMonth.containing(Date(), in: zone))
+                    let current = try TenantBilling.inForce(
+                        history, month: BillingMonth.containing(CommandClock.now(), in: zone))
                     try Terminal.printJSON(Output(tenant: tenant, current: current, history: history))
                     return
                 }

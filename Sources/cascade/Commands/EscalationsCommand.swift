@@ -52,7 +52,8 @@ struct EscalationsCommand: AsyncParsableCommand {
                 // The ledger checks the rest: escalated, not answered yet, answer not empty, id unambiguous.
                 let entry = try await databaseOption.withLedger(ledgerOption) {
                     try await $0.correct(
-                        tenant: tenant, queryID: id, outcome: "agent_answer", answer: answer, note: nil, now: Date())
+                        tenant: tenant, queryID: id, outcome: "agent_answer", answer: answer, note: nil,
+                        now: CommandClock.now())
                 }
                 if json {
                     try Terminal.printJSON(entry)

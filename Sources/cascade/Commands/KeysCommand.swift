@@ -24,7 +24,7 @@ struct KeysCommand: AsyncParsableCommand {
                     throw ValidationError("--scope must be query or admin")
                 }
                 let (record, key) = try await databaseOption.withControl(data: dataOption.directory, create: false) {
-                    try await $0.createKey(tenant: tenant, scope: chosen, name: name, now: Date())
+                    try await $0.createKey(tenant: tenant, scope: chosen, name: name, now: CommandClock.now())
                 }
                 if json {
                     try Terminal.printJSON([
@@ -78,7 +78,7 @@ struct KeysCommand: AsyncParsableCommand {
         func run() async throws {
             try await runReportingErrors {
                 let record = try await databaseOption.withControl(data: dataOption.directory, create: false) {
-                    try await $0.revokeKey(keyID, tenant: nil, now: Date())
+                    try await $0.revokeKey(keyID, tenant: nil, now: CommandClock.now())
                 }
                 if json {
                     try Terminal.printJSON(KeyLine(record, ISO8601DateFormatter()))

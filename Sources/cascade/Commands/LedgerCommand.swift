@@ -158,7 +158,7 @@ struct LedgerCommand: AsyncParsableCommand {
                 let key = try signingKey.load(data: ledgerOption.data)
                 let tenant = self.tenant
                 let checkpoint = try await databaseOption.withLedger(ledgerOption) { ledger in
-                    try await ledger.checkpoint(signingKey: key, tenant: tenant, now: Date())
+                    try await ledger.checkpoint(signingKey: key, tenant: tenant, now: CommandClock.now())
                 }
                 let body = try JSONConvention.encoder().encode(checkpoint)
                 if let out {
@@ -231,7 +231,8 @@ struct LedgerCommand: AsyncParsableCommand {
                 let (tenant, queryID, reason) = (self.tenant, self.queryID, self.reason)
                 let row = try await databaseOption.withLedger(ledgerOption) { ledger in
                     try await ledger.correct(
-                        tenant: tenant, queryID: queryID, outcome: "reopened", answer: nil, note: reason, now: Date())
+                        tenant: tenant, queryID: queryID, outcome: "reopened", answer: nil, note: reason,
+                        now: CommandClock.now())
                 }
                 if json {
                     try Terminal.printJSON(row)
@@ -261,7 +262,8 @@ struct LedgerCommand: AsyncParsableCommand {
                 let (tenant, queryID, reason) = (self.tenant, self.queryID, self.reason)
                 let row = try await databaseOption.withLedger(ledgerOption) { ledger in
                     try await ledger.correct(
-                        tenant: tenant, queryID: queryID, outcome: "voided", answer: nil, note: reason, now: Date())
+                        tenant: tenant, queryID: queryID, outcome: "voided", answer: nil, note: reason,
+                        now: CommandClock.now())
                 }
                 if json { try Terminal.printJSON(row) } else { print("voided \(queryID) (ledger row \(row.sequence))") }
             }

@@ -31,6 +31,7 @@ struct MCPCommand: AsyncParsableCommand {
             configuration.embedderName = embedder
             configuration.batchQueryEmbeddings = false
             configuration.persistSessionSecret = false
+            configuration.clock = try CommandClock.clock()
             var logger = Logger(label: "cascade.mcp")
             logger.logLevel =
                 ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .warning

@@ -62,6 +62,8 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.maxUploadBytes = maxUploadBytes
             configuration.batchQueryEmbeddings = batchEmbeddings
             configuration.maxConcurrentRequestsPerLLMEndpoint = maxEndpointRequests
+            configuration.clock = try CommandClock.clock()
+            CommandClock.noteIfFixed()
             var logger = Logger(label: "cascade.serve")
             logger.logLevel =
                 ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info

@@ -36,7 +36,7 @@ import Testing
                 "serve", "--data", data, "--port", "0", "--embedder", "hashing",
             ])
             var text = ""
-            let deadline = Date().addingTimeInterval(30)
+            let deadline = Date().addingTimeInterval(120)
             while !text.contains("listening on"), Date() < deadline, process.isRunning {
                 text += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
             }
@@ -93,30 +93,48 @@ import Testing
         }
     }
 
-    /// A model endpoint that takes a while, so questions are in progress when the signal comes.
-    static func slowModel() throws -> LoopbackHTTPServer {
-        try LoopbackHTTPServer { _ in .init(body: Data("{\"choices\":[]}".utf8), delay: 0.4) }
+    /// A model endpoint that holds every request until `gate` opens, so questions are surely in
+    /// progress when the signal comes, however slow the machine.
+    static func heldModel(_ gate: Gate) throws -> LoopbackHTTPServer {
+        try LoopbackHTTPServer { _ in
+            gate.wait()
+            return .init(body: Data("{\"choices\":[]}".utf8))
+        }
     }
 
     @Test func sigtermFinishesInFlightQuestionsAndEveryAnsweredOneIsInTheLedger() async throws {
         let dir = try TemporaryDirectory()
-        let llm = try Self.slowModel()
-        defer { llm.stop() }
+        let gate = Gate()
+        let llm = try Self.heldModel(gate)
+        defer {
+            gate.open()
+            llm.stop()
+        }
         let server = try Server.start(dir, llm: llm.baseURL)
         let upload = await server.request(
             "POST", "/v1/documents?name=warranty.md",
             body: "# Warranty\n\nEvery order has a two-year warranty covering parts and labour.\n")
         #expect(upload?.status == 202)
-        try await Task.sleep(for: .milliseconds(300))
+        // The passages must be in before the questions (without them the model is never asked).
+        func object(_ text: String?) -> [String: Any] {
+            (try? JSONSerialization.jsonObject(with: Data((text ?? "").utf8))) as? [String: Any] ?? [:]
+        }
+        let job = object(upload?.body)["job_id"] as? String ?? ""
+        for _ in 0..<4800 {
+            if object(await server.request("GET", "/v1/jobs/\(job)")?.body)["finished_at"] is String { break }
+            try await Task.sleep(for: .milliseconds(25))
+        }
 
         let (answered, reachedModel) = try await withThrowingTaskGroup(of: (String, Int?).self) { group in
             for i in 0..<24 {
                 group.addTask { ("term-\(i)", await server.ask("term-\(i)")) }
             }
-            // Signal once several questions are surely in progress (at the model, 0.4 s each).
-            for _ in 0..<800 where llm.requests.count < 8 { try await Task.sleep(for: .milliseconds(25)) }
+            // Signal once several questions are held at the model, then let the model answer:
+            // they are in progress at SIGTERM by construction, not by timing.
+            for _ in 0..<4800 where llm.requests.count < 8 { try await Task.sleep(for: .milliseconds(25)) }
             let reachedModel = llm.requests.count
             kill(server.process.processIdentifier, SIGTERM)
+            gate.open()
             var answered: [String] = []
             for try await (id, status) in group where status == 200 { answered.append(id) }
             return (answered, reachedModel)

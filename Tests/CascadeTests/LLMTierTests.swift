@@ -34,7 +34,7 @@ func passageIDs(_ request: LoopbackHTTPServer.Request) -> [Int64] {
 @Suite("LLM tier against an OpenAI-compatible server on loopback", .serialized)
 struct LLMTierTests {
     func resolver(
-        _ server: LoopbackHTTPServer, dir: TemporaryDirectory, timeout: Double = 2, model: String = "gpt-4o-mini",
+        _ server: LoopbackHTTPServer, dir: TemporaryDirectory, timeout: Double = 60, model: String = "gpt-4o-mini",
         formats: ResponseFormatMemory = ResponseFormatMemory()
     ) async throws -> Resolver {
         try dir.write(
@@ -213,13 +213,23 @@ struct LLMContractTests {
 
     @Test("after a timeout nothing is retried (the server is still busy with it); the prompt tokens are still counted")
     func noRetryAfterTimeout() async throws {
-        // The client gives up after 1.5 s, the server answers after 4 s. (With 0.5 s, a loaded CI
-        // machine once timed out before the request had even reached the server.)
-        let slow = try LoopbackHTTPServer { request in answer(passageIDs(request)).delayedBy(4) }
+        // The client gives up after 1.5 s; the server holds the request until the test ends, so
+        // the timeout happens however slow the machine is.
+        let gate = Gate()
+        let slow = try LoopbackHTTPServer { request in
+            gate.wait()
+            return answer(passageIDs(request))
+        }
+        defer {
+            gate.open()
+            slow.stop()
+        }
         let dir = try TemporaryDirectory()
         let resolution = try await tier.resolver(slow, dir: dir, timeout: 1.5).resolve(question)
         #expect(resolution.tier == "escalated")
-        try await Task.sleep(for: .seconds(4))
+        // Any retry was sent before `resolve` returned; give a slow machine time to deliver it.
+        for _ in 0..<4800 where slow.requests.count < 1 { try await Task.sleep(for: .milliseconds(25)) }
+        try await Task.sleep(for: .seconds(1))
         #expect(slow.requests.count == 1, "one request, not one per retry")
         let llm = try #require(resolution.attempts.last)
         #expect(llm.note?.hasPrefix("timed out after 1.5 s") == true)

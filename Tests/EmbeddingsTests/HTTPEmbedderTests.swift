@@ -26,7 +26,8 @@ struct HTTPEmbedderTests {
         var c = HTTPEmbedder.Configuration(
             baseURL: server.baseURL.appendingPathComponent("v1"), model: "fake-embed", apiKey: "sk-test")
         c.batchSize = 3
-        c.timeoutSeconds = 1
+        // Generous: a busy machine is slow, not wrong (the timeout test sets its own short one).
+        c.timeoutSeconds = 60
         c.backoffSeconds = 0.05
         return c
     }
@@ -83,8 +84,18 @@ struct HTTPEmbedderTests {
 
     @Test("timeouts end in a clear error after the configured attempts")
     func timeout() async throws {
-        let server = try LoopbackHTTPServer { embeddingsReply($0).delayed(2) }
+        // The server never answers while the test runs: every attempt times out, whatever the load.
+        let gate = Gate()
+        let server = try LoopbackHTTPServer { request in
+            gate.wait()
+            return embeddingsReply(request)
+        }
+        defer {
+            gate.open()
+            server.stop()
+        }
         var c = configuration(server)
+        c.timeoutSeconds = 1
         c.maxAttempts = 2
         let embedder = HTTPEmbedder(configuration: c, dimension: 8)
         await #expect {

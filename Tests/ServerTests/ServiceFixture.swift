@@ -91,12 +91,13 @@ struct API: Sendable {
         guard reply.status == .accepted, let id = reply.json["job_id"] as? String else {
             throw FixtureError("upload failed: \(reply.status) \(reply.text)")
         }
-        for _ in 0..<400 {
+        // A limit that only ends a test whose job never finishes (a busy machine is slow, not wrong).
+        for _ in 0..<4800 {
             let job = try await call(.get, "/v1/jobs/\(id)", as: who).json
             if job["finished_at"] is String { return job }
             try await Task.sleep(for: .milliseconds(25))
         }
-        throw FixtureError("job \(id) did not finish")
+        throw FixtureError("job \(id) did not finish in 120 s")
     }
 
     func json(_ object: [String: Any]) -> String {

@@ -18,7 +18,9 @@ struct ServiceFixture: Sendable {
     /// `"acme.admin"`, `"beta.query"`… → the key.
     let keys: [String: String]
 
-    static func make(_ configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> ServiceFixture {
+    static func make(
+        tenants: [String] = ["acme", "beta"], _ configure: (inout ServerConfiguration) -> Void = { _ in }
+    ) async throws -> ServiceFixture {
         let directory = try TemporaryDirectory()
         var configuration = ServerConfiguration()
         configuration.port = 0
@@ -29,7 +31,7 @@ struct ServiceFixture: Sendable {
         configure(&configuration)
         let control = try ControlStore(path: configuration.data.controlPath, create: true)
         var keys: [String: String] = [:]
-        for tenant in ["acme", "beta"] {
+        for tenant in tenants {
             try control.createTenant(tenant, now: TestClock.now)
             for scope in KeyScope.allCases {
                 keys["\(tenant).\(scope.rawValue)"] =
@@ -44,14 +46,14 @@ struct ServiceFixture: Sendable {
 
     /// Runs `body` against the live server.
     func run(_ body: @Sendable (API) async throws -> Void) async throws {
-        let app = CascadeServer.buildApplication(service: service)
-        try await app.test(.ahc(.http)) { client in try await body(API(client: client, keys: keys)) }
+        let keys = self.keys
+        try await LiveServer.run(service) { client in try await body(API(client: client, keys: keys)) }
     }
 }
 
 /// A thin client: JSON in, parsed JSON and status out.
 struct API: Sendable {
-    let client: any TestClientProtocol
+    let client: LiveClient
     let keys: [String: String]
 
     struct Reply: Sendable {

@@ -82,10 +82,9 @@ struct SharedLedgerTests {
                         configuration: configuration, ledger: ledgers[index], control: controls[index],
                         knowledgeLog: logs[index], logger: quiet))
             }
-            let a = CascadeServer.buildApplication(service: services[0])
-            let b = CascadeServer.buildApplication(service: services[1])
-            try await a.test(.ahc(.http)) { clientA in
-                try await b.test(.ahc(.http)) { clientB in
+            let (first, second) = (services[0], services[1])
+            try await LiveServer.run(first) { clientA in
+                try await LiveServer.run(second) { clientB in
                     try await body(
                         fixture, [API(client: clientA, keys: sharedKeys), API(client: clientB, keys: sharedKeys)],
                         ledgers[0])
@@ -362,7 +361,7 @@ struct SharedLedgerTests {
                     let key = try await keyStore.createKey(tenant: "acme", scope: .query, name: nil, now: Date()).key
                     let service = try await CascadeService(
                         configuration: fixture.service.configuration, ledger: ledger, control: keyStore, logger: quiet)
-                    try await CascadeServer.buildApplication(service: service).test(.ahc(.http)) { client in
+                    try await LiveServer.run(service) { client in
                         // Keys, like the ledger, are in the database that goes away.
                         let node = API(client: client, keys: ["acme.query": key])
                         #expect(try await node.ask("Where is my parcel?", as: "acme.query", id: "before").status == .ok)

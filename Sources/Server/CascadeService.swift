@@ -16,6 +16,8 @@ public final class CascadeService: Sendable {
     let ledger: any LedgerStore
     let rateLimiter: RateLimiter
     let inFlight: InFlightLimiter
+    /// Ingest jobs of all tenants that run at once (``ServerConfiguration/maxConcurrentIngestJobs``).
+    let ingestSlots: AsyncSemaphore
     let logger: Logger
     let metrics = ServiceMetrics()
     /// Pooled connections to model endpoints (LLM and embeddings), with a cap per endpoint.
@@ -61,6 +63,7 @@ public final class CascadeService: Sendable {
                     ? DashboardSessions.loadSecret(path: data.sessionSecretPath) : DashboardSessions.randomSecret()))
         rateLimiter = RateLimiter(rate: configuration.rateLimitPerSecond, burst: configuration.rateLimitBurst)
         inFlight = InFlightLimiter(limit: configuration.maxInFlightPerTenant)
+        ingestSlots = AsyncSemaphore(limit: configuration.maxConcurrentIngestJobs)
         let transport = PooledHTTPTransport(maxPerEndpoint: configuration.maxConcurrentRequestsPerLLMEndpoint)
         llmTransport = transport
         defaultEmbedder = Self.pooled(
@@ -133,7 +136,8 @@ public final class CascadeService: Sendable {
             knowledgeBase: try TenantKnowledgeBase(
                 path: path, embedder: embedder, batcher: batcher(for: embedder), sharing: sharing,
                 loadModel: loadModel, clock: configuration.clock),
-            uploadsDirectory: try data.uploadsDirectory(tenant: tenant), clock: configuration.clock)
+            uploadsDirectory: try data.uploadsDirectory(tenant: tenant), clock: configuration.clock,
+            ingestSlots: ingestSlots)
         return runtimes.withLock { runtimes in
             if let existing = runtimes[tenant] { return existing }
             runtimes[tenant] = runtime

@@ -32,6 +32,9 @@ public struct ServerConfiguration: Sendable {
     public var maxConcurrentRequestsPerLLMEndpoint = 8
     /// Ingest jobs one tenant may have queued or running.
     public var maxQueuedJobsPerTenant = 16
+    /// Ingest jobs of all tenants that parse and embed at the same time (the others wait, queued):
+    /// embedding already uses every core, so more at once only adds threads and memory.
+    public var maxConcurrentIngestJobs = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
     /// Keep the dashboard's session secret in `<data>/session.secret` (created when missing) so
     /// sessions survive restarts and every node on the same data accepts them. `cascade mcp`,

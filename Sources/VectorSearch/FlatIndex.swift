@@ -34,9 +34,11 @@ public struct FlatIndex: Sendable {
         matrix.storage.withUnsafeBufferPointer { a in
             query.withUnsafeBufferPointer { x in
                 out.withUnsafeMutableBufferPointer { y in
-                    cblas_sgemv(
-                        CblasRowMajor, CblasNoTrans, Int32(n), Int32(dimension), 1.0,
-                        a.baseAddress, Int32(dimension), x.baseAddress, 1, 0.0, y.baseAddress, 1)
+                    BLASCallLimit.run {
+                        cblas_sgemv(
+                            CblasRowMajor, CblasNoTrans, Int32(n), Int32(dimension), 1.0,
+                            a.baseAddress, Int32(dimension), x.baseAddress, 1, 0.0, y.baseAddress, 1)
+                    }
                 }
             }
         }
@@ -101,10 +103,12 @@ public struct FlatIndex: Sendable {
         matrix.storage.withUnsafeBufferPointer { a in
             q.storage.withUnsafeBufferPointer { qp in
                 out.withUnsafeMutableBufferPointer { c in
-                    cblas_sgemm(
-                        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(dimension), 1.0,
-                        qp.baseAddress, Int32(dimension), a.baseAddress, Int32(dimension), 0.0,
-                        c.baseAddress, Int32(n))
+                    BLASCallLimit.run {
+                        cblas_sgemm(
+                            CblasRowMajor, CblasNoTrans, CblasTrans, Int32(m), Int32(n), Int32(dimension), 1.0,
+                            qp.baseAddress, Int32(dimension), a.baseAddress, Int32(dimension), 0.0,
+                            c.baseAddress, Int32(n))
+                    }
                 }
             }
         }

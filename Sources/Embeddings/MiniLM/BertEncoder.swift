@@ -1,6 +1,7 @@
 import CBLAS
 import CKernels
 import Foundation
+import VectorSearch
 
 /// The BERT forward pass on BLAS: embeddings + LayerNorm, then per layer multi-head
 /// self-attention and a GELU feed-forward block, each with a residual and LayerNorm; then mean
@@ -342,10 +343,12 @@ public final class BertEncoder: @unchecked Sendable {
         }
         out.withUnsafeMutableBufferPointer { out in
             input.withUnsafeBufferPointer { input in
-                cblas_sgemm(
-                    CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inputs), 1,
-                    input.baseAddress, Int32(inputs), weight.baseAddress, Int32(inputs), 0, out.baseAddress,
-                    Int32(outputs))
+                BLASCallLimit.run {
+                    cblas_sgemm(
+                        CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(outputs), Int32(inputs), 1,
+                        input.baseAddress, Int32(inputs), weight.baseAddress, Int32(inputs), 0, out.baseAddress,
+                        Int32(outputs))
+                }
             }
         }
     }

@@ -12,10 +12,16 @@ final class TenantRuntime: Sendable {
     let uploadsDirectory: String
     /// Dates the jobs.
     let clock: WallClock
+    /// Shared by every tenant of the service: how many ingest jobs parse and embed at once.
+    let ingestSlots: AsyncSemaphore
 
-    init(tenant: String, knowledgeBase: TenantKnowledgeBase, uploadsDirectory: String, clock: WallClock = .system) {
+    init(
+        tenant: String, knowledgeBase: TenantKnowledgeBase, uploadsDirectory: String, clock: WallClock = .system,
+        ingestSlots: AsyncSemaphore = AsyncSemaphore(limit: 2)
+    ) {
         self.tenant = tenant
         self.clock = clock
+        self.ingestSlots = ingestSlots
         self.knowledgeBase = knowledgeBase
         self.uploadsDirectory = uploadsDirectory
     }
@@ -32,10 +38,15 @@ final class TenantRuntime: Sendable {
         let knowledgeBase = self.knowledgeBase
         let uploads = self.uploadsDirectory
         let clock = self.clock
+        let slots = self.ingestSlots
         await jobs.submit(job) {
-            await Self.run(
-                job.id, staged: staged, name: name, jobs: jobs, knowledgeBase: knowledgeBase, uploads: uploads,
-                clock: clock)
+            // Many tenants uploading at once queue here instead of all embedding at once (which
+            // put ~160 threads into BLAS and crashed the server; see BLASCallLimit).
+            await slots.withSlot {
+                await Self.run(
+                    job.id, staged: staged, name: name, jobs: jobs, knowledgeBase: knowledgeBase, uploads: uploads,
+                    clock: clock)
+            }
         }
         return job
     }

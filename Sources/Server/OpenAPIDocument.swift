@@ -72,7 +72,10 @@ paths:
         Idempotent by `Idempotency-Key` (or `query_id`): a retry returns the recorded outcome with
         `replayed: true` and the header `Idempotent-Replayed: true`; the same key with a different
         question is a 409 and is never answered with the other question's answer. A question over
-        the length limit is refused with 413 before anything is stored.
+        the length limit is refused with 422 (`question-too-long`) before anything is stored: the
+        limit (2,000 by default, `cascade serve --max-question-characters`) holds for characters,
+        and twice it for Unicode scalars, measured after NFC normalisation, which is also the form
+        stored. A request body over the body limit is a 413.
       parameters:
         - name: Idempotency-Key
           in: header

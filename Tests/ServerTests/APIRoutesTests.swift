@@ -1,5 +1,6 @@
 import Foundation
 import HTTPTypes
+import Metering
 import Server
 import Testing
 
@@ -114,6 +115,21 @@ import Testing
                     "{\"question\":\"\(String(repeating: "a", count: 101))\"}", .unprocessableContent,
                     "question-too-long"
                 ),
+                // One letter and 300,000 combining marks: one character, but not a short question.
+                (
+                    "{\"question\":\"a\(String(repeating: "\u{301}", count: 300_000))\"}", .unprocessableContent,
+                    "question-too-long"
+                ),
+                // 240 scalars in 60 characters (three marks on an x, which has no precomposed form),
+                // and 30 family emoji (one character, seven scalars each).
+                (
+                    "{\"question\":\"\(String(repeating: "x\u{300}\u{301}\u{302}", count: 60))\"}",
+                    .unprocessableContent, "question-too-long"
+                ),
+                (
+                    "{\"question\":\"\(String(repeating: "👩‍👩‍👧‍👦", count: 30))\"}", .unprocessableContent,
+                    "question-too-long"
+                ),
                 ("{\"question\":\"why\",\"query_id\":\"a\\u0000b\"}", .unprocessableContent, "invalid-field"),
                 ("{\"question\":\"why\\u0000\"}", .unprocessableContent, "invalid-field"),
             ]
@@ -124,6 +140,22 @@ import Testing
                 #expect(reply.isProblem)
             }
             #expect(try fixture.ledgerKinds(tenant: "acme").isEmpty)
+        }
+    }
+
+    @Test func questionsAreStoredNormalisedAndAccentedTextPasses() async throws {
+        let fixture = try await ServiceFixture.make { $0.maxQuestionCharacters = 100 }
+        try await fixture.run { api in
+            // "é" typed as e + combining acute: stored as the one precomposed letter.
+            let reply = try await api.ask("Cafe\u{301} opening hours in Zürich — 营业时间?", as: "acme.query", id: "nfc")
+            #expect(reply.status == .ok, "\(reply.text)")
+            let stored = try fixture.ledger.entries(tenant: "acme", queryID: "nfc").first { $0.kind == .query }
+            #expect(
+                stored?.question?.unicodeScalars.elementsEqual("Café opening hours in Zürich — 营业时间?".unicodeScalars)
+                    == true)
+            // The same question typed precomposed is the same question (the id replays).
+            let again = try await api.ask("Café opening hours in Zürich — 营业时间?", as: "acme.query", id: "nfc")
+            #expect(again.json["replayed"] as? Bool == true, "\(again.text)")
         }
     }
 

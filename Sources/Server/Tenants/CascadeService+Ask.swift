@@ -15,15 +15,7 @@ extension CascadeService {
     func ask(
         tenant: String, question: String, queryID: String?, conversationID: String?, userID: String?
     ) async throws -> Resolution {
-        let limit = configuration.maxQuestionCharacters
-        if question.count > limit {
-            throw Problem(
-                .unprocessableContent, code: "question-too-long", title: "Question too long",
-                detail: "the question has \(question.count) characters; the limit is \(limit). Nothing was recorded.")
-        }
-        if question.unicodeScalars.contains("\u{0}") {
-            throw Problem.unprocessable("\"question\" must not contain NUL characters")
-        }
+        let question = try QuestionText.checked(question, maxCharacters: configuration.maxQuestionCharacters)
         let queryID = try Identifier.validate(queryID, field: "query_id") ?? "q_" + UUID().uuidString.lowercased()
         let conversationID = try Identifier.validate(conversationID, field: "conversation_id")
         let userID = try Identifier.validate(userID, field: "user_id")

@@ -318,7 +318,7 @@ struct DashboardRoutes {
         let fields = try await Self.form(request, limit: 256 << 10) ?? [:]
         let access = try await formAccess(request, fields: fields)
         guard case .viewer(let viewer) = access else { return access.refusal! }
-        let id = try context.parameters.require("query_id")
+        let id = try context.pathID("query_id")
         guard let answer = fields["answer"]?.trimmingCharacters(in: .whitespacesAndNewlines), !answer.isEmpty,
             answer.count <= 20_000, !answer.unicodeScalars.contains("\u{0}")
         else {

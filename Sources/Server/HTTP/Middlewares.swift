@@ -29,6 +29,9 @@ struct ProblemMiddleware: RouterMiddleware {
                     headers: [.allow: allowed.joined(separator: ", ")])
             }
             response = try problem.response(from: request, context: context)
+        } catch let error as LedgerError {
+            // A rule of the ledger the route did not check first: the caller's mistake, never a 500.
+            response = try Self.problem(for: error).response(from: request, context: context)
         } catch let error as any HTTPResponseError {
             response = try Self.problem(for: HTTPError(error.status)).response(from: request, context: context)
         } catch let error as any StoreUnavailableError where error.unavailableReason != nil {
@@ -45,6 +48,18 @@ struct ProblemMiddleware: RouterMiddleware {
         }
         response.headers[HTTPField.Name("X-Request-Id")!] = context.id
         return response
+    }
+
+    static func problem(for error: LedgerError) -> Problem {
+        switch error {
+        case .unknownQuery: Problem.notFound(error.description)
+        case .monthFinalized: Problem.conflict(error.description, code: "month-finalized")
+        case .invalidInput, .occurredInFuture, .occurredTooLongAgo: Problem.unprocessable(error.description)
+        case .cannotOpen, .corruptedFinalInvoice:
+            Problem(
+                .internalServerError, code: "ledger-unusable", title: "Ledger unusable",
+                detail: "the ledger cannot be used (\(error.description)); an administrator must look at it")
+        }
     }
 
     static func problem(for error: HTTPError) -> Problem {

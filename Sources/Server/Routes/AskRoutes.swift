@@ -41,7 +41,7 @@ struct AskRoutes {
     /// The recorded outcome and every ledger row of one of the tenant's queries.
     @Sendable func query(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {
         let key = try context.require(.query)
-        let id = try context.parameters.require("query_id")
+        let id = try context.pathID("query_id")
         let rows = try await service.ledger.entries(tenant: key.tenant, queryID: id)
         guard rows.contains(where: { $0.kind == .query }) else {
             throw Problem.notFound("no query \(id) for this tenant")
@@ -66,12 +66,15 @@ struct AskRoutes {
         async throws -> JSONResponse
     {
         let key = try context.require(.admin)
-        let id = try context.parameters.require("query_id")
+        let id = try context.pathID("query_id")
         let body = try await BodyReader.object(
             request, limit: service.configuration.maxBodyBytes, allowed: ["reason"], optional: !reasonRequired)
         let reason = try body.string("reason", required: reasonRequired)
         if let reason, reason.trimmingCharacters(in: .whitespaces).isEmpty || reason.count > 2000 {
             throw Problem.unprocessable("\"reason\" must say why, in at most 2,000 characters")
+        }
+        if reason?.unicodeScalars.contains("\u{0}") == true {
+            throw Problem.unprocessable("\"reason\" must not contain NUL characters")
         }
         let rows = try await service.ledger.entries(tenant: key.tenant, queryID: id)
         guard let query = rows.first(where: { $0.kind == .query }) else {
@@ -82,8 +85,11 @@ struct AskRoutes {
                 "query \(id) was \(query.tier), not resolved: only resolutions can be \(outcome)",
                 code: "not-a-resolution")
         }
-        if rows.contains(where: { $0.kind == .correction && $0.outcome == outcome }) {
-            throw Problem.conflict("query \(id) is already \(outcome)", code: "already-\(outcome)")
+        // A voided resolution is final: it can be neither voided again nor reopened.
+        if let done = rows.first(where: {
+            $0.kind == .correction && ($0.outcome == outcome || $0.outcome == "voided")
+        }) {
+            throw Problem.conflict("query \(id) is already \(done.outcome)", code: "already-\(done.outcome)")
         }
         let row = try await service.ledger.correct(
             tenant: key.tenant, queryID: id, outcome: outcome, answer: nil, note: reason,

@@ -108,7 +108,7 @@ struct DocumentRoutes {
 
     @Sendable func delete(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {
         let key = try context.require(.admin)
-        let docID = try context.parameters.require("doc_id")
+        let docID = try context.pathID("doc_id")
         let knowledgeBase = try service.runtime(for: key.tenant).knowledgeBase
         guard let store = knowledgeBase.currentStore else { throw Problem.notFound("no document \(docID)") }
         let matches = try store.document(docID: docID)
@@ -138,7 +138,7 @@ struct DocumentRoutes {
 
     @Sendable func job(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {
         let key = try context.require(.admin)
-        let id = try context.parameters.require("job_id")
+        let id = try context.pathID("job_id")
         guard let job = try await service.runtime(for: key.tenant).jobs.job(id) else {
             throw Problem.notFound("no job \(id) for this tenant")
         }

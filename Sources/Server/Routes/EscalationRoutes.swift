@@ -19,12 +19,15 @@ struct EscalationRoutes {
 
     @Sendable func resolve(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {
         let key = try context.require(.admin)
-        let id = try context.parameters.require("query_id")
+        let id = try context.pathID("query_id")
         let body = try await BodyReader.object(request, limit: service.configuration.maxBodyBytes, allowed: ["answer"])
         guard let answer = try body.string("answer", required: true),
             !answer.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
         else { throw Problem.unprocessable("\"answer\" must not be empty") }
         guard answer.count <= 20_000 else { throw Problem.unprocessable("\"answer\" is over 20,000 characters") }
+        guard !answer.unicodeScalars.contains("\u{0}") else {
+            throw Problem.unprocessable("\"answer\" must not contain NUL characters")
+        }
         let rows = try await service.ledger.entries(tenant: key.tenant, queryID: id)
         guard let query = rows.first(where: { $0.kind == .query }) else {
             throw Problem.notFound("no query \(id) for this tenant")

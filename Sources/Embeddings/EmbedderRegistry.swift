@@ -35,6 +35,20 @@ public enum EmbedderRegistry {
         }
     }
 
+    /// The dimension of the vectors model `modelID` makes, when this build knows the model (nil for
+    /// a hosted model or an unknown id, whose dimension only its vectors can tell).
+    public static func knownDimension(ofModelID modelID: String) -> Int? {
+        if modelID.hasPrefix("hashing-v1-"), let size = Int(modelID.dropFirst("hashing-v1-".count)), size > 0 {
+            return size
+        }
+        if modelID == MiniLMEmbedder.defaultModelID || modelID == MiniLMEmbedder.int8ModelID
+            || MiniLMEmbedder.retiredInt8ModelIDs.contains(modelID)
+        {
+            return 384
+        }
+        return nil
+    }
+
     /// The embedder that produces vectors with model id `modelID` and `dimension` (as recorded in a store).
     public static func embedder(forModelID modelID: String, dimension: Int? = nil) throws(EmbeddingError)
         -> any Embedder

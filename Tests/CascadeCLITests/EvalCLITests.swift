@@ -158,12 +158,12 @@ struct EvalCLITests {
         #expect(wrong.isEmpty != text.stdout.contains("Wrong resolutions: \(wrong.joined(separator: ", "))\n"))
     }
 
-    /// Two 384-d unit vectors along the first two axes, as a .npy file.
-    func twoVectors() -> Data {
-        var values = [Float](repeating: 0, count: 2 * 384)
+    /// Two unit vectors along the first two axes (384-d unless said), as a .npy file.
+    func twoVectors(dimension: Int = 384) -> Data {
+        var values = [Float](repeating: 0, count: 2 * dimension)
         values[0] = 1
-        values[384 + 1] = 1
-        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 384), }"
+        values[dimension + 1] = 1
+        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, \(dimension)), }"
         header += String(repeating: " ", count: (64 - (10 + header.utf8.count + 1) % 64) % 64) + "\n"
         var npy =
             Data([0x93]) + Data("NUMPY".utf8)
@@ -171,6 +171,30 @@ struct EvalCLITests {
         npy.append(Data(header.utf8))
         values.withUnsafeBufferPointer { npy.append($0) }
         return npy
+    }
+
+    @Test("import-vectors refuses vectors whose dimension is not the named model's, and writes nothing")
+    func importVectorsChecksTheModelsDimension() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write(
+            "corpus.jsonl", Data("{\"_id\": \"a\", \"text\": \"alpha\"}\n{\"_id\": \"b\", \"text\": \"beta\"}\n".utf8))
+        try dir.write("ten.npy", twoVectors(dimension: 10))
+        for model in ["minilm", "sentence-transformers/all-MiniLM-L6-v2", "hashing"] {
+            let refused = try CLIProcess.run([
+                "import-vectors", "--corpus", dir.path("corpus.jsonl"), "--vectors", dir.path("ten.npy"), "--model",
+                model, "--kb", dir.path("kb.sqlite"),
+            ])
+            #expect(refused.status == 2, "\(model): \(refused.stderr)")
+            #expect(refused.stderr.contains("10 dimensions") && refused.stderr.contains("384"), "\(refused.stderr)")
+            #expect(refused.stderr.contains("ten.npy"), "the file is named: \(refused.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: dir.path("kb.sqlite")), "nothing written")
+        }
+        // A model this build does not know is taken at its word (only its vectors tell its dimension).
+        let other = try CLIProcess.run([
+            "import-vectors", "--corpus", dir.path("corpus.jsonl"), "--vectors", dir.path("ten.npy"), "--model",
+            "acme/tiny-embedder", "--kb", dir.path("kb.sqlite"),
+        ])
+        #expect(other.status == 0, "\(other.stderr)")
     }
 
     @Test(

@@ -74,6 +74,16 @@ struct ImportVectorsCommand: AsyncParsableCommand {
                 throw IngestError.pathNotFound(file)
             }
             let matrix = try NPYMatrix(contentsOf: URL(fileURLWithPath: vectors))  // shape and type, before any write
+            // A store must never say a model made vectors it could not have made (10-dimensional
+            // "MiniLM" vectors were once recorded as "all-MiniLM-L6-v2 (10 dimensions)").
+            if let expected = EmbedderRegistry.knownDimension(ofModelID: modelID), matrix.dimension != expected {
+                throw IngestError.malformed(
+                    source: vectors, line: nil,
+                    reason:
+                        "\(vectors): the vectors have \(matrix.dimension) dimensions but \(modelID) makes \(expected)-dimensional "
+                        + "vectors; compute them with that model or name the model that did with --model. Nothing was written"
+                )
+            }
             if let bad = matrix.firstNonFinite() {
                 throw IngestError.malformed(
                     source: vectors, line: nil,

@@ -7,6 +7,10 @@ import VectorSearch
 @main
 enum EntryPoint {
     static func main() async {
+        // Ledgers, knowledge bases, uploads, keys and secrets are the operator's alone: files this
+        // process creates are 0600 and folders 0700, whatever the shell's umask (issue 33 found
+        // them world-readable).
+        umask(0o077)
         // See BLASCoreSelection: OpenBLAS reads its settings only when it loads. Re-executing
         // costs about half of a short command's start-up, so only commands that compute with
         // BLAS (embedding, search, evaluation, the service) pay for it.

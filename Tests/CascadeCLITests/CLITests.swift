@@ -13,6 +13,28 @@ struct CLITests {
         return dir.path("kb-docs")
     }
 
+    @Test("what cascade creates (control store, ledger, knowledge base, secrets) only its owner can read")
+    func createdFilesAreOwnerOnly() throws {
+        let dir = try TemporaryDirectory()
+        let data = dir.path("data")
+        try dir.write("docs/guide.md", "# Guide\n\nRun the backup command every night.\n")
+        umask(0o022)  // a shell's usual umask: cascade must not depend on it
+        #expect(try CLIProcess.run(["tenants", "create", "acme", "--data", data]).status == 0)
+        #expect(
+            try CLIProcess.run(["keys", "create", "--tenant", "acme", "--scope", "admin", "--data", data]).status == 0)
+        let ingest = try CLIProcess.run([
+            "ingest", dir.path("docs"), "--tenant", "acme", "--data", data, "--embedder", "hashing",
+        ])
+        #expect(ingest.status == 0, "\(ingest.stderr)")
+        let paths = try FileManager.default.subpathsOfDirectory(atPath: data)
+        #expect(paths.count >= 3, "\(paths)")
+        for path in paths {
+            let attributes = try FileManager.default.attributesOfItem(atPath: data + "/" + path)
+            let mode = (attributes[.posixPermissions] as? Int ?? 0o777) & 0o777
+            #expect(mode & 0o077 == 0, "\(path) is \(String(mode, radix: 8))")
+        }
+    }
+
     @Test("ingest --json prints the documented summary; a second run embeds nothing")
     func ingestJSON() throws {
         let dir = try TemporaryDirectory()

@@ -44,6 +44,24 @@ struct NoCreateOnReadTests {
         }
     }
 
+    @Test("reads of an empty file refuse it and leave it empty (no schema written into it)")
+    func readsOfAnEmptyFileWriteNothing() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("empty.sqlite", Data())
+        let kb = dir.path("empty.sqlite")
+        for command in [
+            ["search", "wal", "--kb", kb], ["search", "wal", "--kb", kb, "--mode", "keyword"], ["stats", "--kb", kb],
+            ["ask", "how do I vacuum", "--tenant", "t", "--kb", kb, "--ledger", dir.path("l.sqlite")],
+        ] {
+            let result = try CLIProcess.run(command)
+            #expect(result.status == 2, "\(command.joined(separator: " ")): \(result.stderr)")
+            #expect(result.stderr.contains("empty"), "\(result.stderr)")
+            let size = try FileManager.default.attributesOfItem(atPath: kb)[.size] as? NSNumber
+            #expect(size?.intValue == 0, "\(command.joined(separator: " ")) wrote into the file")
+            #expect(!FileManager.default.fileExists(atPath: kb + "-wal"))
+        }
+    }
+
     @Test("ingest of a missing folder and a failed import-vectors leave no store behind")
     func failedWritesCreateNothing() throws {
         let dir = try TemporaryDirectory()

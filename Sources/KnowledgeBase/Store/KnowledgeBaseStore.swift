@@ -33,6 +33,21 @@ public struct KnowledgeBaseStore: Sendable {
         }
     }
 
+    /// Opens a knowledge base that must already exist, for commands that only read one: a missing
+    /// or empty file is refused, never created or given a schema (`search` on an empty file once
+    /// wrote a whole schema into it).
+    public init(existingAt path: String) throws(StoreError) {
+        guard let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? NSNumber else {
+            throw .cannotOpen(path: path, reason: "no such file; create it with `cascade ingest <folder> --kb \(path)`")
+        }
+        guard size.intValue > 0 else {
+            throw .cannotOpen(
+                path: path,
+                reason: "the file is empty, so not a knowledge base; `cascade ingest <folder> --kb \(path)` makes one")
+        }
+        try self.init(path: path)
+    }
+
     /// Wraps an already open database (tests use a temporary file or an in-memory queue).
     public init(writer: any DatabaseWriter, path: String = ":memory:") throws {
         self.writer = writer

@@ -129,7 +129,7 @@ struct AskCommand: AsyncParsableCommand {
                 path: kbPath, reason: "no such file; check --kb (leave it out to use the tenant's)")
         }
         if FileManager.default.fileExists(atPath: kbPath) {
-            retriever = try Retriever(store: try KnowledgeBaseStore(path: kbPath))
+            retriever = try Retriever(store: try KnowledgeBaseStore(existingAt: kbPath))
         } else {
             Terminal.note("note: no knowledge base at \(kbPath): the RAG tier is skipped")
         }

@@ -67,7 +67,7 @@ struct EvaluationOptions: ParsableArguments {
                 throw StoreError.cannotOpen(
                     path: kb, reason: "no such file; drop --kb to ingest the set's corpus into the cache")
             }
-            let store = try KnowledgeBaseStore(path: kb)
+            let store = try KnowledgeBaseStore(existingAt: kb)
             var chosen: (any Embedder)?
             if let embedder { chosen = try await EmbedderRegistry.embedder(named: embedder) }
             return (set, try Retriever(store: store, embedder: chosen))

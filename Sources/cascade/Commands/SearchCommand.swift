@@ -103,7 +103,7 @@ struct SearchCommand: AsyncParsableCommand {
                     path: kbPath, reason: "no such file; check --kb/--tenant/--data, or create it with `cascade ingest`"
                 )
             }
-            let kb = try KnowledgeBaseStore(path: kbPath)
+            let kb = try KnowledgeBaseStore(existingAt: kbPath)
             var embedder: (any Embedder)?
             if mode == .keyword, let model = try kb.embeddingModel() {
                 // BM25 needs no model: a missing one only matters if a vector is asked for.

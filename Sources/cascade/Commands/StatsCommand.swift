@@ -89,7 +89,7 @@ struct StatsCommand: AsyncParsableCommand {
                 throw StoreError.cannotOpen(
                     path: kbPath, reason: "no such file; create it with `cascade ingest <folder> --kb \(kbPath)`")
             }
-            let stats = try KnowledgeBaseStore(path: kbPath).stats()
+            let stats = try KnowledgeBaseStore(existingAt: kbPath).stats()
             let output = Output(
                 path: kbPath, documents: stats.documents, chunks: stats.chunks, vectors: stats.vectors,
                 chunks_without_vector: stats.chunksWithoutVector, collections: stats.collections,

@@ -1,12 +1,19 @@
 import Foundation
+import Synchronization
 
 /// A Debian tool that turns a binary document into text (`pdftotext`, `pandoc`), run with no
-/// shell, its stderr discarded, and a deadline: a hostile file cannot hold an ingest forever.
+/// shell, its stderr discarded, a deadline, and limits on its memory and CPU time set in the
+/// child by util-linux's `prlimit`: a hostile file can neither hold an ingest forever nor take
+/// the node's memory (a Word bomb once drove pandoc to 6.2 GB; with the limit it stops at 2 GB).
 struct ExtractionTool {
     var name: String
     /// The Debian package that installs it (named in the error when it is missing).
     var package: String
     var timeout: TimeInterval = 60
+    /// The child's address-space limit (`RLIMIT_AS`).
+    var memoryBytes = 2 << 30
+    /// The child's CPU-time limit (`RLIMIT_CPU`), in seconds.
+    var cpuSeconds: Int { max(1, Int(timeout.rounded(.up))) }
 
     /// The tool's standard output for `arguments`.
     /// - Throws: ``IngestError/extractionToolMissing(source:tool:package:)`` without the tool,
@@ -15,16 +22,26 @@ struct ExtractionTool {
         guard let tool = Self.find(name) else {
             throw .extractionToolMissing(source: source, tool: name, package: package)
         }
+        // Never without the limits (no silent fallback to an unbounded child).
+        guard let prlimit = Self.find("prlimit") else {
+            throw .extractionToolMissing(source: source, tool: "prlimit", package: "util-linux")
+        }
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
+        process.executableURL = URL(fileURLWithPath: prlimit)
+        process.arguments = ["--as=\(memoryBytes)", "--cpu=\(cpuSeconds)", "--core=0", "--", tool] + arguments
         let stdout = Pipe()
         process.standardOutput = stdout
         process.standardError = FileHandle.nullDevice
         let output: Data
+        let timedOut = Mutex(false)
         do {
             try process.run()
-            let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
+            let watchdog = DispatchWorkItem {
+                if process.isRunning {
+                    timedOut.withLock { $0 = true }
+                    process.terminate()
+                }
+            }
             DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: watchdog)
             output = stdout.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
@@ -34,10 +51,16 @@ struct ExtractionTool {
         }
         if process.terminationReason == .uncaughtSignal {
             throw .malformed(
-                source: source, line: nil, reason: "\(name) did not finish within \(Int(timeout)) s (\(failure))")
+                source: source, line: nil,
+                reason: timedOut.withLock { $0 }
+                    ? "\(name) did not finish within \(Int(timeout)) s (\(failure))"
+                    : "\(name) was stopped by its limits (\(memoryBytes >> 20) MB of memory, \(cpuSeconds) s of CPU) or crashed (\(failure))"
+            )
         }
         guard process.terminationStatus == 0 else {
-            throw .malformed(source: source, line: nil, reason: "\(name) failed (\(failure))")
+            throw .malformed(
+                source: source, line: nil,
+                reason: "\(name) failed or ran out of its \(memoryBytes >> 20) MB memory limit (\(failure))")
         }
         return output
     }

@@ -34,6 +34,8 @@ public enum CascadeServer {
         let configuration = service.configuration
         var app = Application(
             router: buildRouter(service: service),
+            server: .http1(
+                configuration: .init(idleTimeout: .milliseconds(Int64(configuration.idleTimeoutSeconds * 1000)))),
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "cascade"),
             onServerRunning: { channel in

@@ -30,6 +30,10 @@ public struct ServerConfiguration: Sendable {
     public var maxInFlightPerTenant = 32
     /// Requests to one LLM endpoint in progress at once (past that, questions escalate at once).
     public var maxConcurrentRequestsPerLLMEndpoint = 8
+    /// A connection that sends nothing for this long is closed (idle keep-alive connections, and
+    /// clients that open a socket and never finish a request): ~20,000 idle sockets once made a
+    /// node unreachable.
+    public var idleTimeoutSeconds = 60.0
     /// Ingest jobs one tenant may have queued or running.
     public var maxQueuedJobsPerTenant = 16
     /// Ingest jobs of all tenants that parse and embed at the same time (the others wait, queued):

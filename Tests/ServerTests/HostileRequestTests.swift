@@ -5,6 +5,10 @@ import Server
 import TestSupport
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// What an attacker or a careless integrator sends, against the live service: each gets one clear
 /// 4xx problem and changes nothing (issue 33's second round).
 @Suite struct HostileRequestTests {
@@ -58,6 +62,44 @@ import Testing
                 .post, "/v1/queries/r1/reopen", as: "acme.admin", body: #"{"reason":"wrong"}"#)
             #expect(reopened.status == .conflict && reopened.problemCode == "already-voided", "\(reopened.text)")
             #expect(try fixture.ledgerKinds(tenant: "acme", queryID: "r1").filter { $0 == "correction" }.count == 1)
+        }
+    }
+
+    @Test("a connection that sends nothing, or half a request, is closed by the server after the idle timeout")
+    func idleConnectionsAreClosed() async throws {
+        let fixture = try await ServiceFixture.make { $0.idleTimeoutSeconds = 1 }
+        try await fixture.run { api in
+            let port = try #require(UInt16(api.client.base.split(separator: ":").last ?? ""))
+            for partial in ["", "GET /v1/jobs HTTP/1.1\r\nHost: x\r\n"] {
+                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                #expect(fd >= 0)
+                defer { close(fd) }
+                var address = sockaddr_in()
+                address.sin_family = sa_family_t(AF_INET)
+                address.sin_port = port.bigEndian
+                address.sin_addr.s_addr = inet_addr("127.0.0.1")
+                let connected = withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                    }
+                }
+                #expect(connected == 0)
+                if !partial.isEmpty { _ = partial.withCString { send(fd, $0, strlen($0), 0) } }
+                // The read ends when the server closes the socket (0 bytes: EOF); the 120 s receive
+                // timeout only ends a test whose server never does (then recv returns -1).
+                var limit = timeval(tv_sec: 120, tv_usec: 0)
+                setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
+                var buffer = [UInt8](repeating: 0, count: 4096)
+                var received = 0
+                var last = 0
+                repeat {
+                    last = recv(fd, &buffer, buffer.count, 0)
+                    if last > 0 { received += last }
+                } while last > 0
+                #expect(
+                    last == 0,
+                    "the server closed the idle connection (\(partial.isEmpty ? "silent" : "half a request"))")
+            }
         }
     }
 }

@@ -29,6 +29,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Requests per key allowed in a burst.") var burst = 100.0
     @Option(help: "Requests one tenant may have in progress at once.") var maxInFlight = 32
     @Option(help: "Longest question, in characters.") var maxQuestionCharacters = 2000
+    @Option(help: "Close a connection that sends nothing for this many seconds.") var idleTimeout = 60.0
     @Option(help: "Largest uploaded document, in bytes.") var maxUploadBytes = 16 << 20
     @Option(
         help:
@@ -46,6 +47,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard maxInFlight >= 1, maxQuestionCharacters >= 1, maxUploadBytes >= 1, maxEndpointRequests >= 1 else {
             throw ValidationError("limits must be positive")
         }
+        guard idleTimeout > 0, idleTimeout.isFinite else { throw ValidationError("--idle-timeout must be > 0 seconds") }
     }
 
     func run() async throws {
@@ -59,6 +61,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.rateLimitBurst = burst
             configuration.maxInFlightPerTenant = maxInFlight
             configuration.maxQuestionCharacters = maxQuestionCharacters
+            configuration.idleTimeoutSeconds = idleTimeout
             configuration.maxUploadBytes = maxUploadBytes
             configuration.batchQueryEmbeddings = batchEmbeddings
             configuration.maxConcurrentRequestsPerLLMEndpoint = maxEndpointRequests

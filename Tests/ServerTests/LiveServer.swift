@@ -38,7 +38,14 @@ enum LiveServer {
                 break
             }
             guard let port else { throw FixtureError("the server stopped before it listened") }
-            let http = HTTPClient(eventLoopGroupProvider: .singleton)
+            // As many connections as a test's concurrent requests (the default 8 made 200 concurrent
+            // uploads wait in the pool past its timeout on a loaded machine), and a connect timeout
+            // that only ends a hung test.
+            var settings = HTTPClient.Configuration(
+                timeout: .init(connect: .seconds(120)),
+                connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256))
+            settings.httpVersion = .http1Only
+            let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: settings)
             let client = LiveClient(http: http, base: "http://127.0.0.1:\(port)")
             let result: Result<Value, any Error>
             do { result = .success(try await body(client)) } catch { result = .failure(error) }

@@ -228,6 +228,7 @@ paths:
                 type: object
                 required: [doc_id, collection, removed]
                 properties: { doc_id: { type: string }, collection: { type: string }, removed: { type: boolean } }
+        "400": { $ref: "#/components/responses/Problem" }
         "401": { $ref: "#/components/responses/Problem" }
         "403": { $ref: "#/components/responses/Problem" }
         "404": { $ref: "#/components/responses/Problem" }
@@ -256,6 +257,7 @@ paths:
           description: The job.
           content:
             application/json: { schema: { $ref: "#/components/schemas/Job" } }
+        "400": { $ref: "#/components/responses/Problem" }
         "401": { $ref: "#/components/responses/Problem" }
         "403": { $ref: "#/components/responses/Problem" }
         "404": { $ref: "#/components/responses/Problem" }
@@ -275,6 +277,7 @@ paths:
                   - type: object
                     required: [ledger]
                     properties: { ledger: { type: array, items: { $ref: "#/components/schemas/LedgerEntry" } } }
+        "400": { $ref: "#/components/responses/Problem" }
         "401": { $ref: "#/components/responses/Problem" }
         "404": { $ref: "#/components/responses/Problem" }
   /v1/queries/{query_id}/reopen:

@@ -32,10 +32,15 @@ public enum CascadeServer {
         service: CascadeService, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let configuration = service.configuration
+        let limits = ConnectionLimits(
+            maxConnections: configuration.maxConnections, headerTimeoutSeconds: configuration.headerTimeoutSeconds,
+            bodyTimeoutSeconds: configuration.bodyTimeoutSeconds)
         var app = Application(
             router: buildRouter(service: service),
             server: .http1(
-                configuration: .init(idleTimeout: .milliseconds(Int64(configuration.idleTimeoutSeconds * 1000)))),
+                configuration: .init(
+                    additionalChannelHandlers: [ConnectionGuard(limits: limits)],
+                    idleTimeout: .milliseconds(Int64(configuration.idleTimeoutSeconds * 1000)))),
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "cascade"),
             onServerRunning: { channel in

@@ -18,6 +18,15 @@ info:
     with a `currency`; absent values are written as `null`; every error is
     `application/problem+json` (RFC 9457) with a stable `type`, a `detail` and the `request_id`
     (also in the `X-Request-Id` header of every response).
+
+    Connection limits (`cascade serve --help`): a request's headers must arrive within
+    `--header-timeout` seconds of its first byte (else the connection is closed), its body within
+    `--body-timeout` seconds of its headers (else `408` with type `body-timeout`); past
+    `--max-connections` open connections a request gets `503` (`too-many-connections`); a request
+    that is not valid HTTP/1.1 (a NUL in a header) gets `400` (`malformed-http`). A body is read
+    whole before the request counts against its tenant's in-flight slots, and admin and query keys
+    have separate slots. `/readyz` answers `503` (`knowledge-base-failed`) while a tenant's
+    knowledge base failed to load.
 servers:
   - url: http://127.0.0.1:8080
 security:
@@ -512,7 +521,7 @@ components:
         ingested_at: { type: string, format: date-time }
     Job:
       type: object
-      required: [job_id, tenant, status, phase, files, documents, chunks_total, chunks_embedded, chunks_written, progress, created_at, started_at, finished_at, error]
+      required: [job_id, tenant, status, phase, files, documents, chunks_total, chunks_to_embed, chunks_embedded, chunks_written, progress, created_at, started_at, finished_at, error, resumed_after_restart]
       properties:
         job_id: { type: string }
         tenant: { type: string }
@@ -521,6 +530,7 @@ components:
         files: { type: array, items: { type: string } }
         documents: { type: integer }
         chunks_total: { type: integer }
+        chunks_to_embed: { type: integer, description: "chunks whose text has no stored vector yet; chunks_embedded counts up to it while embedding" }
         chunks_embedded: { type: integer }
         chunks_written: { type: integer }
         progress: { type: [number, "null"] }
@@ -528,6 +538,7 @@ components:
         started_at: { type: [string, "null"], format: date-time }
         finished_at: { type: [string, "null"], format: date-time }
         error: { type: [string, "null"] }
+        resumed_after_restart: { type: boolean, description: "the node stopped before the job finished and ran it again at start-up: an accepted upload is never lost" }
     LedgerEntry:
       type: object
       required: [sequence, kind, query_id, tenant, conversation_id, user_id, tier, outcome, question, answer, citations, confidence, cost_micros, tokens_in, tokens_out, latency_ms, occurred_at, recorded_at, note, hash]

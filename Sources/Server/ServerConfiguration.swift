@@ -1,5 +1,6 @@
 import Cascade
 import Foundation
+import Hummingbird
 import Metering
 
 /// How `cascade serve` runs: where, on which data, and the limits that protect it.
@@ -26,7 +27,9 @@ public struct ServerConfiguration: Sendable {
     /// Per-key token bucket: sustained requests per second, and burst.
     public var rateLimitPerSecond = 50.0
     public var rateLimitBurst = 100.0
-    /// Requests one tenant may have in progress at once; more get 429 until one finishes.
+    /// Requests one tenant may have in progress at once with keys of one scope (its admin keys
+    /// and its query keys each have this many); more get 429 until one finishes. A request holds
+    /// a slot only once its body has arrived.
     public var maxInFlightPerTenant = 32
     /// Requests to one LLM endpoint in progress at once (past that, questions escalate at once).
     public var maxConcurrentRequestsPerLLMEndpoint = 8
@@ -34,6 +37,13 @@ public struct ServerConfiguration: Sendable {
     /// clients that open a socket and never finish a request): ~20,000 idle sockets once made a
     /// node unreachable.
     public var idleTimeoutSeconds = 60.0
+    /// A request's header block must arrive within this long of its first byte.
+    public var headerTimeoutSeconds = 10.0
+    /// A request's body must arrive within this long of its headers (408 otherwise): a client
+    /// sending a byte now and then is never idle, but cannot hold a connection past this.
+    public var bodyTimeoutSeconds = 30.0
+    /// Connections open at once; past it a request gets 503 and its connection is closed.
+    public var maxConnections = 4096
     /// Ingest jobs one tenant may have queued or running.
     public var maxQueuedJobsPerTenant = 16
     /// Ingest jobs of all tenants that parse and embed at the same time (the others wait, queued):
@@ -50,4 +60,9 @@ public struct ServerConfiguration: Sendable {
     public var clock = WallClock.system
 
     public init() {}
+
+    /// The largest body a request to this path may send: an upload's, or a JSON body's.
+    func bodyLimit(for request: Request) -> Int {
+        request.method == .post && request.uri.path.hasSuffix("/documents") ? maxUploadBytes : maxBodyBytes
+    }
 }

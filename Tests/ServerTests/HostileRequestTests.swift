@@ -5,10 +5,6 @@ import Server
 import TestSupport
 import Testing
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// What an attacker or a careless integrator sends, against the live service: each gets one clear
 /// 4xx problem and changes nothing (issue 33's second round).
 @Suite struct HostileRequestTests {
@@ -69,37 +65,131 @@ import Testing
     func idleConnectionsAreClosed() async throws {
         let fixture = try await ServiceFixture.make { $0.idleTimeoutSeconds = 1 }
         try await fixture.run { api in
-            let port = try #require(UInt16(api.client.base.split(separator: ":").last ?? ""))
             for partial in ["", "GET /v1/jobs HTTP/1.1\r\nHost: x\r\n"] {
-                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-                #expect(fd >= 0)
-                defer { close(fd) }
-                var address = sockaddr_in()
-                address.sin_family = sa_family_t(AF_INET)
-                address.sin_port = port.bigEndian
-                address.sin_addr.s_addr = inet_addr("127.0.0.1")
-                let connected = withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                    }
-                }
-                #expect(connected == 0)
-                if !partial.isEmpty { _ = partial.withCString { send(fd, $0, strlen($0), 0) } }
-                // The read ends when the server closes the socket (0 bytes: EOF); the 120 s receive
-                // timeout only ends a test whose server never does (then recv returns -1).
-                var limit = timeval(tv_sec: 120, tv_usec: 0)
-                setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, socklen_t(MemoryLayout<timeval>.size))
-                var buffer = [UInt8](repeating: 0, count: 4096)
-                var received = 0
-                var last = 0
-                repeat {
-                    last = recv(fd, &buffer, buffer.count, 0)
-                    if last > 0 { received += last }
-                } while last > 0
+                let connection = try RawConnection(api.client.base)
+                if !partial.isEmpty { connection.send(partial) }
+                // The read ends when the server closes the socket; its 120 s limit only ends a test
+                // whose server never does.
                 #expect(
-                    last == 0,
+                    connection.readToEnd().closed,
                     "the server closed the idle connection (\(partial.isEmpty ? "silent" : "half a request"))")
             }
+        }
+    }
+
+    @Test("headers sent a byte at a time are cut off by the header timeout, though the connection is never idle")
+    func slowHeadersAreCutOff() async throws {
+        let fixture = try await ServiceFixture.make {
+            $0.idleTimeoutSeconds = 600  // never reached: a byte arrives every 100 ms
+            $0.headerTimeoutSeconds = 1
+        }
+        try await fixture.run { api in
+            let connection = try RawConnection(api.client.base)
+            var sent = 0
+            // Endless headers, a byte at a time; the loop's bound only ends a test whose server
+            // never closes (1,200 bytes = 120 s).
+            let drip =
+                Array("GET /v1/jobs HTTP/1.1\r\nHost: x\r\nX-Slow: ".utf8)
+                + Array(repeating: UInt8(ascii: "a"), count: 1200)
+            for byte in drip {
+                guard connection.send([byte]) else { break }
+                sent += 1
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(sent < drip.count, "the server closed the connection before the headers ended")
+        }
+    }
+
+    @Test(
+        "query keys sending their bodies slowly lock out nobody: their requests hold no slot, and get 408 at the body timeout"
+    )
+    func slowBodiesHoldNoSlots() async throws {
+        let fixture = try await ServiceFixture.make {
+            $0.maxInFlightPerTenant = 2
+            $0.bodyTimeoutSeconds = 2
+        }
+        try await fixture.run { api in
+            let token = try #require(api.keys["acme.query"])
+            // Twice the tenant's slots: each sends its headers and one byte of a 100-byte body.
+            let slow = try (0..<4).map { _ in
+                let connection = try RawConnection(api.client.base)
+                connection.send(
+                    "POST /v1/ask HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\n"
+                        + "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+                return connection
+            }
+            // While those are still sending, the tenant's other requests are served: the query
+            // key's own, and the admin's.
+            let asked = try await api.ask("How long do refunds take?", as: "acme.query")
+            #expect(asked.status == .ok, "\(asked.text)")
+            #expect(try await api.call(.get, "/v1/jobs", as: "acme.admin").status == .ok)
+            for connection in slow {
+                let (text, closed) = connection.readToEnd()
+                #expect(text.hasPrefix("HTTP/1.1 408"), "\(text)")
+                #expect(text.contains("application/problem+json") && text.contains("body-timeout"), "\(text)")
+                #expect(closed)
+            }
+            // Nothing of those questions was recorded.
+            #expect(try fixture.ledgerKinds(tenant: "acme").filter { $0 == "query" }.count == 1)
+        }
+    }
+
+    @Test("past the connection cap a request gets a 503 problem, and a freed connection serves again")
+    func connectionsPastTheCapGet503() async throws {
+        let fixture = try await ServiceFixture.make { $0.maxConnections = 3 }
+        try await fixture.run { api in
+            var open: [RawConnection] = []
+            var refusal: String?
+            // Each connection completes a request before the next opens, so the server counted it.
+            for _ in 0..<8 {
+                let connection = try RawConnection(api.client.base)
+                connection.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                let response = connection.readResponse()
+                open.append(connection)
+                if response.hasPrefix("HTTP/1.1 503") {
+                    refusal = response
+                    break
+                }
+                #expect(response.hasPrefix("HTTP/1.1 200"), "\(response)")
+            }
+            let refused = try #require(refusal, "a connection past the cap was refused")
+            #expect(refused.contains("too-many-connections") && refused.contains("Retry-After"), "\(refused)")
+            #expect(open.count <= 4, "the cap (3) counts the test client's connections too, never more")
+            open.removeAll()  // closes them
+            // The server notices the closes on its own time: poll (the bound only ends a broken test).
+            var served = false
+            for _ in 0..<1200 where !served {
+                let connection = try RawConnection(api.client.base)
+                connection.send("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                served = connection.readToEnd().text.hasPrefix("HTTP/1.1 200")
+                if !served { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(served)
+        }
+    }
+
+    @Test("a NUL in a header gets a 400 problem+json, not an empty 400")
+    func malformedHeadersGetAProblem() async throws {
+        let fixture = try await ServiceFixture.make()
+        try await fixture.run { api in
+            let connection = try RawConnection(api.client.base)
+            connection.send(Array("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Bad: a".utf8) + [0] + Array("b\r\n\r\n".utf8))
+            let (text, closed) = connection.readToEnd()
+            #expect(text.hasPrefix("HTTP/1.1 400"), "\(text)")
+            #expect(text.contains("application/problem+json") && text.contains("malformed-http"), "\(text)")
+            #expect(closed)
+        }
+    }
+
+    @Test("/readyz is 503 while a tenant's knowledge base failed to load; the other tenants are still served")
+    func readinessSaysWhenAKnowledgeBaseFailed() async throws {
+        let fixture = try await ServiceFixture.make()
+        _ = try fixture.directory.write("data/tenants/acme/kb.sqlite", String(repeating: "not a database\n", count: 64))
+        try await fixture.run { api in
+            let ready = try await api.call(.get, "/readyz", as: nil)
+            #expect(ready.status == .serviceUnavailable && ready.problemCode == "knowledge-base-failed", "\(ready.text)")
+            #expect(!ready.text.contains("acme"), "an unauthenticated route does not name tenants")
+            #expect(try await api.ask("How long do refunds take?", as: "beta.query").status == .ok)
         }
     }
 }

@@ -71,6 +71,8 @@ import Testing
             #expect(second.problemCode == "too-many-in-flight")
             let other = try await api.ask("How long do refunds take?", as: "beta.query")
             #expect(other.status == .ok)
+            // The tenant's admin keys have their own slots: widget traffic never locks them out.
+            #expect(try await api.call(.get, "/v1/jobs", as: "acme.admin").status == .ok)
             open()
             #expect(try await slow.status == .ok)
             // The slot is free again once the slow request finished.

@@ -6,15 +6,31 @@ import Hummingbird
 enum BodyReader {
     /// The body's bytes, refused with 413 past `limit`.
     static func bytes(_ request: Request, limit: Int) async throws -> ByteBuffer {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
-            throw Problem.tooLarge("the body has \(length) bytes; the limit is \(limit)")
-        }
         var request = request
+        return try await buffer(&request, limit: limit)
+    }
+
+    /// Reads the whole body into memory and leaves it in `request` (later readers get it at once),
+    /// refused with 413 past `limit`. A body shorter than its `Content-Length` (the connection
+    /// ended early) is refused too, never taken for the whole.
+    @discardableResult
+    static func buffer(_ request: inout Request, limit: Int) async throws -> ByteBuffer {
+        let declared = request.headers[.contentLength].flatMap(Int.init)
+        if let declared, declared > limit {
+            throw Problem.tooLarge("the body has \(declared) bytes; the limit is \(limit)")
+        }
+        let buffer: ByteBuffer
         do {
-            return try await request.collectBody(upTo: limit)
+            buffer = try await request.collectBody(upTo: limit)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw Problem.tooLarge("the body is over the \(limit)-byte limit")
         }
+        if let declared, buffer.readableBytes != declared {
+            throw Problem.badRequest(
+                "the body has \(buffer.readableBytes) bytes but Content-Length says \(declared)",
+                code: "incomplete-body")
+        }
+        return buffer
     }
 
     /// A JSON object body; `allowed` lists the accepted keys (a misspelt field is an error, not ignored).

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import Metering
+import NIOHTTP1
 import Synchronization
 
 /// Turns every error into `application/problem+json` and stamps each response with its
@@ -32,6 +33,13 @@ struct ProblemMiddleware: RouterMiddleware {
         } catch let error as LedgerError {
             // A rule of the ledger the route did not check first: the caller's mistake, never a 500.
             response = try Self.problem(for: error).response(from: request, context: context)
+        } catch let error as HTTPParserError {
+            // The client's connection broke mid-request (a body cut short): nothing was done with
+            // it, and the answer most likely reaches no one.
+            context.logger.debug("request body cut short", metadata: ["error": "\(error)"])
+            response = try Problem.badRequest(
+                "the request ended before its body did (\(error)); send it again", code: "incomplete-body"
+            ).response(from: request, context: context)
         } catch let error as any HTTPResponseError {
             response = try Self.problem(for: HTTPError(error.status)).response(from: request, context: context)
         } catch let error as any StoreUnavailableError where error.unavailableReason != nil {
@@ -99,12 +107,20 @@ struct AuthMiddleware: RouterMiddleware {
                 "this key is over its rate limit (\(service.configuration.rateLimitPerSecond) requests/s); retry after \(wait) s",
                 retryAfter: wait)
         }
-        guard service.inFlight.enter(key.tenant) else {
+        // The body is read before the request takes one of its tenant's slots: a client sending
+        // its body slowly (the query key is public) holds only its own connection, and only until
+        // the body deadline, never the slots that answering needs.
+        var request = request
+        try await BodyReader.buffer(&request, limit: service.configuration.bodyLimit(for: request))
+        // Admin and query keys have separate slots, so a flood of widget traffic cannot lock the
+        // tenant's administrators out.
+        let slot = "\(key.tenant)\u{0}\(key.scope.rawValue)"
+        guard service.inFlight.enter(slot) else {
             throw Problem.tooManyRequests(
-                "this tenant already has \(service.inFlight.limit) requests in progress; retry shortly",
+                "this tenant's \(key.scope.rawValue) keys already have \(service.inFlight.limit) requests in progress; retry shortly",
                 retryAfter: 1, code: "too-many-in-flight")
         }
-        defer { service.inFlight.leave(key.tenant) }
+        defer { service.inFlight.leave(slot) }
         var context = context
         context.key = key
         context.logger[metadataKey: "tenant"] = .string(key.tenant)

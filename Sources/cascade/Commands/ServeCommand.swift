@@ -27,9 +27,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Embedding model for new knowledge bases: minilm, hashing or http.") var embedder = "minilm"
     @Option(help: "Requests per second per key (token bucket), sustained.") var rateLimit = 50.0
     @Option(help: "Requests per key allowed in a burst.") var burst = 100.0
-    @Option(help: "Requests one tenant may have in progress at once.") var maxInFlight = 32
+    @Option(help: "Requests one tenant may have in progress at once, per key scope (admin, query).")
+    var maxInFlight = 32
     @Option(help: "Longest question, in characters.") var maxQuestionCharacters = 2000
     @Option(help: "Close a connection that sends nothing for this many seconds.") var idleTimeout = 60.0
+    @Option(help: "Close a connection whose request headers take longer than this many seconds.")
+    var headerTimeout = 10.0
+    @Option(help: "Answer 408 and close when a request body takes longer than this many seconds after its headers.")
+    var bodyTimeout = 30.0
+    @Option(help: "Connections open at once; past it requests get 503.") var maxConnections = 4096
     @Option(help: "Largest uploaded document, in bytes.") var maxUploadBytes = 16 << 20
     @Option(
         help:
@@ -47,7 +53,14 @@ struct ServeCommand: AsyncParsableCommand {
         guard maxInFlight >= 1, maxQuestionCharacters >= 1, maxUploadBytes >= 1, maxEndpointRequests >= 1 else {
             throw ValidationError("limits must be positive")
         }
-        guard idleTimeout > 0, idleTimeout.isFinite else { throw ValidationError("--idle-timeout must be > 0 seconds") }
+        for (flag, seconds) in [
+            ("--idle-timeout", idleTimeout), ("--header-timeout", headerTimeout), ("--body-timeout", bodyTimeout),
+        ] {
+            guard seconds > 0, seconds.isFinite, seconds <= 86_400 else {
+                throw ValidationError("\(flag) must be > 0 and at most 86400 seconds")
+            }
+        }
+        guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
     }
 
     func run() async throws {
@@ -62,6 +75,9 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.maxInFlightPerTenant = maxInFlight
             configuration.maxQuestionCharacters = maxQuestionCharacters
             configuration.idleTimeoutSeconds = idleTimeout
+            configuration.headerTimeoutSeconds = headerTimeout
+            configuration.bodyTimeoutSeconds = bodyTimeout
+            configuration.maxConnections = maxConnections
             configuration.maxUploadBytes = maxUploadBytes
             configuration.batchQueryEmbeddings = batchEmbeddings
             configuration.maxConcurrentRequestsPerLLMEndpoint = maxEndpointRequests

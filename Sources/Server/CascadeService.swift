@@ -30,6 +30,7 @@ public final class CascadeService: Sendable {
     /// Set-up warnings already logged, per tenant (each once per process).
     private let warned = Mutex<Set<String>>([])
     private let ready = Atomic<Bool>(false)
+    private let loadFailures = Mutex<[String: String]>([:])
     /// Signs dashboard sessions (the secret is shared by every node on the same data folder).
     let sessions: DashboardSessions
 
@@ -76,17 +77,35 @@ public final class CascadeService: Sendable {
 
     /// Loads every existing tenant's knowledge base (run at start-up, before `/readyz` says
     /// ready); with a shared log, first replays what this node does not hold yet.
+    /// Also queues again the uploads a previous run accepted and did not finish.
     func warmUp() async {
         do {
             for tenant in try await control.tenants() {
-                _ = try runtime(for: tenant.id)
+                do {
+                    let resumed = try await runtime(for: tenant.id).resumeStagedJobs()
+                    if resumed > 0 {
+                        logger.notice(
+                            "resuming ingest jobs accepted before the restart",
+                            metadata: ["tenant": .string(tenant.id), "jobs": .stringConvertible(resumed)])
+                    }
+                } catch {
+                    logger.error(
+                        "loading a tenant's knowledge base failed",
+                        metadata: ["tenant": .string(tenant.id), "error": "\(error)"])
+                    loadFailures.withLock { $0[tenant.id] = "\(error)" }
+                }
             }
         } catch {
             logger.error("loading tenants failed", metadata: ["error": "\(error)"])
+            loadFailures.withLock { $0["*"] = "listing the tenants failed: \(error)" }
         }
         await catchUpKnowledgeBases()
         ready.store(true, ordering: .releasing)
     }
+
+    /// Tenants whose knowledge base could not be loaded at start-up, with the reason (`/readyz`
+    /// says not ready while any is here; a later successful load removes it).
+    var knowledgeBaseFailures: [String: String] { loadFailures.withLock { $0 } }
 
     /// Replays the shared log into every tenant whose local store is behind it (another node
     /// ingested or deleted). A failure is logged and retried at the next call; the tenant keeps
@@ -138,6 +157,7 @@ public final class CascadeService: Sendable {
                 loadModel: loadModel, clock: configuration.clock),
             uploadsDirectory: try data.uploadsDirectory(tenant: tenant), clock: configuration.clock,
             ingestSlots: ingestSlots)
+        loadFailures.withLock { _ = $0.removeValue(forKey: tenant) }
         return runtimes.withLock { runtimes in
             if let existing = runtimes[tenant] { return existing }
             runtimes[tenant] = runtime
@@ -196,6 +216,14 @@ public final class CascadeService: Sendable {
 
     /// Waits for every tenant's queued ingest jobs (graceful shutdown).
     func drainJobs() async {
-        for runtime in runtimes.withLock({ Array($0.values) }) { await runtime.jobs.drain() }
+        let all = runtimes.withLock { Array($0.values) }
+        var pending = 0
+        for runtime in all { pending += await runtime.jobs.pending }
+        if pending > 0 {
+            logger.notice(
+                "stopping: waiting for queued ingest jobs to finish (a kill now loses none: they resume at the next start)",
+                metadata: ["jobs": .stringConvertible(pending)])
+        }
+        for runtime in all { await runtime.jobs.drain() }
     }
 }

@@ -31,10 +31,26 @@ import Testing
             return try Server.launch(data: data, key: key)
         }
 
-        static func launch(data: String, key: String) throws -> Server {
-            let (process, out, _) = try CLIProcess.start([
-                "serve", "--data", data, "--port", "0", "--embedder", "hashing",
-            ])
+        /// A JSON object from a response body (empty when it is not one).
+        static func object(_ text: String?) -> [String: Any] {
+            (try? JSONSerialization.jsonObject(with: Data((text ?? "").utf8))) as? [String: Any] ?? [:]
+        }
+
+        /// Waits until job `id` has finished and returns it (the bound only ends a broken test).
+        func finishedJob(_ id: String) async throws -> [String: Any] {
+            for _ in 0..<4800 {
+                let job = Self.object(await request("GET", "/v1/jobs/\(id)")?.body)
+                if job["finished_at"] is String { return job }
+                try await Task.sleep(for: .milliseconds(25))
+            }
+            throw CLIProcess.CLIError("job \(id) did not finish")
+        }
+
+        static func launch(
+            data: String, key: String, embedder: String = "hashing", environment: [String: String] = [:]
+        ) throws -> Server {
+            let (process, out, _) = try CLIProcess.start(
+                ["serve", "--data", data, "--port", "0", "--embedder", embedder], environment: environment)
             var text = ""
             let deadline = Date().addingTimeInterval(120)
             while !text.contains("listening on"), Date() < deadline, process.isRunning {
@@ -180,5 +196,80 @@ import Testing
         }
         let verify = try CLIProcess.run(["ledger", "verify", "--data", server.data])
         #expect(verify.status == 0, "\(verify.stdout) \(verify.stderr)")
+    }
+
+    @Test("uploads accepted (202) before a kill -9 are ingested after the restart, and their job ids stay readable")
+    func acceptedUploadsSurviveKillDashNine() async throws {
+        let dir = try TemporaryDirectory()
+        // An embeddings endpoint that holds the documents' texts until the test opens the gate:
+        // the jobs are surely unfinished when the node is killed, however fast the machine.
+        let gate = Gate()
+        let embeddings = try LoopbackHTTPServer { request in
+            let input = request.json()?["input"] as? [String] ?? []
+            if input.contains(where: { $0.contains("Durable") }) { gate.wait() }
+            let data = input.enumerated().map { index, text in
+                var vector = [Double](repeating: 0.1, count: 8)
+                vector[text.utf8.count % 8] = 2
+                return ["object": "embedding", "index": index, "embedding": vector] as [String: Any]
+            }
+            return .json(["object": "list", "data": data, "model": "fake"])
+        }
+        defer {
+            gate.open()
+            embeddings.stop()
+        }
+        let environment = [
+            "CASCADE_EMBEDDINGS_URL": embeddings.baseURL.appendingPathComponent("v1").absoluteString,
+            "CASCADE_EMBEDDINGS_MODEL": "fake",
+        ]
+        let data = dir.path("data")
+        _ = try CLIProcess.run(["tenants", "create", "acme", "--data", data])
+        let created = try CLIProcess.run([
+            "keys", "create", "--tenant", "acme", "--scope", "admin", "--json", "--data", data,
+        ])
+        let key = try #require(try created.json()["key"] as? String)
+        let first = try Server.launch(data: data, key: key, embedder: "http", environment: environment)
+        var jobs: [String] = []
+        for topic in ["warranty", "returns"] {
+            let upload = await first.request(
+                "POST", "/v1/documents?name=\(topic).md",
+                body: "# Durable \(topic)\n\nThe \(topic) policy covers every order for two years.\n")
+            #expect(upload?.status == 202, "\(upload?.body ?? "no reply")")
+            jobs.append(try #require(Server.object(upload?.body)["job_id"] as? String))
+        }
+        for _ in 0..<4800
+        where !embeddings.requests.contains(where: { $0.json()?.description.contains("Durable") == true }) {
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        kill(first.process.processIdentifier, SIGKILL)
+        first.process.waitUntilExit()
+        gate.open()
+
+        let second = try Server.launch(data: data, key: key, embedder: "http", environment: environment)
+        for id in jobs {
+            let job = try await second.finishedJob(id)
+            #expect(job["status"] as? String == "succeeded", "\(job)")
+            #expect(job["resumed_after_restart"] as? Bool == true, "\(job)")
+        }
+        let listed = Server.object(await second.request("GET", "/v1/documents")?.body)
+        #expect((listed["documents"] as? [Any])?.count == 2, "\(listed)")
+        let staged =
+            (try? FileManager.default.contentsOfDirectory(atPath: "\(data)/tenants/acme/uploads/.incoming")) ?? []
+        #expect(staged.isEmpty, "nothing left staged: \(staged)")
+        kill(second.process.processIdentifier, SIGTERM)
+        second.process.waitUntilExit()
+
+        // Finished jobs are still readable by id after another restart.
+        let third = try Server.launch(data: data, key: key, embedder: "http", environment: environment)
+        defer {
+            kill(third.process.processIdentifier, SIGTERM)
+            third.process.waitUntilExit()
+        }
+        for id in jobs {
+            let shown = await third.request("GET", "/v1/jobs/\(id)")
+            #expect(shown?.status == 200 && Server.object(shown?.body)["status"] as? String == "succeeded")
+        }
+        let listedJobs = Server.object(await third.request("GET", "/v1/jobs")?.body)
+        #expect((listedJobs["jobs"] as? [[String: Any]])?.count == 2, "\(listedJobs)")
     }
 }

@@ -260,7 +260,11 @@ public struct Ingestor: Sendable {
 
     /// Embeds the chunk texts of `documents` that have no cached vector in the store yet.
     /// - Returns: the new vectors by text hash, and how many texts were embedded.
-    public func embedMissing(_ documents: [PreparedDocument]) async throws -> (
+    /// - Parameter progress: called after each batch with the texts embedded so far and how many
+    ///   need embedding (texts with a stored vector are not embedded again).
+    public func embedMissing(
+        _ documents: [PreparedDocument], progress: (@Sendable (_ done: Int, _ missing: Int) async -> Void)? = nil
+    ) async throws -> (
         vectors: [String: [Float]], embedded: Int
     ) {
         var textByHash: [String: String] = [:]
@@ -285,6 +289,7 @@ public struct Ingestor: Sendable {
                 }
                 fresh[hash] = vector
             }
+            await progress?(min(start + batchSize, missing.count), missing.count)
         }
         return (fresh, missing.count)
     }

@@ -57,15 +57,9 @@ struct DocumentRoutes {
             job.json, status: .accepted, headers: [.location: "/v1/jobs/\(job.id)"])
     }
 
-    /// Writes an upload (its name already validated) where the job reads it and queues the job.
+    /// Stages an upload (its name already validated) durably and queues its job.
     static func stage(_ data: Data, name: String, runtime: TenantRuntime) async throws -> IngestJob {
-        // Staged under a folder of its own, keeping the name (loaders pick the format by extension).
-        let staging = URL(fileURLWithPath: runtime.uploadsDirectory).appendingPathComponent(
-            ".incoming/\(UUID().uuidString.lowercased())")
-        try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
-        let file = staging.appendingPathComponent(name)
-        try data.write(to: file)
-        return await runtime.submitUpload(staged: file, name: name)
+        try await runtime.acceptUpload(data, name: name)
     }
 
     /// A safe file name: one path component, printable ASCII, a known extension.
@@ -139,7 +133,7 @@ struct DocumentRoutes {
     @Sendable func job(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {
         let key = try context.require(.admin)
         let id = try context.pathID("job_id")
-        guard let job = try await service.runtime(for: key.tenant).jobs.job(id) else {
+        guard let job = try await service.runtime(for: key.tenant).job(id) else {
             throw Problem.notFound("no job \(id) for this tenant")
         }
         return JSONResponse(job.json)

@@ -12,6 +12,16 @@ struct OperationsRoutes {
             guard service.isReady else {
                 throw Problem.unavailable("loading the tenants' knowledge bases; retry shortly")
             }
+            let failures = service.knowledgeBaseFailures
+            guard failures.isEmpty else {
+                // Unauthenticated: the count only; the log names the tenants and the reasons.
+                var problem = Problem.unavailable(
+                    "\(failures.count) tenant knowledge base(s) failed to load, so their questions cannot be answered; "
+                        + "the log names them and why (fix, then restart)",
+                    retryAfter: 30)
+                problem.code = "knowledge-base-failed"
+                throw problem
+            }
             return JSONResponse(["status": "ready", "model": .string(service.defaultEmbedder.modelID)])
         }
         router.get("metrics") { _, _ in

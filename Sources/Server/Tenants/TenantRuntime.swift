@@ -29,11 +29,55 @@ final class TenantRuntime: Sendable {
     /// The collection uploaded documents belong to.
     static let uploadsCollection = "uploads"
 
-    /// Queues the ingest of a document already written to `staged` (named `name` in citations).
-    func submitUpload(staged: URL, name: String) async -> IngestJob {
+    /// Where jobs are staged and their outcomes kept (see ``JobRecords``).
+    var records: JobRecords { JobRecords(uploadsDirectory: uploadsDirectory) }
+
+    /// Stages an upload durably (its bytes and its job record) and queues its ingest: once this
+    /// returns, a restart resumes the job instead of losing it.
+    func acceptUpload(_ data: Data, name: String) async throws -> IngestJob {
         let job = IngestJob(
-            id: "job_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(20),
-            tenant: tenant, status: .queued, phase: "queued", files: [name], createdAt: clock.now())
+            id: JobRecords.newJobID(), tenant: tenant, status: .queued, phase: "queued", files: [name],
+            createdAt: clock.now())
+        let staged = try records.stage(data, job: job, name: name)
+        await submit(job, staged: staged)
+        return job
+    }
+
+    /// Queues again what a previous run of the node accepted and did not finish, lists the jobs it
+    /// finished, and records as failed the staged jobs whose file is gone. Returns how many were
+    /// queued again.
+    @discardableResult
+    func resumeStagedJobs() async -> Int {
+        let records = self.records
+        await jobs.restore(records.recentFinished(limit: 200))
+        let (resume, lost) = records.staged()
+        for var job in lost {
+            job.status = .failed
+            job.phase = "done"
+            job.error = "the uploaded file was missing when the node restarted; upload it again"
+            job.resumedAfterRestart = true
+            job.finishedAt = clock.now()
+            records.finish(job)
+            await jobs.restore([job])
+        }
+        for (staged, file) in resume {
+            var job = staged
+            job.status = .queued
+            job.phase = "queued"
+            job.resumedAfterRestart = true
+            await submit(job, staged: file)
+        }
+        return resume.count
+    }
+
+    /// A job by id: one of this run's, or a finished one's record.
+    func job(_ id: String) async -> IngestJob? {
+        if let job = await jobs.job(id) { return job }
+        return records.finished(id: id)
+    }
+
+    private func submit(_ job: IngestJob, staged: URL) async {
+        let name = job.files.first ?? staged.lastPathComponent
         let jobs = self.jobs
         let knowledgeBase = self.knowledgeBase
         let uploads = self.uploadsDirectory
@@ -48,7 +92,6 @@ final class TenantRuntime: Sendable {
                     clock: clock)
             }
         }
-        return job
     }
 
     private static func run(
@@ -81,10 +124,15 @@ final class TenantRuntime: Sendable {
                 $0.documents = prepared.count
                 $0.chunksTotal = total
             }
-            let (vectors, embedded) = try await ingestor.embedMissing(prepared)
+            let (vectors, embedded) = try await ingestor.embedMissing(prepared) { done, missing in
+                await jobs.update(id) {
+                    $0.chunksToEmbed = missing
+                    $0.chunksEmbedded = done
+                }
+            }
             await jobs.update(id) {
                 $0.phase = "writing"
-                $0.chunksEmbedded = total
+                $0.chunksEmbedded = embedded
             }
             let applied = try await knowledgeBase.commit(
                 KnowledgeBaseChanges(writes: prepared), vectors: vectors, model: embedder)
@@ -93,23 +141,23 @@ final class TenantRuntime: Sendable {
             try? FileManager.default.createDirectory(atPath: uploads, withIntermediateDirectories: true)
             try? FileManager.default.removeItem(at: kept)
             try? FileManager.default.moveItem(at: staged, to: kept)
-            try? FileManager.default.removeItem(at: staged.deletingLastPathComponent())
-            await jobs.update(id) {
+            let finished = await jobs.update(id) {
                 $0.status = .succeeded
                 $0.phase = "done"
                 $0.chunksWritten = applied.chunksWritten
                 $0.chunksEmbedded = embedded
                 $0.finishedAt = clock.now()
             }
+            if let finished { JobRecords(uploadsDirectory: uploads).finish(finished) }
         } catch {
-            try? FileManager.default.removeItem(at: staged.deletingLastPathComponent())
             let message = String(describing: error)
-            await jobs.update(id) {
+            let finished = await jobs.update(id) {
                 $0.status = .failed
                 $0.phase = "done"
                 $0.error = message
                 $0.finishedAt = clock.now()
             }
+            if let finished { JobRecords(uploadsDirectory: uploads).finish(finished) }
         }
     }
 }

@@ -65,6 +65,8 @@ let package = Package(
             dependencies: [
                 "Embeddings",
                 "VectorSearch",
+                // XXH64 of stored vector packs.
+                "CKernels",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // The SQLite C API, for incremental blob reads of single vectors.
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),

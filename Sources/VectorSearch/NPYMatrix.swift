@@ -78,6 +78,12 @@ public struct NPYMatrix: Sendable {
     }
 
     /// A copy of one row.
+    /// The first row whose values are all zero (it has no direction, so no cosine), or nil.
+    public func firstZeroRow() -> Int? {
+        for row in 0..<rowCount where withRows(row..<row + 1, { $0.allSatisfy { $0 == 0 } }) { return row }
+        return nil
+    }
+
     /// The first value that is NaN or infinite, as (row, column), or nil when all are finite.
     public func firstNonFinite() -> (row: Int, column: Int)? {
         for start in stride(from: 0, to: rowCount, by: 4096) {

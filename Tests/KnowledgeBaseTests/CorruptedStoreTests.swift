@@ -87,4 +87,69 @@ struct CorruptedStoreTests {
             }
         }
     }
+
+    @Test("bytes flipped inside a pack's vectors are caught by its checksum when the index loads")
+    func flippedBytes() async throws {
+        let dir = try TemporaryDirectory()
+        let store = try await ingested(dir)
+        // The blob keeps its length (every count check passes); 4 bytes in the middle change.
+        try damage(
+            store,
+            """
+            UPDATE vector_pack SET vectors =
+                substr(vectors, 1, 1000) || x'00007a43' || substr(vectors, 1005) WHERE id = 1
+            """)
+        expectCorrupted(store, table: "vector_pack", "checksum")
+    }
+
+    @Test("a damaged vector whose checksum was rewritten too is refused at search: its score is outside [-1, 1]")
+    func outOfRangeScore() async throws {
+        let dir = try TemporaryDirectory()
+        let store = try await ingested(dir)
+        try await store.writer.write { db in
+            var blob: Data = try #require(try Data.fetchOne(db, sql: "SELECT vectors FROM vector_pack WHERE id = 1"))
+            // Every value of the first row becomes 250: a "vector" of length ~4,900.
+            blob.replaceSubrange(0..<384 * 4, with: [Float](repeating: 250, count: 384).withUnsafeBytes { Data($0) })
+            try db.execute(
+                sql: "UPDATE vector_pack SET vectors = ?, checksum = ? WHERE id = 1",
+                arguments: [blob, VectorPacking.checksum(blob)])
+        }
+        let query = try await HashingEmbedder().embed(["refund policy"])[0]
+        for encoding in [VectorEncoding.f32, .int8] {
+            let index = try store.loadVectorIndex(model: "hashing-v1-384", dimension: 384, encoding: encoding)
+            #expect {
+                _ = try store.vectorSearch(index, query: query.map { abs($0) }, k: 5)
+            } throws: { error in
+                guard case .corrupted(let table, _, let reason) = error as? StoreError else { return false }
+                return table == "vector_pack" && reason.contains("damaged")
+            }
+        }
+    }
+
+    @Test("a store made before pack checksums gets them when it is opened, and loads")
+    func checksumsAreAddedToOlderStores() async throws {
+        let dir = try TemporaryDirectory()
+        do {
+            let store = try await ingested(dir)
+            // Back to the schema before the migration, as a store written by an older version.
+            try await store.writer.write { db in
+                try db.execute(
+                    sql: """
+                        ALTER TABLE vector_pack DROP COLUMN checksum;
+                        DELETE FROM grdb_migrations WHERE identifier = 'v3-pack-checksums';
+                        """)
+            }
+        }
+        let reopened = try KnowledgeBaseStore(path: dir.path("kb.sqlite"))
+        let (packs, unchecked) = try await reopened.writer.read { db in
+            (
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM vector_pack") ?? 0,
+                try Int.fetchOne(db, sql: "SELECT count(*) FROM vector_pack WHERE checksum IS NULL") ?? -1
+            )
+        }
+        #expect(packs > 0 && unchecked == 0)
+        #expect(throws: Never.self) {
+            _ = try reopened.loadVectorIndex(model: "hashing-v1-384", dimension: 384, encoding: .f32)
+        }
+    }
 }

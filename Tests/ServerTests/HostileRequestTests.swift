@@ -1,9 +1,13 @@
+import Embeddings
 import Foundation
+import GRDB
 import HTTPTypes
 import Metering
 import Server
 import TestSupport
 import Testing
+
+@testable import KnowledgeBase
 
 /// What an attacker or a careless integrator sends, against the live service: each gets one clear
 /// 4xx problem and changes nothing (issue 33's second round).
@@ -187,9 +191,41 @@ import Testing
         _ = try fixture.directory.write("data/tenants/acme/kb.sqlite", String(repeating: "not a database\n", count: 64))
         try await fixture.run { api in
             let ready = try await api.call(.get, "/readyz", as: nil)
-            #expect(ready.status == .serviceUnavailable && ready.problemCode == "knowledge-base-failed", "\(ready.text)")
+            #expect(
+                ready.status == .serviceUnavailable && ready.problemCode == "knowledge-base-failed", "\(ready.text)")
             #expect(!ready.text.contains("acme"), "an unauthenticated route does not name tenants")
             #expect(try await api.ask("How long do refunds take?", as: "beta.query").status == .ok)
+        }
+    }
+
+    @Test(
+        "a stored vector damaged behind the checksum's back gets a 500 knowledge-base-damaged, never an answer billed at confidence 1"
+    )
+    func damagedVectorsAreNeverAnsweredFrom() async throws {
+        let fixture = try await ServiceFixture.make()
+        let question = "How long do refunds take?"
+        do {
+            // acme's knowledge base, built before the service starts, then damaged as a bad disk
+            // or an outside program would: every vector of its first pack becomes 250 × the
+            // question's own vector, with a checksum recomputed to match.
+            let path = fixture.directory.path("data/tenants/acme/kb.sqlite")
+            _ = try fixture.directory.write("docs/refunds.md", "# Refunds\n\nRefunds take five business days.\n")
+            let store = try KnowledgeBaseStore(path: path)
+            _ = try await Ingestor(store: store, embedder: HashingEmbedder()).ingest(fixture.directory.path("docs"))
+            let query = try await HashingEmbedder().embed([question])[0]
+            try await store.writer.write { db in
+                let rows = try #require(try Int.fetchOne(db, sql: "SELECT row_count FROM vector_pack WHERE id = 1"))
+                let blob = [Float]((0..<rows).flatMap { _ in query.map { $0 * 250 } }).withUnsafeBytes { Data($0) }
+                try db.execute(
+                    sql: "UPDATE vector_pack SET vectors = ?, checksum = ? WHERE id = 1",
+                    arguments: [blob, VectorPacking.checksum(blob)])
+            }
+        }
+        try await fixture.run { api in
+            let asked = try await api.ask(question, as: "acme.query", id: "damaged")
+            #expect(
+                asked.status == .internalServerError && asked.problemCode == "knowledge-base-damaged", "\(asked.text)")
+            #expect(try fixture.ledgerKinds(tenant: "acme", queryID: "damaged").isEmpty, "nothing recorded or billed")
         }
     }
 }

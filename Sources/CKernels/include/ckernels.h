@@ -87,4 +87,8 @@ int ck_gemm_u8s8_columns_on(int path, const uint8_t *a, const float *ascale, con
 /// Returns 1 when both were applied, 0 otherwise (another C library, or a value glibc refuses).
 int ck_keep_heap(int mmap_threshold, int trim_threshold);
 
+/// XXH64 (seed 0) of `length` bytes: the checksum of stored vector packs. Detects damage (a
+/// flipped bit, a torn copy), not tampering: whoever can write the file can write the checksum.
+uint64_t ck_xxh64(const void *data, size_t length);
+
 #endif

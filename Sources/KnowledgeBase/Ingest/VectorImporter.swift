@@ -54,6 +54,11 @@ public struct VectorImporter: Sendable {
                 source: vectors.lastPathComponent, line: nil,
                 reason: "row \(bad.row) has a non-finite value (NaN or infinity) in column \(bad.column)")
         }
+        if let zero = matrix.firstZeroRow() {
+            throw IngestError.malformed(
+                source: vectors.lastPathComponent, line: nil,
+                reason: "row \(zero) is all zeros; every vector needs a direction")
+        }
         try store.claimEmbeddingModel(id: model, dimension: matrix.dimension)
 
         struct Line: Decodable {
@@ -130,7 +135,11 @@ public struct VectorImporter: Sendable {
                     try VectorPacking.append(
                         db, model: model,
                         vectors: rows.enumerated().lazy.map { i, row in
-                            (row.hash, Array(packed[i * matrix.dimension..<(i + 1) * matrix.dimension]))
+                            // Stored unit-length like every embedder's, so scores are cosines in
+                            // [-1, 1] and one outside it means damage (see vectorSearch).
+                            var vector = Array(packed[i * matrix.dimension..<(i + 1) * matrix.dimension])
+                            VectorMath.normalize(&vector)
+                            return (row.hash, vector)
                         })
                 }
                 try VectorPacking.collectGarbage(db, textHashes: replaced)

@@ -155,13 +155,14 @@ extension KnowledgeBaseStore {
         let packs = try Row.fetchCursor(
             db,
             sql: """
-                SELECT id, row_count, dead_rows, vectors FROM vector_pack
+                SELECT id, row_count, dead_rows, vectors, checksum FROM vector_pack
                 WHERE model = ? AND dimension = ? ORDER BY id
                 """, arguments: [model, dimension])
         while let pack = try packs.next() {
             let id: Int64 = pack[0]
             let rowCount: Int = pack[1]
             let dead: Int = pack[2]
+            let checksum: Int64? = pack[4]
             guard rowCount >= 0, dead >= 0, dead <= rowCount, rowCount <= VectorRef.maxSlots else {
                 throw StoreError.corrupted(
                     table: "vector_pack", row: id,
@@ -175,6 +176,10 @@ extension KnowledgeBaseStore {
                         reason: "its vectors blob is not \(rowCount) × \(dimension) floats")
                 }
                 try data.withUnsafeBytes { raw in
+                    guard checksum == VectorPacking.checksum(raw) else {
+                        throw StoreError.corrupted(
+                            table: "vector_pack", row: id, reason: VectorPacking.checksumMismatch)
+                    }
                     for slot in slots {
                         try body(VectorRef(pack: id, slot: slot), raw.baseAddress! + slot * rowBytes)
                     }
@@ -233,7 +238,21 @@ extension KnowledgeBaseStore {
         } else {
             scored = []
         }
+        try Self.checkScores(scored, query: query)
         return try chunks(for: scored, index: index, k: k, allowed: allowedChunks)
+    }
+
+    /// Stored vectors are unit-length, so a score is a cosine times the query's length: one
+    /// beyond that (or NaN) means a damaged vector, and is refused rather than ranked first and
+    /// billed at full confidence.
+    static func checkScores(_ scored: [ScoredRow], query: [Float]) throws {
+        let bound = VectorMath.dot(query, query).squareRoot() * 1.001 + 1e-4
+        if let bad = scored.first(where: { !$0.score.isFinite || abs($0.score) > bound }) {
+            throw StoreError.corrupted(
+                table: "vector_pack", row: VectorRef(packed: bad.id).pack,
+                reason: "a stored vector scores \(bad.score) against a query of length \(bound / 1.001), "
+                    + "which a unit vector cannot: the vector is damaged")
+        }
     }
 
     /// Many queries at once (no filter): float32 indexes score them with one `sgemm`, which
@@ -244,7 +263,10 @@ extension KnowledgeBaseStore {
         guard let exact = index.exact else {
             return try queries.map { try vectorSearch(index, query: $0, k: k) }
         }
-        return try exact.search(batch: queries, k: k).map { try chunks(for: $0, index: index, k: k, allowed: nil) }
+        return try zip(exact.search(batch: queries, k: k), queries).map { scored, query in
+            try Self.checkScores(scored, query: query)
+            return try chunks(for: scored, index: index, k: k, allowed: nil)
+        }
     }
 
     /// Maps index rows to chunks; chunks sharing a text share the row's score.
@@ -283,6 +305,10 @@ extension KnowledgeBaseStore {
             let vectors = try VectorPacking.vectors(db, refs: found.map(\.ref), dimension: index.dimension)
             var scores: [Int64: Float] = [:]
             for (item, vector) in zip(found, vectors) { scores[item.chunk] = VectorMath.dot(vector, query) }
+            try Self.checkScores(
+                zip(found, vectors).map { item, vector in
+                    ScoredRow(id: item.ref.packed, score: scores[item.chunk] ?? 0)
+                }, query: query)
             return scores
         }
     }

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 import GRDB
 import GRDBSQLite
@@ -16,6 +17,19 @@ enum VectorPacking {
     /// start) stays cheap for the int8 re-rank.
     static let rowsPerPack = 128
 
+    static let checksumMismatch =
+        "its vectors do not match their checksum (the file was damaged or changed outside cascade)"
+
+    /// The XXH64 of a pack's vectors blob, stored beside it (as SQLite's signed 64-bit integer)
+    /// and checked when an index loads.
+    static func checksum(_ blob: Data) -> Int64 {
+        Int64(bitPattern: blob.withUnsafeBytes { ck_xxh64($0.baseAddress, $0.count) })
+    }
+
+    static func checksum(_ bytes: UnsafeRawBufferPointer) -> Int64 {
+        Int64(bitPattern: ck_xxh64(bytes.baseAddress, bytes.count))
+    }
+
     /// Stores `vectors` (text hash → vector) under `model`, skipping hashes that already have one.
     static func append(_ db: Database, model: String, vectors: some Sequence<(String, [Float])>) throws {
         var insertSlot = RawStatement(
@@ -31,7 +45,7 @@ enum VectorPacking {
             let tail = try Row.fetchOne(
                 db,
                 sql: """
-                    SELECT id, row_count, dead_rows, vectors FROM vector_pack
+                    SELECT id, row_count, dead_rows, vectors, checksum FROM vector_pack
                     WHERE model = ? AND dimension = ? ORDER BY id DESC LIMIT 1
                     """, arguments: [model, dimension]
             ).flatMap { row -> Row? in
@@ -50,6 +64,11 @@ enum VectorPacking {
                     throw StoreError.corrupted(
                         table: "vector_pack", row: packID,
                         reason: "row_count \(used) does not match its \(blob.count)-byte vectors blob")
+                }
+                // Extending a damaged pack would give the damage a fresh checksum.
+                guard tail["checksum"] as Int64? == checksum(blob) else {
+                    throw StoreError.corrupted(
+                        table: "vector_pack", row: packID, reason: VectorPacking.checksumMismatch)
                 }
             } else {
                 // An empty pack row reserves the id the slots point at; filled below.
@@ -82,8 +101,8 @@ enum VectorPacking {
                 try db.execute(sql: "DELETE FROM vector_pack WHERE id = ?", arguments: [packID])
             } else if used > before {
                 try db.execute(
-                    sql: "UPDATE vector_pack SET row_count = ?, vectors = ? WHERE id = ?",
-                    arguments: [used, blob, packID])
+                    sql: "UPDATE vector_pack SET row_count = ?, vectors = ?, checksum = ? WHERE id = ?",
+                    arguments: [used, blob, checksum(blob), packID])
             }
         }
     }
@@ -145,8 +164,8 @@ enum VectorPacking {
                 arguments: [newSlot, row["model"], row["text_hash"]])
         }
         try db.execute(
-            sql: "UPDATE vector_pack SET row_count = ?, dead_rows = 0, vectors = ? WHERE id = ?",
-            arguments: [live.count, blob, pack])
+            sql: "UPDATE vector_pack SET row_count = ?, dead_rows = 0, vectors = ?, checksum = ? WHERE id = ?",
+            arguments: [live.count, blob, checksum(blob), pack])
     }
 
     /// Reads the float32 vectors at `refs` straight from their blobs (SQLite incremental blob

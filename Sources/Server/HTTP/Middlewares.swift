@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import KnowledgeBase
 import Logging
 import Metering
 import NIOHTTP1
@@ -33,6 +34,18 @@ struct ProblemMiddleware: RouterMiddleware {
         } catch let error as LedgerError {
             // A rule of the ledger the route did not check first: the caller's mistake, never a 500.
             response = try Self.problem(for: error).response(from: request, context: context)
+        } catch let error as StoreError {
+            if case .corrupted = error {
+                // Damaged stored data: refused rather than answered (and billed) from it.
+                context.logger.error("knowledge base damaged", metadata: ["error": "\(error)"])
+                response = try Problem(
+                    .internalServerError, code: "knowledge-base-damaged", title: "Knowledge base damaged",
+                    detail: "\(error.description); nothing was answered or billed"
+                ).response(from: request, context: context)
+            } else {
+                context.logger.error("request failed", metadata: ["error": "\(error)"])
+                response = try Problem.internalError.response(from: request, context: context)
+            }
         } catch let error as HTTPParserError {
             // The client's connection broke mid-request (a body cut short): nothing was done with
             // it, and the answer most likely reaches no one.

@@ -32,4 +32,14 @@ enum PostgresControlSchema {
         )
         """
     ]
+
+    /// Signed-out dashboard sessions, until they would have expired (every node refuses them).
+    static let v3: [String] = [
+        """
+        CREATE TABLE revoked_session (
+            session_id TEXT PRIMARY KEY,
+            expires_at_ms BIGINT NOT NULL
+        )
+        """
+    ]
 }

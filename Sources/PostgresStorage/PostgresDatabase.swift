@@ -175,6 +175,7 @@ public final class PostgresDatabase: Sendable {
         ("control", PostgresControlSchema.v2),
         ("ledger", PostgresLedgerSchema.v2),
         ("knowledge", PostgresKnowledgeSchema.v2),
+        ("control", PostgresControlSchema.v3),
     ]
 
     /// The newest schema version this build knows.

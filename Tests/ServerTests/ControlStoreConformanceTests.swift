@@ -114,4 +114,21 @@ struct ControlStoreConformanceTests {
             }
         }
     }
+
+    @Test("signed-out dashboard sessions are remembered until they expire", arguments: ControlBackend.allCases)
+    func revokedSessions(backend: ControlBackend) async throws {
+        try await backend.with { store in
+            let now = TestClock.now
+            #expect(try await !store.isSessionRevoked("abc"))
+            try await store.revokeSession("abc", expiresAt: now.addingTimeInterval(3600), now: now)
+            try await store.revokeSession("abc", expiresAt: now.addingTimeInterval(3600), now: now)  // twice: no error
+            #expect(try await store.isSessionRevoked("abc"))
+            #expect(try await !store.isSessionRevoked("abd"))
+            // Once it would have expired anyway, the record is dropped at the next sign-out.
+            try await store.revokeSession(
+                "xyz", expiresAt: now.addingTimeInterval(7200), now: now.addingTimeInterval(3601))
+            #expect(try await !store.isSessionRevoked("abc"))
+            #expect(try await store.isSessionRevoked("xyz"))
+        }
+    }
 }

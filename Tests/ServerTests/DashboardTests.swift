@@ -85,6 +85,29 @@ import Testing
         }
     }
 
+    @Test func signingOutEndsTheSessionEvenForACopyOfItsCookie() async throws {
+        let fixture = try await ServiceFixture.make()
+        let keyID = try #require(fixture.keys["acme.admin"].flatMap(APIKeyFormat.keyID(of:)))
+        let cookie = fixture.service.sessions.issue(keyID: keyID, now: fixture.service.configuration.clock.now())
+        let other = fixture.service.sessions.issue(keyID: keyID, now: fixture.service.configuration.clock.now())
+        try await fixture.run { api in
+            let copy: HTTPFields = [.cookie: "cascade_session=\(cookie)"]
+            #expect(try await api.call(.get, "/dashboard", headers: copy).status == .ok)
+            let token = fixture.service.sessions.csrfToken(for: cookie)
+            let out = try await api.call(
+                .post, "/dashboard/logout", body: "csrf=\(token)",
+                headers: [.cookie: "cascade_session=\(cookie)", .contentType: "application/x-www-form-urlencoded"])
+            #expect(out.status.code < 400, "signed out: \(out.status)")
+            // The browser dropped the cookie; someone who copied it before gets the sign-in page.
+            let after = try await api.call(.get, "/dashboard", headers: copy)
+            #expect(after.status != .ok || after.text.contains("id=\"login\""), "a signed-out session is refused")
+            #expect(!after.text.contains("id=\"tenant\">acme<"))
+            // Another session of the same key is still signed in.
+            let still = try await api.call(.get, "/dashboard", headers: [.cookie: "cascade_session=\(other)"])
+            #expect(still.status == .ok && still.text.contains("id=\"tenant\">acme<"))
+        }
+    }
+
     @Test func moneyIsShownWithTheDigitsItNeeds() {
         #expect(HTML.dollars(micros: 203) == "$0.000203")
         #expect(HTML.dollars(micros: 12_500) == "$0.0125")

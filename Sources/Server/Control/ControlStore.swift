@@ -61,6 +61,16 @@ public struct ControlStore: ControlStoring {
                     CREATE INDEX api_key_tenant ON api_key(tenant);
                     """)
         }
+        migrator.registerMigration("v2-revoked-sessions") { db in
+            // Signed-out dashboard sessions, until they would have expired.
+            try db.execute(
+                sql: """
+                    CREATE TABLE revoked_session (
+                        session_id TEXT PRIMARY KEY NOT NULL,
+                        expires_at_ms INTEGER NOT NULL
+                    ) STRICT;
+                    """)
+        }
         return migrator
     }
 
@@ -177,6 +187,22 @@ public struct ControlStore: ControlStoring {
                         key.revokedAt.map(Self.ms),
                     ])
             }
+        }
+    }
+
+    public func revokeSession(_ sessionID: String, expiresAt: Date, now: Date) throws {
+        try writer.write { db in
+            try db.execute(sql: "DELETE FROM revoked_session WHERE expires_at_ms < ?", arguments: [Self.ms(now)])
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO revoked_session(session_id, expires_at_ms) VALUES (?, ?)",
+                arguments: [sessionID, Self.ms(expiresAt)])
+        }
+    }
+
+    public func isSessionRevoked(_ sessionID: String) throws -> Bool {
+        try writer.read { db in
+            try Bool.fetchOne(db, sql: "SELECT 1 FROM revoked_session WHERE session_id = ?", arguments: [sessionID])
+                ?? false
         }
     }
 

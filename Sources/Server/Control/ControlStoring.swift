@@ -24,6 +24,11 @@ public protocol ControlStoring: Sendable {
     /// session signed by one node is accepted by all): `proposed` is kept unless another node
     /// stored one first. Nil for a store of one node (the secret is then a file in its data folder).
     func sharedSessionSecret(proposing proposed: Data) async throws -> Data?
+    /// Ends a dashboard session before it expires (sign-out), on every node: `sessionID` is the
+    /// session's nonce, remembered until `expiresAt` (after that the session is invalid anyway).
+    func revokeSession(_ sessionID: String, expiresAt: Date, now: Date) async throws
+    /// Whether the session with this nonce was signed out.
+    func isSessionRevoked(_ sessionID: String) async throws -> Bool
     /// Writes a tenant moved from another store with its keys (their hashes: the keys keep
     /// working); refused when the tenant exists here.
     func importTenant(_ tenant: Tenant, keys: [APIKeyRecord]) async throws

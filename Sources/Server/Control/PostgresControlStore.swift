@@ -146,6 +146,28 @@ public struct PostgresControlStore: ControlStoring {
         return secret
     }
 
+    public func revokeSession(_ sessionID: String, expiresAt: Date, now: Date) async throws {
+        let logger = database.logger
+        try await database.connection { connection in
+            try await connection.run(
+                "DELETE FROM revoked_session WHERE expires_at_ms < \(ControlStore.ms(now))", logger: logger)
+            try await connection.run(
+                """
+                INSERT INTO revoked_session(session_id, expires_at_ms) VALUES (\(sessionID), \(ControlStore.ms(expiresAt)))
+                ON CONFLICT (session_id) DO NOTHING
+                """, logger: logger)
+        }
+    }
+
+    public func isSessionRevoked(_ sessionID: String) async throws -> Bool {
+        let logger = database.logger
+        return try await database.connection { connection in
+            try await !connection.run(
+                "SELECT 1 FROM revoked_session WHERE session_id = \(sessionID)", logger: logger
+            ).isEmpty
+        }
+    }
+
     public func keyRecord(id keyID: String) async throws -> APIKeyRecord? {
         let logger = database.logger
         return try await database.connection { connection in

@@ -129,8 +129,9 @@ struct DashboardRoutes {
             return .viewer(Viewer(key: key, csrf: nil, sessionCookie: nil))
         }
         guard let cookie = Self.cookies(request)[DashboardSessions.cookieName],
-            let keyID = service.sessions.keyID(ofSession: cookie, now: service.configuration.clock.now()),
-            let key = try await service.control.liveKeyRecord(id: keyID), key.scope.allows(.admin)
+            let session = service.sessions.session(cookie, now: service.configuration.clock.now()),
+            try await !service.control.isSessionRevoked(session.sessionID),
+            let key = try await service.control.liveKeyRecord(id: session.keyID), key.scope.allows(.admin)
         else {
             if request.method == .get {
                 let next = request.uri.path.hasPrefix("/dashboard") ? request.uri.path : "/dashboard"
@@ -227,7 +228,16 @@ struct DashboardRoutes {
 
     @Sendable func logout(_ request: Request, context: APIRequestContext) async throws -> Response {
         let fields = try await Self.form(request, limit: 4096) ?? [:]
-        if let refusal = try await formAccess(request, fields: fields).refusal { return refusal }
+        let access = try await formAccess(request, fields: fields)
+        if let refusal = access.refusal { return refusal }
+        // The cookie is cleared in this browser, and the session refused everywhere from now on
+        // (a copy of the cookie elsewhere included).
+        if case .viewer(let viewer) = access, let value = viewer.sessionCookie,
+            let session = service.sessions.session(value, now: service.configuration.clock.now())
+        {
+            try await service.control.revokeSession(
+                session.sessionID, expiresAt: session.expiresAt, now: service.configuration.clock.now())
+        }
         let cookie = DashboardSessions.cookie(
             DashboardSessions.cookieName, "", maxAge: 0, secure: Self.isSecure(request))
         return Self.redirect("/dashboard/login", headers: [.setCookie: cookie])

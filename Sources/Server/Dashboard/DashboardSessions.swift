@@ -2,8 +2,10 @@ import Crypto
 import Foundation
 
 /// Dashboard sessions as signed cookies: `<key id>.<expiry>.<nonce>.<HMAC>`, so any node with
-/// the data folder's secret can check one and nothing is stored per session. The key behind a
-/// session is looked up on every request, so revoking the key ends its sessions at once.
+/// the data folder's secret can check one. The key behind a session is looked up on every
+/// request, so revoking the key ends its sessions at once; signing out records the session's
+/// nonce in the control store (shared by every node) until it would have expired, so a copied
+/// cookie stops working at sign-out too.
 ///
 /// CSRF: every form carries a token derived from the session (HMAC of the cookie), checked on
 /// every POST; the login form, before any session exists, carries one derived from a
@@ -61,15 +63,21 @@ struct DashboardSessions: Sendable {
         return payload + "." + mac("session|" + payload)
     }
 
-    /// The key id of a valid, unexpired session cookie.
+    /// The key id of a valid, unexpired session cookie (signed out or not: see ``session(_:now:)``).
     func keyID(ofSession value: String, now: Date = Date()) -> String? {
+        session(value, now: now)?.keyID
+    }
+
+    /// A valid, unexpired session cookie's key id, its id (the nonce, which sign-out revokes) and
+    /// its expiry.
+    func session(_ value: String, now: Date = Date()) -> (keyID: String, sessionID: String, expiresAt: Date)? {
         let parts = value.split(separator: ".", omittingEmptySubsequences: false)
         guard value.utf8.count < 300, parts.count == 4, let expiry = Double(parts[1]) else { return nil }
         let payload = parts[0...2].joined(separator: ".")
         guard APIKeyFormat.constantTimeEqual(mac("session|" + payload), String(parts[3])),
             expiry > now.timeIntervalSince1970
         else { return nil }
-        return String(parts[0])
+        return (String(parts[0]), String(parts[2]), Date(timeIntervalSince1970: expiry))
     }
 
     /// The CSRF token of the forms of a session (or of the login form, from its pre-login nonce).

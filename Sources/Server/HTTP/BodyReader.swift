@@ -33,6 +33,22 @@ enum BodyReader {
         return buffer
     }
 
+    /// Says where the JSON went wrong: line, column (in characters) and byte offset, so a client
+    /// can find the mistake in a large body.
+    static func invalidJSON(_ failure: JSONParser.Failure, in data: Data) -> Problem {
+        let before = data.prefix(failure.offset)
+        let line = before.reduce(1) { $0 + ($1 == 0x0A ? 1 : 0) }
+        let lineStart = before.lastIndex(of: 0x0A).map { $0 + 1 } ?? before.startIndex
+        let column = String(decoding: before[lineStart...], as: UTF8.self).count + 1
+        var problem = Problem.badRequest(
+            "the body is not valid JSON: \(failure.reason) at line \(line), column \(column) (byte \(failure.offset))",
+            code: "invalid-json")
+        problem.extra = [
+            "line": .int(Int64(line)), "column": .int(Int64(column)), "offset": .int(Int64(failure.offset)),
+        ]
+        return problem
+    }
+
     /// A JSON object body; `allowed` lists the accepted keys (a misspelt field is an error, not ignored).
     /// - Parameter optional: an empty body stands for `{}` (routes whose fields are all optional).
     static func object(_ request: Request, limit: Int, allowed: Set<String>, optional: Bool = false) async throws
@@ -45,8 +61,8 @@ enum BodyReader {
         let value: JSONValue
         do {
             value = try JSONValue.parse(data)
-        } catch {
-            throw Problem.badRequest("the body is not valid JSON", code: "invalid-json")
+        } catch let failure as JSONParser.Failure {
+            throw Self.invalidJSON(failure, in: data)
         }
         guard case .object(let members) = value else {
             throw Problem.badRequest("the body must be a JSON object", code: "invalid-json")

@@ -89,10 +89,15 @@ public struct Resolver: Sendable {
 
         let forcedEscalation = attempts.last?.outcome == "escalate"
         var retrieved: [SearchResult] = []
+        var evidence = Evidence()
         if outcome == nil && !forcedEscalation {
-            let (attempt, answer, results) = try await ragAttempt(question)
+            let (attempt, answer, results, vector) = try await ragAttempt(question)
             attempts.append(attempt)
             retrieved = results
+            if let vector {
+                evidence.questionSignature = QuestionSignature(vector: vector.vector).hex
+                evidence.signatureModel = vector.model
+            }
             if let answer { outcome = ("rag", answer.text, answer.citations, attempt.confidence) }
         }
         if outcome == nil && !forcedEscalation {
@@ -114,8 +119,10 @@ public struct Resolver: Sendable {
             answer: final.answer.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}"), citations: final.citations,
             confidence: final.confidence,
             costMicros: attempts.reduce(0) { $0 + $1.costMicros }, attempts: attempts, replayed: false)
+        var row = Self.entry(resolution, question: question)
+        if evidence != Evidence() { row.evidence = evidence.json }
         switch try await ledger.record(
-            query: Self.entry(resolution, question: question),
+            query: row,
             attempts: attempts.map { Self.entry($0, question: question) }, now: clock.now())
         {
         case .recorded: return resolution
@@ -123,14 +130,15 @@ public struct Resolver: Sendable {
         }
     }
 
+    /// Also returns the question's vector when the tier embedded it (for the resolution's evidence).
     func ragAttempt(_ question: Question) async throws -> (
-        Attempt, (text: String, citations: [Citation])?, [SearchResult]
+        Attempt, (text: String, citations: [Citation])?, [SearchResult], QueryVector?
     ) {
         guard let retriever else {
             return (
                 Attempt(
                     tier: "rag", costMicros: 0, tokensIn: 0, tokensOut: 0, latencyMs: 0, outcome: "skipped",
-                    note: "no knowledge base"), nil, []
+                    note: "no knowledge base"), nil, [], nil
             )
         }
         let started = ContinuousClock.now
@@ -144,7 +152,7 @@ public struct Resolver: Sendable {
             return (
                 Attempt(
                     tier: "rag", confidence: 0, costMicros: cost, tokensIn: tokens, tokensOut: 0, latencyMs: ms,
-                    outcome: "below_threshold", note: "nothing relevant found"), nil, results
+                    outcome: "below_threshold", note: "nothing relevant found"), nil, results, queryVector
             )
         }
         let value = (confidence.confidence(signals) * 1_000_000).rounded() / 1_000_000
@@ -152,7 +160,7 @@ public struct Resolver: Sendable {
             return (
                 Attempt(
                     tier: "rag", confidence: value, costMicros: cost, tokensIn: tokens, tokensOut: 0, latencyMs: ms,
-                    outcome: refusal.outcome, note: refusal.note), nil, results
+                    outcome: refusal.outcome, note: refusal.note), nil, results, queryVector
             )
         }
         guard value >= threshold else {
@@ -160,7 +168,7 @@ public struct Resolver: Sendable {
             return (
                 Attempt(
                     tier: "rag", confidence: value, costMicros: cost, tokensIn: tokens, tokensOut: 0, latencyMs: ms,
-                    outcome: "below_threshold", note: note), nil, results
+                    outcome: "below_threshold", note: note), nil, results, queryVector
             )
         }
         let openings = try retriever.openingChunks(
@@ -179,7 +187,7 @@ public struct Resolver: Sendable {
             Attempt(
                 tier: "rag", confidence: value, costMicros: costIn, tokensIn: tokensIn, tokensOut: 0,
                 latencyMs: Self.milliseconds(since: started), outcome: "resolved", note: nil), (answer, citations),
-            results
+            results, queryVector
         )
     }
 

@@ -262,8 +262,8 @@ public struct Ledger: Sendable {
             sql: """
                 INSERT INTO ledger_entry(seq, kind, query_id, tenant, conversation_id, user_id, tier, outcome, question,
                     answer, citations, confidence, cost_micros, tokens_in, tokens_out, latency_ms, occurred_at_ms,
-                    recorded_at_ms, note, previous_hash, hash, hash_scheme)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    recorded_at_ms, note, previous_hash, hash, hash_scheme, evidence)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 entry.sequence, entry.kind.rawValue, entry.queryID, entry.tenant, entry.conversationID, entry.userID,
@@ -271,7 +271,7 @@ public struct Ledger: Sendable {
                 entry.confidence, entry.costMicros, entry.tokensIn,
                 entry.tokensOut, entry.latencyMs, LedgerEntry.milliseconds(entry.occurredAt),
                 LedgerEntry.milliseconds(entry.recordedAt), entry.note, entry.previousHash, entry.hash,
-                entry.hashScheme.rawValue,
+                entry.hashScheme.rawValue, entry.evidence,
             ])
         return entry
     }
@@ -308,7 +308,8 @@ public struct Ledger: Sendable {
             occurredAt: LedgerEntry.date(milliseconds: try row.decode(forColumn: "occurred_at_ms")),
             recordedAt: LedgerEntry.date(milliseconds: try row.decode(forColumn: "recorded_at_ms")),
             note: try row.decode(forColumn: "note"), previousHash: try row.decode(forColumn: "previous_hash"),
-            hash: try row.decode(forColumn: "hash"))
+            hash: try row.decode(forColumn: "hash"),
+            evidence: row.hasColumn("evidence") ? try row.decode(forColumn: "evidence") : nil)
         entry.hashScheme = HashScheme(rawValue: try row.decode(Int?.self, forColumn: "hash_scheme") ?? 1) ?? .legacy
         return entry
     }

@@ -27,5 +27,11 @@ extension LedgerEntry {
         for (name, value) in texts where value?.utf8.contains(0) == true {
             throw LedgerError.invalidInput("\(name) contains a NUL character, which the ledger cannot store exactly")
         }
+        if let evidence {
+            guard evidence.utf8.count <= Evidence.maxBytes, Evidence(json: evidence) != nil else {
+                throw LedgerError.invalidInput(
+                    "evidence must be a JSON object of at most \(Evidence.maxBytes) bytes without NUL characters")
+            }
+        }
     }
 }

@@ -44,6 +44,10 @@ public struct LedgerEntry: Hashable, Sendable, Codable {
     public var recordedAt: Date
     /// Free text: why a tier was not enough, a void reason…
     public var note: String?
+    /// For query rows: what the outcome was decided on, as a JSON object (see ``Evidence``),
+    /// e.g. the question's meaning signature that near-duplicate detection compares. Nil on rows
+    /// written before ledger schema v5 and on rows with nothing to show.
+    public var evidence: String?
     /// SHA-256 of the previous row (empty for the first row) and of this row's content.
     public var previousHash: String
     public var hash: String
@@ -56,8 +60,9 @@ public struct LedgerEntry: Hashable, Sendable, Codable {
         citations: String? = nil, confidence: Double? = nil, costMicros: Int64 = 0, tokensIn: Int = 0,
         tokensOut: Int = 0,
         latencyMs: Int = 0, occurredAt: Date, recordedAt: Date = Date(), note: String? = nil, previousHash: String = "",
-        hash: String = ""
+        hash: String = "", evidence: String? = nil
     ) {
+        self.evidence = evidence
         self.sequence = sequence
         self.kind = kind
         self.queryID = queryID
@@ -94,7 +99,7 @@ public struct LedgerEntry: Hashable, Sendable, Codable {
         case latencyMs = "latency_ms"
         case occurredAt = "occurred_at"
         case recordedAt = "recorded_at"
-        case note
+        case note, evidence
         case previousHash = "previous_hash"
         case hash
         case hashScheme = "hash_scheme"
@@ -139,6 +144,8 @@ public struct LedgerEntry: Hashable, Sendable, Codable {
         try c.encode(occurredAt, forKey: .occurredAt)
         try c.encode(recordedAt, forKey: .recordedAt)
         try c.encode(note, forKey: .note)
+        // A nested object, not a string (like citations).
+        try c.encode(evidence.flatMap(Evidence.init(json:)), forKey: .evidence)
         try c.encode(previousHash, forKey: .previousHash)
         try c.encode(hash, forKey: .hash)
         try c.encode(hashScheme, forKey: .hashScheme)
@@ -149,13 +156,22 @@ public struct LedgerEntry: Hashable, Sendable, Codable {
         switch hashScheme {
         case .legacy: SHA256.hex(canonicalContent)
         case .canonical: canonicalEncoding.sha256Hex
+        case .evidence:
+            {
+                var e = canonicalEncoding(domain: "cascade/ledger_entry/3")
+                e.append(evidence)
+                return e.sha256Hex
+            }()
         }
     }
 
     /// Hash scheme 2: every field but the hash, tagged and length-prefixed, times as whole
     /// milliseconds since 1970 and the confidence as whole millionths (what the database stores).
-    var canonicalEncoding: CanonicalEncoding {
-        var e = CanonicalEncoding(domain: "cascade/ledger_entry/2")
+    var canonicalEncoding: CanonicalEncoding { canonicalEncoding(domain: "cascade/ledger_entry/2") }
+
+    /// Scheme 3 is this under its own domain, followed by `evidence`.
+    func canonicalEncoding(domain: String) -> CanonicalEncoding {
+        var e = CanonicalEncoding(domain: domain)
         e.append(sequence)
         e.append(kind.rawValue)
         e.append(queryID)

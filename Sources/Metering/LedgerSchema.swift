@@ -143,6 +143,10 @@ enum LedgerSchema {
                     END;
                     """)
         }
+        migrator.registerMigration("v5-evidence") { db in
+            // What each resolution was decided on (hash scheme 3 covers it).
+            try db.execute(sql: "ALTER TABLE ledger_entry ADD COLUMN evidence TEXT")
+        }
         return migrator
     }
 }

@@ -30,6 +30,8 @@ extension TenantHistory {
         var previous_hash: String
         var hash: String
         var hash_scheme: Int
+        /// Absent in archives written before ledger schema v5.
+        var evidence: String?
     }
 
     struct Billing: Codable {
@@ -62,7 +64,7 @@ extension TenantHistory {
                 cost_micros: e.costMicros, tokens_in: e.tokensIn, tokens_out: e.tokensOut, latency_ms: e.latencyMs,
                 occurred_at_ms: LedgerEntry.milliseconds(e.occurredAt),
                 recorded_at_ms: LedgerEntry.milliseconds(e.recordedAt), note: e.note, previous_hash: e.previousHash,
-                hash: e.hash, hash_scheme: e.hashScheme.rawValue)
+                hash: e.hash, hash_scheme: e.hashScheme.rawValue, evidence: e.evidence)
         }
         let changes = billing.map { b in
             Billing(
@@ -108,7 +110,7 @@ extension TenantHistory {
                 costMicros: r.cost_micros, tokensIn: r.tokens_in, tokensOut: r.tokens_out, latencyMs: r.latency_ms,
                 occurredAt: LedgerEntry.date(milliseconds: r.occurred_at_ms),
                 recordedAt: LedgerEntry.date(milliseconds: r.recorded_at_ms), note: r.note,
-                previousHash: r.previous_hash, hash: r.hash)
+                previousHash: r.previous_hash, hash: r.hash, evidence: r.evidence)
             entry.hashScheme = scheme
             entries.append(entry)
         }

@@ -176,6 +176,7 @@ public final class PostgresDatabase: Sendable {
         ("ledger", PostgresLedgerSchema.v2),
         ("knowledge", PostgresKnowledgeSchema.v2),
         ("control", PostgresControlSchema.v3),
+        ("ledger", PostgresLedgerSchema.v3),
     ]
 
     /// The newest schema version this build knows.

@@ -140,6 +140,7 @@ extension PostgresLedger {
         let logger = database.logger
         let pageSize = Self.verifyPageSize
         var previous = ""
+        var newestScheme = HashScheme.canonical
         var expected: Int64 = 1
         func broken(_ sequence: Int64, _ problem: String) -> IntegrityBreak {
             IntegrityBreak(table: "ledger_entry", tenant: tenant, sequence: sequence, problem: problem)
@@ -161,12 +162,14 @@ extension PostgresLedger {
                 if entry.sequence != expected {
                     throw broken(expected, "row \(expected) is missing (found \(entry.sequence) in its place)")
                 }
-                if entry.hashScheme != .canonical {
+                // Scheme 2 from the start; scheme 3 (with evidence) once schema v7 is in; never back.
+                if entry.hashScheme == .legacy || entry.hashScheme.rawValue < newestScheme.rawValue {
                     throw broken(
                         expected,
-                        "row \(expected) claims hash scheme \(entry.hashScheme.rawValue), which this ledger never writes"
+                        "row \(expected) claims hash scheme \(entry.hashScheme.rawValue), which this ledger never writes there"
                     )
                 }
+                newestScheme = entry.hashScheme
                 if entry.previousHash != previous {
                     throw broken(expected, "row \(expected) does not link to the row before it")
                 }

@@ -140,7 +140,7 @@ public struct PostgresLedger: LedgerStore {
     ) async throws -> [LedgerEntry] {
         guard !entries.isEmpty else { return [] }
         var linked: [LedgerEntry] = []
-        var bindings = PostgresBindings(capacity: entries.count * 22)
+        var bindings = PostgresBindings(capacity: entries.count * 23)
         var tuples: [String] = []
         for var entry in entries {
             entry.sequence = head.sequence + 1
@@ -174,6 +174,7 @@ public struct PostgresLedger: LedgerStore {
             try bindings.append(entry.previousHash)
             try bindings.append(entry.hash)
             try bindings.append(entry.hashScheme.rawValue)
+            try bindings.append(entry.evidence)
             tuples.append("(" + (first + 1...bindings.count).map { "$\($0)" }.joined(separator: ", ") + ")")
             head = (entry.sequence, entry.hash)
             linked.append(entry)
@@ -181,7 +182,7 @@ public struct PostgresLedger: LedgerStore {
         let sql = """
             INSERT INTO ledger_entry(seq, kind, query_id, tenant, conversation_id, user_id, tier, outcome, question,
                 answer, citations, confidence, cost_micros, tokens_in, tokens_out, latency_ms, occurred_at_ms,
-                recorded_at_ms, note, previous_hash, hash, hash_scheme)
+                recorded_at_ms, note, previous_hash, hash, hash_scheme, evidence)
             VALUES \(tuples.joined(separator: ", "))
             """
         try await connection.run(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
@@ -276,7 +277,7 @@ public struct PostgresLedger: LedgerStore {
             occurredAt: LedgerEntry.date(milliseconds: try r["occurred_at_ms"].decode(Int64.self)),
             recordedAt: LedgerEntry.date(milliseconds: try r["recorded_at_ms"].decode(Int64.self)),
             note: try r["note"].decode(String?.self), previousHash: try r["previous_hash"].decode(String.self),
-            hash: try r["hash"].decode(String.self))
+            hash: try r["hash"].decode(String.self), evidence: try r["evidence"].decode(String?.self))
         entry.hashScheme = HashScheme(rawValue: try r["hash_scheme"].decode(Int.self)) ?? .legacy
         return entry
     }

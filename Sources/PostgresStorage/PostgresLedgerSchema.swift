@@ -124,4 +124,9 @@ enum PostgresLedgerSchema {
         FOR EACH STATEMENT EXECUTE FUNCTION cascade_refuse_change()
         """,
     ]
+
+    /// What each resolution was decided on (hash scheme 3 covers it).
+    static let v3: [String] = [
+        "ALTER TABLE ledger_entry ADD COLUMN evidence TEXT"
+    ]
 }

@@ -564,7 +564,15 @@ components:
         note: { type: [string, "null"] }
         previous_hash: { type: string }
         hash: { type: string }
-        hash_scheme: { type: integer, enum: [1, 2], description: "1: legacy rows (before schema v4); 2: tagged, length-prefixed fields" }
+        hash_scheme: { type: integer, enum: [1, 2, 3], description: "1: legacy rows (before schema v4); 2: tagged, length-prefixed fields; 3: scheme 2 plus evidence" }
+        evidence:
+          description: "query rows: what the outcome was decided on (null on older rows and where there is nothing to show); covered by the row's hash"
+          oneOf:
+            - type: "null"
+            - type: object
+              properties:
+                question_signature: { type: [string, "null"], description: "256-bit SimHash of the question's embedding (64 hex digits); near-duplicate questions have close signatures" }
+                signature_model: { type: [string, "null"], description: "the embedding model the signature was taken from" }
     ChainHead:
       type: object
       required: [sequence, hash]

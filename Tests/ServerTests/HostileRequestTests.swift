@@ -228,4 +228,33 @@ import Testing
             #expect(try fixture.ledgerKinds(tenant: "acme", queryID: "damaged").isEmpty, "nothing recorded or billed")
         }
     }
+
+    @Test(
+        "one answerable question asked 25 times with two random words added and a new user id each time is flagged, not billed (real MiniLM)"
+    )
+    func rewordedQuestionsAreNotBilled() async throws {
+        let fixture = try await ServiceFixture.make { $0.embedderName = "minilm" }
+        try await fixture.run { api in
+            _ = try await api.upload("refunds.md", refundGuide, as: "acme.admin")
+            let noise = [
+                "zebra", "piano", "orbit", "velvet", "canyon", "mango", "quartz", "lantern", "pepper", "glacier",
+                "tulip", "falcon", "ember", "cobalt", "saddle",
+            ]
+            var resolved = 0
+            for i in 0..<25 {
+                let question =
+                    "How many days do I have to request a refund? \(noise[i % 15]) \(noise[(i * 7 + 3) % 15])"
+                let body = #"{"question":"\#(question)","user_id":"visitor-\#(i)"}"#
+                let asked = try await api.call(.post, "/v1/ask", as: "acme.query", body: body)
+                #expect(asked.status == .ok, "\(asked.text)")
+                if ["rag", "llm", "rule"].contains(asked.json["tier"] as? String) { resolved += 1 }
+            }
+            #expect(resolved >= 10, "the question is answerable: \(resolved) of 25 resolved")
+            let usage = try await api.call(.get, "/v1/usage", as: "acme.admin").json
+            #expect(usage["billable_resolutions"] as? Int == 0, "\(usage)")
+            #expect(usage["flagged_resolutions"] as? Int == resolved, "\(usage)")
+            let findings = usage["findings"] as? [String] ?? []
+            #expect(findings.contains { $0.hasPrefix("similar_burst") }, "\(findings)")
+        }
+    }
 }

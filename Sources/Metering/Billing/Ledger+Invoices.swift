@@ -124,7 +124,7 @@ extension Invoice {
 extension Ledger {
     /// The rows billing needs for `tenant` between `start` and `end` (queries and attempts), plus
     /// every correction of the tenant; only the columns billing reads (no answers, citations or
-    /// hashes), through a cursor, so a month of a million rows loads in a few seconds.
+    /// hashes; the evidence of queries, for near-duplicate detection), through a cursor, so a month of a million rows loads in a few seconds.
     public func billingEntries(tenant: String, from start: Date, to end: Date) throws -> [LedgerEntry] {
         try writer.read { db in
             var result: [LedgerEntry] = []
@@ -132,7 +132,8 @@ extension Ledger {
                 db,
                 sql: """
                     SELECT seq, kind, query_id, conversation_id, user_id, tier, outcome, question, cost_micros, occurred_at_ms,
-                        tokens_in, tokens_out, CASE WHEN kind = 'attempt' THEN note END
+                        tokens_in, tokens_out, CASE WHEN kind = 'attempt' THEN note END,
+                        CASE WHEN kind = 'query' THEN evidence END
                     FROM ledger_entry
                     WHERE tenant = ? AND ((occurred_at_ms >= ? AND occurred_at_ms < ?) OR kind = 'correction')
                     ORDER BY seq
@@ -153,7 +154,8 @@ extension Ledger {
                         question: kind == "query" ? try row.decode(atIndex: 7) : nil,
                         costMicros: try row.decode(atIndex: 8), tokensIn: try row.decode(atIndex: 10),
                         tokensOut: try row.decode(atIndex: 11), occurredAt: LedgerEntry.date(milliseconds: at),
-                        recordedAt: LedgerEntry.date(milliseconds: at), note: try row.decode(atIndex: 12)))
+                        recordedAt: LedgerEntry.date(milliseconds: at), note: try row.decode(atIndex: 12),
+                        evidence: try row.decode(atIndex: 13)))
             }
             return result
         }

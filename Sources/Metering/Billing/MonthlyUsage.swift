@@ -11,8 +11,9 @@ import Foundation
 /// - a resolution reopened within the tenant's window (72 hours by default) is void, and a voided
 ///   one (`cascade ledger void`) is never billable;
 /// - usage that looks like gaming (a day far above the month's other days, one user or one
-///   question dominating, a burst of near-duplicates) is *flagged*: held out of the charge and
-///   listed, for a person to decide. Nothing is silently billed or silently dropped.
+///   question dominating, a burst of near-duplicates, by text or by meaning — the same question
+///   in other words, see ``QuestionSignature``) is *flagged*: held out of the charge and listed,
+///   for a person to decide. Nothing is silently billed or silently dropped.
 public struct MonthlyUsage: Sendable {
     public enum Status: String, Sendable, Codable, Hashable {
         case billable
@@ -134,8 +135,17 @@ public struct MonthlyUsage: Sendable {
             )
         }
         var questions: [String: String] = [:]
-        for row in rows where row.kind == .query { questions[row.queryID] = row.question ?? "" }
+        var signatures: [String: (model: String, signature: QuestionSignature)] = [:]
+        for row in rows where row.kind == .query {
+            questions[row.queryID] = row.question ?? ""
+            if let evidence = row.evidence.flatMap(Evidence.init(json:)),
+                let signature = evidence.questionSignature.flatMap(QuestionSignature.init(hex:))
+            {
+                signatures[row.queryID] = (evidence.signatureModel ?? "", signature)
+            }
+        }
         flagAnomalies(questions: questions, timeZone: timeZone)
+        flagSimilarQuestions(questions: questions, signatures: signatures)
     }
 
     /// Lower-cased letters and digits, single spaces: "How do I… VACUUM?" → "how do i vacuum".
@@ -179,6 +189,65 @@ public struct MonthlyUsage: Sendable {
     public static let dominanceMinimum = 20
     public static let burstSize = 5
     public static let burstWindow: TimeInterval = 3600
+
+    /// The same question in other words (a few words added or changed, a new user id each time):
+    /// resolutions whose question signatures are near-duplicates (``QuestionSignature``) and
+    /// whose texts differ are grouped, and a group is flagged like one question would be: a
+    /// burst (``burstSize`` within ``burstWindow``) is `similar_burst`, a group over
+    /// ``dominanceShare`` of the month's resolutions is `similar_dominates`. Exact repeats are
+    /// already caught by the text rules.
+    private mutating func flagSimilarQuestions(
+        questions: [String: String], signatures: [String: (model: String, signature: QuestionSignature)]
+    ) {
+        let candidates = queries.indices.filter {
+            [.billable, .flagged].contains(queries[$0].status) && signatures[queries[$0].queryID] != nil
+        }
+        let total = queries.indices.filter { [.billable, .flagged].contains(queries[$0].status) }.count
+        let byModel = Dictionary(grouping: candidates) { signatures[queries[$0].queryID]?.model ?? "" }
+        var flaggedAny = false
+        for members in byModel.values {
+            let groups = QuestionSignature.groups(members.map { signatures[queries[$0].queryID]!.signature })
+            for group in groups where group.count >= Self.burstSize {
+                let indices = group.map { members[$0] }
+                let texts = Set(indices.map { Self.normalized(questions[queries[$0].queryID] ?? "") })
+                guard texts.count > 1 else { continue }
+                let example = questions[queries[indices[0]].queryID].map { String($0.prefix(60)) } ?? ""
+                func flag(_ subset: [Int], _ reason: String) {
+                    for i in subset where !queries[i].flags.contains(reason) {
+                        queries[i].flags.append(reason)
+                        flaggedAny = true
+                    }
+                }
+                let times = indices.sorted { queries[$0].occurredAt < queries[$1].occurredAt }
+                var burst = false
+                for i in 0...(times.count - Self.burstSize) {
+                    let window = Array(times[i..<(i + Self.burstSize)])
+                    if queries[window.last!].occurredAt.timeIntervalSince(queries[window.first!].occurredAt)
+                        <= Self.burstWindow
+                    {
+                        flag(window, "similar_burst")
+                        burst = true
+                    }
+                }
+                if burst {
+                    findings.append(
+                        "similar_burst: \(indices.count) resolutions of one question in \(texts.count) wordings (e.g. \"\(example)\"), \(Self.burstSize)+ within an hour"
+                    )
+                }
+                if indices.count >= Self.dominanceMinimum && Double(indices.count) > Self.dominanceShare * Double(total)
+                {
+                    flag(indices, "similar_dominates")
+                    findings.append(
+                        "similar_dominates: one question in \(texts.count) wordings (e.g. \"\(example)\") is \(indices.count) of \(total) resolutions"
+                    )
+                }
+            }
+        }
+        guard flaggedAny else { return }
+        for i in queries.indices where queries[i].status == .billable && !queries[i].flags.isEmpty {
+            queries[i].status = .flagged
+        }
+    }
 
     private mutating func flagAnomalies(questions: [String: String], timeZone: TimeZone) {
         var calendar = Calendar(identifier: .gregorian)

@@ -39,6 +39,9 @@ public enum HashScheme: Int, Sendable, Codable {
     case legacy = 1
     /// ``CanonicalEncoding``: tagged, length-prefixed fields.
     case canonical = 2
+    /// Scheme 2 plus the row's `evidence` (ledger schema v5): what a resolution was decided on is
+    /// as tamper-evident as the resolution.
+    case evidence = 3
 
-    public static let current = HashScheme.canonical
+    public static let current = HashScheme.evidence
 }

@@ -1,0 +1,124 @@
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Metering
+
+/// The same question asked again in other words, each time by a "new user", must not become
+/// many billable resolutions (issue 33: 25 of 25 were billed).
+@Suite("Near-duplicate questions by meaning")
+struct NearDuplicateBillingTests {
+    /// Seeded Gaussian-ish vectors (sum of uniforms), so every run sees the same numbers.
+    struct Vectors {
+        var state: UInt64
+
+        mutating func next() -> Float {
+            var total: Float = 0
+            for _ in 0..<4 { total += Float(QuestionSignature.next(&state) % 10_000) / 10_000 - 0.5 }
+            return total
+        }
+
+        mutating func unit(_ dimension: Int = 384) -> [Float] {
+            normalized((0..<dimension).map { _ in next() })
+        }
+
+        /// A vector at about cosine `similarity` from `base`.
+        mutating func near(_ base: [Float], similarity: Float) -> [Float] {
+            let noise = unit(base.count)
+            let mix = (1 - similarity * similarity).squareRoot()
+            return normalized(zip(base, noise).map { similarity * $0 + mix * $1 })
+        }
+
+        func normalized(_ v: [Float]) -> [Float] {
+            let norm = v.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            return v.map { $0 / norm }
+        }
+    }
+
+    static func cosine(_ a: [Float], _ b: [Float]) -> Float { zip(a, b).reduce(0) { $0 + $1.0 * $1.1 } }
+
+    @Test("signatures differ in about θ/π of their 256 bits, and round-trip through hex")
+    func signaturesFollowTheAngle() {
+        var vectors = Vectors(state: 42)
+        let base = vectors.unit()
+        for similarity: Float in [0.95, 0.8, 0.6, 0.0] {
+            let other = vectors.near(base, similarity: similarity)
+            let angle = acos(Double(Self.cosine(base, other)))
+            let expected = 256 * angle / Double.pi
+            let distance = QuestionSignature(vector: base).distance(to: QuestionSignature(vector: other))
+            // Binomial spread: ± 4 standard deviations of 256 fair-ish bits is about ± 32.
+            #expect(abs(Double(distance) - expected) < 32, "cos \(similarity): \(distance) bits, expected ~\(expected)")
+        }
+        let signature = QuestionSignature(vector: base)
+        #expect(QuestionSignature(hex: signature.hex) == signature)
+        #expect(signature.hex.count == 64)
+        #expect(
+            QuestionSignature(hex: "xyz") == nil && QuestionSignature(hex: String(repeating: "g", count: 64)) == nil)
+    }
+
+    @Test("near-duplicates are grouped (chained), different questions are not")
+    func grouping() {
+        var vectors = Vectors(state: 7)
+        let refund = vectors.unit()
+        let password = vectors.unit()
+        var signatures = (0..<10).map { _ in QuestionSignature(vector: vectors.near(refund, similarity: 0.85)) }
+        signatures += (0..<10).map { _ in QuestionSignature(vector: vectors.near(password, similarity: 0.85)) }
+        signatures += (0..<30).map { _ in QuestionSignature(vector: vectors.unit()) }
+        let groups = QuestionSignature.groups(signatures)
+        #expect(groups.contains(Array(0..<10)))
+        #expect(groups.contains(Array(10..<20)))
+        #expect(groups.filter { $0.count > 1 }.count == 2, "the 30 unrelated questions stay apart")
+    }
+
+    /// Records a RAG resolution with its question's signature as the resolver would.
+    func resolve(_ ledger: Ledger, _ id: String, question: String, vector: [Float], user: String, at: Date) throws {
+        let evidence = Evidence(questionSignature: QuestionSignature(vector: vector).hex, signatureModel: "m")
+        let row = LedgerEntry(
+            kind: .query, queryID: id, tenant: "acme", userID: user, tier: "rag", outcome: "resolved",
+            question: question, costMicros: 20, occurredAt: at, evidence: evidence.json)
+        _ = try ledger.record(query: row, attempts: [], now: at.addingTimeInterval(60))
+    }
+
+    @Test("25 rewordings of one question by 25 new users are flagged, not billed; 25 different questions are billed")
+    func rewordingsAreFlagged() throws {
+        let dir = try TemporaryDirectory()
+        let ledger = try Ledger(path: dir.path("ledger.sqlite"))
+        let month = BillingMonth.containing(TestClock.now, in: .gmt)
+        let start = month.interval(in: .gmt).start.addingTimeInterval(86_400)
+        var vectors = Vectors(state: 99)
+        let refund = vectors.unit()
+        let noise = ["zebra piano", "orbit velvet", "canyon mango", "quartz lantern", "pepper glacier"]
+        for i in 0..<25 {
+            try resolve(
+                ledger, "dup\(i)", question: "How long do refunds take? \(noise[i % 5]) \(i)",
+                vector: vectors.near(refund, similarity: 0.78), user: "user-\(i)",
+                at: start.addingTimeInterval(Double(i) * 60))
+        }
+        for i in 0..<25 {
+            try resolve(
+                ledger, "other\(i)", question: "Different question number \(i)", vector: vectors.unit(),
+                user: "person-\(i)", at: start.addingTimeInterval(86_400 + Double(i) * 60))
+        }
+        let usage = MonthlyUsage(
+            tenant: "acme", month: month, entries: try ledger.entries(tenant: "acme"), timeZone: .gmt)
+        let flagged = Set(usage.flagged.map(\.queryID))
+        #expect(flagged == Set((0..<25).map { "dup\($0)" }), "every rewording held for review")
+        #expect(Set(usage.billable.map(\.queryID)) == Set((0..<25).map { "other\($0)" }))
+        #expect(usage.flagged.allSatisfy { $0.flags.contains("similar_burst") })
+        #expect(usage.findings.contains { $0.hasPrefix("similar_burst") }, "\(usage.findings)")
+    }
+
+    @Test("evidence is part of the row's hash: changing it breaks verification")
+    func evidenceIsHashed() throws {
+        let dir = try TemporaryDirectory()
+        let ledger = try Ledger(path: dir.path("ledger.sqlite"))
+        var vectors = Vectors(state: 5)
+        try resolve(ledger, "q1", question: "Why?", vector: vectors.unit(), user: "u", at: TestClock.now)
+        let row = try #require(try ledger.entries(tenant: "acme").first)
+        #expect(row.hashScheme == .evidence && row.evidence != nil)
+        var tampered = row
+        tampered.evidence = Evidence(questionSignature: String(repeating: "0", count: 64), signatureModel: "m").json
+        #expect(tampered.contentHash != row.hash)
+        #expect(row.contentHash == row.hash)
+    }
+}

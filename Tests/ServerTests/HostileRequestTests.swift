@@ -172,6 +172,25 @@ import Testing
         }
     }
 
+    @Test("a request with both Content-Length and Transfer-Encoding (request smuggling) is refused with 400")
+    func smugglingIsRefused() async throws {
+        let fixture = try await ServiceFixture.make()
+        try await fixture.run { api in
+            let token = try #require(api.keys["acme.query"])
+            let connection = try RawConnection(api.client.base)
+            let smuggled = "GET /v1/jobs HTTP/1.1\r\nHost: x\r\n\r\n"
+            connection.send(
+                "POST /v1/search HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
+                    + "0\r\n\r\n" + smuggled)
+            let (text, closed) = connection.readToEnd()
+            #expect(text.hasPrefix("HTTP/1.1 400"), "\(text)")
+            #expect(text.contains("malformed-http"), "\(text)")
+            #expect(!text.contains("\"jobs\""), "the smuggled request was never answered")
+            #expect(closed)
+        }
+    }
+
     @Test("a NUL in a header gets a 400 problem+json, not an empty 400")
     func malformedHeadersGetAProblem() async throws {
         let fixture = try await ServiceFixture.make()

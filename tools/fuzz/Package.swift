@@ -26,5 +26,7 @@ let package = Package(
         target("FuzzRules", ["Cascade"]),
         target("FuzzPlans", ["Metering"]),
         target("FuzzBatchLine", ["Cascade"]),
+        target("FuzzZIPDirectory", ["KnowledgeBase"]),
+        target("FuzzEvidence", ["Metering"]),
     ]
 )

@@ -7,20 +7,21 @@ import Foundation
 /// Linear in the directory's size and bounded: at most ``maxEntries`` entries are read. The
 /// sizes are the archive's own claims; the extraction tool's memory limit (``ExtractionTool``)
 /// catches an archive that lies about them.
-struct ZIPDirectory: Equatable {
-    var entries: Int
+public struct ZIPDirectory: Equatable, Sendable {
+    public var entries: Int
     /// The sum of the entries' uncompressed sizes, in bytes.
-    var uncompressedBytes: Int
+    public var uncompressedBytes: Int
 
-    static let maxEntries = 100_000
+    public static let maxEntries = 100_000
 
-    enum Problem: Error, Equatable {
+    public enum Problem: Error, Equatable {
         case notAnArchive(String)
         case tooLarge
     }
 
     /// Reads the central directory of `data`.
-    static func read(_ data: Data) throws(Problem) -> ZIPDirectory {
+    /// Public for the fuzz target (tools/fuzz): any bytes give a directory or a ``Problem``.
+    public static func read(_ data: Data) throws(Problem) -> ZIPDirectory {
         let bytes = [UInt8](data)
         func u16(_ at: Int) -> Int { Int(bytes[at]) | Int(bytes[at + 1]) << 8 }
         func u32(_ at: Int) -> Int { u16(at) | u16(at + 2) << 16 }

@@ -32,12 +32,31 @@ public enum QueryScreen {
         if greetings.contains(folded) {
             return .reject(reason: "greeting", reply: "Hello! Ask me a question about the product and I'll look it up.")
         }
+        if isKeywordStuffing(folded) {
+            return .reject(
+                reason: "keyword_stuffing",
+                reply: "It looks like your message repeats the same words. Could you ask your question in a sentence?")
+        }
         if isGibberish(trimmed, folded: folded) {
             return .reject(
                 reason: "gibberish",
                 reply: "Sorry, I couldn't understand that. Could you rephrase your question in words?")
         }
         return .accept
+    }
+
+    /// One word said over and over ("git git git git", "refund refund refund policy refund"):
+    /// retrieval matches it strongly, but it asks nothing. At least 4 words, one of them making up
+    /// half or more of them and repeated at least 3 times, or fewer than a third of the words
+    /// distinct once there are 6 or more.
+    static func isKeywordStuffing(_ folded: String) -> Bool {
+        let words = folded.split(separator: " ")
+        guard words.count >= 4 else { return false }
+        var counts: [Substring: Int] = [:]
+        for word in words { counts[word, default: 0] += 1 }
+        let top = counts.values.max() ?? 0
+        if top >= 3 && top * 2 >= words.count { return true }
+        return words.count >= 6 && counts.count * 3 < words.count
     }
 
     /// Keyboard mashing ("asdfgh") has long runs of consonants that words of real languages lack.

@@ -166,9 +166,34 @@ public struct Ledger: Sendable {
             entries.filter { $0.kind == .correction && $0.outcome == "agent_answer" }.map {
                 Key(tenant: $0.tenant, queryID: $0.queryID)
             })
+        // A resolution the customer said did not help goes to a person at once, like an escalation.
+        let rejected = Set(
+            entries.filter { $0.kind == .correction && $0.outcome == Verdict.notHelpful.outcome }.map {
+                Key(tenant: $0.tenant, queryID: $0.queryID)
+            })
         return entries.filter {
-            $0.kind == .query && $0.tier == "escalated"
-                && !answered.contains(Key(tenant: $0.tenant, queryID: $0.queryID))
+            let key = Key(tenant: $0.tenant, queryID: $0.queryID)
+            return $0.kind == .query && ($0.tier == "escalated" || rejected.contains(key)) && !answered.contains(key)
+        }
+    }
+
+    /// The customer's verdict on a resolution (`POST /v1/queries/{id}/feedback`, `cascade ledger
+    /// feedback`): a correction row, once per query.
+    public enum Verdict: String, Sendable, CaseIterable {
+        case helpful, notHelpful
+
+        /// The correction's outcome: `confirmed`, or `rejected_by_customer` (never billed; the
+        /// question goes to a person at once).
+        public var outcome: String {
+            switch self {
+            case .helpful: "confirmed"
+            case .notHelpful: "rejected_by_customer"
+            }
+        }
+
+        public init?(outcome: String) {
+            guard let verdict = Self.allCases.first(where: { $0.outcome == outcome }) else { return nil }
+            self = verdict
         }
     }
 
@@ -197,8 +222,18 @@ public struct Ledger: Sendable {
             if let done = corrections.first(where: { $0.outcome == "voided" || $0.outcome == outcome }) {
                 throw LedgerError.invalidInput("query \(id) is already \(done.outcome); nothing written")
             }
+        case Verdict.helpful.outcome, Verdict.notHelpful.outcome:
+            guard ["rule", "rag", "llm"].contains(query.tier) else {
+                throw LedgerError.invalidInput(
+                    "query \(id) was \(query.tier), not resolved: only a resolution gets the customer's verdict; nothing written"
+                )
+            }
+            if let done = corrections.first(where: { Verdict(outcome: $0.outcome) != nil || $0.outcome == "voided" }) {
+                throw LedgerError.invalidInput("query \(id) is already \(done.outcome); nothing written")
+            }
         case "agent_answer":
-            guard query.tier == "escalated" else {
+            let rejectedByCustomer = corrections.contains { $0.outcome == Verdict.notHelpful.outcome }
+            guard query.tier == "escalated" || rejectedByCustomer else {
                 throw LedgerError.invalidInput("query \(id) was not escalated (tier \(query.tier)); nothing to resolve")
             }
             guard let answer, !answer.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
@@ -208,7 +243,8 @@ public struct Ledger: Sendable {
                 throw LedgerError.invalidInput("escalation \(id) is already resolved")
             }
         default:
-            throw LedgerError.invalidInput("unknown correction \(outcome) (voided, reopened or agent_answer)")
+            throw LedgerError.invalidInput(
+                "unknown correction \(outcome) (voided, reopened, agent_answer, confirmed or rejected_by_customer)")
         }
     }
 

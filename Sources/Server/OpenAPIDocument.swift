@@ -313,6 +313,43 @@ paths:
         "404": { $ref: "#/components/responses/Problem" }
         "409": { $ref: "#/components/responses/Problem" }
         "422": { $ref: "#/components/responses/Problem" }
+  /v1/queries/{query_id}/feedback:
+    post:
+      summary: The customer's verdict on an answer (query keys; the widget calls it), once per query
+      description: |
+        `helpful: true` confirms the resolution (`confirmed`); `helpful: false` records
+        `rejected_by_customer`: the resolution is never billed and the question joins the
+        escalation queue at once. A resolution without a verdict is billed as `assumed` (unless the
+        plan says `bill: confirmed_only`). The same verdict again returns the recorded row (200,
+        `Idempotent-Replayed: true`); the other verdict is a 409 `verdict-recorded`.
+      parameters:
+        - { name: query_id, in: path, required: true, schema: { type: string } }
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [helpful]
+              properties:
+                helpful: { type: boolean }
+                comment: { type: [string, "null"], maxLength: 2000 }
+      responses:
+        "200":
+          description: The verdict was already recorded; its row.
+          content:
+            application/json: { schema: { $ref: "#/components/schemas/LedgerEntry" } }
+        "201":
+          description: The verdict's correction row (`confirmed` or `rejected_by_customer`).
+          content:
+            application/json: { schema: { $ref: "#/components/schemas/LedgerEntry" } }
+        "400": { $ref: "#/components/responses/Problem" }
+        "401": { $ref: "#/components/responses/Problem" }
+        "403": { $ref: "#/components/responses/Problem" }
+        "404": { $ref: "#/components/responses/Problem" }
+        "409": { $ref: "#/components/responses/Problem" }
+        "422": { $ref: "#/components/responses/Problem" }
   /v1/queries/{query_id}/void:
     post:
       summary: Void a resolution, with a reason that stays in the ledger (admin)
@@ -620,6 +657,17 @@ components:
               amount: { $ref: "#/components/schemas/Money" }
               currency: { type: string }
               query_ids: { type: array, items: { type: string } }
+        verdicts:
+          description: The month's resolutions by the customer's verdict and which the plan bills (null on invoices finalized before verdicts were recorded).
+          oneOf:
+            - type: "null"
+            - type: object
+              required: [confirmed, assumed, rejected_by_customer, bill]
+              properties:
+                confirmed: { type: integer }
+                assumed: { type: integer }
+                rejected_by_customer: { type: integer }
+                bill: { type: string, enum: [confirmed_only, confirmed_and_assumed] }
         ledger_head:
           description: For a final invoice, the ledger's last row when it was finalized; null for previews.
           oneOf:
@@ -632,7 +680,7 @@ components:
             - { $ref: "#/components/schemas/Checkpoint" }
     UsageReport:
       type: object
-      required: [tenant, month, queries, resolutions, billable_resolutions, flagged_resolutions, escalated, rejected, duplicates, reopened, voided, resolution_rate, total_cost_micros, total_cost, blended_cost_per_resolution, currency, invoice_total, findings, tiers]
+      required: [tenant, month, queries, resolutions, billable_resolutions, flagged_resolutions, confirmed_resolutions, assumed_resolutions, rejected_by_customer, escalated, rejected, duplicates, reopened, voided, resolution_rate, total_cost_micros, total_cost, blended_cost_per_resolution, currency, invoice_total, findings, tiers]
       properties:
         tenant: { type: string }
         month: { type: string }
@@ -640,6 +688,9 @@ components:
         resolutions: { type: integer }
         billable_resolutions: { type: integer }
         flagged_resolutions: { type: integer }
+        confirmed_resolutions: { type: integer, description: "billable resolutions the customer confirmed" }
+        assumed_resolutions: { type: integer, description: "billable resolutions without a verdict (no negative signal)" }
+        rejected_by_customer: { type: integer, description: "resolutions the customer said did not help: never billed" }
         escalated: { type: integer }
         rejected: { type: integer }
         duplicates: { type: integer }

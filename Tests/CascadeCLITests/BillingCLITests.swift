@@ -87,6 +87,28 @@ struct BillingCLITests {
         #expect(try after.json()["duplicates"] as? Int == 0)
     }
 
+    @Test("ledger feedback records the customer's verdict once; the report splits confirmed from assumed")
+    func feedback() throws {
+        let dir = try TemporaryDirectory()
+        let ledger = try ledgerWithQuestions(dir)
+        let first = try CLIProcess.run([
+            "ledger", "feedback", "q1", "--helpful", "--comment", "thanks", "--ledger", ledger, "--json",
+        ])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(try first.json()["outcome"] as? String == "confirmed")
+        let again = try CLIProcess.run(["ledger", "feedback", "q1", "--helpful", "--ledger", ledger])
+        #expect(again.status == 0 && again.stdout.contains("already recorded"), "\(again.stdout)")
+        let other = try CLIProcess.run(["ledger", "feedback", "q1", "--not-helpful", "--ledger", ledger])
+        #expect(other.status != 0 && other.stderr.contains("already confirmed"), "\(other.stderr)")
+        let escalated = try CLIProcess.run(["ledger", "feedback", "q3", "--helpful", "--ledger", ledger])
+        #expect(escalated.status != 0 && escalated.stderr.contains("not resolved"), "\(escalated.stderr)")
+        let neither = try CLIProcess.run(["ledger", "feedback", "q1", "--ledger", ledger])
+        #expect(neither.status == 64 || neither.status == 2, "one of --helpful or --not-helpful is required")
+        let report = try CLIProcess.run(["report", "--tenant", "t", "--ledger", ledger, "--json"])
+        #expect(try report.json()["confirmed_resolutions"] as? Int == 1)
+        #expect(try report.json()["assumed_resolutions"] as? Int == 0)
+    }
+
     @Test("bad months, plans and time zones are clear errors")
     func errors() throws {
         let dir = try TemporaryDirectory()

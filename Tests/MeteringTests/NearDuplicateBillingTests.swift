@@ -122,3 +122,55 @@ struct NearDuplicateBillingTests {
         #expect(row.contentHash == row.hash)
     }
 }
+
+/// Billing by the customer's verdict: `bill: confirmed_only` charges confirmed resolutions only.
+@Suite("Billing by the customer's verdict")
+struct VerdictBillingTests {
+    @Test("confirmed_only charges only confirmed resolutions and lists the rest as awaiting confirmation")
+    func confirmedOnly() throws {
+        let dir = try TemporaryDirectory()
+        let ledger = try Ledger(path: dir.path("ledger.sqlite"))
+        let month = BillingMonth.containing(TestClock.now, in: .gmt)
+        let start = month.interval(in: .gmt).start.addingTimeInterval(3600)
+        for i in 0..<5 {
+            let at = start.addingTimeInterval(Double(i) * 86_400)
+            _ = try ledger.record(
+                query: LedgerEntry(
+                    kind: .query, queryID: "r\(i)", tenant: "acme", conversationID: "c\(i)", tier: "rag",
+                    outcome: "resolved", question: "Question \(i)", costMicros: 20, occurredAt: at),
+                attempts: [], now: at)
+        }
+        _ = try ledger.correct(tenant: "acme", queryID: "r0", outcome: "confirmed", now: start.addingTimeInterval(60))
+        _ = try ledger.correct(tenant: "acme", queryID: "r1", outcome: "confirmed", now: start.addingTimeInterval(60))
+        _ = try ledger.correct(
+            tenant: "acme", queryID: "r2", outcome: "rejected_by_customer", note: "wrong",
+            now: start.addingTimeInterval(60))
+        #expect(throws: LedgerError.self) {
+            try ledger.correct(tenant: "acme", queryID: "r0", outcome: "rejected_by_customer", now: start)
+        }
+        let usage = MonthlyUsage(
+            tenant: "acme", month: month, entries: try ledger.entries(tenant: "acme"), timeZone: .gmt)
+        #expect(usage.confirmed.map(\.queryID) == ["r0", "r1"])
+        #expect(Set(usage.assumed.map(\.queryID)) == ["r3", "r4"])
+        #expect(usage.queries.first { $0.queryID == "r2" }?.status == .rejectedByCustomer)
+        var plan = Plan(
+            id: "p", name: "P", baseFee: 0, resolutionTiers: [.init(upTo: nil, price: Decimal(string: "1.00")!)])
+        let both = Invoice.compute(usage: usage, plan: plan, billing: .resolution, timeZone: .gmt)
+        #expect(both.total == 4, "confirmed and assumed: 4 × $1.00")
+        plan.bill = .confirmedOnly
+        let confirmedOnly = Invoice.compute(usage: usage, plan: plan, billing: .resolution, timeZone: .gmt)
+        #expect(confirmedOnly.total == 2, "confirmed only: 2 × $1.00")
+        let waiting = confirmedOnly.lines.first { $0.kind == "awaiting_confirmation" }
+        #expect(waiting?.amount == 0 && Set(waiting?.queryIDs ?? []) == ["r3", "r4"])
+        #expect(confirmedOnly.lines.first { $0.kind == "rejected_by_customer" }?.queryIDs == ["r2"])
+        #expect(confirmedOnly.verdicts?.bill == .confirmedOnly && confirmedOnly.verdicts?.rejectedByCustomer == 1)
+        // The plans file takes the key.
+        let catalog = try PlanCatalog.parse(
+            "plans:\n  - { id: strict, base_fee: \"0\", resolution_price: \"1\", bill: confirmed_only }\n",
+            source: "test")
+        #expect(catalog.plan("strict")?.bill == .confirmedOnly)
+        #expect(throws: BillingError.self) {
+            try PlanCatalog.parse("plans:\n  - { id: x, base_fee: \"0\", bill: sometimes }\n", source: "test")
+        }
+    }
+}

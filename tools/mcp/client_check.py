@@ -49,7 +49,7 @@ async def exercise(session, label, admin, query_id):
     info = await session.initialize()
     check(info.server_info.name == "cascade", f"{label}: initialize names the server cascade")
     tools = {t.name: t for t in (await session.list_tools()).tools}
-    expected = {"search_knowledge_base", "ask"} | ({"list_escalations"} if admin else set())
+    expected = {"search_knowledge_base", "ask", "record_feedback"} | ({"list_escalations"} if admin else set())
     check(set(tools) == expected, f"{label}: tools are {sorted(expected)} (got {sorted(tools)})")
     check(tools["ask"].input_schema.get("required") == ["question"], f"{label}: ask requires a question")
 
@@ -91,6 +91,19 @@ async def exercise(session, label, admin, query_id):
     if queries:
         check(queries[0]["tier"] == outcome.get("tier") and queries[0]["tenant"] == "acme",
               f"{label}: the ledger row has the tier and tenant the tool reported")
+
+    # The customer's verdict: once per query; the same verdict again is a replay, the other refused.
+    if outcome.get("tier") in ("rule", "rag", "llm"):
+        rated = await session.call_tool("record_feedback", {"query_id": query_id, "helpful": True, "comment": "thanks"})
+        check(not rated.is_error and (rated.structured_content or {}).get("outcome") == "confirmed",
+              f"{label}: record_feedback confirms the resolution ({text_of(rated)[:120]!r})")
+        again = await session.call_tool("record_feedback", {"query_id": query_id, "helpful": True})
+        check((again.structured_content or {}).get("replayed") is True, f"{label}: the same verdict again is a replay")
+        other = await session.call_tool("record_feedback", {"query_id": query_id, "helpful": False})
+        check(other.is_error and "already" in text_of(other), f"{label}: the other verdict is refused")
+    else:
+        refused = await session.call_tool("record_feedback", {"query_id": query_id, "helpful": True})
+        check(refused.is_error, f"{label}: an escalated question takes no verdict")
 
     # Escalations (admin): an unanswerable question appears in the queue.
     if admin:

@@ -68,9 +68,27 @@ public struct Invoice: Sendable, Codable, Hashable {
     /// previews. A customer holding the invoice holds an anchor `ledger verify --checkpoint` checks.
     public var ledgerHead: ChainHead?
     public var ledgerCheckpoint: Checkpoint?
+    /// The month's resolutions by the customer's verdict, and which the plan charges (null on
+    /// invoices finalized before verdicts existed).
+    public var verdicts: Verdicts?
+
+    /// Billable resolutions split by the customer's verdict.
+    public struct Verdicts: Sendable, Codable, Hashable {
+        public var confirmed: Int
+        public var assumed: Int
+        /// Resolutions the customer said did not help (never charged).
+        public var rejectedByCustomer: Int
+        public var bill: ResolutionBasis
+
+        enum CodingKeys: String, CodingKey {
+            case confirmed, assumed
+            case rejectedByCustomer = "rejected_by_customer"
+            case bill
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
-        case tenant, month, plan, billing, status, lines, total, currency
+        case tenant, month, plan, billing, status, lines, total, currency, verdicts
         case ledgerHead = "ledger_head"
         case ledgerCheckpoint = "ledger_checkpoint"
     }
@@ -88,6 +106,7 @@ public struct Invoice: Sendable, Codable, Hashable {
         try c.encode(currency, forKey: .currency)
         try c.encode(ledgerHead, forKey: .ledgerHead)
         try c.encode(ledgerCheckpoint, forKey: .ledgerCheckpoint)
+        try c.encode(verdicts, forKey: .verdicts)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -102,6 +121,7 @@ public struct Invoice: Sendable, Codable, Hashable {
         currency = try c.decodeIfPresent(String.self, forKey: .currency) ?? "USD"
         ledgerHead = try c.decodeIfPresent(ChainHead.self, forKey: .ledgerHead)
         ledgerCheckpoint = try c.decodeIfPresent(Checkpoint.self, forKey: .ledgerCheckpoint)
+        verdicts = try c.decodeIfPresent(Verdicts.self, forKey: .verdicts)
     }
 
     /// Reads a stored final invoice's body; throws when it is not one (a damaged or edited body
@@ -176,7 +196,8 @@ public struct Invoice: Sendable, Codable, Hashable {
                     unitPrice: margin, amount: Money.cents(cost * margin), queryIDs: ids))
         }
         if billing.includesResolutions, !plan.resolutionTiers.isEmpty {
-            let billable = usage.billable.sorted { $0.occurredAt < $1.occurredAt }.map(\.queryID)
+            let charged = plan.bill == .confirmedOnly ? usage.confirmed : usage.billable
+            let billable = charged.sorted { $0.occurredAt < $1.occurredAt }.map(\.queryID)
             let included = min(plan.includedResolutions, billable.count)
             if included > 0 {
                 lines.append(
@@ -217,6 +238,22 @@ public struct Invoice: Sendable, Codable, Hashable {
                         kind: "cap", description: "Monthly resolution cap \(Money.format(cap))", quantity: 1,
                         unitPrice: cap - charge, amount: Money.cents(cap - charge), queryIDs: []))
             }
+            if plan.bill == .confirmedOnly, !usage.assumed.isEmpty {
+                lines.append(
+                    Line(
+                        kind: "awaiting_confirmation",
+                        description: "Resolutions the customer has not confirmed (this plan bills confirmed ones only)",
+                        quantity: Decimal(usage.assumed.count), unitPrice: 0, amount: 0,
+                        queryIDs: usage.assumed.map(\.queryID)))
+            }
+            let rejected = usage.queries.filter { $0.status == .rejectedByCustomer }.map(\.queryID)
+            if !rejected.isEmpty {
+                lines.append(
+                    Line(
+                        kind: "rejected_by_customer",
+                        description: "Answers the customer said did not help (never charged; handed to a person)",
+                        quantity: Decimal(rejected.count), unitPrice: 0, amount: 0, queryIDs: rejected))
+            }
             let held = usage.flagged.map(\.queryID)
             if !held.isEmpty {
                 lines.append(
@@ -227,8 +264,12 @@ public struct Invoice: Sendable, Codable, Hashable {
             }
         }
         let total = lines.reduce(Decimal(0)) { $0 + $1.amount }
-        return Invoice(
+        var invoice = Invoice(
             tenant: usage.tenant, month: usage.month.description, plan: plan.id, billing: billing, status: status,
             lines: lines, total: total)
+        invoice.verdicts = Verdicts(
+            confirmed: usage.confirmed.count, assumed: usage.assumed.count,
+            rejectedByCustomer: usage.count(.rejectedByCustomer), bill: plan.bill)
+        return invoice
     }
 }

@@ -132,7 +132,7 @@ extension Ledger {
                 db,
                 sql: """
                     SELECT seq, kind, query_id, conversation_id, user_id, tier, outcome, question, cost_micros, occurred_at_ms,
-                        tokens_in, tokens_out, CASE WHEN kind = 'attempt' THEN note END,
+                        tokens_in, tokens_out, CASE WHEN kind IN ('attempt', 'correction') THEN note END,
                         CASE WHEN kind = 'query' THEN evidence END
                     FROM ledger_entry
                     WHERE tenant = ? AND ((occurred_at_ms >= ? AND occurred_at_ms < ?) OR kind = 'correction')

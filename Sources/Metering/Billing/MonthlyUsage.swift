@@ -24,6 +24,14 @@ public struct MonthlyUsage: Sendable {
         case escalated
         case rejected
         case humanHandled = "human_handled"
+        /// The customer said the answer did not help: never billable, handed to a person.
+        case rejectedByCustomer = "rejected_by_customer"
+    }
+
+    /// What the customer said about a billable resolution: `confirmed` (helpful) or `assumed` (no
+    /// verdict; no negative signal within the reopen window).
+    public enum Verdict: String, Sendable, Codable, Hashable {
+        case confirmed, assumed
     }
 
     public struct Query: Sendable, Codable, Hashable {
@@ -35,10 +43,14 @@ public struct MonthlyUsage: Sendable {
         public var conversationID: String?
         public var userID: String?
         public var flags: [String]
+        /// For resolutions: the customer's verdict (`confirmed`), or `assumed` when they gave none.
+        public var verdict: Verdict? = nil
+        /// The customer's comment with their verdict, if any.
+        public var comment: String? = nil
 
         enum CodingKeys: String, CodingKey {
             case queryID = "query_id"
-            case tier, status
+            case tier, status, verdict, comment
             case costMicros = "cost_micros"
             case occurredAt = "occurred_at"
             case conversationID = "conversation_id"
@@ -64,6 +76,9 @@ public struct MonthlyUsage: Sendable {
 
     public var totalCostMicros: Int64 { costMicrosByTier.values.reduce(0, +) }
     public var billable: [Query] { queries.filter { $0.status == .billable } }
+    /// Billable resolutions the customer confirmed, and those assumed (no verdict).
+    public var confirmed: [Query] { billable.filter { $0.verdict == .confirmed } }
+    public var assumed: [Query] { billable.filter { $0.verdict != .confirmed } }
     public var flagged: [Query] { queries.filter { $0.status == .flagged } }
     public func count(_ status: Status) -> Int { queries.filter { $0.status == status }.count }
     public var resolutions: [Query] { queries.filter { ["rule", "rag", "llm"].contains($0.tier) } }
@@ -105,9 +120,12 @@ public struct MonthlyUsage: Sendable {
             default: status = .escalated
             }
             let fixes = corrections[row.queryID] ?? []
+            let verdictRow = fixes.first { Ledger.Verdict(outcome: $0.outcome) != nil }
             if status == .billable {
                 if fixes.contains(where: { $0.outcome == "voided" }) {
                     status = .voided
+                } else if verdictRow?.outcome == Ledger.Verdict.notHelpful.outcome {
+                    status = .rejectedByCustomer
                 } else if let reopen = fixes.first(where: { $0.outcome == "reopened" }),
                     reopen.occurredAt.timeIntervalSince(row.occurredAt) <= Double(reopenWindowHours) * 3600
                 {
@@ -122,10 +140,15 @@ public struct MonthlyUsage: Sendable {
                     ?? row.userID.map { "u:\($0)|" + Self.normalized(row.question ?? "") }
                 if let key, !seenConversation.insert(key).inserted { status = .duplicate }
             }
-            classified.append(
-                Query(
-                    queryID: row.queryID, tier: row.tier, status: status, costMicros: row.costMicros,
-                    occurredAt: row.occurredAt, conversationID: row.conversationID, userID: row.userID, flags: []))
+            var query = Query(
+                queryID: row.queryID, tier: row.tier, status: status, costMicros: row.costMicros,
+                occurredAt: row.occurredAt, conversationID: row.conversationID, userID: row.userID, flags: [])
+            if ["rule", "rag", "llm"].contains(row.tier) {
+                query.verdict = verdictRow?.outcome == Ledger.Verdict.helpful.outcome ? .confirmed : .assumed
+                if verdictRow?.outcome == Ledger.Verdict.notHelpful.outcome { query.verdict = nil }
+                query.comment = verdictRow?.note
+            }
+            classified.append(query)
         }
         queries = classified
         findings = []

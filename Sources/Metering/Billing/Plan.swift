@@ -32,6 +32,10 @@ public struct Plan: Hashable, Sendable {
     public var billingModes: Set<BillingMode>
     /// Negotiated plans (Enterprise): a tenant's contract overrides fee, margin and prices.
     public var negotiated: Bool
+    /// Which resolutions are charged: those the customer confirmed and those assumed (no
+    /// negative signal within the reopen window; the default, as the market does), or only
+    /// confirmed ones (plans key `bill`).
+    public var bill: ResolutionBasis = .confirmedAndAssumed
 
     public init(
         id: String, name: String, baseFee: Decimal, tokenMargin: Decimal? = nil, resolutionTiers: [Tier] = [],
@@ -49,6 +53,12 @@ public struct Plan: Hashable, Sendable {
         self.billingModes = billingModes
         self.negotiated = negotiated
     }
+}
+
+/// Which billable resolutions a plan charges for (plans key `bill`).
+public enum ResolutionBasis: String, Hashable, Sendable, CaseIterable, Codable {
+    case confirmedOnly = "confirmed_only"
+    case confirmedAndAssumed = "confirmed_and_assumed"
 }
 
 /// What a tenant is charged for on top of the base fee.

@@ -63,7 +63,7 @@ public struct PlanCatalog: Hashable, Sendable {
     /// Keys a catalog may use; anything else (a misspelt `base_fe`) is an error with its line.
     static let planKeys: Set<String> = [
         "id", "name", "base_fee", "token_margin", "included_resolutions", "resolution_tiers", "resolution_price",
-        "billing", "minimum", "cap", "negotiated",
+        "billing", "minimum", "cap", "negotiated", "bill",
     ]
     static let tierKeys: Set<String> = ["up_to", "price"]
 
@@ -197,12 +197,21 @@ public struct PlanCatalog: Hashable, Sendable {
             guard let base = try money("base_fee") else {
                 throw .invalidCatalog("\(source): plan \(id): `base_fee` is required")
             }
+            var basis = ResolutionBasis.confirmedAndAssumed
+            if let raw = entry["bill"] {
+                guard let name = raw as? String, let parsed = ResolutionBasis(rawValue: name) else {
+                    throw .invalidCatalog(
+                        "\(source): plan \(id): `bill` must be confirmed_only or confirmed_and_assumed")
+                }
+                basis = parsed
+            }
             plans.append(
                 Plan(
                     id: id, name: entry["name"] as? String ?? id, baseFee: base, tokenMargin: try money("token_margin"),
                     resolutionTiers: tiers, includedResolutions: entry["included_resolutions"] as? Int ?? 0,
                     monthlyMinimum: try money("minimum"), monthlyCap: try money("cap"), billingModes: modes,
                     negotiated: entry["negotiated"] as? Bool ?? false))
+            plans[plans.count - 1].bill = basis
         }
         return PlanCatalog(plans: plans)
     }

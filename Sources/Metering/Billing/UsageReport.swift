@@ -67,6 +67,12 @@ public struct UsageReport: Sendable, Encodable, Hashable {
     public var resolutions: Int
     public var billableResolutions: Int
     public var flaggedResolutions: Int
+    /// Billable resolutions the customer confirmed (`POST /v1/queries/{id}/feedback`), and those
+    /// assumed (no verdict); the two add up to `billableResolutions`.
+    public var confirmedResolutions: Int
+    public var assumedResolutions: Int
+    /// Resolutions the customer said did not help: never billed, handed to a person.
+    public var rejectedByCustomer: Int
     public var escalated: Int
     public var rejected: Int
     public var duplicates: Int
@@ -86,6 +92,9 @@ public struct UsageReport: Sendable, Encodable, Hashable {
         case tenant, month, queries, resolutions
         case billableResolutions = "billable_resolutions"
         case flaggedResolutions = "flagged_resolutions"
+        case confirmedResolutions = "confirmed_resolutions"
+        case assumedResolutions = "assumed_resolutions"
+        case rejectedByCustomer = "rejected_by_customer"
         case escalated, rejected, duplicates, reopened, voided
         case resolutionRate = "resolution_rate"
         case totalCostMicros = "total_cost_micros"
@@ -106,6 +115,9 @@ public struct UsageReport: Sendable, Encodable, Hashable {
         try c.encode(resolutions, forKey: .resolutions)
         try c.encode(billableResolutions, forKey: .billableResolutions)
         try c.encode(flaggedResolutions, forKey: .flaggedResolutions)
+        try c.encode(confirmedResolutions, forKey: .confirmedResolutions)
+        try c.encode(assumedResolutions, forKey: .assumedResolutions)
+        try c.encode(rejectedByCustomer, forKey: .rejectedByCustomer)
         try c.encode(escalated, forKey: .escalated)
         try c.encode(rejected, forKey: .rejected)
         try c.encode(duplicates, forKey: .duplicates)
@@ -128,6 +140,9 @@ public struct UsageReport: Sendable, Encodable, Hashable {
         resolutions = usage.resolutions.count
         billableResolutions = usage.count(.billable)
         flaggedResolutions = usage.count(.flagged)
+        confirmedResolutions = usage.confirmed.count
+        assumedResolutions = usage.assumed.count
+        rejectedByCustomer = usage.count(.rejectedByCustomer)
         escalated = usage.count(.escalated) + usage.count(.humanHandled)
         rejected = usage.count(.rejected)
         duplicates = usage.count(.duplicate)

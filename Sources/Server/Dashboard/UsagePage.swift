@@ -29,6 +29,9 @@ public enum UsagePage {
         for (id, label, value) in [
             ("queries", "Questions", "\(report.queries)"), ("resolutions", "Resolutions", "\(report.resolutions)"),
             ("billable-resolutions", "Billable resolutions", "\(report.billableResolutions)"),
+            ("confirmed-resolutions", "Confirmed by the customer", "\(report.confirmedResolutions)"),
+            ("assumed-resolutions", "Assumed (no verdict)", "\(report.assumedResolutions)"),
+            ("rejected-by-customer", "Not helpful (not billed)", "\(report.rejectedByCustomer)"),
             ("resolution-rate", "Resolution rate", rate), ("escalated", "Escalated", "\(report.escalated)"),
             ("total-cost", "Model cost", HTML.dollars(micros: report.totalCostMicros)),
             ("blended-cost", "Cost per billable resolution", blended),
@@ -118,6 +121,22 @@ public enum UsagePage {
                 html += "</table>"
             }
             html += "</div>"
+        }
+        html += "<h2>What customers said</h2>"
+        let rated = usage.queries.filter { $0.comment != nil }.sorted { $0.occurredAt > $1.occurredAt }.prefix(50)
+        if rated.isEmpty {
+            html += "<p class=\"card empty\" id=\"comments-none\">No customer comments this month.</p>"
+        } else {
+            html +=
+                "<div class=\"card\"><table id=\"comments\"><tr><th>Query</th><th>When</th><th>Verdict</th><th>Comment</th></tr>"
+            for q in rated {
+                let verdict =
+                    q.status == .rejectedByCustomer ? "not helpful" : (q.verdict == .confirmed ? "helpful" : "–")
+                html +=
+                    "<tr><td>\(HTML.escape(q.queryID))</td><td>\(JSONConvention.timestamp(q.occurredAt))</td>"
+                    + "<td>\(verdict)</td><td>\(HTML.escape(q.comment ?? ""))</td></tr>"
+            }
+            html += "</table></div>"
         }
         html += invoiceSection(statement.invoice)
         return html

@@ -91,6 +91,14 @@ struct JSONObject {
         }
     }
 
+    func bool(_ key: String) throws -> Bool? {
+        switch members[key] {
+        case .none, .some(.null): return nil
+        case .some(.bool(let b)): return b
+        default: throw Problem.unprocessable("\"\(key)\" must be true or false")
+        }
+    }
+
     func int(_ key: String) throws -> Int? {
         switch members[key] {
         case .none, .some(.null): return nil

@@ -6,8 +6,8 @@ import MCP
 import Metering
 import Retrieval
 
-/// The Model Context Protocol face of one tenant: the tools `search_knowledge_base`, `ask` and
-/// (admin keys only) `list_escalations`, and the tenant's documents as resources.
+/// The Model Context Protocol face of one tenant: the tools `search_knowledge_base`, `ask`,
+/// `record_feedback` and (admin keys only) `list_escalations`, and the tenant's documents as resources.
 ///
 /// Both transports use it: `cascade mcp` (stdio, one tenant) and `/mcp` on the service (the
 /// tenant and scope of the request's key). Every tool calls the same code as the HTTP API, so an
@@ -95,6 +95,24 @@ struct MCPToolbox: Sendable {
                     "additionalProperties": false,
                 ],
                 annotations: .init(destructiveHint: false, idempotentHint: true, openWorldHint: false)),
+            Tool(
+                name: "record_feedback", title: "Record the customer's verdict",
+                description: "Records whether an answer helped the customer (once per query_id). helpful=true "
+                    + "confirms the resolution; helpful=false means it is never billed and the question goes to a "
+                    + "person at once. Sending the same verdict again changes nothing.",
+                inputSchema: [
+                    "type": "object",
+                    "properties": [
+                        "query_id": ["type": "string", "description": "The query id the ask returned"],
+                        "helpful": ["type": "boolean"],
+                        "comment": [
+                            "type": "string", "description": "The customer's words (at most 2,000 characters)",
+                        ],
+                    ],
+                    "required": ["query_id", "helpful"],
+                    "additionalProperties": false,
+                ],
+                annotations: .init(destructiveHint: false, idempotentHint: true, openWorldHint: false)),
         ]
         if scope.allows(.admin) {
             tools.append(
@@ -115,6 +133,7 @@ struct MCPToolbox: Sendable {
             switch name {
             case "search_knowledge_base": return try await search(arguments)
             case "ask": return try await ask(arguments)
+            case "record_feedback": return try await recordFeedback(arguments)
             case "list_escalations" where scope.allows(.admin): return try await listEscalations(arguments)
             case "list_escalations":
                 return Self.failure("list_escalations needs an admin key; this key's scope is \(scope.rawValue)")
@@ -190,6 +209,25 @@ struct MCPToolbox: Sendable {
         if resolution.replayed { text += " (replayed: already recorded)" }
         if !resolution.citations.isEmpty {
             text += "\nsources: " + resolution.citations.map(\.source).joined(separator: ", ")
+        }
+        return try CallTool.Result(content: [Self.text(text)], structuredContent: json.mcpValue)
+    }
+
+    private func recordFeedback(_ arguments: [String: Value]) async throws -> CallTool.Result {
+        let arguments = try ToolArguments(arguments, allowed: ["query_id", "helpful", "comment"])
+        let id = try arguments.string("query_id", required: true) ?? ""
+        guard let helpful = try arguments.bool("helpful") else { throw ToolArgumentError("\"helpful\" is required") }
+        let (row, replayed) = try await service.recordFeedback(
+            tenant: tenant, queryID: id, helpful: helpful, comment: try arguments.string("comment"))
+        let text =
+            (helpful
+                ? "Recorded: the answer to \(id) helped (confirmed)."
+                : "Recorded: the answer to \(id) did not help; "
+                    + "it will not be billed and a person will follow up.") + (replayed ? " (already recorded)" : "")
+        var json = try Presenter.entry(row)
+        if case .object(var members) = json {
+            members["replayed"] = .bool(replayed)
+            json = .object(members)
         }
         return try CallTool.Result(content: [Self.text(text)], structuredContent: json.mcpValue)
     }
@@ -299,6 +337,14 @@ struct ToolArguments {
             return nil
         case .some(.string(let text)): return text
         default: throw ToolArgumentError("\"\(name)\" must be a string")
+        }
+    }
+
+    func bool(_ name: String) throws -> Bool? {
+        switch values[name] {
+        case .none, .some(.null): return nil
+        case .some(.bool(let value)): return value
+        default: throw ToolArgumentError("\"\(name)\" must be true or false")
         }
     }
 

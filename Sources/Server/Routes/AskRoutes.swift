@@ -13,6 +13,7 @@ struct AskRoutes {
         group.post("ask", use: ask)
         group.get("queries/{query_id}", use: query)
         group.post("queries/{query_id}/reopen", use: reopen)
+        group.post("queries/{query_id}/feedback", use: feedback)
         group.post("queries/{query_id}/void", use: void)
     }
 
@@ -52,6 +53,28 @@ struct AskRoutes {
             outcome = .object(members)
         }
         return JSONResponse(outcome)
+    }
+
+    /// `POST /v1/queries/{id}/feedback` `{"helpful": true|false, "comment": …}` (query keys: the
+    /// widget calls it): the customer's verdict on a resolution, once. The same verdict again
+    /// returns the recorded row (200); another one is a 409. Not helpful: never billed, and the
+    /// question goes to the escalation queue at once.
+    @Sendable func feedback(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {
+        let key = try context.require(.query)
+        let id = try context.pathID("query_id")
+        let body = try await BodyReader.object(
+            request, limit: service.configuration.maxBodyBytes, allowed: ["helpful", "comment"])
+        guard let helpful = try body.bool("helpful") else {
+            throw Problem.unprocessable("\"helpful\" is required: true or false")
+        }
+        let comment = try body.string("comment")
+        let (row, replayed) = try await service.recordFeedback(
+            tenant: key.tenant, queryID: id, helpful: helpful, comment: comment)
+        if replayed {
+            return JSONResponse(
+                try Presenter.entry(row), status: .ok, headers: [HTTPField.Name("Idempotent-Replayed")!: "true"])
+        }
+        return JSONResponse(try Presenter.entry(row), status: .created)
     }
 
     @Sendable func reopen(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {

@@ -32,7 +32,10 @@ struct EscalationRoutes {
         guard let query = rows.first(where: { $0.kind == .query }) else {
             throw Problem.notFound("no query \(id) for this tenant")
         }
-        guard query.tier == "escalated" else {
+        let rejectedByCustomer = rows.contains {
+            $0.kind == .correction && $0.outcome == Ledger.Verdict.notHelpful.outcome
+        }
+        guard query.tier == "escalated" || rejectedByCustomer else {
             throw Problem.conflict("query \(id) was not escalated (tier \(query.tier))", code: "not-escalated")
         }
         guard !rows.contains(where: { $0.kind == .correction && $0.outcome == "agent_answer" }) else {

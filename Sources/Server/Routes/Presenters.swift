@@ -53,6 +53,12 @@ enum Presenter {
                         "query_ids": .array(line.queryIDs.map { .string($0) }),
                     ]
                 }),
+            "verdicts": invoice.verdicts.map {
+                .object([
+                    "confirmed": .int(Int64($0.confirmed)), "assumed": .int(Int64($0.assumed)),
+                    "rejected_by_customer": .int(Int64($0.rejectedByCustomer)), "bill": .string($0.bill.rawValue),
+                ])
+            } ?? .null,
             "ledger_head": invoice.ledgerHead.map {
                 .object(["sequence": .int($0.sequence), "hash": .string($0.hash)])
             }
@@ -65,7 +71,9 @@ enum Presenter {
         [
             "tenant": .string(r.tenant), "month": .string(r.month), "queries": .int(r.queries),
             "resolutions": .int(r.resolutions), "billable_resolutions": .int(r.billableResolutions),
-            "flagged_resolutions": .int(r.flaggedResolutions), "escalated": .int(r.escalated),
+            "flagged_resolutions": .int(r.flaggedResolutions),
+            "confirmed_resolutions": .int(r.confirmedResolutions), "assumed_resolutions": .int(r.assumedResolutions),
+            "rejected_by_customer": .int(r.rejectedByCustomer), "escalated": .int(r.escalated),
             "rejected": .int(r.rejected), "duplicates": .int(r.duplicates), "reopened": .int(r.reopened),
             "voided": .int(r.voided), "resolution_rate": .double(r.resolutionRate),
             "total_cost_micros": .int(r.totalCostMicros),

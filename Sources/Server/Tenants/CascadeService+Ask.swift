@@ -42,3 +42,42 @@ extension CascadeService {
         }
     }
 }
+
+extension CascadeService {
+    /// Records the customer's verdict on a resolution (the HTTP route and the MCP tool both call
+    /// this): once per query; the same verdict again returns the recorded row (`replayed`), the
+    /// other one is a 409. Not helpful: never billed, and the question joins the escalation queue.
+    func recordFeedback(tenant: String, queryID id: String, helpful: Bool, comment: String?) async throws -> (
+        row: LedgerEntry, replayed: Bool
+    ) {
+        if let comment, comment.count > 2000 || comment.unicodeScalars.contains("\u{0}") {
+            throw Problem.unprocessable("\"comment\" must be at most 2,000 characters, without NUL characters")
+        }
+        let verdict: Ledger.Verdict = helpful ? .helpful : .notHelpful
+        let rows = try await ledger.entries(tenant: tenant, queryID: id)
+        guard let query = rows.first(where: { $0.kind == .query }) else {
+            throw Problem.notFound("no query \(id) for this tenant")
+        }
+        guard ["rule", "rag", "llm"].contains(query.tier) else {
+            throw Problem.conflict(
+                "query \(id) was \(query.tier), not resolved: only an answer can be rated", code: "not-a-resolution")
+        }
+        if let recorded = rows.first(where: { $0.kind == .correction && Ledger.Verdict(outcome: $0.outcome) != nil }) {
+            guard recorded.outcome == verdict.outcome else {
+                throw Problem.conflict(
+                    "query \(id) already has the customer's verdict (\(recorded.outcome)); it cannot change",
+                    code: "verdict-recorded")
+            }
+            return (recorded, true)
+        }
+        if rows.contains(where: { $0.kind == .correction && $0.outcome == "voided" }) {
+            throw Problem.conflict(
+                "query \(id) is voided: it is not billed and takes no verdict", code: "already-voided")
+        }
+        let note = comment.flatMap { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? nil : $0 }
+        let row = try await ledger.correct(
+            tenant: tenant, queryID: id, outcome: verdict.outcome, answer: nil, note: note,
+            now: configuration.clock.now())
+        return (row, false)
+    }
+}

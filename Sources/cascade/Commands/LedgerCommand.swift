@@ -7,7 +7,7 @@ struct LedgerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ledger",
         abstract: "Read and check the metering ledger.",
-        subcommands: [Show.self, Verify.self, Checkpoint.self, Keygen.self, Reopen.self, Void.self]
+        subcommands: [Show.self, Verify.self, Checkpoint.self, Keygen.self, Reopen.self, Void.self, Feedback.self]
     )
 
     struct Show: AsyncParsableCommand {
@@ -238,6 +238,60 @@ struct LedgerCommand: AsyncParsableCommand {
                     try Terminal.printJSON(row)
                 } else {
                     print("reopened \(queryID) (ledger row \(row.sequence))")
+                }
+            }
+        }
+    }
+
+    /// The customer's verdict, when it reached support another way than the widget (an email, a
+    /// call): the same rules as `POST /v1/queries/{id}/feedback`.
+    struct Feedback: AsyncParsableCommand {
+        enum Verdict: String, EnumerableFlag {
+            case helpful, notHelpful
+        }
+
+        static let configuration = CommandConfiguration(
+            abstract:
+                "Record the customer's verdict on a resolution: --helpful (confirmed) or --not-helpful (never billed; escalated to a person).",
+            discussion: """
+                Once per query: the same verdict again prints the recorded row; the other verdict is refused.
+                """)
+        @Argument(help: "The query id.") var queryID: String
+        @Flag(exclusivity: .exclusive, help: "Whether the answer helped.") var verdict: Verdict
+        @Option(help: "The customer's words, kept in the ledger.") var comment: String?
+        @Option(help: "Tenant (needed when several tenants used the same query id).") var tenant: String?
+        @OptionGroup var ledgerOption: LedgerOption
+        @OptionGroup var databaseOption: DatabaseOption
+        @Flag(help: "Print the row as JSON.") var json = false
+
+        func validate() throws {
+            if let comment, comment.count > 2000 { throw ValidationError("--comment is at most 2,000 characters") }
+        }
+
+        func run() async throws {
+            try await runReportingErrors {
+                let (tenant, queryID, comment) = (self.tenant, self.queryID, self.comment)
+                let wanted: Ledger.Verdict = verdict == .helpful ? .helpful : .notHelpful
+                let (row, replayed) = try await databaseOption.withLedger(ledgerOption) { ledger in
+                    let rows = try await ledger.entries(tenant: tenant, queryID: queryID)
+                    if let recorded = rows.first(where: {
+                        $0.kind == .correction && Ledger.Verdict(outcome: $0.outcome) != nil
+                    }), recorded.outcome == wanted.outcome {
+                        return (recorded, true)
+                    }
+                    let row = try await ledger.correct(
+                        tenant: tenant, queryID: queryID, outcome: wanted.outcome, answer: nil,
+                        note: comment.flatMap { $0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ? nil : $0 },
+                        now: CommandClock.now())
+                    return (row, false)
+                }
+                if json {
+                    try Terminal.printJSON(row)
+                } else {
+                    let what =
+                        wanted == .helpful
+                        ? "confirmed" : "rejected by the customer (not billed; now in the escalation queue)"
+                    print("\(queryID) \(what)\(replayed ? ", as already recorded" : "") (ledger row \(row.sequence))")
                 }
             }
         }

@@ -1,0 +1,98 @@
+import Foundation
+import HTTPTypes
+import Metering
+import TestSupport
+import Testing
+
+@testable import Server
+
+/// The customer's verdict on an answer (issue 31): `POST /v1/queries/{id}/feedback` from the
+/// widget's query key, against the live service.
+@Suite struct FeedbackTests {
+    func feedback(_ api: API, _ id: String, helpful: Bool, comment: String? = nil, as who: String = "acme.query")
+        async throws -> API.Reply
+    {
+        var body = "{\"helpful\":\(helpful)"
+        if let comment { body += ",\"comment\":\"\(comment)\"" }
+        return try await api.call(.post, "/v1/queries/\(id)/feedback", as: who, body: body + "}")
+    }
+
+    @Test("helpful confirms once; the same verdict replays; the other is refused; usage splits confirmed and assumed")
+    func helpfulConfirms() async throws {
+        let fixture = try await ServiceFixture.make()
+        try fixture.setPlan(tenant: "acme", plan: "pro")
+        try await fixture.run { api in
+            _ = try await api.upload("refunds.md", refundGuide, as: "acme.admin")
+            for id in ["q1", "q2"] {
+                let asked = try await api.ask("How many days do I have to request a refund?", as: "acme.query", id: id)
+                #expect(asked.json["tier"] as? String == "rag", "\(asked.text)")
+            }
+            let first = try await feedback(api, "q1", helpful: true, comment: "spot on")
+            #expect(first.status == .created, "\(first.text)")
+            #expect(first.json["outcome"] as? String == "confirmed" && first.json["note"] as? String == "spot on")
+            let again = try await feedback(api, "q1", helpful: true)
+            #expect(again.status == .ok && again.headers[HTTPField.Name("Idempotent-Replayed")!] == "true")
+            let other = try await feedback(api, "q1", helpful: false)
+            #expect(other.status == .conflict && other.problemCode == "verdict-recorded", "\(other.text)")
+            #expect(try fixture.ledgerKinds(tenant: "acme", queryID: "q1").filter { $0 == "correction" }.count == 1)
+
+            let usage = try await api.call(.get, "/v1/usage", as: "acme.admin").json
+            #expect(usage["billable_resolutions"] as? Int == 2, "\(usage)")
+            #expect(usage["confirmed_resolutions"] as? Int == 1 && usage["assumed_resolutions"] as? Int == 1)
+            let invoice = try await api.call(.get, "/v1/invoices/\(fixture.month())", as: "acme.admin").json
+            let verdicts = invoice["verdicts"] as? [String: Any] ?? [:]
+            #expect(verdicts["confirmed"] as? Int == 1 && verdicts["assumed"] as? Int == 1, "\(invoice)")
+            #expect(verdicts["bill"] as? String == "confirmed_and_assumed")
+        }
+    }
+
+    @Test("not helpful: never billed, the question is in the escalation queue at once, and an agent can answer it")
+    func notHelpfulEscalates() async throws {
+        let fixture = try await ServiceFixture.make()
+        try fixture.setPlan(tenant: "acme", plan: "pro")
+        try await fixture.run { api in
+            _ = try await api.upload("refunds.md", refundGuide, as: "acme.admin")
+            _ = try await api.ask("How many days do I have to request a refund?", as: "acme.query", id: "bad")
+            let rejected = try await feedback(api, "bad", helpful: false, comment: "I bought it 20 days ago")
+            #expect(rejected.status == .created && rejected.json["outcome"] as? String == "rejected_by_customer")
+            let queue = try await api.call(.get, "/v1/escalations", as: "acme.admin").json
+            let ids = (queue["escalations"] as? [[String: Any]] ?? []).compactMap { $0["query_id"] as? String }
+            #expect(ids.contains("bad"), "\(queue)")
+            let usage = try await api.call(.get, "/v1/usage", as: "acme.admin").json
+            #expect(usage["billable_resolutions"] as? Int == 0 && usage["rejected_by_customer"] as? Int == 1)
+            let invoice = try await api.call(.get, "/v1/invoices/\(fixture.month())", as: "acme.admin").json
+            let kinds = (invoice["lines"] as? [[String: Any]] ?? []).compactMap { $0["kind"] as? String }
+            #expect(kinds.contains("rejected_by_customer") && !kinds.contains("resolutions"), "\(kinds)")
+            // The dashboard shows the split and the customer's words.
+            let keyID = try #require(fixture.keys["acme.admin"].flatMap(APIKeyFormat.keyID(of:)))
+            let cookie = fixture.service.sessions.issue(keyID: keyID, now: fixture.service.configuration.clock.now())
+            let page = try await api.call(.get, "/dashboard", headers: [.cookie: "cascade_session=\(cookie)"])
+            #expect(page.text.contains("id=\"rejected-by-customer\">1<"), "the tile counts the rejection")
+            #expect(page.text.contains("I bought it 20 days ago"), "the comment is shown")
+            let answered = try await api.call(
+                .post, "/v1/escalations/bad/resolve", as: "acme.admin",
+                body: #"{"answer":"Within 14 days; we made an exception."}"#)
+            #expect(answered.status == .created, "\(answered.text)")
+            let after = try await api.call(.get, "/v1/escalations", as: "acme.admin").json
+            #expect(!((after["escalations"] as? [[String: Any]] ?? []).contains { $0["query_id"] as? String == "bad" }))
+        }
+    }
+
+    @Test("only resolutions take a verdict; another tenant's id is unknown; a bad body is a 422")
+    func verdictRules() async throws {
+        let fixture = try await ServiceFixture.make()
+        try await fixture.run { api in
+            _ = try await api.ask("zorblax flux capacitor on Mars?", as: "acme.query", id: "esc")
+            let escalated = try await feedback(api, "esc", helpful: true)
+            #expect(escalated.status == .conflict && escalated.problemCode == "not-a-resolution", "\(escalated.text)")
+            let foreign = try await feedback(api, "esc", helpful: true, as: "beta.query")
+            #expect(foreign.status == .notFound)
+            let missing = try await api.call(.post, "/v1/queries/esc/feedback", as: "acme.query", body: "{}")
+            #expect(missing.status == .unprocessableContent)
+            let wrongType = try await api.call(
+                .post, "/v1/queries/esc/feedback", as: "acme.query", body: #"{"helpful":"yes"}"#)
+            #expect(wrongType.status == .unprocessableContent)
+            #expect(try fixture.ledgerKinds(tenant: "acme", queryID: "esc").filter { $0 == "correction" }.isEmpty)
+        }
+    }
+}

@@ -129,6 +129,9 @@ public struct Resolver: Sendable {
             confidence: final.confidence,
             costMicros: attempts.reduce(0) { $0 + $1.costMicros }, attempts: attempts, replayed: false)
         var row = Self.entry(resolution, question: question)
+        Self.describeDecision(
+            into: &evidence, tier: final.tier, attempts: attempts, question: question.text, retrieved: retrieved,
+            threshold: threshold)
         if evidence != Evidence() { row.evidence = evidence.json }
         switch try await ledger.record(
             query: row,
@@ -137,6 +140,61 @@ public struct Resolver: Sendable {
         case .recorded: return resolution
         case .duplicate(let stored): return try Self.replay(stored, for: question)  // a concurrent retry won the race
         }
+    }
+
+    /// Fills the evidence of a query row: which tier decided, with what confidence against which
+    /// threshold, the retrieval signals and passages behind it, and each check it passed or failed,
+    /// so a disputed invoice line can be explained from the row alone.
+    static func describeDecision(
+        into evidence: inout Evidence, tier: String, attempts: [Attempt], question: String, retrieved: [SearchResult],
+        threshold: Double
+    ) {
+        evidence.verifierVersion = Evidence.currentVerifierVersion
+        evidence.tier = tier
+        let screened = attempts.first { $0.tier == "screen" }
+        evidence.checks.append(
+            Evidence.Check(
+                name: "question_screen", passed: screened == nil,
+                detail: screened.map { "\($0.outcome): \($0.note ?? "")" }))
+        if let rule = attempts.first(where: { $0.tier == "rule" && $0.outcome != "no_match" }) {
+            evidence.checks.append(Evidence.Check(name: "rule", passed: rule.outcome == "resolved", detail: rule.note))
+        }
+        if let rag = attempts.first(where: { $0.tier == "rag" }), rag.outcome != "skipped" {
+            let selection = RAGAnswer.select(question: question, results: retrieved)
+            if let signals = selection.signals {
+                evidence.retrieval = Evidence.RetrievalSignals(
+                    topSimilarity: signals.topSimilarity.isFinite ? signals.topSimilarity : 0,
+                    margin: signals.margin.isFinite ? signals.margin : 0, agreement: signals.agreement,
+                    coverage: signals.coverage.isFinite ? signals.coverage : 0)
+            }
+            evidence.checks.append(
+                Evidence.Check(
+                    name: "answer_check", passed: selection.refusal == nil,
+                    detail: selection.refusal.map { "\($0.outcome): \($0.note)" }))
+            if let confidence = rag.confidence {
+                evidence.checks.append(
+                    Evidence.Check(
+                        name: "rag_confidence", passed: confidence >= threshold,
+                        detail: String(format: "%.3f against the threshold %.3f", confidence, threshold)))
+            }
+            let shown =
+                (selection.quoted.map { [$0] } ?? [])
+                + selection.cited.filter { $0.chunk.chunkID != selection.quoted?.chunk.chunkID }
+            evidence.passages = shown.prefix(5).map {
+                Evidence.Passage(
+                    chunkID: $0.chunk.chunkID, source: $0.chunk.citation, rank: $0.rank,
+                    score: $0.score.isFinite ? $0.score : 0,
+                    vectorScore: $0.vectorScore.flatMap { $0.isFinite ? $0 : nil },
+                    keywordScore: $0.keywordScore.flatMap { $0.isFinite ? $0 : nil })
+            }
+        }
+        if let llm = attempts.first(where: { $0.tier == "llm" }), llm.outcome != "skipped" {
+            evidence.checks.append(
+                Evidence.Check(name: "llm_reply", passed: llm.outcome == "resolved", detail: llm.note))
+        }
+        let deciding = attempts.last { $0.tier == tier }
+        evidence.confidence = deciding?.confidence.flatMap { $0.isFinite ? $0 : nil }
+        evidence.threshold = tier == "rag" ? threshold : nil
     }
 
     /// Also returns the question's vector when the tier embedded it (for the resolution's evidence).

@@ -39,16 +39,21 @@ public struct QuestionSignature: Hashable, Sendable {
         words = (packed[0], packed[1], packed[2], packed[3])
     }
 
-    /// Parses 64 hex digits; nil otherwise.
+    /// Parses 64 hex digits; nil otherwise (read as bytes: a string of 64 UTF-8 bytes may hold
+    /// fewer characters, which the fuzz target found).
     public init?(hex: String) {
-        guard hex.utf8.count == 64 else { return nil }
-        var parsed: [UInt64] = []
-        var index = hex.startIndex
-        for _ in 0..<4 {
-            let end = hex.index(index, offsetBy: 16)
-            guard let word = UInt64(hex[index..<end], radix: 16) else { return nil }
-            parsed.append(word)
-            index = end
+        let bytes = Array(hex.utf8)
+        guard bytes.count == 64 else { return nil }
+        var parsed: [UInt64] = [0, 0, 0, 0]
+        for (i, byte) in bytes.enumerated() {
+            let digit: UInt64
+            switch byte {
+            case 0x30...0x39: digit = UInt64(byte - 0x30)
+            case 0x61...0x66: digit = UInt64(byte - 0x61 + 10)
+            case 0x41...0x46: digit = UInt64(byte - 0x41 + 10)
+            default: return nil
+            }
+            parsed[i / 16] = parsed[i / 16] << 4 | digit
         }
         words = (parsed[0], parsed[1], parsed[2], parsed[3])
     }

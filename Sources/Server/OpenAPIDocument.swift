@@ -610,6 +610,39 @@ components:
               properties:
                 question_signature: { type: [string, "null"], description: "256-bit SimHash of the question's embedding (64 hex digits); near-duplicate questions have close signatures" }
                 signature_model: { type: [string, "null"], description: "the embedding model the signature was taken from" }
+                tier: { type: [string, "null"], description: "the tier that decided" }
+                confidence: { type: [number, "null"] }
+                threshold: { type: [number, "null"], description: "what the RAG confidence had to reach" }
+                retrieval:
+                  description: the signals the RAG confidence was computed from
+                  oneOf:
+                    - type: "null"
+                    - type: object
+                      properties:
+                        top_similarity: { type: number }
+                        margin: { type: number }
+                        agreement: { type: boolean }
+                        coverage: { type: number }
+                passages:
+                  type: array
+                  items:
+                    type: object
+                    properties:
+                      chunk_id: { type: integer }
+                      source: { type: string }
+                      rank: { type: integer }
+                      score: { type: number }
+                      vector_score: { type: [number, "null"] }
+                      keyword_score: { type: [number, "null"] }
+                checks:
+                  type: array
+                  items:
+                    type: object
+                    properties:
+                      name: { type: string, description: "question_screen, rule, answer_check, rag_confidence, llm_reply" }
+                      passed: { type: boolean }
+                      detail: { type: [string, "null"] }
+                verifier_version: { type: [string, "null"], description: "the decision rules' version" }
     ChainHead:
       type: object
       required: [sequence, hash]

@@ -54,6 +54,9 @@ struct NearDuplicateBillingTests {
         #expect(signature.hex.count == 64)
         #expect(
             QuestionSignature(hex: "xyz") == nil && QuestionSignature(hex: String(repeating: "g", count: 64)) == nil)
+        // 64 UTF-8 bytes but fewer characters (found by tools/fuzz FuzzEvidence: it crashed).
+        #expect(QuestionSignature(hex: String(repeating: "é", count: 32)) == nil)
+        #expect(QuestionSignature(hex: "+" + String(repeating: "0", count: 63)) == nil)
     }
 
     @Test("near-duplicates are grouped (chained), different questions are not")

@@ -27,6 +27,22 @@ import Testing
                 let asked = try await api.ask("How many days do I have to request a refund?", as: "acme.query", id: id)
                 #expect(asked.json["tier"] as? String == "rag", "\(asked.text)")
             }
+            // The resolution's row explains itself: tier, confidence against the threshold, the
+            // retrieval signals and passages, each check.
+            let shown = try await api.call(.get, "/v1/queries/q1", as: "acme.admin").json
+            let row = (shown["ledger"] as? [[String: Any]] ?? []).first { $0["kind"] as? String == "query" }
+            let evidence = row?["evidence"] as? [String: Any] ?? [:]
+            #expect(evidence["tier"] as? String == "rag" && evidence["verifier_version"] as? String != nil, "\(shown)")
+            #expect((evidence["confidence"] as? Double ?? 0) >= (evidence["threshold"] as? Double ?? 1))
+            #expect((evidence["retrieval"] as? [String: Any])?["top_similarity"] is Double)
+            #expect(
+                ((evidence["passages"] as? [[String: Any]])?.first?["source"] as? String)?.contains("refunds.md")
+                    == true)
+            let checks = evidence["checks"] as? [[String: Any]] ?? []
+            #expect(checks.contains { $0["name"] as? String == "answer_check" && $0["passed"] as? Bool == true })
+            #expect(checks.contains { $0["name"] as? String == "rag_confidence" && $0["passed"] as? Bool == true })
+            #expect((evidence["question_signature"] as? String)?.count == 64)
+
             let first = try await feedback(api, "q1", helpful: true, comment: "spot on")
             #expect(first.status == .created, "\(first.text)")
             #expect(first.json["outcome"] as? String == "confirmed" && first.json["note"] as? String == "spot on")

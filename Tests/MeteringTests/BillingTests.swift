@@ -278,6 +278,32 @@ struct BillingTests {
         #expect(llm.billed == 0)
     }
 
+    @Test("a charged resolution the customer later says did not help is credited on the next invoice")
+    func rejectedAfterFinalIsCredited() throws {
+        let dir = try TemporaryDirectory()
+        let ledger = try ledger(dir)
+        let pro = PlanCatalog.standard.plan("pro")!
+        for i in 0..<102 {
+            try ask(
+                ledger, "o\(i)", at: Self.nov(1 + i % 28).addingTimeInterval(-31 * 86400), conversation: "o\(i)",
+                question: "q\(i)")
+        }
+        let usage = MonthlyUsage(
+            tenant: "acme", month: november.previous, entries: try ledger.entries(tenant: "acme"), timeZone: Self.utc)
+        let final = try ledger.finalize(
+            Invoice.compute(usage: usage, plan: pro, billing: .resolution, timeZone: Self.utc), now: Self.nov(2))
+        let charged = try #require(final.lines.first { $0.kind == "resolutions" }?.queryIDs.last)
+        // A week after the month closed, well past the reopen window.
+        _ = try ledger.correct(
+            tenant: "acme", queryID: charged, outcome: "rejected_by_customer", note: "wrong product", now: Self.nov(8))
+        let credits = Invoice.credits(
+            for: november, finals: try ledger.finalInvoices(tenant: "acme"),
+            entries: try ledger.entries(tenant: "acme"),
+            reopenWindowHours: 72)
+        #expect(credits.map(\.amount) == [Decimal(string: "-0.89")!])
+        #expect(credits.first?.queryIDs == [charged])
+    }
+
     @Test("a final invoice never changes; a charged resolution voided afterwards is credited once, on the next invoice")
     func finalizeAndCredit() throws {
         let dir = try TemporaryDirectory()

@@ -90,7 +90,9 @@ extension Invoice {
         for entry in entries where entry.kind == .query { resolvedAt[entry.queryID] = entry.occurredAt }
         var corrected = Set<String>()
         for entry in entries where entry.kind == .correction {
-            if entry.outcome == "voided" {
+            // Voided, or rejected by the customer (whenever the verdict came): never billed, so a
+            // resolution already on a final invoice is credited on the next one.
+            if entry.outcome == "voided" || entry.outcome == Ledger.Verdict.notHelpful.outcome {
                 corrected.insert(entry.queryID)
             } else if entry.outcome == "reopened", let at = resolvedAt[entry.queryID],
                 entry.occurredAt.timeIntervalSince(at) <= Double(reopenWindowHours) * 3600
@@ -107,7 +109,8 @@ extension Invoice {
                 lines.append(
                     Line(
                         kind: "credit",
-                        description: "Credit: \(ids.count) resolution(s) of \(final.month) voided or reopened",
+                        description:
+                            "Credit: \(ids.count) resolution(s) of \(final.month) voided, reopened or rejected by the customer",
                         quantity: Decimal(ids.count), unitPrice: -line.unitPrice, amount: amount, queryIDs: ids))
             }
         }
@@ -124,7 +127,8 @@ extension Invoice {
 extension Ledger {
     /// The rows billing needs for `tenant` between `start` and `end` (queries and attempts), plus
     /// every correction of the tenant; only the columns billing reads (no answers, citations or
-    /// hashes; the evidence of queries, for near-duplicate detection), through a cursor, so a month of a million rows loads in a few seconds.
+    /// hashes; the evidence of queries, for near-duplicate detection), through a cursor, so a month
+    /// of a million rows loads in a few seconds.
     public func billingEntries(tenant: String, from start: Date, to end: Date) throws -> [LedgerEntry] {
         try writer.read { db in
             var result: [LedgerEntry] = []

@@ -306,3 +306,21 @@ import Testing
         #expect(windows.count == AnswerQuote.maxWindowsPerPassage)
     }
 }
+
+/// Issue 31 (d): a quote cut to its length limit ends on a whole word, marked "…".
+@Suite struct QuoteCutTests {
+    @Test func aLongSentenceIsCutAtAWordBoundary() {
+        let sentence =
+            "Deletes the named branch on the remote (including local refs that track it, which are pruned as well) "
+            + String(repeating: "and more words follow here ", count: 30)
+        let cut = PassageTrimmer.trim(sentence, question: "how do I delete a remote branch", maxCharacters: 120)
+        #expect(cut.count <= 120, "\(cut.count)")
+        #expect(cut.hasSuffix("…"))
+        let lastWord = cut.dropLast().split(separator: " ").last.map(String.init) ?? ""
+        #expect(sentence.split(separator: " ").map(String.init).contains(lastWord), "ends on a whole word: \(cut)")
+        // Short text is left alone; one enormous token is cut inside it rather than dropped.
+        #expect(PassageTrimmer.cut("short text", to: 120) == "short text")
+        let token = String(repeating: "x", count: 300)
+        #expect(PassageTrimmer.cut(token, to: 100).count == 100)
+    }
+}

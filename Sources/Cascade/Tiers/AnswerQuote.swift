@@ -195,7 +195,7 @@ public enum AnswerQuote {
                     length += sentences[last].count + 1
                 }
                 var text = sentences[first...last].joined(separator: " ")
-                if text.count > limit { text = String(text.prefix(limit)) }
+                if text.count > limit { text = PassageTrimmer.cut(text, to: limit) }
                 if AnswerCheck.contradiction(asked: actions, passage: text, heading: result.chunk.heading) != nil {
                     continue
                 }

@@ -5,7 +5,7 @@ import Foundation
 public enum PassageTrimmer {
     public static func trim(_ passage: String, question: String, maxCharacters: Int = 480) -> String {
         let sentences = split(passage)
-        guard sentences.count > 1 else { return String(passage.prefix(maxCharacters)) }
+        guard sentences.count > 1 else { return cut(passage, to: maxCharacters) }
         let questionWords = Set(words(question))
         let scores = sentences.map { sentence in
             Set(words(sentence)).intersection(questionWords).count
@@ -28,6 +28,23 @@ public enum PassageTrimmer {
             }
         }
         return sentences[lower...upper].joined(separator: " ")
+    }
+
+    /// `text` shortened to at most `limit` characters at a word boundary, marked with "…" where
+    /// it was cut: a quote never ends mid-word ("(including local r").
+    public static func cut(_ text: String, to limit: Int) -> String {
+        guard text.count > limit, limit > 1 else { return text }
+        let head = text.prefix(limit - 1)
+        // The last whitespace in the head, unless that would drop more than a third of it (one
+        // enormous token: cut inside it rather than quote almost nothing).
+        if let space = head.lastIndex(where: \.isWhitespace),
+            head.distance(from: head.startIndex, to: space) >= (limit - 1) * 2 / 3
+        {
+            var kept = head[..<space]
+            while let last = kept.last, last.isWhitespace || ",;:(".contains(last) { kept.removeLast() }
+            return String(kept) + "…"
+        }
+        return String(head) + "…"
     }
 
     /// Sentences of `text`: runs ending in `.`, `?` or `!` before a space, or at a blank line (a

@@ -75,7 +75,7 @@ import Testing
                 // The read ends when the server closes the socket; its 120 s limit only ends a test
                 // whose server never does.
                 #expect(
-                    connection.readToEnd().closed,
+                    await connection.readToEnd().closed,
                     "the server closed the idle connection (\(partial.isEmpty ? "silent" : "half a request"))")
             }
         }
@@ -128,7 +128,7 @@ import Testing
             #expect(asked.status == .ok, "\(asked.text)")
             #expect(try await api.call(.get, "/v1/jobs", as: "acme.admin").status == .ok)
             for connection in slow {
-                let (text, closed) = connection.readToEnd()
+                let (text, closed) = await connection.readToEnd()
                 #expect(text.hasPrefix("HTTP/1.1 408"), "\(text)")
                 #expect(text.contains("application/problem+json") && text.contains("body-timeout"), "\(text)")
                 #expect(closed)
@@ -148,7 +148,7 @@ import Testing
             for _ in 0..<8 {
                 let connection = try RawConnection(api.client.base)
                 connection.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-                let response = connection.readResponse()
+                let response = await connection.readResponse()
                 open.append(connection)
                 if response.hasPrefix("HTTP/1.1 503") {
                     refusal = response
@@ -165,7 +165,7 @@ import Testing
             for _ in 0..<1200 where !served {
                 let connection = try RawConnection(api.client.base)
                 connection.send("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                served = connection.readToEnd().text.hasPrefix("HTTP/1.1 200")
+                served = await connection.readToEnd().text.hasPrefix("HTTP/1.1 200")
                 if !served { try await Task.sleep(for: .milliseconds(100)) }
             }
             #expect(served)
@@ -183,7 +183,7 @@ import Testing
                 "POST /v1/search HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\n"
                     + "Content-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n"
                     + "0\r\n\r\n" + smuggled)
-            let (text, closed) = connection.readToEnd()
+            let (text, closed) = await connection.readToEnd()
             #expect(text.hasPrefix("HTTP/1.1 400"), "\(text)")
             #expect(text.contains("malformed-http"), "\(text)")
             #expect(!text.contains("\"jobs\""), "the smuggled request was never answered")
@@ -197,7 +197,7 @@ import Testing
         try await fixture.run { api in
             let connection = try RawConnection(api.client.base)
             connection.send(Array("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Bad: a".utf8) + [0] + Array("b\r\n\r\n".utf8))
-            let (text, closed) = connection.readToEnd()
+            let (text, closed) = await connection.readToEnd()
             #expect(text.hasPrefix("HTTP/1.1 400"), "\(text)")
             #expect(text.contains("application/problem+json") && text.contains("malformed-http"), "\(text)")
             #expect(closed)

@@ -6,7 +6,7 @@ import Foundation
 
 /// A plain TCP connection to the live server, for what an HTTP client library will not send:
 /// half a request, a body a byte at a time, a NUL in a header.
-final class RawConnection {
+final class RawConnection: @unchecked Sendable {
     let fd: Int32
 
     /// Connects to `base` (`http://127.0.0.1:PORT`).
@@ -45,7 +45,27 @@ final class RawConnection {
 
     /// Everything the server sends until it closes the connection; `closed` is false when the
     /// 120 s read limit passed first.
-    func readToEnd() -> (text: String, closed: Bool) {
+    ///
+    /// The blocking reads run on a thread of their own: on a 2-core machine Swift's cooperative
+    /// pool has two threads, and two tests blocked in `recv` there would starve the very server
+    /// they wait for (both then failed after the read limit, with nothing received).
+    func readToEnd() async -> (text: String, closed: Bool) {
+        await offPool { self.blockingReadToEnd() }
+    }
+
+    /// One response of a keep-alive connection (headers, then `Content-Length` bytes of body).
+    func readResponse() async -> String {
+        await offPool { self.blockingReadResponse() }
+    }
+
+    private func offPool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            let thread = Thread { continuation.resume(returning: work()) }
+            thread.start()
+        }
+    }
+
+    private func blockingReadToEnd() -> (text: String, closed: Bool) {
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         var last = 0
@@ -56,8 +76,7 @@ final class RawConnection {
         return (String(decoding: received, as: UTF8.self), last == 0)
     }
 
-    /// One response of a keep-alive connection (headers, then `Content-Length` bytes of body).
-    func readResponse() -> String {
+    private func blockingReadResponse() -> String {
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {

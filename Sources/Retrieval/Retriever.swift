@@ -113,19 +113,25 @@ public struct Retriever: Sendable {
         var keywordInfo: [Int64: (rank: Int, score: Double)] = [:]
         for (i, hit) in keywordHits.enumerated() { keywordInfo[hit.chunkID] = (i + 1, hit.score) }
 
+        // Keyword hits outside the vector list get their exact cosine: it ranks them in hybrid mode
+        // and is their `vectorScore`, so a chunk found only by its words is not taken for one
+        // unlike the question (its confidence collapsed to about 0 when it was the right answer).
+        var exact: [Int64: Double] = [:]
+        if let queryVector, mode == .hybrid || mode == .rrf {
+            let inVector = Set(vectorHits.map(\.id))
+            let missing = keywordHits.map(\.chunkID).filter { !inVector.contains($0) }
+            exact = try store.vectorScores(vectors, query: queryVector, chunkIDs: missing).mapValues(Double.init)
+        }
         let ranked: [(id: Int64, score: Double)]
         switch mode {
         case .vector: ranked = vectorHits.map { ($0.id, Double($0.score)) }
         case .keyword: ranked = keywordHits.map { ($0.chunkID, $0.score) }
         case .rrf: ranked = rankFusion.fuse([vectorHits.map(\.id), keywordHits.map(\.chunkID)])
         case .hybrid:
-            let inVector = Set(vectorHits.map(\.id))
-            let missing = keywordHits.map(\.chunkID).filter { !inVector.contains($0) }
-            let exact = try store.vectorScores(vectors, query: queryVector ?? [], chunkIDs: missing)
             ranked = fusion.fuse(
                 vector: vectorHits.map { ($0.id, Double($0.score)) },
                 keyword: keywordHits.map { ($0.chunkID, $0.score) },
-                exactCosine: exact.mapValues(Double.init))
+                exactCosine: exact)
         }
         let top = Array(ranked.prefix(k))
         let chunks = try store.chunks(ids: top.map(\.id))
@@ -135,7 +141,8 @@ public struct Retriever: Sendable {
             guard let chunk = byID[id] else { continue }
             results.append(
                 SearchResult(
-                    rank: results.count + 1, chunk: chunk, score: score, vectorScore: vectorInfo[id]?.score,
+                    rank: results.count + 1, chunk: chunk, score: score,
+                    vectorScore: vectorInfo[id]?.score ?? exact[id],
                     keywordScore: keywordInfo[id]?.score, vectorRank: vectorInfo[id]?.rank,
                     keywordRank: keywordInfo[id]?.rank))
         }

@@ -67,6 +67,27 @@ struct RetrieverTests {
         #expect(hybrid.allSatisfy { $0.vectorScore != nil || $0.keywordScore != nil })
     }
 
+    @Test("a chunk found only by its words still carries its cosine to the question (issue 31 defect a)")
+    func keywordOnlyHitsHaveAVectorScore() async throws {
+        let store = try await DemoKnowledgeBase.shared.get()
+        let retriever = try Retriever(store: store)
+        // The words name the busy-timeout pages; the vector points somewhere else entirely, so
+        // those are found by keyword search alone (rank fusion keeps them in the top 10).
+        let elsewhere = try await HashingEmbedder().embed(["bananas baking recipe oven temperature"])[0]
+        let results = try retriever.rank(text: "busy timeout handler", vector: elsewhere, k: 10, mode: .rrf)
+        let keywordOnly = results.filter { $0.vectorRank == nil }
+        #expect(!keywordOnly.isEmpty, "the test needs a keyword-only hit")
+        #expect(results.allSatisfy { $0.vectorScore != nil })
+        // The score is the chunk's real cosine, the one vector search within its page gives it.
+        for hit in keywordOnly {
+            let page = try retriever.rank(
+                text: nil, vector: elsewhere, k: 1000, mode: .vector,
+                filter: SearchFilter(sourcePrefix: hit.chunk.source))
+            let cosine = try #require(page.first { $0.chunk.chunkID == hit.chunk.chunkID }?.vectorScore)
+            #expect(abs(cosine - (try #require(hit.vectorScore))) < 1e-5)
+        }
+    }
+
     @Test("a filter keeps results inside the prefix and still fills k")
     func filter() async throws {
         let retriever = try Retriever(store: try await DemoKnowledgeBase.shared.get())

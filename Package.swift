@@ -112,7 +112,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Cascade", "Metering", "Retrieval", "KnowledgeBase", "Embeddings", "PostgresStorage",
+                "Cascade", "Metering", "Retrieval", "KnowledgeBase", "Embeddings", "PostgresStorage", "Evaluation",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -16,6 +16,10 @@ public struct Resolver: Sendable {
     /// Minimum RAG confidence to resolve without a human (per tenant; calibrated by evaluation).
     public var threshold: Double
     public var confidence = RAGConfidence()
+    /// Where ``threshold`` and ``confidence`` come from: `tenant_settings` (labelled calibration
+    /// or a set threshold), `knowledge_base` (label-free calibration) or `defaults`. Recorded in
+    /// each RAG decision's evidence.
+    public var calibrationSource = "defaults"
     public var pricing = Pricing.standard
     /// The LLM tier; nil when no endpoint is configured (the tier is then recorded as skipped).
     public var llm: LLMClient?
@@ -98,11 +102,13 @@ public struct Resolver: Sendable {
 
         let forcedEscalation = attempts.last?.outcome == "escalate"
         var retrieved: [SearchResult] = []
+        var retrievedTerms: KnownTerms.Statistics?
         var evidence = Evidence()
         if outcome == nil && !forcedEscalation {
-            let (attempt, answer, results, vector) = try await ragAttempt(question)
+            let (attempt, answer, results, vector, terms) = try await ragAttempt(question)
             attempts.append(attempt)
             retrieved = results
+            retrievedTerms = terms
             if let vector {
                 evidence.questionSignature = QuestionSignature(vector: vector.vector).hex
                 evidence.signatureModel = vector.model
@@ -131,7 +137,8 @@ public struct Resolver: Sendable {
         var row = Self.entry(resolution, question: question)
         Self.describeDecision(
             into: &evidence, tier: final.tier, attempts: attempts, question: question.text, retrieved: retrieved,
-            threshold: threshold)
+            terms: retrievedTerms,
+            threshold: threshold, calibration: calibrationSource)
         if evidence != Evidence() { row.evidence = evidence.json }
         switch try await ledger.record(
             query: row,
@@ -147,7 +154,8 @@ public struct Resolver: Sendable {
     /// so a disputed invoice line can be explained from the row alone.
     static func describeDecision(
         into evidence: inout Evidence, tier: String, attempts: [Attempt], question: String, retrieved: [SearchResult],
-        threshold: Double
+        terms: KnownTerms.Statistics? = nil,
+        threshold: Double, calibration: String = "defaults"
     ) {
         evidence.verifierVersion = Evidence.currentVerifierVersion
         evidence.tier = tier
@@ -160,7 +168,11 @@ public struct Resolver: Sendable {
             evidence.checks.append(Evidence.Check(name: "rule", passed: rule.outcome == "resolved", detail: rule.note))
         }
         if let rag = attempts.first(where: { $0.tier == "rag" }), rag.outcome != "skipped" {
-            let selection = RAGAnswer.select(question: question, results: retrieved)
+            evidence.checks.append(
+                Evidence.Check(
+                    name: "known_terms", passed: rag.outcome != "unknown_term",
+                    detail: rag.outcome == "unknown_term" ? rag.note : nil))
+            let selection = RAGAnswer.select(question: question, results: retrieved, terms: terms)
             if let signals = selection.signals {
                 evidence.retrieval = Evidence.RetrievalSignals(
                     topSimilarity: signals.topSimilarity.isFinite ? signals.topSimilarity : 0,
@@ -195,17 +207,18 @@ public struct Resolver: Sendable {
         let deciding = attempts.last { $0.tier == tier }
         evidence.confidence = deciding?.confidence.flatMap { $0.isFinite ? $0 : nil }
         evidence.threshold = tier == "rag" ? threshold : nil
+        evidence.calibration = tier == "rag" ? calibration : nil
     }
 
     /// Also returns the question's vector when the tier embedded it (for the resolution's evidence).
     func ragAttempt(_ question: Question) async throws -> (
-        Attempt, (text: String, citations: [Citation])?, [SearchResult], QueryVector?
+        Attempt, (text: String, citations: [Citation])?, [SearchResult], QueryVector?, KnownTerms.Statistics?
     ) {
         guard let retriever else {
             return (
                 Attempt(
                     tier: "rag", costMicros: 0, tokensIn: 0, tokensOut: 0, latencyMs: 0, outcome: "skipped",
-                    note: "no knowledge base"), nil, [], nil
+                    note: "no knowledge base"), nil, [], nil, nil
             )
         }
         let started = ContinuousClock.now
@@ -213,13 +226,18 @@ public struct Resolver: Sendable {
         let cost = pricing.costMicros(model: retriever.embedder.modelID, tokensIn: tokens)
         let (results, queryVector) = try await retriever.searchKeepingQueryVector(
             question.text, k: 5, mode: .hybrid, filter: nil)
+        let terms =
+            results.isEmpty
+            ? nil
+            : try KnownTerms.statistics(
+                question.text, chunks: retriever.indexedChunks, frequency: retriever.chunksMentioning)
         let ms = Self.milliseconds(since: started)
-        let selection = RAGAnswer.select(question: question.text, results: results)
+        let selection = RAGAnswer.select(question: question.text, results: results, terms: terms)
         guard let signals = selection.signals else {
             return (
                 Attempt(
                     tier: "rag", confidence: 0, costMicros: cost, tokensIn: tokens, tokensOut: 0, latencyMs: ms,
-                    outcome: "below_threshold", note: "nothing relevant found"), nil, results, queryVector
+                    outcome: "below_threshold", note: "nothing relevant found"), nil, results, queryVector, terms
             )
         }
         let value = (confidence.confidence(signals) * 1_000_000).rounded() / 1_000_000
@@ -227,7 +245,7 @@ public struct Resolver: Sendable {
             return (
                 Attempt(
                     tier: "rag", confidence: value, costMicros: cost, tokensIn: tokens, tokensOut: 0, latencyMs: ms,
-                    outcome: refusal.outcome, note: refusal.note), nil, results, queryVector
+                    outcome: refusal.outcome, note: refusal.note), nil, results, queryVector, terms
             )
         }
         guard value >= threshold else {
@@ -235,7 +253,7 @@ public struct Resolver: Sendable {
             return (
                 Attempt(
                     tier: "rag", confidence: value, costMicros: cost, tokensIn: tokens, tokensOut: 0, latencyMs: ms,
-                    outcome: "below_threshold", note: note), nil, results, queryVector
+                    outcome: "below_threshold", note: note), nil, results, queryVector, terms
             )
         }
         let openings = try retriever.openingChunks(
@@ -254,7 +272,7 @@ public struct Resolver: Sendable {
             Attempt(
                 tier: "rag", confidence: value, costMicros: costIn, tokensIn: tokensIn, tokensOut: 0,
                 latencyMs: Self.milliseconds(since: started), outcome: "resolved", note: nil), (answer, citations),
-            results, queryVector
+            results, queryVector, terms
         )
     }
 

@@ -70,7 +70,12 @@ public struct Calibration: Sendable {
         for query in dataset.judgedQueries {
             answerable.insert(query.id)
             let results = try await retriever.search(query.text, k: 5, mode: .hybrid)
-            let selection = RAGAnswer.select(question: query.text, results: results)
+            let selection = RAGAnswer.select(
+                question: query.text, results: results,
+                terms: results.isEmpty
+                    ? nil
+                    : try KnownTerms.statistics(
+                        query.text, chunks: retriever.indexedChunks, frequency: retriever.chunksMentioning))
             guard let signals = selection.signals else {
                 samples.append(
                     Sample(
@@ -87,7 +92,12 @@ public struct Calibration: Sendable {
         }
         for query in unanswerable {
             let results = try await retriever.search(query.text, k: 5, mode: .hybrid)
-            let selection = RAGAnswer.select(question: query.text, results: results)
+            let selection = RAGAnswer.select(
+                question: query.text, results: results,
+                terms: results.isEmpty
+                    ? nil
+                    : try KnownTerms.statistics(
+                        query.text, chunks: retriever.indexedChunks, frequency: retriever.chunksMentioning))
             let signals = selection.signals ?? .init(topSimilarity: 0, margin: 0, agreement: false)
             samples.append(
                 Sample(
@@ -116,34 +126,67 @@ public struct Calibration: Sendable {
         return (a, b)
     }
 
-    /// Maximum-likelihood logistic fit of the confidence weights.
-    public static func fit(_ samples: [Sample], ridge: Double = 0.01) -> RAGConfidence {
+    /// Maximum-likelihood logistic fit of the confidence weights (Newton's method with step
+    /// halving: a full step from saturated predictions can overshoot by orders of magnitude, so a
+    /// step is shortened until the penalised loss goes down).
+    /// - Parameters:
+    ///   - ridge: L2 penalty on the weights (not the bias).
+    ///   - prior: the weights the penalty pulls toward (0 by default): label-free calibration
+    ///     pulls toward the hand-set weights, so noisy pseudo-labels move them only as far as
+    ///     the evidence insists.
+    public static func fit(_ samples: [Sample], ridge: Double = 0.01, prior: RAGConfidence? = nil) -> RAGConfidence {
         func features(_ s: RAGConfidence.Signals) -> [Double] {
             [1, s.topSimilarity, s.margin, s.agreement ? 1 : 0, s.coverage]
         }
         let n = 5
-        var w = [-5.0, 9.0, 6.0, 0.8, 0]  // start from the hand-set weights
-        for _ in 0..<50 {
+        let rows = samples.map { (x: features($0.signals), y: $0.correct ? 1.0 : 0.0) }
+        func vector(_ m: RAGConfidence) -> [Double] {
+            [m.bias, m.similarityWeight, m.marginWeight, m.agreementWeight, m.coverageWeight]
+        }
+        let center: [Double] = prior.map(vector) ?? [0, 0, 0, 0, 0]
+        func loss(_ w: [Double]) -> Double {
+            var total = 0.0
+            for row in rows {
+                let z = zip(w, row.x).reduce(0) { $0 + $1.0 * $1.1 }
+                // log(1 + e^z) − y·z, computed without overflow.
+                total += (z > 0 ? z + log1p(exp(-z)) : log1p(exp(z))) - row.y * z
+            }
+            for i in 1..<n { total += 0.5 * ridge * (w[i] - center[i]) * (w[i] - center[i]) }
+            return total
+        }
+        var w: [Double] = prior.map(vector) ?? [-5.0, 9.0, 6.0, 0.8, 0]  // start from the hand-set weights
+        var current = loss(w)
+        for _ in 0..<100 {
             var gradient = [Double](repeating: 0, count: n)
             var hessian = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
-            for s in samples {
-                let x = features(s.signals)
-                let z = zip(w, x).reduce(0) { $0 + $1.0 * $1.1 }
+            for row in rows {
+                let z = zip(w, row.x).reduce(0) { $0 + $1.0 * $1.1 }
                 let p = 1 / (1 + exp(-z))
-                let y = s.correct ? 1.0 : 0.0
                 for i in 0..<n {
-                    gradient[i] += (p - y) * x[i]
-                    for j in 0..<n { hessian[i][j] += p * (1 - p) * x[i] * x[j] }
+                    gradient[i] += (p - row.y) * row.x[i]
+                    for j in 0..<n { hessian[i][j] += p * (1 - p) * row.x[i] * row.x[j] }
                 }
             }
             for i in 1..<n {
-                gradient[i] += ridge * w[i]
+                gradient[i] += ridge * (w[i] - center[i])
                 hessian[i][i] += ridge
             }
-            for i in 0..<n { hessian[i][i] += 1e-9 }
+            for i in 0..<n { hessian[i][i] += 1e-6 }
             guard let step = solve(hessian, gradient) else { break }
-            for i in 0..<n { w[i] -= step[i] }
-            if step.map(abs).max() ?? 0 < 1e-8 { break }
+            var scale = 1.0
+            var next = w
+            var nextLoss = current
+            for _ in 0..<30 {
+                next = zip(w, step).map { $0 - scale * $1 }
+                nextLoss = loss(next)
+                if nextLoss <= current { break }
+                scale /= 2
+            }
+            guard nextLoss <= current else { break }
+            let moved = step.map { abs($0) * scale }.max() ?? 0
+            w = next
+            current = nextLoss
+            if moved < 1e-8 { break }
         }
         return RAGConfidence(
             bias: w[0], similarityWeight: w[1], marginWeight: w[2], agreementWeight: w[3], coverageWeight: w[4])

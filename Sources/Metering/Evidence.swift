@@ -18,6 +18,10 @@ public struct Evidence: Codable, Hashable, Sendable {
     public var tier: String?
     public var confidence: Double?
     public var threshold: Double?
+    /// Where the threshold and the confidence weights came from: `tenant_settings` (labelled
+    /// calibration or a threshold set by hand), `knowledge_base` (label-free calibration on the
+    /// knowledge base's own questions) or `defaults`.
+    public var calibration: String?
     /// The retrieval signals the RAG confidence was computed from.
     public var retrieval: RetrievalSignals?
     /// The passages the answer quotes or was given, best first.
@@ -120,7 +124,7 @@ public struct Evidence: Codable, Hashable, Sendable {
     enum CodingKeys: String, CodingKey {
         case questionSignature = "question_signature"
         case signatureModel = "signature_model"
-        case tier, confidence, threshold, retrieval, passages, checks
+        case tier, confidence, threshold, calibration, retrieval, passages, checks
         case verifierVersion = "verifier_version"
     }
 
@@ -131,6 +135,7 @@ public struct Evidence: Codable, Hashable, Sendable {
         tier = try c.decodeIfPresent(String.self, forKey: .tier)
         confidence = try c.decodeIfPresent(Double.self, forKey: .confidence)
         threshold = try c.decodeIfPresent(Double.self, forKey: .threshold)
+        calibration = try c.decodeIfPresent(String.self, forKey: .calibration)
         retrieval = try c.decodeIfPresent(RetrievalSignals.self, forKey: .retrieval)
         passages = try c.decodeIfPresent([Passage].self, forKey: .passages) ?? []
         checks = try c.decodeIfPresent([Check].self, forKey: .checks) ?? []
@@ -159,6 +164,7 @@ public struct Evidence: Codable, Hashable, Sendable {
         try c.encode(tier, forKey: .tier)
         try c.encode(confidence, forKey: .confidence)
         try c.encode(threshold, forKey: .threshold)
+        try c.encode(calibration, forKey: .calibration)
         try c.encode(retrieval, forKey: .retrieval)
         try c.encode(passages, forKey: .passages)
         try c.encode(checks, forKey: .checks)

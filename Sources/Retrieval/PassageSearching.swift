@@ -17,6 +17,13 @@ public protocol PassageSearching: Sendable {
     /// ``KnowledgeBaseStore/openingChunks(of:count:)``): what the RAG tier may also quote from a
     /// page it cites.
     func openingChunks(of documents: [(collection: String, docID: String)], count: Int) throws -> [StoredChunk]
+
+    /// How many chunks' text, heading or title contain every word of `term` (as the keyword
+    /// index matches words: case-folded and stemmed), counted up to `limit`.
+    func chunksMentioning(_ term: String, upTo limit: Int) throws -> Int
+
+    /// Chunks searched (the loaded index's size).
+    var indexedChunks: Int { get }
 }
 
 /// A query's vector and the model it came from (a vector is only comparable with that model's).
@@ -53,5 +60,11 @@ extension Retriever: PassageSearching {
         -> [StoredChunk]
     {
         try store.openingChunks(of: documents, count: count)
+    }
+
+    public var indexedChunks: Int { vectors.count }
+
+    public func chunksMentioning(_ term: String, upTo limit: Int) throws -> Int {
+        try store.mentions(term, limit: limit)
     }
 }

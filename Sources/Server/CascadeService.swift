@@ -198,9 +198,15 @@ public final class CascadeService: Sendable {
     /// `<data>/tenants/<tenant>.yaml` applies to the next question), its shared knowledge base.
     func resolver(for tenant: String) throws -> Resolver {
         let runtime = try runtime(for: tenant)
+        let logger = self.logger
+        let calibration = runtime.knowledgeBase.labelFreeCalibration { error in
+            logger.error(
+                "label-free calibration failed; the default threshold applies",
+                metadata: ["tenant": .string(tenant), "error": .string("\(error)")])
+        }
         var resolver = try Resolver.forTenant(
             tenant, settingsDirectory: configuration.data.tenantsDirectory, retriever: runtime.knowledgeBase,
-            ledger: ledger)
+            ledger: ledger, calibration: calibration)
         resolver.llm?.transport = llmTransport
         resolver.clock = configuration.clock
         for warning in resolver.warnings where warned.withLock({ $0.insert("\(tenant)|\(warning)").inserted }) {

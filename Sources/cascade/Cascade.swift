@@ -30,6 +30,7 @@ struct Cascade: AsyncParsableCommand {
             IngestCommand.self, ImportVectorsCommand.self, SearchCommand.self, StatsCommand.self, EmbedCommand.self,
             ReindexCommand.self, CompactCommand.self,
             AskCommand.self, EscalationsCommand.self, LedgerCommand.self, EvalCommand.self, CalibrateCommand.self,
+            SelfCalibrateCommand.self,
             ReportCommand.self, InvoiceCommand.self, SimulateCommand.self,
             PlansCommand.self, TenantsCommand.self, KeysCommand.self, ServeCommand.self, MCPCommand.self,
             MigrateCommand.self, ExportCommand.self, ImportCommand.self,

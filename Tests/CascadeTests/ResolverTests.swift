@@ -19,8 +19,15 @@ struct ResolverTests {
         let ledger: Ledger
     }
 
-    func fixture(threshold: Double = 0.6) async throws -> Fixture {
+    /// - Parameter fillerPages: pages of everyday prose added to the knowledge base (the unknown
+    ///   word check needs ``KnownTerms/minimumChunks`` chunks).
+    func fixture(threshold: Double = 0.6, fillerPages: Int = 0) async throws -> Fixture {
         let dir = try TemporaryDirectory()
+        for i in 0..<fillerPages {
+            try dir.write(
+                "docs/notes-\(i).md",
+                "# Release note \(i)\n\nThis release keeps every setting you had and fixes problem number \(i).")
+        }
         try dir.write(
             "docs/wal.md",
             "# Write-ahead logging\n\nRun PRAGMA journal_mode=WAL to enable write-ahead logging. Readers do not block writers."
@@ -123,6 +130,31 @@ struct ResolverTests {
         }
         let queries = try f.ledger.entries(tenant: "acme").filter { $0.kind == .query }
         #expect(queries.map(\.tier) == ["escalated", "rejected", "rag"])
+    }
+
+    @Test("a near miss naming something the knowledge base never mentions is not answered, and the row says why")
+    func nearMissWithAnUnknownWordEscalates() async throws {
+        let f = try await fixture(fillerPages: KnownTerms.minimumChunks)
+        // Every other word matches the backup page, which would otherwise be quoted.
+        let answered = try await f.resolver.resolve(
+            Question(queryID: "n1", tenant: "acme", text: "how do I copy a live database with the backup command"))
+        #expect(answered.tier == "rag")
+        let nearMiss = try await f.resolver.resolve(
+            Question(
+                queryID: "n2", tenant: "acme", text: "how do I copy a live database with the backup command in Dropbox")
+        )
+        #expect(nearMiss.tier == "escalated")
+        let rag = try #require(nearMiss.attempts.first { $0.tier == "rag" })
+        #expect(rag.outcome == "unknown_term" && (rag.note ?? "").contains("'dropbox'"), "\(rag)")
+        let row = try #require(try f.ledger.entries(tenant: "acme", queryID: "n2").first { $0.kind == .query })
+        let json = try #require(row.evidence)
+        let evidence = try #require(Evidence(json: json))
+        #expect(evidence.checks.contains { $0.name == "known_terms" && !$0.passed })
+        let answeredRow = try #require(try f.ledger.entries(tenant: "acme", queryID: "n1").first { $0.kind == .query })
+        let answeredJSON = try #require(answeredRow.evidence)
+        let answeredEvidence = try #require(Evidence(json: answeredJSON))
+        #expect(answeredEvidence.checks.contains { $0.name == "known_terms" && $0.passed })
+        #expect(answeredEvidence.calibration == "defaults")
     }
 
     @Test("a retried query id returns the recorded outcome and writes nothing")

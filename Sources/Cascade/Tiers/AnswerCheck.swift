@@ -184,12 +184,37 @@ public enum AnswerCheck {
         return false
     }
 
+    /// Weight of a subject word whose specificity was not measured (an everyday word).
+    static let unmeasuredWeight = 0.25
+
     /// Share of the question's subject words (stemmed) that the passage, its heading or its
     /// title contain: 1 when everything asked about is there.
-    public static func coverage(question: String, passage: String, heading: String, title: String) -> Double {
+    ///
+    /// With `specificity` (``KnownTerms/Statistics/specificity``), each word counts by how
+    /// specific it is in the knowledge base: a passage missing "photoshop" or "rebase" covers the
+    /// question far less than one missing "file" or "work". A near miss — the knowledge base's
+    /// words about something it does not cover — misses exactly its most specific word.
+    public static func coverage(
+        question: String, passage: String, heading: String, title: String, specificity: [String: Double] = [:]
+    ) -> Double {
         let asked = subjectWords(question)
         guard !asked.isEmpty else { return 1 }
         let present = Set(PassageTrimmer.words(title + " " + heading + " " + passage))
-        return Double(asked.intersection(present).count) / Double(asked.count)
+        guard !specificity.isEmpty else {
+            return Double(asked.intersection(present).count) / Double(asked.count)
+        }
+        var weightByStem: [String: Double] = [:]
+        for (word, weight) in specificity {
+            let stem = PassageTrimmer.stem(word)
+            weightByStem[stem] = max(weightByStem[stem] ?? 0, weight)
+        }
+        var total = 0.0
+        var covered = 0.0
+        for stem in asked {
+            let weight = max(weightByStem[stem] ?? unmeasuredWeight, 0.01)
+            total += weight
+            if present.contains(stem) { covered += weight }
+        }
+        return total > 0 ? covered / total : 1
     }
 }

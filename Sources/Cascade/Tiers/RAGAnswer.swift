@@ -32,9 +32,22 @@ public enum RAGAnswer {
 
     /// Picks the passage to quote and checks it answers (``AnswerCheck``): a syntax diagram, a
     /// list of links or labels is skipped for the next result that is prose (it stays cited); a
-    /// passage describing the opposite action refuses the answer.
-    public static func select(question: String, results: [SearchResult]) -> Selection {
+    /// passage describing the opposite action refuses the answer, and so does a question naming
+    /// something the knowledge base never mentions (`terms`, see ``KnownTerms``; their
+    /// specificity also weighs the coverage signal).
+    public static func select(question: String, results: [SearchResult], terms: KnownTerms.Statistics? = nil)
+        -> Selection
+    {
         guard !results.isEmpty else { return Selection(quoted: nil, cited: [], signals: nil, refusal: nil) }
+        if let unknownTerms = terms?.unknown, !unknownTerms.isEmpty {
+            let quoted = unknownTerms.prefix(5).map { "'\($0)'" }.joined(separator: ", ")
+            return Selection(
+                quoted: nil, cited: citedResults(results), signals: RAGConfidence.signals(results),
+                refusal: (
+                    "unknown_term",
+                    "the question names \(quoted), which no document of this knowledge base mentions: no passage can be about it"
+                ))
+        }
         guard let quoted = results.first(where: { AnswerCheck.notQuotable($0.chunk.text) == nil }) else {
             let reason = AnswerCheck.notQuotable(results[0].chunk.text) ?? "not prose"
             return Selection(
@@ -43,7 +56,8 @@ public enum RAGAnswer {
                 refusal: ("not_quotable", "no passage found is prose to quote: the best is \(reason)"))
         }
         let coverage = AnswerCheck.coverage(
-            question: question, passage: quoted.chunk.text, heading: quoted.chunk.heading, title: quoted.chunk.title)
+            question: question, passage: quoted.chunk.text, heading: quoted.chunk.heading, title: quoted.chunk.title,
+            specificity: terms?.specificity ?? [:])
         let signals = RAGConfidence.signals(of: quoted, in: results, coverage: coverage)
         let cited = citedResults([quoted] + results.filter { $0.chunk.chunkID != quoted.chunk.chunkID })
         let trimmed = PassageTrimmer.trim(quoted.chunk.text, question: question)

@@ -1,8 +1,11 @@
+import Cascade
 import Embeddings
+import Evaluation
 import Foundation
 import KnowledgeBase
 import Metering
 import Retrieval
+import Synchronization
 
 /// One tenant's knowledge base as the service serves it: the SQLite store plus the in-memory
 /// vector index, shared by every concurrent request, and replaced atomically when a change lands.
@@ -38,6 +41,16 @@ final class TenantKnowledgeBase: PassageSearching, @unchecked Sendable {
     /// One replay at a time (a poll and a local commit may both want to catch up).
     private let replayLock = AsyncLock()
 
+    /// The label-free calibration of the content served, by generation: every swap of the index
+    /// starts a new generation, whose calibration is computed once, in the background, on first
+    /// use (stored in the knowledge base; the next start reads it back).
+    private struct CalibrationState {
+        var generation = 0
+        var fitted: (generation: Int, value: KnowledgeBaseCalibration?)?
+        var computing: Int?
+    }
+    private let calibrationState = Mutex(CalibrationState())
+
     /// Opens the tenant's store when it exists (a missing file stays missing until the first upload).
     init(
         path: String, embedder: any Embedder, batcher: EmbeddingBatcher? = nil,
@@ -69,6 +82,13 @@ final class TenantKnowledgeBase: PassageSearching, @unchecked Sendable {
 
     func openingChunks(of documents: [(collection: String, docID: String)], count: Int) throws -> [StoredChunk] {
         try currentStore?.openingChunks(of: documents, count: count) ?? []
+    }
+
+    var indexedChunks: Int { vectorCount }
+
+    /// Without a store nothing is retrieved, so no word's frequency is ever asked for.
+    func chunksMentioning(_ term: String, upTo limit: Int) throws -> Int {
+        try currentStore?.mentions(term, limit: limit) ?? 0
     }
 
     func searchKeepingQueryVector(_ query: String, k: Int, mode: SearchMode, filter: SearchFilter?) async throws
@@ -161,6 +181,7 @@ final class TenantKnowledgeBase: PassageSearching, @unchecked Sendable {
                         self.store = store
                         self.model = next
                         self.retriever = Retriever(store: store, embedder: next.embedder, vectors: index)
+                        self.calibrationState.withLock { $0.generation += 1 }
                     }
                 })
             self.lock.withWriteLock {
@@ -189,8 +210,32 @@ final class TenantKnowledgeBase: PassageSearching, @unchecked Sendable {
                 try commit()
                 self.store = store
                 self.retriever = Retriever(store: store, embedder: embedder, vectors: index)
+                self.calibrationState.withLock { $0.generation += 1 }
             }
         }
+    }
+
+    /// The label-free calibration of the content served now; nil when there is none yet (its
+    /// computation starts here, in the background, and the defaults apply meanwhile — each
+    /// row's evidence says which applied) or the knowledge base is too small to calibrate.
+    func labelFreeCalibration(onError: @escaping @Sendable (any Error) -> Void) -> KnowledgeBaseCalibration? {
+        let (generation, fitted, computing) = calibrationState.withLock { ($0.generation, $0.fitted, $0.computing) }
+        if let fitted, fitted.generation == generation { return fitted.value }
+        guard computing != generation, let retriever = lock.withReadLock({ retriever }) else { return nil }
+        calibrationState.withLock { $0.computing = generation }
+        Task.detached(priority: .background) { [self] in
+            var value: KnowledgeBaseCalibration?
+            do {
+                value = try await SelfCalibration.current(retriever: retriever, write: true)
+            } catch {
+                onError(error)
+            }
+            calibrationState.withLock {
+                if $0.generation == generation { $0.fitted = (generation, value) }
+                if $0.computing == generation { $0.computing = nil }
+            }
+        }
+        return nil
     }
 
     /// The store, created on first use: only writes (an upload that parsed) create the file.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Cascade
+import Evaluation
 import Foundation
 import KnowledgeBase
 import Metering
@@ -69,7 +70,7 @@ struct AskCommand: AsyncParsableCommand {
         var failures = 0
         try await runReportingErrors {
             guard databaseOption.database != nil else {
-                failures = try await answer(with: try makeResolver())
+                failures = try await answer(with: try await makeResolver())
                 return
             }
             if store.explicitPath != nil || noKB {
@@ -89,10 +90,15 @@ struct AskCommand: AsyncParsableCommand {
                     Terminal.note(
                         "note: \(tenant) has no documents in the shared knowledge base: the RAG tier is skipped")
                 }
+                // This machine's copy is replayed from the shared log, so it may be written.
+                let calibration = try await retriever.asyncMap {
+                    try await SelfCalibration.current(retriever: $0, write: true)
+                }
                 return try await answer(
                     with: try Resolver.forTenant(
                         tenant, settingsDirectory: tenantsDir ?? ledgerOption.data.tenantsDirectory,
-                        retriever: retriever, ledger: ledger, rulesPath: rules, threshold: threshold))
+                        retriever: retriever, ledger: ledger, rulesPath: rules, threshold: threshold,
+                        calibration: calibration ?? nil))
             }
         }
         if failures > 0 { throw ExitStatus.partialFailure }
@@ -116,7 +122,7 @@ struct AskCommand: AsyncParsableCommand {
 
     /// The same resolver `cascade serve` builds for the tenant (its settings, rules and threshold),
     /// with --rules and --threshold overriding them.
-    func makeResolver() throws -> Resolver {
+    func makeResolver() async throws -> Resolver {
         var retriever: Retriever?
         if noKB {
             return try Resolver.forTenant(
@@ -128,14 +134,28 @@ struct AskCommand: AsyncParsableCommand {
             throw StoreError.cannotOpen(
                 path: kbPath, reason: "no such file; check --kb (leave it out to use the tenant's)")
         }
+        var calibration: KnowledgeBaseCalibration?
         if FileManager.default.fileExists(atPath: kbPath) {
-            retriever = try Retriever(store: try KnowledgeBaseStore(existingAt: kbPath))
+            let opened = try Retriever(store: try KnowledgeBaseStore(existingAt: kbPath))
+            retriever = opened
+            // Stored by ingest; a knowledge base ingested before it existed is calibrated in
+            // memory (a question never writes the knowledge base).
+            calibration = try SelfCalibration.cached(in: opened.store)
+            if calibration == nil {
+                calibration = try await SelfCalibration.current(retriever: opened, write: false)
+                if calibration != nil {
+                    Terminal.note(
+                        "note: the label-free calibration of \(kbPath) is not stored: run `cascade self-calibrate --kb \(kbPath)` once to skip this step"
+                    )
+                }
+            }
         } else {
             Terminal.note("note: no knowledge base at \(kbPath): the RAG tier is skipped")
         }
         return try Resolver.forTenant(
             tenant, settingsDirectory: tenantsDir ?? ledgerOption.data.tenantsDirectory, retriever: retriever,
-            ledger: try Ledger(path: ledgerOption.ledger), rulesPath: rules, threshold: threshold)
+            ledger: try Ledger(path: ledgerOption.ledger), rulesPath: rules, threshold: threshold,
+            calibration: calibration)
     }
 
     /// Resolves every line; bad lines are reported on their own output line and counted.
@@ -182,5 +202,13 @@ struct AskCommand: AsyncParsableCommand {
         for a in r.attempts {
             print("    \(a.tier): \(a.outcome)\(a.note.map { " (\($0))" } ?? "")")
         }
+    }
+}
+
+extension Optional {
+    /// `map` for an asynchronous transform.
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let self else { return nil }
+        return try await transform(self)
     }
 }

@@ -365,10 +365,19 @@ struct EvalCascadeCommand: AsyncParsableCommand {
             let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
                 "cascade-eval-\(UUID().uuidString)")
             defer { try? FileManager.default.removeItem(at: scratch) }
+            // What a new tenant gets: the knowledge base's label-free calibration (stored in the
+            // evaluation cache, which is ours to write; computed in memory for --kb/--kb-tenant).
+            let calibration = try await SelfCalibration.current(
+                retriever: retriever, write: options.kb == nil && options.kbTenant == nil)
             // The same resolver `ask` and the service build for this tenant, on a throw-away ledger.
             let resolver = try Resolver.forTenant(
                 tenant, settingsDirectory: tenantsDir ?? dataOption.directory.tenantsDirectory, retriever: retriever,
-                ledger: try Ledger(path: scratch.appendingPathComponent("ledger.sqlite").path), threshold: threshold)
+                ledger: try Ledger(path: scratch.appendingPathComponent("ledger.sqlite").path), threshold: threshold,
+                calibration: calibration)
+            if !json {
+                Terminal.note(
+                    "threshold and weights: \(resolver.calibrationSource.replacingOccurrences(of: "_", with: " "))")
+            }
             let bar = ProgressBar()
             let items = try await CascadeEvaluation(resolver: resolver).run(set, unanswerable: extra, tenant: tenant) {
                 bar.update(done: $0, total: $1, detail: "questions")

@@ -1,8 +1,10 @@
 import ArgumentParser
 import Cascade
 import Embeddings
+import Evaluation
 import Foundation
 import KnowledgeBase
+import Retrieval
 
 struct IngestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -34,6 +36,12 @@ struct IngestCommand: AsyncParsableCommand {
             "Embedding model: \(EmbedderRegistry.names.joined(separator: ", ")). Default: the store's model, else minilm (an error when its files are missing: run tools/fetch-model)."
     )
     var embedder: String?
+
+    @Flag(
+        help:
+            "Skip the label-free calibration after the ingest (its threshold is then fitted at the first question instead)."
+    )
+    var noCalibrate = false
 
     @Flag(help: "Remove documents of this folder whose files no longer exist.")
     var prune = false
@@ -123,6 +131,22 @@ struct IngestCommand: AsyncParsableCommand {
                 report = try await ingestor.ingest(path, prune: prune, progress: progress)
             }
             bar.finish()
+            if !noCalibrate, try kb.embeddingModel() != nil {
+                // The threshold a tenant without labelled questions gets, fitted on this content's
+                // own questions and stored beside it.
+                let retriever = try Retriever(store: kb, embedder: chosen)
+                if let calibration = try await SelfCalibration.current(retriever: retriever, write: true) {
+                    Terminal.note(
+                        String(
+                            format:
+                                "label-free calibration: threshold %.2f from %d questions written from its headings and titles (cascade self-calibrate --details lists them)",
+                            calibration.threshold, calibration.answerableQuestions + calibration.unanswerableQuestions))
+                } else {
+                    Terminal.note(
+                        "label-free calibration: too few headings and titles to write \(SelfCalibration.minimumQuestions) questions from; the default threshold applies"
+                    )
+                }
+            }
             if json {
                 try Terminal.printJSON(report)
             } else {

@@ -1,0 +1,131 @@
+import Cascade
+import Foundation
+import KnowledgeBase
+import Retrieval
+
+/// Label-free calibration: fits the RAG confidence and picks the threshold on a knowledge base's
+/// own ``PseudoQuestions``, so a tenant that has no labelled questions gets a threshold fitted to
+/// its documents instead of one fitted to someone else's.
+///
+/// The fit is the one `cascade calibrate` does on labelled questions (``Calibration``): an
+/// answerable pseudo-question is *right* when the answer would cite the document it came from;
+/// every unanswerable one is wrong if resolved. The result is stored in the knowledge base
+/// (`kb_meta`, key ``metaKey``) with the content version it was fitted on, at ingest; a store
+/// whose content changed is recalibrated at its next ingest, or in memory by a reader.
+public enum SelfCalibration {
+    public static let metaKey = "self_calibration"
+
+    /// The false-resolution rate the threshold is chosen for on the pseudo-questions: 15%, three
+    /// times the product's goal of 5%. Pseudo-labels are noisy in one direction: a near miss
+    /// whose swapped word left its subject intact is still answered by the passage it retrieves,
+    /// and a generic heading ("Performance Considerations") is answered by another page than
+    /// its own; both count as wrong resolutions. On the shipped SQLite set (where this was
+    /// chosen) the pseudo rate ran at three to five times the real one under every setting tried.
+    public static let defaultTarget = 0.15
+
+    /// Pull of the fit toward the hand-set weights (``RAGConfidence/init()``): 10 moves them a
+    /// little toward what the pseudo-questions show; 1 let noisy labels move them far (more
+    /// wrong resolutions on real questions), 100 hardly at all.
+    static let ridge = 10.0
+
+    /// The stored calibration when it was fitted on the store's current content by the current
+    /// version of the fit; nil otherwise (or when none is stored).
+    public static func cached(in store: KnowledgeBaseStore) throws -> KnowledgeBaseCalibration? {
+        guard let text = try store.metaValue(metaKey),
+            let stored = try? JSONDecoder().decode(KnowledgeBaseCalibration.self, from: Data(text.utf8)),
+            stored.version == KnowledgeBaseCalibration.currentVersion,
+            stored.contentVersion == (try store.contentVersion())
+        else { return nil }
+        return stored
+    }
+
+    /// Fewer answerable pseudo-questions than this say too little to fit anything: the
+    /// defaults apply (a knowledge base of a few pages).
+    public static let minimumQuestions = 30
+
+    /// The stored calibration if current, else a new one; stored when `write` (ingest does; a
+    /// reader such as `ask` or `eval` computes in memory and writes nothing). Nil when the
+    /// knowledge base is too small to calibrate (``minimumQuestions``).
+    public static func current(
+        retriever: Retriever, write: Bool, target: Double = defaultTarget
+    ) async throws -> KnowledgeBaseCalibration? {
+        if let cached = try cached(in: retriever.store) { return cached }
+        guard let fitted = try await compute(retriever: retriever, target: target)?.calibration else { return nil }
+        if write { try store(fitted, in: retriever.store) }
+        return fitted
+    }
+
+    public static func store(_ calibration: KnowledgeBaseCalibration, in store: KnowledgeBaseStore) throws {
+        let data = try JSONEncoder().encode(calibration)
+        try store.setMetaValue(metaKey, String(decoding: data, as: UTF8.self))
+    }
+
+    /// One pseudo-question's outcome, for reports.
+    public struct Detail: Sendable, Encodable {
+        public var question: String
+        public var kind: String
+        public var answerable: Bool
+        public var confidence: Double
+        public var correct: Bool
+        public var refused: Bool
+        public var topSimilarity: Double
+        public var margin: Double
+        public var agreement: Bool
+        public var coverage: Double
+
+        enum CodingKeys: String, CodingKey {
+            case question, kind, answerable, confidence, correct, refused
+            case topSimilarity = "top_similarity"
+            case margin, agreement, coverage
+        }
+    }
+
+    /// Generates the pseudo-questions, runs each through retrieval and the RAG tier's answer
+    /// selection, fits the weights and picks the threshold. Nil when the knowledge base gives
+    /// fewer than ``minimumQuestions`` answerable questions.
+    public static func compute(
+        retriever: Retriever, target: Double = defaultTarget
+    ) async throws -> (calibration: KnowledgeBaseCalibration, details: [Detail])? {
+        let questions = try PseudoQuestions.make(from: retriever.store)
+        guard questions.answerable.count >= minimumQuestions else { return nil }
+        var samples: [Calibration.Sample] = []
+        var answerableIDs = Set<String>()
+        var meta: [String: PseudoQuestions.Question] = [:]
+        for (i, question) in (questions.answerable + questions.unanswerable).enumerated() {
+            let id = "\(i)"
+            meta[id] = question
+            if question.answerable { answerableIDs.insert(id) }
+            let results = try await retriever.search(question.text, k: 5, mode: .hybrid)
+            let selection = RAGAnswer.select(
+                question: question.text, results: results,
+                terms: results.isEmpty
+                    ? nil
+                    : try KnownTerms.statistics(
+                        question.text, chunks: retriever.indexedChunks, frequency: retriever.chunksMentioning))
+            let signals = selection.signals ?? .init(topSimilarity: 0, margin: 0, agreement: false)
+            let cited = Set(selection.cited.map { "\($0.chunk.collection)\t\($0.chunk.docID)" })
+            let correct = question.answeredBy.map { cited.contains($0) } ?? false
+            samples.append(
+                Calibration.Sample(queryID: id, signals: signals, correct: correct, refused: selection.refusal != nil))
+        }
+        // Refused questions are never resolved whatever their confidence: they say nothing
+        // about the weights.
+        let model = Calibration.fit(samples.filter { !$0.refused }, ridge: ridge, prior: RAGConfidence())
+        let threshold = Calibration.threshold(samples, model: model, target: target, answerable: answerableIDs)
+        let point = Calibration.operating(samples, model: model, threshold: threshold, answerable: answerableIDs)
+        let calibration = KnowledgeBaseCalibration(
+            contentVersion: try retriever.store.contentVersion(), threshold: threshold,
+            confidence: TenantConfiguration.Confidence(model), target: target,
+            answerableQuestions: questions.answerable.count, unanswerableQuestions: questions.unanswerable.count,
+            falseResolutionRate: point.falseResolutionRate, correctAutoResolutionRate: point.correctAutoResolutionRate)
+        let details = samples.map { sample in
+            let question = meta[sample.queryID]!
+            return Detail(
+                question: question.text, kind: question.kind, answerable: question.answerable,
+                confidence: model.confidence(sample.signals), correct: sample.correct, refused: sample.refused,
+                topSimilarity: sample.signals.topSimilarity, margin: sample.signals.margin,
+                agreement: sample.signals.agreement, coverage: sample.signals.coverage)
+        }
+        return (calibration, details)
+    }
+}

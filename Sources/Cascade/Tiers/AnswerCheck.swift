@@ -210,7 +210,8 @@ public enum AnswerCheck {
         }
         var total = 0.0
         var covered = 0.0
-        for stem in asked {
+        // In a fixed order: the same question and passage give the same bits on every run.
+        for stem in asked.sorted() {
             let weight = max(weightByStem[stem] ?? unmeasuredWeight, 0.01)
             total += weight
             if present.contains(stem) { covered += weight }

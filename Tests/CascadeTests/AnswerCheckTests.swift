@@ -15,6 +15,8 @@ import Testing
         "Figure 3: The WAL file layout",
         "See also lists of Objects, Constants, and Functions.",
         "See also: the sqlite3_total_changes() interface, the count_changes pragma, the changes() SQL function",
+        // A man page's SYNOPSIS, cut mid-command by the chunker (issue 31 defect c).
+        "git stash list [<log-options>]\ngit stash show [-u | --include-untracked | --only-untracked] [<diff-options>] [<stash>]\ngit stash drop [-q | --quiet] [<stash>]\ngit stash pop [--index] [-q",
     ])
     func labelsDiagramsAndListsAreNotQuotable(text: String) {
         #expect(AnswerCheck.notQuotable(text) != nil, "\(text.prefix(40))")
@@ -24,6 +26,8 @@ import Testing
         "To get the maximum performance out of a query with multiple AND-connected terms, create a multi-column index. CREATE INDEX Idx3 ON FruitsForSale(fruit, state);",
         "Run PRAGMA journal_mode=WAL; on the database once. The setting is persistent.",
         "Foreign key constraints are disabled by default and must be enabled for each connection.",
+        // An option's description names options and still answers.
+        "-D Shortcut for --delete --force. Use it to delete a branch irrespective of its merged status, or whether it even points to a valid commit.",
     ])
     func proseIsQuotable(text: String) {
         #expect(AnswerCheck.notQuotable(text) == nil, "\(text.prefix(40))")

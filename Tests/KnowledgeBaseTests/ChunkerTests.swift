@@ -12,6 +12,38 @@ struct ChunkerTests {
         try parse(MarkdownLoader(), markdown, name: "doc.md")
     }
 
+    @Test("a block with no letter or digit ('*', a rule of dashes) never becomes a chunk (issue 31 defect c)")
+    func blocksWithoutWordsAreDropped() {
+        // As an HTML page's lone list bullet or separator reaches the chunker.
+        var builder = DocumentTextBuilder()
+        builder.append(.heading(level: 1), "Top")
+        builder.append(.paragraph, "*")
+        builder.append(.heading(level: 2), "Next")
+        builder.append(.code, "-----")
+        builder.append(.paragraph, "Real text here.")
+        let doc = builder.build(docID: "d", source: "d", title: "T", metadata: [:])
+        let chunks = Chunker(maxTokens: 200, tokenCounter: counter).chunk(doc)
+        #expect(chunks.map(\.text) == ["Real text here."])
+    }
+
+    @Test("a call-out that does not fit starts the next chunk with the code it explains, never alone")
+    func calloutsStayWithTheirCode() {
+        let code = "$ git branch -d -r origin/todo   <1>\n$ git branch -D test   <2>"
+        let prose = String(repeating: "Some earlier explanation of branches. ", count: 8)
+        let callout = "<1> Delete the remote-tracking branch todo; the next fetch creates it again."
+        var builder = DocumentTextBuilder()
+        builder.append(.heading(level: 1), "Examples")
+        builder.append(.paragraph, prose)
+        builder.append(.code, code)
+        builder.append(.paragraph, callout, keepWithPrevious: true)
+        let doc = builder.build(docID: "d", source: "d", title: "T", metadata: [:])
+        // A budget that holds the prose and the code, not the call-out too.
+        let budget = counter(prose) + counter(code) + 12
+        let chunks = Chunker(maxTokens: budget, overlapTokens: 0, tokenCounter: counter).chunk(doc)
+        let withCallout = chunks.filter { $0.text.contains("<1> Delete") }
+        #expect(!withCallout.isEmpty && withCallout.allSatisfy { $0.text.contains("$ git branch -D test") })
+    }
+
     @Test("chunks never span a heading and carry their heading path and anchor")
     func respectsHeadings() throws {
         let doc = try document(

@@ -68,6 +68,22 @@ import Testing
             headings: ["Benchmarks", "Build instructions", "VCPKG", "License"],
             absent: ["travisDevBadge", "¶"],
             together: [("zstd 1.5.1 -1 | 2.887 | 530 MB/s | 1700 MB/s", "Compressor name | Ratio")]),
+        // A man page (issue 31 defect c): the numbered call-outs under an example stay with the
+        // commands they explain, numbered as the commands mark them.
+        Page(
+            file: "asciidoc-git-branch.html",
+            headings: ["NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS", "EXAMPLES"],
+            absent: ["Last updated"],
+            together: [
+                ("$ git branch -D test", "<2> Delete the \"test\" branch even if"),
+                ("$ git branch my2.6.14 v2.6.14   <1>", "<1> This step and the next one could be combined"),
+            ]),
+        // DocBook through Publican (Debian's handbooks): the "Download the ebook" banner, the logos
+        // and the Prev/Up/Home/Next bars above and below every page are gone.
+        Page(
+            file: "publican-debian-handbook-apparmor.html",
+            headings: ["14.4.1. Principles", "14.4.2. Enabling AppArmor and managing AppArmor profiles"],
+            absent: ["Download the ebook", "Product Site", "Documentation Site", "Next14.5"]),
     ]
 
     /// A chunk as tests read it: the heading path joined as results show it.

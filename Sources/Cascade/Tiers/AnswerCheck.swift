@@ -42,6 +42,16 @@ public enum AnswerCheck {
         if words.count <= 30, words.starts(with: ["see", "also"]) {
             return "a cross-reference (\"see also\"), not an answer"
         }
+        // `git stash show [-u | --include-untracked] [<diff-options>] [<stash>]`: a man page's
+        // SYNOPSIS, usage lines that say what can be typed, not what to type (and often cut
+        // mid-command by the chunker).
+        let usage = tokens.filter { token in
+            token.contains("[") || token.contains("]") || token == "|" || token.hasPrefix("-")
+                || (token.hasPrefix("<") && token.hasSuffix(">")) || token.contains("<") && token.contains(">")
+        }.count
+        if usage >= 6, Double(usage) / Double(tokens.count) >= 0.35 {
+            return "a command synopsis (usage lines with options in brackets), not an answer"
+        }
         if words.count >= 8, functionShare < 0.08 {
             return "no sentences (a list of names or a diagram, not prose)"
         }

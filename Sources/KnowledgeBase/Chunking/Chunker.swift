@@ -81,9 +81,19 @@ public struct Chunker: Sendable {
             current = carried
             currentTokens = carried.reduce(0) { $0 + $1.tokens }
         }
-        func add(_ unit: Unit, budget: Int) {
+        /// The code block call-outs explain: the last one, unless prose came after it.
+        var attachedTo: Int?
+        func add(_ unit: Unit, budget: Int, attached: Bool = false) {
             if currentTokens + unit.tokens > budget, !current.isEmpty {
+                // A call-out that does not fit starts the next chunk with the code it explains
+                // (when both fit), never alone.
+                let explained = attached ? current.filter { $0.block == attachedTo } : []
+                let explainedTokens = explained.reduce(0) { $0 + $1.tokens }
                 emit(keepOverlap: true)
+                if !explained.isEmpty, explainedTokens + unit.tokens <= budget {
+                    current = explained
+                    currentTokens = explainedTokens
+                }
                 // If the overlap plus this unit still does not fit, drop the overlap.
                 if currentTokens + unit.tokens > budget {
                     current.removeAll()
@@ -100,19 +110,26 @@ public struct Chunker: Sendable {
                 headings.removeAll { $0.level >= level }
                 headings.append((level, block.text, block.anchor))
                 blockAnchors.removeAll()
+                attachedTo = nil
                 continue
             }
+            // A block with no letter or digit ("*", a rule of dashes) says nothing on its own.
+            guard block.text.contains(where: { $0.isLetter || $0.isNumber }) else { continue }
             if let anchor = block.anchor { blockAnchors.append((blockIndex, anchor)) }
+            let attached = block.keepWithPrevious && attachedTo != nil
+            if block.kind == .code { attachedTo = blockIndex } else if !block.keepWithPrevious { attachedTo = nil }
             let limit = budget()
             let whole = Unit(
                 text: block.text, start: block.startOffset,
                 end: block.startOffset + block.text.unicodeScalars.count, block: blockIndex,
                 tokens: tokenCounter(block.text))
             if whole.tokens <= limit {
-                add(whole, budget: limit)
+                add(whole, budget: limit, attached: attached)
                 continue
             }
-            for unit in split(block, blockIndex: blockIndex, limit: limit) { add(unit, budget: limit) }
+            for unit in split(block, blockIndex: blockIndex, limit: limit) {
+                add(unit, budget: limit, attached: attached)
+            }
         }
         emit(keepOverlap: false)
         return chunks

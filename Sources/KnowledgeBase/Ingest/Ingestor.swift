@@ -26,7 +26,7 @@ public struct Ingestor: Sendable {
     /// heading keeps the `<a name>` before it when the paragraph before that was left open; a chunk
     /// that starts inside an anchored reference entry (`<a name="round"></a><dt>…`) cites the entry;
     /// CRLF and CR line ends read as LF (a Windows-saved text file was one paragraph).
-    public static let pipelineVersion = "v4"
+    public static let pipelineVersion = "v5"
 
     /// A document's content fingerprint. A file that is one document is fingerprinted by its
     /// bytes; a document of a multi-document file (a corpus line, an exported article: its id is

@@ -17,7 +17,12 @@ public struct HTMLLoader: DocumentLoader {
         "script", "style", "noscript", "svg", "nav", "header", "footer", "aside", "form", "template", "iframe",
         "button", "select", "textarea", "object", "canvas", "map", "head",
     ]
-    static let navigationMarkers = ["nav", "menu", "toc", "sidebar", "breadcrumb", "nosearch", "skip-link", "modal"]
+    static let navigationMarkers = [
+        "nav", "menu", "toc", "sidebar", "breadcrumb", "nosearch", "skip-link", "modal",
+        // Publican (DocBook: Debian's handbooks): "Prev · Up · Home · Next" lists and the
+        // "Download the ebook" banner above every page.
+        "docnav", "banner",
+    ]
     /// Classes of the "link to this heading" anchors documentation generators put in headings
     /// (Sphinx and MkDocs `headerlink`, texinfo `copiable-link`, GitHub `anchor`…).
     static let permalinkMarkers = [
@@ -85,6 +90,9 @@ public struct HTMLLoader: DocumentLoader {
         /// `…columns.<a name="pragma_x"></a><h>PRAGMA x</h>`) is not text between it and the heading.
         var namedAnchorAt = 0
         var preDepth = 0
+        /// Inside a call-out list (asciidoc's `colist`, DocBook's `calloutlist`): the elements
+        /// that end it (`ol`/`table`/`dl`, nested ones counted), and the items numbered so far.
+        var callouts: (element: String, depth: Int, item: Int)?
         /// Inside a table cell, blocks (a cell's paragraphs) do not end the row's line.
         var cellDepth = 0
 
@@ -103,7 +111,7 @@ public struct HTMLLoader: DocumentLoader {
                     // starting there cites instead of its section.
                     anchor = named
                 }
-                builder.append(pendingKind, text, anchor: anchor)
+                builder.append(pendingKind, text, anchor: anchor, keepWithPrevious: callouts != nil)
                 // An id seen before this text belonged to it, not to a later heading.
                 if pending[min(namedAnchorAt, pending.count)...].contains(where: { !Self.isSpace($0) }) {
                     lastNamedAnchor = nil
@@ -236,6 +244,34 @@ public struct HTMLLoader: DocumentLoader {
             if tag.name == "a", !tag.isClosing, let name = tag.attributes["name"] ?? tag.attributes["id"] {
                 lastNamedAnchor = name
             }
+            if tag.name == "div", !tag.isClosing, callouts == nil,
+                let classes = tag.attributes["class"]?.split(separator: " "),
+                classes.contains("colist") || classes.contains("calloutlist")
+            {
+                flush()
+                callouts = ("", 0, 0)
+                return
+            }
+            if var list = callouts {
+                if list.element.isEmpty, !tag.isClosing, ["ol", "ul", "table", "dl"].contains(tag.name) {
+                    list.element = tag.name
+                }
+                if tag.name == list.element { list.depth += tag.isClosing ? -1 : 1 }
+                if tag.name == "li", !tag.isClosing, list.depth == 1 {
+                    // asciidoc numbers the items only by their place; the code marks them <1>, <2>…
+                    flush()
+                    list.item += 1
+                    pending.append(contentsOf: Array("<\(list.item)> ".utf8))
+                    callouts = list
+                    return
+                }
+                callouts = list
+                if tag.isClosing, tag.name == list.element, list.depth == 0 {
+                    flush()
+                    callouts = nil
+                    return
+                }
+            }
             if let level = Self.headingLevel(tag.name) {
                 flush()
                 if !tag.isClosing {
@@ -269,6 +305,9 @@ public struct HTMLLoader: DocumentLoader {
                     pending.append(UInt8(ascii: " "))
                 } else if cellDepth > 0 {
                     pending.append(UInt8(ascii: " "))
+                } else if let list = callouts, list.element == "ol" || list.element == "ul", list.depth > 0 {
+                    // An item's paragraphs are one call-out: it ends at the next item.
+                    pending.append(UInt8(ascii: " "))
                 } else {
                     flush()
                 }
@@ -281,6 +320,8 @@ public struct HTMLLoader: DocumentLoader {
             if HTMLLoader.skippedElements.contains(tag.name) { return true }
             if tag.attributes["role"] == "navigation" { return true }
             if tag.attributes["aria-hidden"] == "true" { return true }
+            // Publican's `<p id="title">`: the site's and the documentation's logos, as links.
+            if tag.name == "p", tag.attributes["id"] == "title" { return true }
             for key in ["class", "id"] {
                 guard let value = tag.attributes[key]?.lowercased() else { continue }
                 let words = value.split { $0 == " " || $0 == "_" || $0 == "-" }

@@ -46,12 +46,17 @@ public struct TextBlock: Hashable, Sendable {
     public var anchor: String?
     /// Offset of the block's first character in ``ParsedDocument/text``, in Unicode scalars.
     public var startOffset: Int
+    /// The block explains the one before it and means nothing without it: the numbered call-out
+    /// list under a code example ("<1> Delete the remote-tracking branches …"). The chunker
+    /// keeps it in the same chunk as that block.
+    public var keepWithPrevious: Bool
 
-    public init(kind: Kind, text: String, anchor: String? = nil, startOffset: Int) {
+    public init(kind: Kind, text: String, anchor: String? = nil, startOffset: Int, keepWithPrevious: Bool = false) {
         self.kind = kind
         self.text = text
         self.anchor = anchor
         self.startOffset = startOffset
+        self.keepWithPrevious = keepWithPrevious
     }
 }
 
@@ -61,14 +66,19 @@ struct DocumentTextBuilder {
     private(set) var blocks: [TextBlock] = []
     private var offset = 0
 
-    mutating func append(_ kind: TextBlock.Kind, _ blockText: String, anchor: String? = nil) {
+    mutating func append(
+        _ kind: TextBlock.Kind, _ blockText: String, anchor: String? = nil, keepWithPrevious: Bool = false
+    ) {
         let trimmed = kind == .code ? blockText.trimmingBlankLines() : blockText.collapsingWhitespace()
         guard !trimmed.isEmpty else { return }
         if !text.isEmpty {
             text += "\n\n"
             offset += 2
         }
-        blocks.append(TextBlock(kind: kind, text: trimmed, anchor: anchor, startOffset: offset))
+        blocks.append(
+            TextBlock(
+                kind: kind, text: trimmed, anchor: anchor, startOffset: offset,
+                keepWithPrevious: keepWithPrevious && !blocks.isEmpty))
         text += trimmed
         offset += trimmed.unicodeScalars.count
     }

@@ -48,6 +48,16 @@ import Testing
         #expect(!AnswerCheck.namesCommand(text), "\(text)")
     }
 
+    @Test func aFiguresCaptionNeverStartsAQuote() {
+        let windows = Self.windows(
+            "How do I create an index on two columns?", page: "queryplanner.html",
+            "Figure 1: A Two-Column Index. In this case we create a new index on the fruit and state columns.")
+        #expect(!windows.isEmpty)
+        #expect(windows.allSatisfy { !$0.text.hasPrefix("Figure") }, "\(windows.map(\.text))")
+        #expect(AnswerQuote.isCaption("Table 3: Limits") && AnswerQuote.isCaption("Fig. 2 The WAL file"))
+        #expect(!AnswerQuote.isCaption("Tables can be dropped with DROP TABLE."))
+    }
+
     @Test func windowsAboutTheOppositeActionAreNotCandidates() {
         let windows = Self.windows(
             "How do I disable WAL?", page: "wal.html",

@@ -149,6 +149,15 @@ public enum AnswerQuote {
 
     /// Whether `sentence` introduces what follows it ("… would be something like this:"): an
     /// example or a list quoted without its introduction says nothing of what it shows.
+    /// A figure's or table's caption ("Figure 1: …", "Fig. 2 …", "Table 3: …").
+    static func isCaption(_ sentence: String) -> Bool {
+        let lower = sentence.lowercased()
+        for prefix in ["figure ", "fig. ", "table "] where lower.hasPrefix(prefix) {
+            return lower.dropFirst(prefix.count).first?.isNumber == true
+        }
+        return false
+    }
+
     static func introduces(_ sentence: String) -> Bool {
         sentence.hasSuffix(":") && sentence.split(separator: " ").count >= 3
     }
@@ -175,6 +184,8 @@ public enum AnswerQuote {
                 while first < sentences.count, sentences[first].hasSuffix("?") { first += 1 }
                 guard first < sentences.count, start == first || start == 0 || !sentences[start - 1].hasSuffix("?")
                 else { continue }
+                // "Figure 1: A Two-Column Index" names a picture the answer cannot show.
+                if isCaption(sentences[first]) { continue }
                 let asked = sentences[start..<first].joined(separator: " ")
                 // "Once removed, the trigger…" needs the sentence before it, and so does an example
                 // after "… something like this:": the window starts there instead (the one that

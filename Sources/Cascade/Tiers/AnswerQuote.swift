@@ -192,7 +192,7 @@ public enum AnswerQuote {
                 // already does covers it when both fit), even if the two are longer than a window.
                 var limit = windowCharacters
                 if start == first, start > 0, dependsOnPrevious(sentences[start]) || introduces(sentences[start - 1]),
-                    !sentences[start - 1].hasSuffix("?")
+                    !sentences[start - 1].hasSuffix("?"), !isCaption(sentences[start - 1])
                 {
                     let both = sentences[start - 1].count + 1 + sentences[start].count
                     if both <= windowCharacters { continue }

@@ -613,6 +613,7 @@ components:
                 tier: { type: [string, "null"], description: "the tier that decided" }
                 confidence: { type: [number, "null"] }
                 threshold: { type: [number, "null"], description: "what the RAG confidence had to reach" }
+                calibration: { type: [string, "null"], description: "where the threshold and confidence weights came from: tenant_settings (labelled calibration or a threshold set by hand), knowledge_base (label-free calibration on the knowledge base's own questions) or defaults" }
                 retrieval:
                   description: the signals the RAG confidence was computed from
                   oneOf:
@@ -639,7 +640,7 @@ components:
                   items:
                     type: object
                     properties:
-                      name: { type: string, description: "question_screen, rule, answer_check, rag_confidence, llm_reply" }
+                      name: { type: string, description: "question_screen, rule, known_terms (every word of the question is one the knowledge base uses), answer_check, rag_confidence, llm_reply" }
                       passed: { type: boolean }
                       detail: { type: [string, "null"] }
                 verifier_version: { type: [string, "null"], description: "the decision rules' version" }

@@ -30,6 +30,55 @@ struct IngestorTests {
         #expect(try assertConsistent(ingestor.store).isEmpty)
     }
 
+    @Test(
+        "a short section repeated word for word under one heading by many pages is kept twice, not on every page (issue 31 defect c)"
+    )
+    func repeatedFootersAreKeptTwice() async throws {
+        let dir = try TemporaryDirectory()
+        for name in ["stash", "push", "branch", "tag", "merge"] {
+            _ = try dir.write(
+                "man/git-\(name).md",
+                """
+                # git-\(name)
+
+                ## Description
+
+                The git \(name) command does its own particular thing to a repository, described here at length.
+
+                ## Is it safe?
+
+                Yes.
+
+                ## Git
+
+                Part of the git(1) suite
+                """)
+        }
+        // The same short text under another heading is no repetition.
+        _ = try dir.write("man/faq.md", "# FAQ\n\n## Can I undo a push?\n\nYes.\n\n## Can I undo a tag?\n\nYes.")
+        let ingestor = try makeIngestor(dir)
+        _ = try await ingestor.ingest(dir.path("man"))
+        func count(_ text: String, heading: String) throws -> Int {
+            try ingestor.store.writer.read { db in
+                try Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM chunk WHERE text = ? AND heading LIKE ?",
+                    arguments: [text, "%" + heading]) ?? 0
+            }
+        }
+        #expect(try count("Part of the git(1) suite", heading: "Git") == 2)
+        #expect(try count("Yes.", heading: "Is it safe?") == 2)
+        #expect(try count("Yes.", heading: "Can I undo a push?") == 1)
+        #expect(try count("Yes.", heading: "Can I undo a tag?") == 1)
+        // A changed page that held a kept copy keeps it; the store stays consistent.
+        _ = try dir.write(
+            "man/git-stash.md",
+            "# git-stash\n\n## Description\n\nChanged text about stashing changes away.\n\n## Git\n\nPart of the git(1) suite"
+        )
+        _ = try await ingestor.ingest(dir.path("man"))
+        #expect(try count("Part of the git(1) suite", heading: "Git") == 2)
+        #expect(try assertConsistent(ingestor.store).isEmpty)
+    }
+
     @Test("re-ingesting an unchanged folder embeds nothing; a changed file is replaced")
     func incremental() async throws {
         let dir = try TemporaryDirectory()

@@ -26,7 +26,7 @@ public struct Ingestor: Sendable {
     /// heading keeps the `<a name>` before it when the paragraph before that was left open; a chunk
     /// that starts inside an anchored reference entry (`<a name="round"></a><dt>…`) cites the entry;
     /// CRLF and CR line ends read as LF (a Windows-saved text file was one paragraph).
-    public static let pipelineVersion = "v5"
+    public static let pipelineVersion = "v6"
 
     /// A document's content fingerprint. A file that is one document is fingerprinted by its
     /// bytes; a document of a multi-document file (a corpus line, an exported article: its id is
@@ -103,6 +103,7 @@ public struct Ingestor: Sendable {
         var failedFiles = Set<String>()
         var pending: [PreparedDocument] = []
         var pendingChunks = 0
+        var repeated = try RepeatedSections(store: store, collection: collection)
 
         for (index, file) in files.enumerated() {
             try Task.checkCancellation()
@@ -140,7 +141,8 @@ public struct Ingestor: Sendable {
                     report.documentsUnchanged += 1
                     continue
                 }
-                let prepared = prepare(document, collection: collection, contentHash: hash, byteSize: data.count)
+                let prepared = repeated.filter(
+                    prepare(document, collection: collection, contentHash: hash, byteSize: data.count))
                 pending.append(prepared)
                 pendingChunks += prepared.chunks.count
                 if pendingChunks >= embedder.preferredBatchSize * 4 {

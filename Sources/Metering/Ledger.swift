@@ -88,6 +88,7 @@ public struct Ledger: Sendable {
                 entry.recordedAt = now
                 written.append(try Self.append(db, &entry))
             }
+            try Self.emitRecorded(db, written: written, now: now)
             return .recorded(written)
         }
     }
@@ -146,7 +147,9 @@ public struct Ledger: Sendable {
                 kind: .correction, queryID: queryID, tenant: original.tenant, conversationID: original.conversationID,
                 userID: original.userID, tier: original.tier, outcome: outcome, answer: answer, occurredAt: now,
                 recordedAt: now, note: note)
-            return try Self.append(db, &entry)
+            let written = try Self.append(db, &entry)
+            try Self.emitCorrection(db, correction: written, original: original, now: now)
+            return written
         }
     }
 

@@ -5,6 +5,8 @@ public enum LedgerError: Error, Equatable, Sendable, CustomStringConvertible {
     case occurredTooLongAgo(Date, limitDays: Int)
     case occurredInFuture(Date)
     case unknownQuery(String)
+    /// A webhook endpoint, or an event of it, that the tenant does not have.
+    case unknownWebhook(String)
     case cannotOpen(path: String, reason: String)
     case invalidInput(String)
     case corruptedFinalInvoice(tenant: String, month: String)
@@ -21,6 +23,8 @@ public enum LedgerError: Error, Equatable, Sendable, CustomStringConvertible {
                 "occurred_at \(formatter.string(from: date)) is in the future; send UTC times (e.g. 2026-11-26T10:00:00Z)"
         case .unknownQuery(let id):
             return "no query with id \(id) in the ledger; check `cascade ledger show`"
+        case .unknownWebhook(let what):
+            return "\(what); check `cascade webhooks list`"
         case .cannotOpen(let path, let reason):
             return "cannot open ledger \(path): \(reason)"
         case .invalidInput(let reason):

@@ -147,6 +147,12 @@ enum LedgerSchema {
             // What each resolution was decided on (hash scheme 3 covers it).
             try db.execute(sql: "ALTER TABLE ledger_entry ADD COLUMN evidence TEXT")
         }
+        migrator.registerMigration("v6-webhooks") { db in
+            // Webhook endpoints and the outbox of their deliveries (see ``WebhookStore``): written
+            // in the ledger's own transactions, so an event is stored exactly when its row is.
+            // Not append-only: a delivery's state moves on; the attempts are its log.
+            try db.execute(sql: WebhookSchema.sqlite)
+        }
         return migrator
     }
 }

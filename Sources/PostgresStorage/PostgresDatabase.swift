@@ -177,6 +177,7 @@ public final class PostgresDatabase: Sendable {
         ("knowledge", PostgresKnowledgeSchema.v2),
         ("control", PostgresControlSchema.v3),
         ("ledger", PostgresLedgerSchema.v3),
+        ("ledger", PostgresLedgerSchema.v4),
     ]
 
     /// The newest schema version this build knows.

@@ -163,6 +163,9 @@ extension PostgresLedger {
                 VALUES (\(tenant), \(invoice.month), \(body), \(finalizedAtMs), \(sequence), \(ledgerHead.0),
                     \(ledgerHead.1), \(head.hash), \(hash))
                 """, logger: logger)
+            try await Self.emit(tenant: tenant, now: now, on: connection, logger: logger) {
+                [try WebhookPayload.event(finalized: final, at: now)]
+            }
             return final
         }
     }

@@ -54,7 +54,9 @@ public struct PostgresLedger: LedgerStore {
                 entry.recordedAt = now
                 return entry
             }
-            return .recorded(try await Self.append(entries, after: &head, on: connection, logger: logger))
+            let written = try await Self.append(entries, after: &head, on: connection, logger: logger)
+            try await Self.emitRecorded(written, now: now, on: connection, logger: logger)
+            return .recorded(written)
         }
     }
 
@@ -92,7 +94,9 @@ public struct PostgresLedger: LedgerStore {
                 kind: .correction, queryID: queryID, tenant: owner, conversationID: original.conversationID,
                 userID: original.userID, tier: original.tier, outcome: outcome, answer: answer, occurredAt: now,
                 recordedAt: now, note: note)
-            return try await Self.append([entry], after: &head, on: connection, logger: logger)[0]
+            let written = try await Self.append([entry], after: &head, on: connection, logger: logger)[0]
+            try await Self.emitCorrection(written, original: original, now: now, on: connection, logger: logger)
+            return written
         }
     }
 

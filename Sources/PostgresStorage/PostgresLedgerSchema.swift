@@ -1,3 +1,5 @@
+import Metering
+
 /// The ledger's tables on PostgreSQL: the same columns as the SQLite ledger, with one change the
 /// multi-node design needs. Each tenant has its own hash chain (`seq` counts per tenant), so
 /// nodes appending for different tenants never wait for each other; a global chain would make
@@ -129,4 +131,7 @@ enum PostgresLedgerSchema {
     static let v3: [String] = [
         "ALTER TABLE ledger_entry ADD COLUMN evidence TEXT"
     ]
+
+    /// Webhook endpoints and their outbox (the same tables as on SQLite).
+    static let v4: [String] = WebhookSchema.statements
 }

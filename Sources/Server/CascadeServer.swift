@@ -19,6 +19,7 @@ public enum CascadeServer {
         DocumentRoutes(service: service).register(on: api)
         EscalationRoutes(service: service).register(on: api)
         BillingRoutes(service: service).register(on: api)
+        WebhookRoutes(service: service).register(on: api)
         MCPRoutes(service: service).register(on: router)
         DashboardRoutes(service: service).register(on: router)
         routes.record(router.routes.map { ("\($0.path)", $0.method.rawValue) })
@@ -49,6 +50,7 @@ public enum CascadeServer {
             logger: service.logger)
         app.addServices(JobDrainService(service: service))
         if service.knowledgeLog != nil { app.addServices(KnowledgeSyncService(service: service)) }
+        if configuration.sendWebhooks { app.addServices(WebhookDispatchService(dispatcher: service.webhookDispatcher)) }
         app.beforeServerStarts { await service.warmUp() }
         return app
     }

@@ -14,6 +14,8 @@ public final class CascadeService: Sendable {
     /// The shared log of knowledge-base changes (several nodes), or nil (one node, local files).
     let knowledgeLog: (any KnowledgeBaseLog)?
     let ledger: any LedgerStore
+    /// Webhook endpoints and the outbox, in the ledger's own database.
+    let webhooks: any WebhookStore
     let rateLimiter: RateLimiter
     let inFlight: InFlightLimiter
     /// Ingest jobs of all tenants that run at once (``ServerConfiguration/maxConcurrentIngestJobs``).
@@ -54,7 +56,13 @@ public final class CascadeService: Sendable {
         try FileManager.default.createDirectory(atPath: data.root, withIntermediateDirectories: true)
         self.control = try control ?? ControlStore(path: data.controlPath, create: true)
         self.knowledgeLog = knowledgeLog
-        self.ledger = try ledger ?? Ledger(path: data.ledgerPath)
+        let ledgerStore = try ledger ?? Ledger(path: data.ledgerPath)
+        self.ledger = ledgerStore
+        guard let webhookStore = ledgerStore as? any WebhookStore else {
+            throw LedgerError.cannotOpen(
+                path: "\(type(of: ledgerStore))", reason: "this ledger keeps no webhook outbox")
+        }
+        self.webhooks = webhookStore
         let shared =
             configuration.persistSessionSecret
             ? try await self.control.sharedSessionSecret(proposing: DashboardSessions.randomSecret()) : nil

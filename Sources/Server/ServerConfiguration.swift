@@ -55,6 +55,18 @@ public struct ServerConfiguration: Sendable {
     /// which serves no dashboard, turns this off and writes nothing.
     public var persistSessionSecret = true
 
+    // Webhooks (see ``WebhookDispatcher``).
+    /// Send webhook deliveries from this node (`serve --no-webhooks` turns it off: another node sends).
+    public var sendWebhooks = true
+    /// Which addresses deliveries may go to (link-local, loopback and metadata refused unless allowed).
+    public var webhookAddressPolicy = WebhookAddressPolicy()
+    /// When failed deliveries are tried again (about three days).
+    public var webhookRetryPolicy = WebhookRetryPolicy.standard
+    /// How often the outbox is checked for due deliveries.
+    public var webhookPollInterval: Duration = .seconds(1)
+    /// How long a receiver has to answer one delivery.
+    public var webhookTimeoutSeconds = 15.0
+
     /// Where the service reads the date: ledger rows, the default report month, job and key times
     /// (tests fix it; `cascade serve` takes `CASCADE_NOW`, see ``WallClock``).
     public var clock = WallClock.system

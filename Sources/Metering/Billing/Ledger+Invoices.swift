@@ -74,6 +74,9 @@ extension Ledger {
                     "finalized_at_ms": LedgerEntry.milliseconds(now), "ledger_sequence": heads.ledger.sequence,
                     "ledger_head_hash": heads.ledger.hash,
                 ])
+            try Self.emit(db, tenant: invoice.tenant, now: now) {
+                [try WebhookPayload.event(finalized: final, at: now)]
+            }
             return final
         }
     }

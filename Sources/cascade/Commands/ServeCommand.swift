@@ -46,6 +46,23 @@ struct ServeCommand: AsyncParsableCommand {
         inversion: .prefixedNo,
         help: "Embed the queries of concurrent requests together (batches form only under load).")
     var batchEmbeddings = true
+    @Flag(
+        inversion: .prefixedNo,
+        help:
+            "Send webhook deliveries from this node (with several nodes, any number may: each delivery goes out once).")
+    var webhooks = true
+    @Option(
+        name: .customLong("webhook-allow-network"),
+        help:
+            "Allow webhooks to a network the address policy refuses (loopback, link-local, metadata), e.g. 127.0.0.1/32; repeatable (also CASCADE_WEBHOOK_ALLOW_NETWORKS)."
+    )
+    var webhookAllowNetworks: [String] = []
+    @Option(
+        help:
+            "Delays between webhook retries, e.g. 5s,5m,30m,2h (default about three days: 5s,5m,30m,2h,5h,10h,14h,20h,20h)."
+    )
+    var webhookRetrySchedule: String?
+    @Option(help: "Seconds a webhook receiver has to answer.") var webhookTimeout = 15.0
 
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535") }
@@ -61,6 +78,9 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         guard maxConnections >= 1 else { throw ValidationError("--max-connections must be at least 1") }
+        guard webhookTimeout > 0, webhookTimeout <= 300 else {
+            throw ValidationError("--webhook-timeout must be > 0 and at most 300 seconds")
+        }
     }
 
     func run() async throws {
@@ -82,6 +102,20 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.batchQueryEmbeddings = batchEmbeddings
             configuration.maxConcurrentRequestsPerLLMEndpoint = maxEndpointRequests
             configuration.clock = try CommandClock.clock()
+            configuration.sendWebhooks = webhooks
+            configuration.webhookTimeoutSeconds = webhookTimeout
+            do {
+                configuration.webhookAddressPolicy = try WebhookAddressPolicy(extra: webhookAllowNetworks)
+            } catch let error as WebhookPolicyError {
+                throw ValidationError("--webhook-allow-network: \(error.message)")
+            }
+            if let webhookRetrySchedule {
+                do {
+                    configuration.webhookRetryPolicy = try WebhookRetryPolicy(parsing: webhookRetrySchedule)
+                } catch let error as LedgerError {
+                    throw ValidationError("--webhook-retry-schedule: \(error.description)")
+                }
+            }
             CommandClock.noteIfFixed()
             var logger = Logger(label: "cascade.serve")
             logger.logLevel =

@@ -8,7 +8,7 @@ openapi: 3.1.0
 info:
   title: cascade
   version: 1.0.0
-  summary: Outcome-priced AI support over HTTP — ask, search, documents, escalations, usage and invoices.
+  summary: Outcome-priced AI support over HTTP — ask, search, documents, escalations, usage, invoices and webhooks.
   description: |
     Every `/v1` route needs `Authorization: Bearer KEY` (create keys with `cascade keys create`).
     A `query` key may ask and search; an `admin` key may also manage documents, correct queries,
@@ -31,6 +31,53 @@ servers:
   - url: http://127.0.0.1:8080
 security:
   - bearer: []
+webhooks:
+  escalation.created:
+    post:
+      summary: A question went to a person (every tier passed, or the customer said the answer did not help)
+      description: |
+        `data`: tenant, query_id, conversation_id, user_id, question, occurred_at, tier, outcome,
+        answer, confidence, cost (decimal string), citations, evidence (the resolution's evidence
+        object, or null), tiers (each tier's attempt: tier, outcome, confidence, note, cost),
+        reason, conversation (the conversation's earlier turns: query_id, question, answer, tier,
+        occurred_at; at most 20) and, after a rejection, the customer's comment.
+      requestBody:
+        content:
+          application/json: { schema: { $ref: "#/components/schemas/WebhookEventBody" } }
+      responses:
+        "200": { description: "Any 2xx acknowledges the delivery." }
+  escalation.resolved:
+    post:
+      summary: A person answered an escalation (agent_answer, note, resolved_at, plus the query's fields)
+      requestBody:
+        content:
+          application/json: { schema: { $ref: "#/components/schemas/WebhookEventBody" } }
+      responses:
+        "200": { description: "Any 2xx acknowledges the delivery." }
+  resolution.created:
+    post:
+      summary: A tier resolved a question (the fields of escalation.created without reason and conversation)
+      requestBody:
+        content:
+          application/json: { schema: { $ref: "#/components/schemas/WebhookEventBody" } }
+      responses:
+        "200": { description: "Any 2xx acknowledges the delivery." }
+  query.feedback:
+    post:
+      summary: The customer's verdict (helpful, outcome confirmed or rejected_by_customer, comment, answer, recorded_at)
+      requestBody:
+        content:
+          application/json: { schema: { $ref: "#/components/schemas/WebhookEventBody" } }
+      responses:
+        "200": { description: "Any 2xx acknowledges the delivery." }
+  invoice.finalized:
+    post:
+      summary: A month's invoice became final (data is the Invoice)
+      requestBody:
+        content:
+          application/json: { schema: { $ref: "#/components/schemas/WebhookEventBody" } }
+      responses:
+        "200": { description: "Any 2xx acknowledges the delivery." }
 paths:
   /healthz:
     get:
@@ -468,6 +515,164 @@ paths:
         "403": { $ref: "#/components/responses/Problem" }
         "409": { $ref: "#/components/responses/Problem" }
         "422": { $ref: "#/components/responses/Problem" }
+  /v1/webhooks:
+    get:
+      summary: The tenant's webhook endpoints, never their secrets (admin)
+      responses:
+        "200":
+          description: Endpoints, oldest first.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [webhooks]
+                properties: { webhooks: { type: array, items: { $ref: "#/components/schemas/WebhookEndpoint" } } }
+        "401": { $ref: "#/components/responses/Problem" }
+        "403": { $ref: "#/components/responses/Problem" }
+    post:
+      summary: Add a webhook endpoint; the answer holds its whsec_ signing secret, shown only now (admin)
+      description: |
+        Deliveries follow the Standard Webhooks conventions: a `POST` of `{"type", "timestamp",
+        "data"}` with the headers `webhook-id` (the event id, the same on every retry),
+        `webhook-timestamp` (seconds, the attempt's time) and `webhook-signature`
+        (`v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">`, one per active secret, separated
+        by spaces). Any 2xx is a delivery; otherwise it is retried after about 5 s, 5 min, 30 min,
+        2 h, 5 h, 10 h, 14 h, 20 h and 20 h (±20 %; a later `Retry-After` is honoured); `410 Gone`
+        disables the endpoint; redirects are not followed. URLs whose host is or resolves to a
+        loopback, link-local (cloud metadata), unspecified or multicast address are refused (422)
+        unless the operator allowed that network (`cascade serve --webhook-allow-network`).
+        At most 20 endpoints per tenant. The event bodies are described under `webhooks`.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [url, events]
+              properties:
+                url: { type: string, minLength: 1, maxLength: 2048, description: "http(s) URL without credentials or fragment" }
+                events:
+                  type: array
+                  minItems: 1
+                  items: { type: string, enum: ["*", escalation.created, escalation.resolved, resolution.created, query.feedback, alert.triggered, alert.resolved, invoice.finalized, workflow_run.completed] }
+                description: { type: [string, "null"], maxLength: 200 }
+      responses:
+        "201":
+          description: The endpoint and its secret.
+          content:
+            application/json: { schema: { $ref: "#/components/schemas/WebhookEndpointWithSecret" } }
+        "400": { $ref: "#/components/responses/Problem" }
+        "401": { $ref: "#/components/responses/Problem" }
+        "403": { $ref: "#/components/responses/Problem" }
+        "413": { $ref: "#/components/responses/Problem" }
+        "422": { $ref: "#/components/responses/Problem" }
+  /v1/webhooks/{endpoint_id}:
+    delete:
+      summary: Remove an endpoint; its pending deliveries fail (admin)
+      parameters:
+        - { name: endpoint_id, in: path, required: true, schema: { type: string } }
+      responses:
+        "204": { description: Removed. }
+        "400": { $ref: "#/components/responses/Problem" }
+        "401": { $ref: "#/components/responses/Problem" }
+        "403": { $ref: "#/components/responses/Problem" }
+        "404": { $ref: "#/components/responses/Problem" }
+  /v1/webhooks/{endpoint_id}/rotate-secret:
+    post:
+      summary: A new signing secret; the previous one keeps signing (a second signature) until it expires (admin)
+      parameters:
+        - { name: endpoint_id, in: path, required: true, schema: { type: string } }
+      requestBody:
+        required: false
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              properties:
+                expire_previous_after_hours: { type: [integer, "null"], minimum: 0, maximum: 168, description: "default 24" }
+      responses:
+        "200":
+          description: The endpoint and its new secret.
+          content:
+            application/json: { schema: { $ref: "#/components/schemas/WebhookEndpointWithSecret" } }
+        "400": { $ref: "#/components/responses/Problem" }
+        "401": { $ref: "#/components/responses/Problem" }
+        "403": { $ref: "#/components/responses/Problem" }
+        "404": { $ref: "#/components/responses/Problem" }
+        "413": { $ref: "#/components/responses/Problem" }
+        "422": { $ref: "#/components/responses/Problem" }
+  /v1/webhooks/{endpoint_id}/enable:
+    post:
+      summary: Enable an endpoint (after a 410 disabled it); pending deliveries go out (admin)
+      parameters:
+        - { name: endpoint_id, in: path, required: true, schema: { type: string } }
+      responses:
+        "200":
+          description: The endpoint.
+          content:
+            application/json: { schema: { $ref: "#/components/schemas/WebhookEndpoint" } }
+        "400": { $ref: "#/components/responses/Problem" }
+        "401": { $ref: "#/components/responses/Problem" }
+        "403": { $ref: "#/components/responses/Problem" }
+        "404": { $ref: "#/components/responses/Problem" }
+  /v1/webhooks/{endpoint_id}/disable:
+    post:
+      summary: Stop sending to an endpoint; deliveries wait until it is enabled (admin)
+      parameters:
+        - { name: endpoint_id, in: path, required: true, schema: { type: string } }
+      responses:
+        "200":
+          description: The endpoint.
+          content:
+            application/json: { schema: { $ref: "#/components/schemas/WebhookEndpoint" } }
+        "400": { $ref: "#/components/responses/Problem" }
+        "401": { $ref: "#/components/responses/Problem" }
+        "403": { $ref: "#/components/responses/Problem" }
+        "404": { $ref: "#/components/responses/Problem" }
+  /v1/webhooks/{endpoint_id}/deliveries:
+    get:
+      summary: The endpoint's delivery log, newest first, with every attempt (admin)
+      parameters:
+        - { name: endpoint_id, in: path, required: true, schema: { type: string } }
+        - { name: limit, in: query, required: false, schema: { type: integer, minimum: 1, maximum: 1000 } }
+      responses:
+        "200":
+          description: Deliveries.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [deliveries]
+                properties: { deliveries: { type: array, items: { $ref: "#/components/schemas/WebhookDelivery" } } }
+        "400": { $ref: "#/components/responses/Problem" }
+        "401": { $ref: "#/components/responses/Problem" }
+        "403": { $ref: "#/components/responses/Problem" }
+        "404": { $ref: "#/components/responses/Problem" }
+        "422": { $ref: "#/components/responses/Problem" }
+  /v1/webhooks/{endpoint_id}/deliveries/{event_id}/replay:
+    post:
+      summary: Queue an event for the endpoint again, due at once (admin)
+      parameters:
+        - { name: endpoint_id, in: path, required: true, schema: { type: string } }
+        - { name: event_id, in: path, required: true, schema: { type: string } }
+      responses:
+        "202":
+          description: Queued; the delivery log shows the attempt.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [event_id, endpoint_id, state]
+                properties:
+                  event_id: { type: string }
+                  endpoint_id: { type: string }
+                  state: { type: string, enum: [pending] }
+        "400": { $ref: "#/components/responses/Problem" }
+        "401": { $ref: "#/components/responses/Problem" }
+        "403": { $ref: "#/components/responses/Problem" }
+        "404": { $ref: "#/components/responses/Problem" }
 components:
   securitySchemes:
     bearer:
@@ -712,6 +917,58 @@ components:
           oneOf:
             - { type: "null" }
             - { $ref: "#/components/schemas/Checkpoint" }
+    WebhookEndpoint:
+      type: object
+      required: [id, tenant, url, event_types, description, created_at, enabled, disabled_at, disabled_reason, signing_secrets]
+      properties:
+        id: { type: string, description: "ep_…" }
+        tenant: { type: string }
+        url: { type: string }
+        event_types: { type: array, items: { type: string } }
+        description: { type: [string, "null"] }
+        created_at: { type: string, format: date-time }
+        enabled: { type: boolean }
+        disabled_at: { type: [string, "null"], format: date-time }
+        disabled_reason: { type: [string, "null"], description: "e.g. the receiver answered 410 Gone" }
+        signing_secrets: { type: integer, description: "secrets that sign deliveries now (2 during a rotation)" }
+    WebhookEndpointWithSecret:
+      allOf:
+        - { $ref: "#/components/schemas/WebhookEndpoint" }
+        - type: object
+          required: [secret]
+          properties: { secret: { type: string, description: "whsec_ and base64; verify webhook-signature with it" } }
+    WebhookDelivery:
+      type: object
+      required: [event_id, endpoint_id, event_type, state, attempts, next_attempt_at, last_status, last_error, delivered_at, created_at, attempt_log]
+      properties:
+        event_id: { type: string, description: "msg_…, the webhook-id header" }
+        endpoint_id: { type: string }
+        event_type: { type: string }
+        state: { type: string, enum: [pending, delivered, failed] }
+        attempts: { type: integer }
+        next_attempt_at: { type: [string, "null"], format: date-time, description: "null when not pending, or due at once" }
+        last_status: { type: [integer, "null"] }
+        last_error: { type: [string, "null"] }
+        delivered_at: { type: [string, "null"], format: date-time }
+        created_at: { type: string, format: date-time }
+        attempt_log:
+          type: array
+          items:
+            type: object
+            required: [attempted_at, status, error, duration_ms, trigger]
+            properties:
+              attempted_at: { type: string, format: date-time }
+              status: { type: [integer, "null"] }
+              error: { type: [string, "null"] }
+              duration_ms: { type: integer }
+              trigger: { type: string, enum: [scheduled, replay] }
+    WebhookEventBody:
+      type: object
+      required: [type, timestamp, data]
+      properties:
+        type: { type: string }
+        timestamp: { type: string, format: date-time, description: "when the event happened (the service clock)" }
+        data: { type: object }
     UsageReport:
       type: object
       required: [tenant, month, queries, resolutions, billable_resolutions, flagged_resolutions, confirmed_resolutions, assumed_resolutions, rejected_by_customer, escalated, rejected, duplicates, reopened, voided, resolution_rate, total_cost_micros, total_cost, blended_cost_per_resolution, currency, invoice_total, findings, tiers]

@@ -98,7 +98,7 @@ public struct WebhookSender: Sendable {
     }
 
     /// `Retry-After` in seconds or as an HTTP date.
-    static func retryAfter(_ value: String, now: Date) -> TimeInterval? {
+    public static func retryAfter(_ value: String, now: Date) -> TimeInterval? {
         let text = value.trimmingCharacters(in: .whitespaces)
         if let seconds = Double(text), seconds.isFinite, seconds >= 0 { return seconds }
         let formatter = DateFormatter()

@@ -7,6 +7,8 @@ public enum LedgerError: Error, Equatable, Sendable, CustomStringConvertible {
     case unknownQuery(String)
     /// A webhook endpoint, or an event of it, that the tenant does not have.
     case unknownWebhook(String)
+    /// A spend alert the tenant does not have.
+    case unknownAlert(String)
     case cannotOpen(path: String, reason: String)
     case invalidInput(String)
     case corruptedFinalInvoice(tenant: String, month: String)
@@ -23,6 +25,8 @@ public enum LedgerError: Error, Equatable, Sendable, CustomStringConvertible {
                 "occurred_at \(formatter.string(from: date)) is in the future; send UTC times (e.g. 2026-11-26T10:00:00Z)"
         case .unknownQuery(let id):
             return "no query with id \(id) in the ledger; check `cascade ledger show`"
+        case .unknownAlert(let what):
+            return "\(what); check `cascade alerts list`"
         case .unknownWebhook(let what):
             return "\(what); check `cascade webhooks list`"
         case .cannotOpen(let path, let reason):

@@ -153,6 +153,10 @@ enum LedgerSchema {
             // Not append-only: a delivery's state moves on; the attempts are its log.
             try db.execute(sql: WebhookSchema.sqlite)
         }
+        migrator.registerMigration("v7-spend-controls") { db in
+            // Spend caps, alerts and each alert's state per month (see ``SpendControlStore``).
+            try db.execute(sql: SpendControlSchema.sqlite)
+        }
         return migrator
     }
 }

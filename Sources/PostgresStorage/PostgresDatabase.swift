@@ -178,6 +178,7 @@ public final class PostgresDatabase: Sendable {
         ("control", PostgresControlSchema.v3),
         ("ledger", PostgresLedgerSchema.v3),
         ("ledger", PostgresLedgerSchema.v4),
+        ("ledger", PostgresLedgerSchema.v5),
     ]
 
     /// The newest schema version this build knows.

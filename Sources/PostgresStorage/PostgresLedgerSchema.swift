@@ -134,4 +134,7 @@ enum PostgresLedgerSchema {
 
     /// Webhook endpoints and their outbox (the same tables as on SQLite).
     static let v4: [String] = WebhookSchema.statements
+
+    /// Spend caps, alerts and each alert's state per month (the same tables as on SQLite).
+    static let v5: [String] = SpendControlSchema.statements
 }

@@ -18,11 +18,14 @@ struct WebhookSenderTests {
         return ClaimedDelivery(event: event, endpoint: endpoint, attempt: 1)
     }
 
-    @Test("link-local, metadata, loopback, unspecified and multicast addresses are refused unless an operator allows them")
+    @Test(
+        "link-local, metadata, loopback, unspecified and multicast addresses are refused unless an operator allows them"
+    )
     func addressPolicy() throws {
         let policy = WebhookAddressPolicy()
         for refused in [
-            "169.254.169.254", "127.0.0.1", "127.8.8.8", "0.0.0.0", "::1", "fe80::1", "224.0.0.1", "::ffff:169.254.169.254",
+            "169.254.169.254", "127.0.0.1", "127.8.8.8", "0.0.0.0", "::1", "fe80::1", "224.0.0.1",
+            "::ffff:169.254.169.254",
             "fd00:ec2::254", "100.100.100.200", "255.255.255.255",
         ] {
             let address = try #require(IPNetwork.parseAddress(refused))
@@ -33,7 +36,9 @@ struct WebhookSenderTests {
             #expect(policy.refusal(for: address) == nil, "\(allowed)")
         }
         #expect(policy.refusal(forHost: "metadata.google.internal.") != nil)
-        #expect(throws: WebhookPolicyError.self) { try policy.checkConfigured("http://169.254.169.254/latest/meta-data") }
+        #expect(throws: WebhookPolicyError.self) {
+            try policy.checkConfigured("http://169.254.169.254/latest/meta-data")
+        }
         #expect(throws: WebhookPolicyError.self) { try policy.checkConfigured("http://[::1]:8080/") }
         #expect(throws: WebhookPolicyError.self) { try policy.checkConfigured("http://metadata.google.internal/") }
         let loopback = WebhookAddressPolicy(allowed: [try #require(IPNetwork("127.0.0.1/32"))])
@@ -42,7 +47,9 @@ struct WebhookSenderTests {
         #expect(throws: WebhookPolicyError.self) {
             try WebhookAddressPolicy(environment: ["CASCADE_WEBHOOK_ALLOW_NETWORKS": "10.0.0.0/33"], extra: [])
         }
-        #expect(try WebhookAddressPolicy(environment: ["CASCADE_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8, ::1"], extra: []).allowed.count == 2)
+        #expect(
+            try WebhookAddressPolicy(environment: ["CASCADE_WEBHOOK_ALLOW_NETWORKS": "127.0.0.0/8, ::1"], extra: [])
+                .allowed.count == 2)
     }
 
     @Test("a delivery is a signed POST of the exact body; a host resolving to a refused address gets nothing")
@@ -101,7 +108,8 @@ struct WebhookSenderTests {
     func retryAfterForms() {
         let now = Date(timeIntervalSince1970: 1_800_000_000)
         #expect(WebhookSender.retryAfter("120", now: now) == 120)
-        let date = WebhookSender.retryAfter("Fri, 15 Jan 2027 08:00:30 GMT", now: Date(timeIntervalSince1970: 1_799_999_999))
+        let date = WebhookSender.retryAfter(
+            "Fri, 15 Jan 2027 08:00:30 GMT", now: Date(timeIntervalSince1970: 1_799_999_999))
         #expect(date != nil)
         #expect(WebhookSender.retryAfter("soon", now: now) == nil)
     }

@@ -73,7 +73,7 @@ struct ProblemMiddleware: RouterMiddleware {
 
     static func problem(for error: LedgerError) -> Problem {
         switch error {
-        case .unknownQuery, .unknownWebhook: Problem.notFound(error.description)
+        case .unknownQuery, .unknownWebhook, .unknownAlert: Problem.notFound(error.description)
         case .monthFinalized: Problem.conflict(error.description, code: "month-finalized")
         case .invalidInput, .occurredInFuture, .occurredTooLongAgo: Problem.unprocessable(error.description)
         case .cannotOpen, .corruptedFinalInvoice:

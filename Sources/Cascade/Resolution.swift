@@ -97,6 +97,14 @@ public struct Resolution: Hashable, Sendable, Codable {
         case attempts, replayed
     }
 
+    /// Derived from the attempts, written for clients (not read back).
+    enum DerivedKeys: String, CodingKey {
+        case limitedBySpendCap = "limited_by_spend_cap"
+    }
+
+    /// True when the tenant's hard spend cap stopped a tier (the attempts say which, and why).
+    public var limitedBySpendCap: Bool { attempts.contains { $0.outcome == Attempt.spendCapOutcome } }
+
     /// Written beside `cost_micros`: the same amount as an exact decimal string, and its currency.
     enum MoneyKeys: String, CodingKey {
         case cost, currency
@@ -118,5 +126,7 @@ public struct Resolution: Hashable, Sendable, Codable {
         try c.encode(costMicros, forKey: .costMicros)
         try c.encode(attempts, forKey: .attempts)
         try c.encode(replayed, forKey: .replayed)
+        var derived = encoder.container(keyedBy: DerivedKeys.self)
+        try derived.encode(limitedBySpendCap, forKey: .limitedBySpendCap)
     }
 }

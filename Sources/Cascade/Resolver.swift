@@ -27,6 +27,8 @@ public struct Resolver: Sendable {
     public var llmAcceptance = LLMAcceptance()
     /// Dates the ledger rows and bounds a question's `occurred_at` (tests fix it).
     public var clock = WallClock.system
+    /// The tenant's hard spend cap, asked before each costly tier (nil: no cap).
+    public var budget: (any TierBudget)?
 
     /// What a tenant's operator should know about this resolver's set-up (a model without a
     /// price is recorded at cost 0), said at start-up by `ask` and `serve`.
@@ -104,21 +106,50 @@ public struct Resolver: Sendable {
         var retrieved: [SearchResult] = []
         var retrievedTerms: KnownTerms.Statistics?
         var evidence = Evidence()
+        var capped = false
         if outcome == nil && !forcedEscalation {
-            let (attempt, answer, results, vector, terms) = try await ragAttempt(question)
-            attempts.append(attempt)
-            retrieved = results
-            retrievedTerms = terms
-            if let vector {
-                evidence.questionSignature = QuestionSignature(vector: vector.vector).hex
-                evidence.signatureModel = vector.model
+            switch await reserve("rag", question: question, maximumCostMicros: ragCostCeiling(question)) {
+            case .stop(let reason):
+                attempts.append(Self.capped("rag", reason: reason))
+                capped = true
+            case .proceed(let reservation):
+                let ran:
+                    (
+                        Attempt, (text: String, citations: [Citation])?, [SearchResult], QueryVector?,
+                        KnownTerms.Statistics?
+                    )
+                do {
+                    ran = try await ragAttempt(question)
+                } catch {
+                    await reservation.settle(costMicros: 0)
+                    throw error
+                }
+                let (attempt, answer, results, vector, terms) = ran
+                await reservation.settle(costMicros: attempt.costMicros)
+                attempts.append(attempt)
+                retrieved = results
+                retrievedTerms = terms
+                if let vector {
+                    evidence.questionSignature = QuestionSignature(vector: vector.vector).hex
+                    evidence.signatureModel = vector.model
+                }
+                if let answer { outcome = ("rag", answer.text, answer.citations, attempt.confidence) }
             }
-            if let answer { outcome = ("rag", answer.text, answer.citations, attempt.confidence) }
         }
-        if outcome == nil && !forcedEscalation {
-            let (attempt, answer) = await llmAttempt(question, results: retrieved)
-            attempts.append(attempt)
-            if let answer { outcome = ("llm", answer.text, answer.citations, attempt.confidence) }
+        if outcome == nil && !forcedEscalation && capped {
+            attempts.append(Self.capped("llm", reason: "not tried: the spend cap stopped the tiers before it"))
+        } else if outcome == nil && !forcedEscalation {
+            switch await reserve(
+                "llm", question: question, maximumCostMicros: llmCostCeiling(question, results: retrieved))
+            {
+            case .stop(let reason):
+                attempts.append(Self.capped("llm", reason: reason))
+            case .proceed(let reservation):
+                let (attempt, answer) = await llmAttempt(question, results: retrieved)
+                await reservation.settle(costMicros: attempt.costMicros)
+                attempts.append(attempt)
+                if let answer { outcome = ("llm", answer.text, answer.citations, attempt.confidence) }
+            }
         }
         let final =
             outcome
@@ -167,7 +198,12 @@ public struct Resolver: Sendable {
         if let rule = attempts.first(where: { $0.tier == "rule" && $0.outcome != "no_match" }) {
             evidence.checks.append(Evidence.Check(name: "rule", passed: rule.outcome == "resolved", detail: rule.note))
         }
-        if let rag = attempts.first(where: { $0.tier == "rag" }), rag.outcome != "skipped" {
+        if let stopped = attempts.first(where: { $0.outcome == Attempt.spendCapOutcome }) {
+            evidence.checks.append(Evidence.Check(name: "spend_cap", passed: false, detail: stopped.note))
+        }
+        if let rag = attempts.first(where: { $0.tier == "rag" }), rag.outcome != "skipped",
+            rag.outcome != Attempt.spendCapOutcome
+        {
             evidence.checks.append(
                 Evidence.Check(
                     name: "known_terms", passed: rag.outcome != "unknown_term",
@@ -200,7 +236,9 @@ public struct Resolver: Sendable {
                     keywordScore: $0.keywordScore.flatMap { $0.isFinite ? $0 : nil })
             }
         }
-        if let llm = attempts.first(where: { $0.tier == "llm" }), llm.outcome != "skipped" {
+        if let llm = attempts.first(where: { $0.tier == "llm" }), llm.outcome != "skipped",
+            llm.outcome != Attempt.spendCapOutcome
+        {
             evidence.checks.append(
                 Evidence.Check(name: "llm_reply", passed: llm.outcome == "resolved", detail: llm.note))
         }
@@ -208,6 +246,37 @@ public struct Resolver: Sendable {
         evidence.confidence = deciding?.confidence.flatMap { $0.isFinite ? $0 : nil }
         evidence.threshold = tier == "rag" ? threshold : nil
         evidence.calibration = tier == "rag" ? calibration : nil
+    }
+
+    /// Asks the budget (when there is one and the tier would run at all) whether `tier` may run.
+    func reserve(_ tier: String, question: Question, maximumCostMicros: Int64) async -> TierBudgetDecision {
+        let runs = tier == "rag" ? retriever != nil : llm != nil
+        guard let budget, runs else { return .proceed(TierReservation { _ in }) }
+        return await budget.reserve(
+            tier: tier, tenant: question.tenant, queryID: question.queryID, maximumCostMicros: maximumCostMicros)
+    }
+
+    /// The attempt of a tier the spend cap stopped.
+    static func capped(_ tier: String, reason: String) -> Attempt {
+        Attempt(
+            tier: tier, costMicros: 0, tokensIn: 0, tokensOut: 0, latencyMs: 0, outcome: Attempt.spendCapOutcome,
+            note: reason)
+    }
+
+    /// The most the RAG tier can cost for `question`: embedding it, and the quotes it may embed.
+    func ragCostCeiling(_ question: Question) -> Int64 {
+        guard let retriever else { return 0 }
+        let tokens = retriever.embedder.tokenCount(of: question.text) + 2
+        return pricing.costMicros(model: retriever.embedder.modelID, tokensIn: tokens + 4 * 256)
+    }
+
+    /// The most the LLM tier can cost: the question and every passage as prompt (counted
+    /// generously, with the instructions), and a full `max_tokens` reply.
+    func llmCostCeiling(_ question: Question, results: [SearchResult]) -> Int64 {
+        guard let llm else { return 0 }
+        let promptBytes = question.text.utf8.count + results.reduce(0) { $0 + $1.chunk.text.utf8.count }
+        return pricing.costMicros(
+            model: llm.configuration.model, tokensIn: promptBytes / 2 + 1000, tokensOut: llm.configuration.maxTokens)
     }
 
     /// Also returns the question's vector when the tier embedded it (for the resolution's evidence).

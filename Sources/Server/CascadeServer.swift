@@ -20,6 +20,7 @@ public enum CascadeServer {
         EscalationRoutes(service: service).register(on: api)
         BillingRoutes(service: service).register(on: api)
         WebhookRoutes(service: service).register(on: api)
+        SpendRoutes(service: service).register(on: api)
         MCPRoutes(service: service).register(on: router)
         DashboardRoutes(service: service).register(on: router)
         routes.record(router.routes.map { ("\($0.path)", $0.method.rawValue) })
@@ -51,6 +52,7 @@ public enum CascadeServer {
         app.addServices(JobDrainService(service: service))
         if service.knowledgeLog != nil { app.addServices(KnowledgeSyncService(service: service)) }
         if configuration.sendWebhooks { app.addServices(WebhookDispatchService(dispatcher: service.webhookDispatcher)) }
+        app.addServices(SpendAlertService(service: service))
         app.beforeServerStarts { await service.warmUp() }
         return app
     }
@@ -77,6 +79,25 @@ struct KnowledgeSyncService: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             await service.catchUpKnowledgeBases()
             try? await Task.sleep(for: interval)
+        }
+    }
+}
+
+/// Evaluates every tenant's spend alerts every ``ServerConfiguration/alertEvaluationInterval``:
+/// what changed without a question on this node (another node's questions, a void, the month
+/// ending) fires or resolves alerts too.
+struct SpendAlertService: Service {
+    let service: CascadeService
+
+    func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            // Cut short by a graceful shutdown: stopping never waits out the interval.
+            let interval = service.configuration.alertEvaluationInterval
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            guard !Task.isShuttingDownGracefully, let tenants = try? await service.control.tenants() else { continue }
+            for tenant in tenants where service.spend.hasAlerts(tenant.id) {
+                await service.spend.evaluateLogging(tenant.id)
+            }
         }
     }
 }

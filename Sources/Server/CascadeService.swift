@@ -16,6 +16,10 @@ public final class CascadeService: Sendable {
     let ledger: any LedgerStore
     /// Webhook endpoints and the outbox, in the ledger's own database.
     let webhooks: any WebhookStore
+    /// Spend caps and alerts, in the ledger's own database.
+    let spendControls: any SpendControlStore
+    /// Enforces hard spend caps before costly tiers; evaluates alerts.
+    public let spend: SpendGuard
     let rateLimiter: RateLimiter
     let inFlight: InFlightLimiter
     /// Ingest jobs of all tenants that run at once (``ServerConfiguration/maxConcurrentIngestJobs``).
@@ -63,6 +67,16 @@ public final class CascadeService: Sendable {
                 path: "\(type(of: ledgerStore))", reason: "this ledger keeps no webhook outbox")
         }
         self.webhooks = webhookStore
+        guard let spendStore = ledgerStore as? any SpendControlStore else {
+            throw LedgerError.cannotOpen(
+                path: "\(type(of: ledgerStore))", reason: "this ledger keeps no spend controls")
+        }
+        self.spendControls = spendStore
+        let plans = configuration.data.plansPath
+        self.spend = SpendGuard(
+            store: spendStore, ledger: ledgerStore,
+            catalog: { try plans.map { try PlanCatalog.load(path: $0) } ?? PlanCatalog.standard },
+            clock: configuration.clock, refreshInterval: configuration.spendRefreshInterval, logger: logger)
         let shared =
             configuration.persistSessionSecret
             ? try await self.control.sharedSessionSecret(proposing: DashboardSessions.randomSecret()) : nil
@@ -217,6 +231,7 @@ public final class CascadeService: Sendable {
             ledger: ledger, calibration: calibration)
         resolver.llm?.transport = llmTransport
         resolver.clock = configuration.clock
+        resolver.budget = spend
         for warning in resolver.warnings where warned.withLock({ $0.insert("\(tenant)|\(warning)").inserted }) {
             logger.warning("\(warning)", metadata: ["tenant": .string(tenant)])
         }

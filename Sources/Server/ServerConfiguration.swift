@@ -67,6 +67,13 @@ public struct ServerConfiguration: Sendable {
     /// How long a receiver has to answer one delivery.
     public var webhookTimeoutSeconds = 15.0
 
+    // Spend controls (see ``SpendGuard``).
+    /// How long a reading of a tenant's month-to-date spending is used before the ledger is read
+    /// again (this node's own spending since is counted on top of it).
+    public var spendRefreshInterval: Duration = .seconds(5)
+    /// How often every tenant's alerts are evaluated in the background (besides after questions).
+    public var alertEvaluationInterval: Duration = .seconds(30)
+
     /// Where the service reads the date: ledger rows, the default report month, job and key times
     /// (tests fix it; `cascade serve` takes `CASCADE_NOW`, see ``WallClock``).
     public var clock = WallClock.system

@@ -32,7 +32,8 @@ struct Cascade: AsyncParsableCommand {
             AskCommand.self, EscalationsCommand.self, LedgerCommand.self, EvalCommand.self, CalibrateCommand.self,
             SelfCalibrateCommand.self,
             ReportCommand.self, InvoiceCommand.self, SimulateCommand.self,
-            PlansCommand.self, TenantsCommand.self, KeysCommand.self, WebhooksCommand.self, ServeCommand.self,
+            PlansCommand.self, TenantsCommand.self, KeysCommand.self, WebhooksCommand.self, AlertsCommand.self,
+            ServeCommand.self,
             MCPCommand.self,
             MigrateCommand.self, ExportCommand.self, ImportCommand.self,
         ]

@@ -98,6 +98,11 @@ public indirect enum JSONValue: Sendable, Hashable {
         return try parse(data)
     }
 
+    /// Converts a Foundation JSON object (dictionaries, arrays, strings, numbers, `NSNull`).
+    static func fromJSONObject(_ object: Any) throws -> JSONValue {
+        try parse(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
+    }
+
     /// Parses JSON text with ``JSONParser`` (linear time, nesting bounded).
     static func parse(_ data: Data) throws -> JSONValue {
         try JSONParser.parse(Array(data))

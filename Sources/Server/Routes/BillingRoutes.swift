@@ -40,9 +40,25 @@ struct BillingRoutes {
         let key = try context.require(.admin)
         let chosen = try await month(request.uri.queryParameters.get("month"), tenant: key.tenant)
         let statement = try await statement(tenant: key.tenant, month: chosen)
-        return JSONResponse(
-            Presenter.report(
-                UsageReport(usage: statement.usage, invoice: statement.invoice), currency: statement.invoice.currency))
+        let report = UsageReport(usage: statement.usage, invoice: statement.invoice)
+        guard case .object(var members) = Presenter.report(report, currency: statement.invoice.currency) else {
+            throw Problem.internalError
+        }
+        // Where the month stands against the spend cap (null without one); the projection is
+        // for the month in progress only.
+        let zone = statement.setting.zone
+        let current = BillingMonth.containing(service.configuration.clock.now(), in: zone) == chosen
+        let status = try await service.spend.status(
+            tenant: key.tenant,
+            usage: SpendUsage(
+                month: chosen.description, modelCostMicros: report.totalCostMicros, billedAmount: nil,
+                billableResolutions: report.billableResolutions), current: current, zone: zone)
+        members["spend_cap"] = try status.map { try JSONValue.fromJSONObject($0.json) } ?? .null
+        let alerts = try await service.spendControls.alerts(tenant: key.tenant)
+        let states = try await service.spendControls.alertStates(tenant: key.tenant)
+        members["alerts_in_alarm"] = .array(
+            alerts.filter { alert in states.contains { $0.alertID == alert.id && $0.inAlarm } }.map { .string($0.id) })
+        return JSONResponse(.object(members))
     }
 
     @Sendable func invoice(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {

@@ -30,6 +30,12 @@ extension CascadeService {
                 detail: "this tenant's settings or rules cannot be loaded, so nothing was answered or recorded; "
                     + "an administrator must fix them (the server log says what is wrong)")
         }
+        // What the question's tiers held against the spend cap becomes spent once its rows are
+        // recorded (or it failed); the tenant's alerts are then evaluated off this path.
+        defer {
+            spend.finished(tenant: tenant, queryID: queryID)
+            if spend.hasAlerts(tenant) { spend.scheduleEvaluation(tenant) }
+        }
         do {
             let resolution = try await resolver.resolve(
                 Question(

@@ -136,7 +136,8 @@ struct WebhookDispatchService: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             // Drain what is due before sleeping (a burst of events goes out without waiting).
             while await dispatcher.runOnce() > 0, !Task.isShuttingDownGracefully {}
-            try? await Task.sleep(for: dispatcher.pollInterval)
+            let interval = dispatcher.pollInterval
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
         }
     }
 }

@@ -487,17 +487,105 @@ struct TenantsCommand: AsyncParsableCommand {
         var reopenWindow: Int?
         @Flag(help: "Change now instead of next month; this month's base fee is prorated by day.")
         var immediately = false
+        @Option(
+            help:
+                "Cap on the month's model cost in dollars (e.g. 200), or none to remove it; applies at once (a running service reads it within seconds)."
+        )
+        var spendCap: String?
+        @Option(help: "soft (alerts and usage show it) or hard (the LLM tier, then optionally RAG, stop at the cap).")
+        var capMode: String?
+        @Option(help: "What a hard cap stops: llm, or llm-and-rag (rules keep answering).") var capStops: String?
         @Option(help: "Plan catalog (YAML).") var plans: String?
         @OptionGroup var ledgerOption: LedgerOption
         @OptionGroup var databaseOption: DatabaseOption
         @Flag(help: "Print as JSON.") var json = false
 
+        /// Whether any billing flag was given (a cap alone leaves the billing settings alone).
+        var changesBilling: Bool {
+            plan != nil || billing != nil || timezone != nil || reopenWindow != nil || immediately
+        }
+
         func run() async throws {
             try await runReportingErrors {
+                let cap = try capChange()
+                guard changesBilling || cap == nil else {
+                    try await databaseOption.withControlAndLedger(
+                        ledgerOption, createControl: false, createLedger: true
+                    ) { control, ledger in
+                        if let control, try await control.tenant(tenant) == nil {
+                            throw ControlError.unknownTenant(tenant)
+                        }
+                        try await applyCap(cap, ledger: ledger)
+                    }
+                    return
+                }
                 // Only the flags given change; the rest keeps the tenant's current setting.
                 try await databaseOption.withLedger(ledgerOption, create: true) { ledger in
                     try await change(ledger)
+                    if cap != nil { try await applyCap(cap, ledger: ledger) }
                 }
+            }
+        }
+
+        /// The cap the flags ask for: nil (no cap flag), `.some(nil)` (remove), or a cap. Mode and
+        /// stops not given keep the current ones (else soft, llm).
+        func capChange() throws -> SpendCap?? {
+            guard spendCap != nil || capMode != nil || capStops != nil else { return nil }
+            if spendCap == "none" {
+                guard capMode == nil, capStops == nil else {
+                    throw ValidationError("--spend-cap none removes the cap; --cap-mode and --cap-stops do not apply")
+                }
+                return .some(nil)
+            }
+            if let capMode, SpendCap.Mode(rawValue: capMode) == nil {
+                throw ValidationError("--cap-mode must be soft or hard")
+            }
+            if let capStops, SpendCap.Stops(rawValue: capStops.replacingOccurrences(of: "-", with: "_")) == nil {
+                throw ValidationError("--cap-stops must be llm or llm-and-rag")
+            }
+            let micros: Int64? = try spendCap.map { text in
+                do { return try SpendCap.parseAmount(text) } catch let error as LedgerError {
+                    throw ValidationError("--spend-cap: \(error.description)")
+                }
+            }
+            // A placeholder amount of 0 means "keep the current amount" (checked in applyCap).
+            return .some(
+                SpendCap(
+                    capMicros: micros ?? 0, mode: capMode.flatMap(SpendCap.Mode.init(rawValue:)) ?? .soft,
+                    stops: capStops.flatMap { SpendCap.Stops(rawValue: $0.replacingOccurrences(of: "-", with: "_")) }
+                        ?? .llm, updatedAt: try CommandClock.now()))
+        }
+
+        func applyCap(_ change: SpendCap??, ledger: any LedgerStore) async throws {
+            guard let change else { return }
+            guard let store = ledger as? any SpendControlStore else {
+                throw ValidationError("this ledger keeps no spend caps")
+            }
+            guard var cap = change else {
+                try await store.setSpendCap(tenant: tenant, cap: nil)
+                if json {
+                    try Terminal.printJSON(["tenant": tenant, "spend_cap": nil as String?])
+                } else {
+                    print("\(tenant): no spend cap")
+                }
+                return
+            }
+            let current = try await store.spendCap(tenant: tenant)
+            if spendCap == nil {
+                guard let current else {
+                    throw ValidationError("\(tenant) has no spend cap yet: give --spend-cap AMOUNT")
+                }
+                cap.capMicros = current.capMicros
+            }
+            if capMode == nil, let current { cap.mode = current.mode }
+            if capStops == nil, let current { cap.stops = current.stops }
+            try await store.setSpendCap(tenant: tenant, cap: cap)
+            if json {
+                try Terminal.printJSON(SpendCapLine(tenant: tenant, cap: cap))
+            } else {
+                print(
+                    "\(tenant): spend cap $\(Money.string(cap.amount)) of model cost a month, \(cap.mode.rawValue)\(cap.mode == .hard ? " (stops \(cap.stops == .llm ? "the LLM tier" : "the LLM and RAG tiers"))" : "")"
+                )
             }
         }
 
@@ -569,5 +657,33 @@ struct TenantsCommand: AsyncParsableCommand {
                 }
             }
         }
+    }
+}
+
+/// A tenant's spend cap as printed by `tenants set --json`.
+struct SpendCapLine: Encodable {
+    var tenant: String
+    var cap: SpendCap
+
+    enum CodingKeys: String, CodingKey {
+        case tenant
+        case spendCap = "spend_cap"
+    }
+
+    enum CapKeys: String, CodingKey {
+        case cap, mode, stops, metric, currency
+        case updatedAt = "updated_at"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(tenant, forKey: .tenant)
+        var nested = c.nestedContainer(keyedBy: CapKeys.self, forKey: .spendCap)
+        try nested.encode(Money.string(cap.amount), forKey: .cap)
+        try nested.encode(cap.mode.rawValue, forKey: .mode)
+        try nested.encode(cap.stops.rawValue, forKey: .stops)
+        try nested.encode("model_cost", forKey: .metric)
+        try nested.encode("USD", forKey: .currency)
+        try nested.encode(JSONConvention.timestamp(cap.updatedAt), forKey: .updatedAt)
     }
 }

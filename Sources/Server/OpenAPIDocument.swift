@@ -70,6 +70,25 @@ webhooks:
           application/json: { schema: { $ref: "#/components/schemas/WebhookEventBody" } }
       responses:
         "200": { description: "Any 2xx acknowledges the delivery." }
+  alert.triggered:
+    post:
+      summary: An alert reached its threshold (once a month)
+      description: |
+        `data`: tenant, alert_id, name, metric, threshold (as set: `150`, `80%`), threshold_value,
+        value, period (`2026-12`), triggered_at, currency, spend_cap (`cap`, `mode`, `stops`, or null).
+      requestBody:
+        content:
+          application/json: { schema: { $ref: "#/components/schemas/WebhookEventBody" } }
+      responses:
+        "200": { description: "Any 2xx acknowledges the delivery." }
+  alert.resolved:
+    post:
+      summary: An alert's metric fell below its threshold, or its month ended (resolved_at instead of triggered_at)
+      requestBody:
+        content:
+          application/json: { schema: { $ref: "#/components/schemas/WebhookEventBody" } }
+      responses:
+        "200": { description: "Any 2xx acknowledges the delivery." }
   invoice.finalized:
     post:
       summary: A month's invoice became final (data is the Invoice)
@@ -673,6 +692,107 @@ paths:
         "401": { $ref: "#/components/responses/Problem" }
         "403": { $ref: "#/components/responses/Problem" }
         "404": { $ref: "#/components/responses/Problem" }
+  /v1/spend-cap:
+    get:
+      summary: The tenant's spend cap on its month's model cost (admin)
+      responses:
+        "200":
+          description: The cap, or null.
+          content:
+            application/json: { schema: { $ref: "#/components/schemas/SpendCap" } }
+        "401": { $ref: "#/components/responses/Problem" }
+        "403": { $ref: "#/components/responses/Problem" }
+    put:
+      summary: Set the spend cap (admin)
+      description: |
+        `soft`: nothing is stopped; usage and the dashboard show the cap, what is left and the
+        projection, and alerts can watch a percentage of it. `hard`: before the LLM tier (and with
+        `stops: llm_and_rag` the RAG tier) runs, its largest possible cost is held against the cap;
+        a tier that could pass it is not run and the question goes to a person — the answer's
+        `limited_by_spend_cap`, the attempt (`outcome: spend_cap`) and the ledger row's evidence
+        say so. Rules keep answering.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [cap]
+              properties:
+                cap: { type: string, pattern: "^[0-9]+(\\.[0-9]{1,6})?$", description: "dollars, e.g. \"200\"" }
+                mode: { type: [string, "null"], enum: [soft, hard, null], description: "default soft" }
+                stops: { type: [string, "null"], enum: [llm, llm_and_rag, null], description: "default llm" }
+      responses:
+        "200":
+          description: The cap now in force.
+          content:
+            application/json: { schema: { $ref: "#/components/schemas/SpendCap" } }
+        "400": { $ref: "#/components/responses/Problem" }
+        "401": { $ref: "#/components/responses/Problem" }
+        "403": { $ref: "#/components/responses/Problem" }
+        "413": { $ref: "#/components/responses/Problem" }
+        "422": { $ref: "#/components/responses/Problem" }
+    delete:
+      summary: Remove the spend cap (admin)
+      responses:
+        "204": { description: Removed (or there was none). }
+        "401": { $ref: "#/components/responses/Problem" }
+        "403": { $ref: "#/components/responses/Problem" }
+  /v1/alerts:
+    get:
+      summary: The tenant's spend and usage alerts, with their state per month (admin)
+      responses:
+        "200":
+          description: Alerts, oldest first.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [alerts]
+                properties: { alerts: { type: array, items: { $ref: "#/components/schemas/SpendAlert" } } }
+        "401": { $ref: "#/components/responses/Problem" }
+        "403": { $ref: "#/components/responses/Problem" }
+    post:
+      summary: Add an alert (admin)
+      description: |
+        Fires once a month (`alert.triggered` webhook) when the metric reaches the threshold and
+        stays in alarm until the metric falls below it (`alert.resolved`; also when the month
+        ends); it does not fire again in the same month, so usage hovering at the threshold sends
+        nothing more. Evaluated after questions and every 30 seconds. At most 50 per tenant.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [metric, threshold]
+              properties:
+                metric: { type: string, enum: [model_cost, billed_amount, billable_resolutions] }
+                threshold: { type: string, minLength: 1, maxLength: 30, description: "150, 1000 or 80% (of the spend cap; model_cost only)" }
+                name: { type: [string, "null"], maxLength: 100 }
+      responses:
+        "201":
+          description: The alert.
+          content:
+            application/json: { schema: { $ref: "#/components/schemas/SpendAlert" } }
+        "400": { $ref: "#/components/responses/Problem" }
+        "401": { $ref: "#/components/responses/Problem" }
+        "403": { $ref: "#/components/responses/Problem" }
+        "413": { $ref: "#/components/responses/Problem" }
+        "422": { $ref: "#/components/responses/Problem" }
+  /v1/alerts/{alert_id}:
+    delete:
+      summary: Remove an alert (admin)
+      parameters:
+        - { name: alert_id, in: path, required: true, schema: { type: string } }
+      responses:
+        "204": { description: Removed. }
+        "400": { $ref: "#/components/responses/Problem" }
+        "401": { $ref: "#/components/responses/Problem" }
+        "403": { $ref: "#/components/responses/Problem" }
+        "404": { $ref: "#/components/responses/Problem" }
 components:
   securitySchemes:
     bearer:
@@ -717,7 +837,7 @@ components:
         note: { type: [string, "null"] }
     Resolution:
       type: object
-      required: [query_id, tenant, conversation_id, tier, answer, citations, confidence, cost_micros, cost, currency, attempts, replayed]
+      required: [query_id, tenant, conversation_id, tier, answer, citations, confidence, cost_micros, cost, currency, attempts, replayed, limited_by_spend_cap]
       properties:
         query_id: { type: string }
         tenant: { type: string }
@@ -731,6 +851,9 @@ components:
         currency: { type: string }
         attempts: { type: array, items: { $ref: "#/components/schemas/Attempt" } }
         replayed: { type: boolean }
+        limited_by_spend_cap:
+          type: boolean
+          description: The tenant's hard spend cap stopped a tier (its attempt has outcome `spend_cap` and says why).
     SearchResult:
       type: object
       required: [rank, doc_id, source, title, chunk_id, heading, anchor, citation, text, start_offset, end_offset, score, vector_score, keyword_score]
@@ -969,6 +1092,59 @@ components:
         type: { type: string }
         timestamp: { type: string, format: date-time, description: "when the event happened (the service clock)" }
         data: { type: object }
+    SpendCap:
+      type: object
+      required: [spend_cap]
+      properties:
+        spend_cap:
+          oneOf:
+            - { type: "null" }
+            - type: object
+              required: [cap, mode, stops, metric, currency, updated_at]
+              properties:
+                cap: { $ref: "#/components/schemas/Money" }
+                mode: { type: string, enum: [soft, hard] }
+                stops: { type: string, enum: [llm, llm_and_rag] }
+                metric: { type: string, enum: [model_cost] }
+                currency: { type: string }
+                updated_at: { type: string, format: date-time }
+    SpendStatus:
+      type: object
+      required: [cap, mode, stops, metric, spent, remaining, reached, projected_month_end, currency]
+      properties:
+        cap: { $ref: "#/components/schemas/Money" }
+        mode: { type: string, enum: [soft, hard] }
+        stops: { type: string, enum: [llm, llm_and_rag] }
+        metric: { type: string, enum: [model_cost] }
+        spent: { $ref: "#/components/schemas/Money" }
+        remaining: { $ref: "#/components/schemas/Money" }
+        reached: { type: boolean }
+        projected_month_end: { oneOf: [{ $ref: "#/components/schemas/Money" }, { type: "null" }], description: "the month's model cost at its pace so far (the month in progress only)" }
+        currency: { type: string }
+    SpendAlert:
+      type: object
+      required: [id, tenant, metric, threshold, name, created_at, in_alarm, in_alarm_since, history]
+      properties:
+        id: { type: string, description: "al_…" }
+        tenant: { type: string }
+        metric: { type: string, enum: [model_cost, billed_amount, billable_resolutions] }
+        threshold: { type: string, description: "dollars (150), a count (1000) or a percentage of the spend cap (80%)" }
+        name: { type: [string, "null"] }
+        created_at: { type: string, format: date-time }
+        in_alarm: { type: boolean }
+        in_alarm_since: { type: [string, "null"], format: date-time }
+        history:
+          type: array
+          items:
+            type: object
+            required: [alert_id, period, in_alarm, triggered_at, triggered_value, resolved_at]
+            properties:
+              alert_id: { type: string }
+              period: { type: string }
+              in_alarm: { type: boolean }
+              triggered_at: { type: string, format: date-time }
+              triggered_value: { type: string }
+              resolved_at: { type: [string, "null"], format: date-time }
     UsageReport:
       type: object
       required: [tenant, month, queries, resolutions, billable_resolutions, flagged_resolutions, confirmed_resolutions, assumed_resolutions, rejected_by_customer, escalated, rejected, duplicates, reopened, voided, resolution_rate, total_cost_micros, total_cost, blended_cost_per_resolution, currency, invoice_total, findings, tiers]
@@ -994,6 +1170,12 @@ components:
         currency: { type: string }
         invoice_total: { $ref: "#/components/schemas/Money" }
         findings: { type: array, items: { type: string } }
+        spend_cap:
+          description: Where the month stands against the spend cap (GET /v1/usage only; null without a cap).
+          oneOf:
+            - { type: "null" }
+            - { $ref: "#/components/schemas/SpendStatus" }
+        alerts_in_alarm: { type: array, items: { type: string }, description: "ids of the alerts in alarm (GET /v1/usage only)" }
         tiers:
           type: array
           items:

@@ -142,6 +142,11 @@ struct SpendCapTests {
             let usage = try await api.call(.get, "/v1/usage", as: "acme.admin").json
             #expect((usage["spend_cap"] as? [String: Any])?["reached"] as? Bool == true)
             #expect(usage["alerts_in_alarm"] as? [String] == [alertID])
+            // The dashboard shows the cap, what was spent and what is left.
+            let page = try await api.call(.get, "/dashboard", as: "acme.admin").text
+            #expect(page.contains("id=\"spend-cap-amount\">$2.00<"))
+            #expect(page.contains("id=\"spend-cap-reached\""))
+            #expect(page.contains("id=\"spend-cap-remaining\">$0.00<"))
             #expect(try await api.call(.delete, "/v1/alerts/\(alertID)", as: "beta.admin").status == .notFound)
             #expect(try await api.call(.delete, "/v1/alerts/\(alertID)", as: "acme.admin").status == .noContent)
         }

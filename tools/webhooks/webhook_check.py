@@ -46,6 +46,7 @@ class Receiver:
         self.received = []  # dicts: id, type, body, verified_by, headers
         self.refused = []
         self.mode = "ok"  # ok | fail | retry-after | gone
+        self.script = []  # modes for the next requests, one each (then `mode`)
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -58,6 +59,8 @@ class Receiver:
                 headers = {k: v for k, v in self.headers.items()}
                 with receiver.lock:
                     mode = receiver.mode
+                    if mode == "ok" and receiver.script:
+                        mode = receiver.script.pop(0)
                     secrets = dict(receiver.secrets)
                 if mode == "fail":
                     self.send_response(503)
@@ -202,13 +205,28 @@ def main():
         check(isinstance(resolution["cost"], str) and resolution["query_id"] == "q-refund",
               "resolution.created carries the query and its cost as a decimal string")
 
-        # 2. A receiver failing for a while: 503s, then a Retry-After, then success.
-        receiver.mode = "fail"
-        call(url, "POST", "/v1/ask", query, {"question": "How long does shipping take?", "query_id": "q-ship"})
-        time.sleep(2.5)
-        receiver.mode = "retry-after"
+        # Alerts: a threshold on billable resolutions fires once (alert.triggered), not per question.
+        alert = json.loads(cli("alerts", "add", "--tenant", "acme", "--metric", "billable_resolutions",
+                               "--threshold", "2", "--name", "two resolutions", "--json").stdout)
+        # Three different questions (repeats of one question would be flagged as near-duplicates, not billed).
+        for question in ["How many days until I get my refund?", "How long is delivery within the EU?",
+                         "When does the refund period start?"]:
+            call(url, "POST", "/v1/ask", query, {"question": question})
+        check(receiver.wait(lambda: len(receiver.events("alert.triggered")) >= 1, 90),
+              "an alert on billable resolutions fires an alert.triggered webhook")
         time.sleep(1.5)
-        receiver.mode = "ok"
+        fired = receiver.events("alert.triggered")
+        check(len(fired) == 1 and fired[0]["body"]["data"]["alert_id"] == alert["id"]
+              and fired[0]["body"]["data"]["value"] in ("2", "3", "4") and fired[0]["body"]["data"]["threshold"] == "2",
+              f"alert.triggered is sent once, with the value and the threshold ({len(fired)} sent)")
+        status, listed = call(url, "GET", "/v1/alerts", admin)
+        check(status == 200 and listed["alerts"][0]["in_alarm"] is True, "GET /v1/alerts shows the alert in alarm")
+        cli("alerts", "remove", "--tenant", "acme", alert["id"])
+
+        # 2. A receiver failing for a while: 503s, then a Retry-After, then success.
+        with receiver.lock:
+            receiver.script = ["fail", "fail", "fail", "retry-after"]
+        call(url, "POST", "/v1/ask", query, {"question": "How long does shipping take?", "query_id": "q-ship"})
         check(receiver.wait(lambda: any(e["body"]["data"].get("query_id") == "q-ship" for e in events_now(receiver))),
               "an event is delivered once a failing receiver recovers")
         log = json.loads(cli("webhooks", "deliveries", "--tenant", "acme", endpoint, "--json").stdout)["deliveries"]

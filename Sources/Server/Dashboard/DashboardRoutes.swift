@@ -280,6 +280,16 @@ struct DashboardRoutes {
             var calendar = Calendar(identifier: .gregorian)
             calendar.timeZone = statement.setting.zone
             let through = month == current ? calendar.component(.day, from: now) : nil
+            let report = UsageReport(usage: statement.usage, invoice: statement.invoice)
+            if let status = try await service.spend.status(
+                tenant: tenant,
+                usage: SpendUsage(
+                    month: month.description, modelCostMicros: report.totalCostMicros, billedAmount: nil,
+                    billableResolutions: report.billableResolutions), current: month == current,
+                zone: statement.setting.zone)
+            {
+                body += UsagePage.spendCap(status)
+            }
             body += UsagePage.sections(statement: statement, through: through)
         } catch let error as BillingError {
             body += "<p class=\"error\">\(HTML.escape(error.description))</p>"

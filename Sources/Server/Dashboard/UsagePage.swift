@@ -142,6 +142,36 @@ public enum UsagePage {
         return html
     }
 
+    /// The month against the spend cap: spent, left, the projection to the month's end.
+    public static func spendCap(_ status: SpendStatus) -> String {
+        let cap = status.cap
+        let what =
+            cap.mode == .hard
+            ? (cap.stops == .llm ? "hard: the LLM tier stops at it" : "hard: the LLM and RAG tiers stop at it")
+            : "soft: nothing stops"
+        let projected = status.projectedMicros.map { HTML.dollars(micros: $0) } ?? "–"
+        var warning = ""
+        if status.reached {
+            warning =
+                "<p class=\"error\" id=\"spend-cap-reached\">The spend cap is reached"
+                + (cap.mode == .hard ? ": questions that need the stopped tiers go to a person" : "") + ".</p>"
+        } else if let projectedMicros = status.projectedMicros, projectedMicros > cap.capMicros {
+            warning =
+                "<p class=\"sub\" id=\"spend-cap-projection-warning\">At this pace the month's model cost passes the cap before the month ends.</p>"
+        }
+        var html = "<h2>Spend cap</h2><div class=\"tiles\" id=\"spend-cap\">"
+        for (id, label, value) in [
+            ("spend-cap-amount", "Cap (\(what))", HTML.dollars(micros: cap.capMicros)),
+            ("spend-cap-spent", "Spent", HTML.dollars(micros: status.spentMicros)),
+            ("spend-cap-remaining", "Left", HTML.dollars(micros: status.remainingMicros)),
+            ("spend-cap-projected", "Projected at month end", projected),
+        ] {
+            html +=
+                "<div class=\"tile\"><div class=\"label\">\(HTML.escape(label))</div><div class=\"value\" id=\"\(id)\">\(HTML.escape(value))</div></div>"
+        }
+        return html + "</div>" + warning
+    }
+
     static func invoiceSection(_ invoice: Invoice) -> String {
         var html = "<h2>Invoice \(invoice.status == "final" ? "" : "preview ")\(HTML.escape(invoice.month))</h2>"
         guard invoice.status != BillingStatement.noPlanStatus else {

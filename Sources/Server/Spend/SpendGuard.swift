@@ -209,11 +209,12 @@ public final class SpendGuard: TierBudget, Sendable {
         return transitions
     }
 
-    /// Whether `tenant` may have alerts: the cached reading says so, or it is missing or over a
-    /// minute old (alerts added by `cascade alerts add` in another process are seen within it).
+    /// Whether `tenant` may have alerts: the cached reading says so, or it is missing or older
+    /// than `refreshInterval` (alerts added by `cascade alerts add` in another process are seen
+    /// at the next evaluation after that).
     func hasAlerts(_ tenant: String) -> Bool {
         guard let snapshot = tenants.withLock({ $0[tenant]?.snapshot }),
-            ContinuousClock.now - snapshot.readStarted < .seconds(60)
+            ContinuousClock.now - snapshot.readStarted < refreshInterval
         else { return true }
         return !snapshot.alerts.isEmpty
     }

@@ -3,8 +3,8 @@ import GRDB
 
 /// The SQLite ledger's spend caps and alerts (``SpendControlStore``).
 extension Ledger: SpendControlStore {
-    public func setSpendCap(tenant: String, cap: SpendCap?) async throws {
-        try await writer.write { db in
+    public func setSpendCap(tenant: String, cap: SpendCap?) throws {
+        try writer.write { db in
             if let cap {
                 try db.execute(
                     sql: """
@@ -22,21 +22,21 @@ extension Ledger: SpendControlStore {
         }
     }
 
-    public func spendCap(tenant: String) async throws -> SpendCap? {
-        try await writer.read { db in
+    public func spendCap(tenant: String) throws -> SpendCap? {
+        try writer.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM spend_cap WHERE tenant = ?", arguments: [tenant]).map(
                 Self.spendCap)
         }
     }
 
     public func addAlert(tenant: String, metric: AlertMetric, threshold: AlertThreshold, name: String?, now: Date)
-        async throws -> SpendAlert
+        throws -> SpendAlert
     {
         try SpendAlertEvents.checkName(name)
         let alert = SpendAlert(
             id: SpendAlert.newID(), tenant: tenant, metric: metric, threshold: threshold, name: name,
             createdAt: LedgerEntry.date(milliseconds: LedgerEntry.milliseconds(now)))
-        return try await writer.write { db in
+        return try writer.write { db in
             let count =
                 try Int.fetchOne(
                     db, sql: "SELECT COUNT(*) FROM spend_alert WHERE tenant = ? AND removed_at_ms IS NULL",
@@ -56,8 +56,8 @@ extension Ledger: SpendControlStore {
         }
     }
 
-    public func alerts(tenant: String) async throws -> [SpendAlert] {
-        try await writer.read { db in
+    public func alerts(tenant: String) throws -> [SpendAlert] {
+        try writer.read { db in
             try Row.fetchAll(
                 db,
                 sql: "SELECT * FROM spend_alert WHERE tenant = ? AND removed_at_ms IS NULL ORDER BY created_at_ms, id",
@@ -66,8 +66,8 @@ extension Ledger: SpendControlStore {
         }
     }
 
-    public func removeAlert(id: String, tenant: String, now: Date) async throws {
-        try await writer.write { db in
+    public func removeAlert(id: String, tenant: String, now: Date) throws {
+        try writer.write { db in
             try db.execute(
                 sql: "UPDATE spend_alert SET removed_at_ms = ? WHERE id = ? AND tenant = ? AND removed_at_ms IS NULL",
                 arguments: [LedgerEntry.milliseconds(now), id, tenant])
@@ -75,8 +75,8 @@ extension Ledger: SpendControlStore {
         }
     }
 
-    public func alertStates(tenant: String) async throws -> [AlertState] {
-        try await writer.read { db in
+    public func alertStates(tenant: String) throws -> [AlertState] {
+        try writer.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -88,10 +88,10 @@ extension Ledger: SpendControlStore {
     }
 
     public func applyAlertObservations(tenant: String, _ observations: [AlertObservation], cap: SpendCap?, now: Date)
-        async throws -> [AlertTransition]
+        throws -> [AlertTransition]
     {
         let ms = LedgerEntry.milliseconds(now)
-        return try await writer.write { db in
+        return try writer.write { db in
             var transitions: [AlertTransition] = []
             var events: [WebhookEvent] = []
             let alerts = Dictionary(

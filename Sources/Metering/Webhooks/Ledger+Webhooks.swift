@@ -9,14 +9,14 @@ extension Ledger: WebhookStore {
 
     public func addEndpoint(
         tenant: String, url: String, eventTypes: [WebhookEventType], description: String?, now: Date
-    ) async throws -> WebhookEndpoint {
+    ) throws -> WebhookEndpoint {
         try WebhookEndpoint.check(url: url, description: description)
         guard !eventTypes.isEmpty else { throw LedgerError.invalidInput("name at least one event type") }
         let endpoint = WebhookEndpoint(
             id: WebhookEndpoint.newID(), tenant: tenant, url: url, eventTypes: eventTypes.sorted(),
             description: description, secrets: [WebhookSecret.generate()],
             createdAt: LedgerEntry.date(milliseconds: LedgerEntry.milliseconds(now)))
-        return try await writer.write { db in
+        return try writer.write { db in
             let live =
                 try Int.fetchOne(
                     db, sql: "SELECT COUNT(*) FROM webhook_endpoint WHERE tenant = ? AND removed_at_ms IS NULL",
@@ -38,8 +38,8 @@ extension Ledger: WebhookStore {
         }
     }
 
-    public func endpoints(tenant: String) async throws -> [WebhookEndpoint] {
-        try await writer.read { db in
+    public func endpoints(tenant: String) throws -> [WebhookEndpoint] {
+        try writer.read { db in
             try Row.fetchAll(
                 db,
                 sql:
@@ -49,8 +49,8 @@ extension Ledger: WebhookStore {
         }
     }
 
-    public func removeEndpoint(id: String, tenant: String, now: Date) async throws {
-        try await writer.write { db in
+    public func removeEndpoint(id: String, tenant: String, now: Date) throws {
+        try writer.write { db in
             _ = try Self.liveEndpoint(db, id: id, tenant: tenant)
             let ms = LedgerEntry.milliseconds(now)
             try db.execute(sql: "UPDATE webhook_endpoint SET removed_at_ms = ? WHERE id = ?", arguments: [ms, id])
@@ -63,10 +63,10 @@ extension Ledger: WebhookStore {
         }
     }
 
-    public func rotateSecret(id: String, tenant: String, previousExpiresAt: Date, now: Date) async throws
+    public func rotateSecret(id: String, tenant: String, previousExpiresAt: Date, now: Date) throws
         -> WebhookEndpoint
     {
-        try await writer.write { db in
+        try writer.write { db in
             var endpoint = try Self.liveEndpoint(db, id: id, tenant: tenant)
             endpoint.secrets = WebhookRotation.rotate(endpoint.secrets, previousExpiresAt: previousExpiresAt, now: now)
             try db.execute(
@@ -76,10 +76,10 @@ extension Ledger: WebhookStore {
         }
     }
 
-    public func setEndpointEnabled(id: String, tenant: String, enabled: Bool, reason: String?, now: Date) async throws
+    public func setEndpointEnabled(id: String, tenant: String, enabled: Bool, reason: String?, now: Date) throws
         -> WebhookEndpoint
     {
-        try await writer.write { db in
+        try writer.write { db in
             _ = try Self.liveEndpoint(db, id: id, tenant: tenant)
             if enabled {
                 try db.execute(
@@ -95,16 +95,16 @@ extension Ledger: WebhookStore {
         }
     }
 
-    public func enqueue(_ event: WebhookEvent, now: Date) async throws -> Int {
-        try await writer.write { db in try Self.emit(db, tenant: event.tenant, now: now) { [event] } }
+    public func enqueue(_ event: WebhookEvent, now: Date) throws -> Int {
+        try writer.write { db in try Self.emit(db, tenant: event.tenant, now: now) { [event] } }
     }
 
-    public func claimDeliveries(owner: String, limit: Int, lease: TimeInterval, now: Date) async throws
+    public func claimDeliveries(owner: String, limit: Int, lease: TimeInterval, now: Date) throws
         -> [ClaimedDelivery]
     {
         let ms = LedgerEntry.milliseconds(now)
         let until = LedgerEntry.milliseconds(now.addingTimeInterval(lease))
-        return try await writer.write { db in
+        return try writer.write { db in
             let due = try Row.fetchAll(
                 db,
                 sql: """
@@ -133,9 +133,9 @@ extension Ledger: WebhookStore {
 
     public func finishDelivery(
         _ delivery: ClaimedDelivery, owner: String, result: WebhookAttemptResult, retryAt: Date?, now: Date
-    ) async throws {
+    ) throws {
         let ms = LedgerEntry.milliseconds(now)
-        try await writer.write { db in
+        try writer.write { db in
             try db.execute(
                 sql: """
                     INSERT INTO webhook_attempt(event_id, endpoint_id, attempted_at_ms, status, error, duration_ms, trigger)
@@ -165,8 +165,8 @@ extension Ledger: WebhookStore {
         }
     }
 
-    public func deliveries(endpointID: String, tenant: String, limit: Int) async throws -> [WebhookDeliveryRecord] {
-        try await writer.read { db in
+    public func deliveries(endpointID: String, tenant: String, limit: Int) throws -> [WebhookDeliveryRecord] {
+        try writer.read { db in
             guard
                 try Bool.fetchOne(
                     db, sql: "SELECT 1 FROM webhook_endpoint WHERE id = ? AND tenant = ?",
@@ -205,9 +205,9 @@ extension Ledger: WebhookStore {
 
     public func replay(
         eventID: String, endpointID: String, tenant: String, owner: String, lease: TimeInterval, now: Date
-    ) async throws -> ClaimedDelivery {
+    ) throws -> ClaimedDelivery {
         let ms = LedgerEntry.milliseconds(now)
-        return try await writer.write { db in
+        return try writer.write { db in
             let endpoint = try Self.liveEndpoint(db, id: endpointID, tenant: tenant)
             guard
                 let attempts = try Int.fetchOne(

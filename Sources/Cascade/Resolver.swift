@@ -459,7 +459,8 @@ public struct Resolver: Sendable {
     /// reusing an idempotency key with different content must never return another question's answer.
     static func replay(_ rows: [LedgerEntry], for question: Question) throws -> Resolution {
         if let stored = rows.first(where: { $0.kind == .query }),
-            !StoredQuestion.matches(stored: stored.question, question: question.text)
+            stored.tier == WorkflowRuns.tier
+                || !StoredQuestion.matches(stored: stored.question, question: question.text)
         {
             throw ResolutionError.idempotencyConflict(queryID: question.queryID)
         }

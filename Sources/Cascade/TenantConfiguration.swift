@@ -99,6 +99,8 @@ public struct TenantConfiguration: Hashable, Sendable, Codable {
     public var threshold: Double?
     public var confidence: Confidence?
     public var llm: LLM?
+    /// Settings of the tenant's workflows, by name (their output checks).
+    public var workflows: [String: WorkflowSettings]?
 
     public init(rules: String? = nil, threshold: Double? = nil, confidence: Confidence? = nil, llm: LLM? = nil) {
         self.rules = rules
@@ -131,6 +133,14 @@ public struct TenantConfiguration: Hashable, Sendable, Codable {
             lines.append("  margin: \(number(confidence.margin))")
             lines.append("  agreement: \(number(confidence.agreement))")
             if let coverage = confidence.coverage { lines.append("  coverage: \(number(coverage))") }
+        }
+        if let workflows, !workflows.isEmpty {
+            lines.append("workflows:")
+            for name in workflows.keys.sorted() {
+                lines.append("  \(quoted(name)):")
+                if let d = workflows[name]?.description { lines.append("    description: \(quoted(d))") }
+                if let schema = workflows[name]?.outputSchema { lines.append("    output_schema: \(quoted(schema))") }
+            }
         }
         if let llm {
             lines.append("llm:")
@@ -187,6 +197,13 @@ public struct TenantConfiguration: Hashable, Sendable, Codable {
         } catch {
             throw RuleError(line: nil, message: "\(path): invalid tenant configuration (\(error))")
         }
+        for (name, workflow) in configuration.workflows ?? [:] {
+            do {
+                _ = try workflow.check()
+            } catch {
+                throw RuleError(line: nil, message: "\(path): workflows.\(name).output_schema: \(error)")
+            }
+        }
         if let threshold = configuration.threshold, !(0...1).contains(threshold) {
             throw RuleError(line: nil, message: "\(path): threshold must be between 0 and 1")
         }
@@ -232,10 +249,22 @@ public struct TenantConfiguration: Hashable, Sendable, Codable {
         ]
         for (key, value) in mapping {
             let name = key.string ?? ""
-            guard ["rules", "threshold", "confidence", "llm"].contains(name) else {
+            guard ["rules", "threshold", "confidence", "llm", "workflows"].contains(name) else {
                 throw RuleError(
                     line: key.mark?.line,
-                    message: "\(path): unknown setting `\(name)` (known: rules, threshold, confidence, llm)")
+                    message: "\(path): unknown setting `\(name)` (known: rules, threshold, confidence, llm, workflows)")
+            }
+            if name == "workflows", let workflows = value.mapping {
+                for (workflowName, settings) in workflows {
+                    guard let inner = settings.mapping else { continue }
+                    for (innerKey, _) in inner where !WorkflowSettings.keys.contains(innerKey.string ?? "") {
+                        throw RuleError(
+                            line: innerKey.mark?.line,
+                            message:
+                                "\(path): unknown setting `workflows.\(workflowName.string ?? "").\(innerKey.string ?? "")` (known: description, output_schema)"
+                        )
+                    }
+                }
             }
             if let allowed = known[name], let inner = value.mapping {
                 for (innerKey, _) in inner where !allowed.contains(innerKey.string ?? "") {

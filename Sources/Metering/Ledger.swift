@@ -145,11 +145,27 @@ public struct Ledger: Sendable {
             try Self.checkCorrectionText(answer: answer, note: note)
             var entry = LedgerEntry(
                 kind: .correction, queryID: queryID, tenant: original.tenant, conversationID: original.conversationID,
-                userID: original.userID, tier: original.tier, outcome: outcome, answer: answer, occurredAt: now,
-                recordedAt: now, note: note)
+                userID: original.userID, tier: original.tier, outcome: outcome,
+                question: WorkflowRuns.endCarriesName(original) ? original.question : nil, answer: answer,
+                occurredAt: now, recordedAt: now, note: note)
             let written = try Self.append(db, &entry)
             try Self.emitCorrection(db, correction: written, original: original, now: now)
             return written
+        }
+    }
+
+    /// Appends a workflow run's step (see ``LedgerStore/appendWorkflowStep(_:now:)``).
+    public func appendWorkflowStep(_ step: LedgerEntry, now: Date = Date()) throws -> (row: LedgerEntry, replayed: Bool)
+    {
+        try step.validate()
+        return try writer.write { db in
+            let rows = try Self.entries(db, tenant: step.tenant, queryID: step.queryID)
+            let decision = try WorkflowRuns.checkStep(step, rows: rows)
+            if let stored = decision { return (stored, true) }
+            var entry = step
+            entry.recordedAt = now
+            entry.question = rows.first { $0.kind == .query }?.question
+            return (try Self.append(db, &entry), false)
         }
     }
 
@@ -234,6 +250,13 @@ public struct Ledger: Sendable {
             if let done = corrections.first(where: { Verdict(outcome: $0.outcome) != nil || $0.outcome == "voided" }) {
                 throw LedgerError.invalidInput("query \(id) is already \(done.outcome); nothing written")
             }
+        case _ where WorkflowOutcome(rawValue: outcome) != nil:
+            guard query.tier == WorkflowRuns.tier else {
+                throw LedgerError.invalidInput("\(id) is a question, not a workflow run; nothing written")
+            }
+            if let ended = corrections.first(where: { WorkflowOutcome(rawValue: $0.outcome) != nil }) {
+                throw LedgerError.invalidInput("workflow run \(id) already ended (\(ended.outcome)); nothing written")
+            }
         case "agent_answer":
             let rejectedByCustomer = corrections.contains { $0.outcome == Verdict.notHelpful.outcome }
             guard query.tier == "escalated" || rejectedByCustomer else {
@@ -247,7 +270,8 @@ public struct Ledger: Sendable {
             }
         default:
             throw LedgerError.invalidInput(
-                "unknown correction \(outcome) (voided, reopened, agent_answer, confirmed or rejected_by_customer)")
+                "unknown correction \(outcome) (voided, reopened, agent_answer, confirmed, rejected_by_customer, or a workflow run's end: succeeded, failed_check, failed, handed_off)"
+            )
         }
     }
 

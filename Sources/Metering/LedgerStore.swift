@@ -16,6 +16,11 @@ public protocol LedgerStore: Sendable {
     /// stored rows come back and only the attempts' real cost is appended, marked as discarded).
     func record(query: LedgerEntry, attempts: [LedgerEntry], now: Date) async throws -> Ledger.RecordResult
 
+    /// Appends a step of a running workflow run (an `attempt` row carrying the workflow's name,
+    /// see ``WorkflowRuns``). Refused for an unknown run, one that has ended, or a step id the run
+    /// already has (a retried step is recorded once: the stored row comes back, `replayed`).
+    func appendWorkflowStep(_ step: LedgerEntry, now: Date) async throws -> (row: LedgerEntry, replayed: Bool)
+
     /// Appends a correction (voided, reopened, agent_answer) of a recorded query.
     func correct(
         tenant: String?, queryID: String, outcome: String, answer: String?, note: String?, now: Date

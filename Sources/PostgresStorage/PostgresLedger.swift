@@ -92,11 +92,28 @@ public struct PostgresLedger: LedgerStore {
             var head = state.head
             let entry = LedgerEntry(
                 kind: .correction, queryID: queryID, tenant: owner, conversationID: original.conversationID,
-                userID: original.userID, tier: original.tier, outcome: outcome, answer: answer, occurredAt: now,
-                recordedAt: now, note: note)
+                userID: original.userID, tier: original.tier, outcome: outcome,
+                question: WorkflowRuns.endCarriesName(original) ? original.question : nil, answer: answer,
+                occurredAt: now, recordedAt: now, note: note)
             let written = try await Self.append([entry], after: &head, on: connection, logger: logger)[0]
             try await Self.emitCorrection(written, original: original, now: now, on: connection, logger: logger)
             return written
+        }
+    }
+
+    public func appendWorkflowStep(_ step: LedgerEntry, now: Date) async throws -> (row: LedgerEntry, replayed: Bool) {
+        try step.validate()
+        let logger = database.logger
+        return try await database.transaction { connection in
+            try await Self.lock(tenant: step.tenant, on: connection, logger: logger)
+            let state = try await Self.appendState(
+                tenant: step.tenant, queryID: step.queryID, on: connection, logger: logger)
+            if let stored = try WorkflowRuns.checkStep(step, rows: state.existing) { return (stored, true) }
+            var entry = step
+            entry.recordedAt = now
+            entry.question = state.existing.first { $0.kind == .query }?.question
+            var head = state.head
+            return (try await Self.append([entry], after: &head, on: connection, logger: logger)[0], false)
         }
     }
 

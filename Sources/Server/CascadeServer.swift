@@ -21,6 +21,7 @@ public enum CascadeServer {
         BillingRoutes(service: service).register(on: api)
         WebhookRoutes(service: service).register(on: api)
         SpendRoutes(service: service).register(on: api)
+        WorkflowRoutes(service: service).register(on: api)
         MCPRoutes(service: service).register(on: router)
         DashboardRoutes(service: service).register(on: router)
         routes.record(router.routes.map { ("\($0.path)", $0.method.rawValue) })

@@ -263,6 +263,7 @@ public struct Invoice: Sendable, Codable, Hashable {
                         quantity: Decimal(held.count), unitPrice: 0, amount: 0, queryIDs: held))
             }
         }
+        if billing.includesResolutions { lines += workflowLines(usage: usage, plan: plan) }
         let total = lines.reduce(Decimal(0)) { $0 + $1.amount }
         var invoice = Invoice(
             tenant: usage.tenant, month: usage.month.description, plan: plan.id, billing: billing, status: status,
@@ -271,5 +272,69 @@ public struct Invoice: Sendable, Codable, Hashable {
             confirmed: usage.confirmed.count, assumed: usage.assumed.count,
             rejectedByCustomer: usage.count(.rejectedByCustomer), bill: plan.bill)
         return invoice
+    }
+
+    /// Lines for workflow runs that ended in the month, per workflow: included runs, then volume
+    /// tiers (counted from the month's first successful run, included ones filling the first
+    /// tier first, as for resolutions). Runs that failed their check, failed or were handed off
+    /// are listed at 0; a workflow the plan has no price for is listed at 0 and named.
+    static func workflowLines(usage: MonthlyUsage, plan: Plan) -> [Line] {
+        var lines: [Line] = []
+        let byWorkflow = Dictionary(grouping: usage.workflowRuns, by: \.workflow)
+        for workflow in byWorkflow.keys.sorted() {
+            let runs = byWorkflow[workflow] ?? []
+            let succeeded = runs.filter { $0.outcome == .succeeded }.map(\.runID)
+            if !succeeded.isEmpty {
+                if let price = plan.workflowPrice(workflow) {
+                    let included = min(price.includedRuns, succeeded.count)
+                    if included > 0 {
+                        lines.append(
+                            Line(
+                                kind: "included_workflow_runs",
+                                description: "Workflow \(workflow): runs included in the plan",
+                                quantity: Decimal(included), unitPrice: 0, amount: 0,
+                                queryIDs: Array(succeeded.prefix(included))))
+                    }
+                    var remaining = Array(succeeded.dropFirst(included))
+                    var counted = included
+                    for tier in price.tiers where !remaining.isEmpty {
+                        let room = tier.upTo.map { max(0, $0 - counted) } ?? remaining.count
+                        let take = min(room, remaining.count)
+                        guard take > 0 else { continue }
+                        lines.append(
+                            Line(
+                                kind: "workflow_runs",
+                                description: tier.upTo.map {
+                                    "Workflow \(workflow): successful runs up to \($0) a month"
+                                }
+                                    ?? "Workflow \(workflow): successful runs",
+                                quantity: Decimal(take), unitPrice: tier.price,
+                                amount: Money.cents(Decimal(take) * tier.price),
+                                queryIDs: Array(remaining.prefix(take))))
+                        remaining.removeFirst(take)
+                        counted += take
+                    }
+                } else {
+                    lines.append(
+                        Line(
+                            kind: "workflow_runs_unpriced",
+                            description:
+                                "Workflow \(workflow): successful runs (plan \(plan.id) has no price for this workflow)",
+                            quantity: Decimal(succeeded.count), unitPrice: 0, amount: 0, queryIDs: succeeded))
+                }
+            }
+            for (outcome, text) in [
+                (WorkflowOutcome.failedCheck, "runs whose output failed the workflow's check (not charged)"),
+                (.failed, "failed runs (not charged)"), (.handedOff, "runs handed to a person (never charged)"),
+            ] {
+                let ids = runs.filter { $0.outcome == outcome }.map(\.runID)
+                guard !ids.isEmpty else { continue }
+                lines.append(
+                    Line(
+                        kind: "workflow_runs_\(outcome.rawValue)", description: "Workflow \(workflow): \(text)",
+                        quantity: Decimal(ids.count), unitPrice: 0, amount: 0, queryIDs: ids))
+            }
+        }
+        return lines
     }
 }

@@ -158,7 +158,8 @@ extension Ledger {
                         sequence: try row.decode(atIndex: 0), kind: decodedKind, queryID: try row.decode(atIndex: 2),
                         tenant: tenant, conversationID: try row.decode(atIndex: 3), userID: try row.decode(atIndex: 4),
                         tier: try row.decode(atIndex: 5), outcome: try row.decode(atIndex: 6),
-                        question: kind == "query" ? try row.decode(atIndex: 7) : nil,
+                        // Questions' text, and workflow steps' and ends' workflow name.
+                        question: try row.decode(atIndex: 7),
                         costMicros: try row.decode(atIndex: 8), tokensIn: try row.decode(atIndex: 10),
                         tokensOut: try row.decode(atIndex: 11), occurredAt: LedgerEntry.date(milliseconds: at),
                         recordedAt: LedgerEntry.date(milliseconds: at), note: try row.decode(atIndex: 12),

@@ -73,6 +73,10 @@ public struct MonthlyUsage: Sendable {
     public static let unpricedModelNote = "has no price: cost recorded as 0"
     /// Why usage was flagged, one line per finding.
     public var findings: [String]
+    /// Workflow runs that ended this month (see ``WorkflowRuns``), oldest end first.
+    public var workflowRuns: [WorkflowRunRecord] = []
+    /// The model cost of workflow steps this month, per workflow (also in ``costMicrosByTier``).
+    public var workflowCostMicros: [String: Int64] = [:]
 
     public var totalCostMicros: Int64 { costMicrosByTier.values.reduce(0, +) }
     public var billable: [Query] { queries.filter { $0.status == .billable } }
@@ -96,8 +100,11 @@ public struct MonthlyUsage: Sendable {
         var costs: [String: Int64] = [:]
         var attempts: [String: (attempts: Int, tokensIn: Int, tokensOut: Int)] = [:]
         var unpriced = 0
+        var workflowCosts: [String: Int64] = [:]
         for attempt in rows where attempt.kind == .attempt {
             costs[attempt.tier, default: 0] += attempt.costMicros
+            // A workflow step carries its workflow's name; a question's attempt carries none.
+            if let workflow = attempt.question { workflowCosts[workflow, default: 0] += attempt.costMicros }
             let before = attempts[attempt.tier] ?? (0, 0, 0)
             attempts[attempt.tier] = (
                 before.attempts + 1, before.tokensIn + attempt.tokensIn, before.tokensOut + attempt.tokensOut
@@ -105,12 +112,15 @@ public struct MonthlyUsage: Sendable {
             if attempt.note?.contains(Self.unpricedModelNote) == true { unpriced += 1 }
         }
         costMicrosByTier = costs
+        workflowCostMicros = workflowCosts
+        workflowRuns = Self.workflowRuns(entries: entries, tenant: tenant, start: start, end: end)
         attemptsByTier = attempts
         unpricedAttempts = unpriced
 
         var seenConversation = Set<String>()
         var classified: [Query] = []
-        for row in rows.filter({ $0.kind == .query }).sorted(by: {
+        // Workflow runs are billed by their end (above), never as questions.
+        for row in rows.filter({ $0.kind == .query && $0.tier != WorkflowRuns.tier }).sorted(by: {
             ($0.occurredAt, $0.sequence) < ($1.occurredAt, $1.sequence)
         }) {
             var status: Status
@@ -159,7 +169,7 @@ public struct MonthlyUsage: Sendable {
         }
         var questions: [String: String] = [:]
         var signatures: [String: (model: String, signature: QuestionSignature)] = [:]
-        for row in rows where row.kind == .query {
+        for row in rows where row.kind == .query && row.tier != WorkflowRuns.tier {
             questions[row.queryID] = row.question ?? ""
             if let evidence = row.evidence.flatMap(Evidence.init(json:)),
                 let signature = evidence.questionSignature.flatMap(QuestionSignature.init(hex:))

@@ -36,6 +36,26 @@ public struct Plan: Hashable, Sendable {
     /// negative signal within the reopen window; the default, as the market does), or only
     /// confirmed ones (plans key `bill`).
     public var bill: ResolutionBasis = .confirmedAndAssumed
+    /// Prices of successful workflow runs, by workflow name; `*` prices every workflow without
+    /// its own entry. A workflow without a price is listed on the invoice at 0, never silently.
+    public var workflowPrices: [String: WorkflowPrice] = [:]
+
+    /// What a successful run of one workflow costs: volume tiers like resolutions' (a single tier
+    /// for a flat `per_successful_run`), after the included runs.
+    public struct WorkflowPrice: Hashable, Sendable {
+        public var tiers: [Tier]
+        public var includedRuns: Int
+
+        public init(tiers: [Tier], includedRuns: Int = 0) {
+            self.tiers = tiers
+            self.includedRuns = includedRuns
+        }
+    }
+
+    /// The price of `workflow`'s successful runs on this plan (its own, else `*`).
+    public func workflowPrice(_ workflow: String) -> WorkflowPrice? {
+        workflowPrices[workflow] ?? workflowPrices["*"]
+    }
 
     public init(
         id: String, name: String, baseFee: Decimal, tokenMargin: Decimal? = nil, resolutionTiers: [Tier] = [],

@@ -35,6 +35,8 @@ public struct PlanCatalog: Hashable, Sendable {
             resolution_tiers:
               - { up_to: 1000, price: "0.89" }
               - { price: "0.69" }
+            workflows:
+              "*": { per_successful_run: "0.99", included_runs: 20 }
           - id: team
             name: Team
             base_fee: "149"
@@ -45,6 +47,12 @@ public struct PlanCatalog: Hashable, Sendable {
               - { up_to: 5000, price: "0.79" }
               - { price: "0.59" }
             minimum: "49.00"
+            workflows:
+              "*":
+                included_runs: 100
+                run_tiers:
+                  - { up_to: 2000, price: "0.89" }
+                  - { price: "0.69" }
           - id: enterprise
             name: Enterprise
             base_fee: "0"
@@ -63,9 +71,10 @@ public struct PlanCatalog: Hashable, Sendable {
     /// Keys a catalog may use; anything else (a misspelt `base_fe`) is an error with its line.
     static let planKeys: Set<String> = [
         "id", "name", "base_fee", "token_margin", "included_resolutions", "resolution_tiers", "resolution_price",
-        "billing", "minimum", "cap", "negotiated", "bill",
+        "billing", "minimum", "cap", "negotiated", "bill", "workflows",
     ]
     static let tierKeys: Set<String> = ["up_to", "price"]
+    static let workflowKeys: Set<String> = ["per_successful_run", "run_tiers", "included_runs"]
 
     /// The composed YAML as plain values (String, Int, Bool, arrays, string-keyed dictionaries),
     /// checking the shape on the way: mapping keys must be plain text (Yams' own conversion stops
@@ -88,8 +97,9 @@ public struct PlanCatalog: Hashable, Sendable {
                 switch path.last {
                 case nil: ["plans"]  // and anchor holders, below
                 case "plans": planKeys
-                case "resolution_tiers": tierKeys
-                default: nil
+                case "resolution_tiers", "run_tiers": tierKeys
+                case "workflows": nil  // workflow names
+                default: path.dropLast().last == "workflows" ? workflowKeys : nil
                 }
             for (keyNode, value) in mapping {
                 guard case .scalar = keyNode, let key = keyNode.string else {
@@ -212,8 +222,59 @@ public struct PlanCatalog: Hashable, Sendable {
                     monthlyMinimum: try money("minimum"), monthlyCap: try money("cap"), billingModes: modes,
                     negotiated: entry["negotiated"] as? Bool ?? false))
             plans[plans.count - 1].bill = basis
+            plans[plans.count - 1].workflowPrices = try workflowPrices(entry["workflows"], plan: id, source: source)
         }
         return PlanCatalog(plans: plans)
+    }
+
+    /// A plan's `workflows:` mapping: per workflow name (or `*`), `per_successful_run` or
+    /// `run_tiers`, and `included_runs`.
+    static func workflowPrices(_ raw: Any?, plan id: String, source: String) throws(BillingError) -> [String: Plan
+        .WorkflowPrice]
+    {
+        guard let raw else { return [:] }
+        guard let mapping = raw as? [String: Any] else {
+            throw .invalidCatalog("\(source): plan \(id): `workflows` maps workflow names to their prices")
+        }
+        var prices: [String: Plan.WorkflowPrice] = [:]
+        for (name, value) in mapping {
+            guard let entry = value as? [String: Any] else {
+                throw .invalidCatalog(
+                    "\(source): plan \(id): workflow \(name) needs `per_successful_run` or `run_tiers`")
+            }
+            var tiers: [Plan.Tier] = []
+            if let rawTiers = entry["run_tiers"] as? [[String: Any]] {
+                for tier in rawTiers {
+                    guard let price = tier["price"].flatMap({ Money.parse("\($0)") }), price >= 0 else {
+                        throw .invalidCatalog("\(source): plan \(id): every run tier of \(name) needs a `price`")
+                    }
+                    let upTo = tier["up_to"] as? Int
+                    if tier["up_to"] != nil, (upTo ?? 0) <= (tiers.last?.upTo ?? 0) {
+                        throw .invalidCatalog(
+                            "\(source): plan \(id): workflow \(name): `up_to` must be a whole number above the previous tier's"
+                        )
+                    }
+                    tiers.append(Plan.Tier(upTo: upTo, price: price))
+                }
+            } else if let rawPrice = entry["per_successful_run"] {
+                guard let price = Money.parse("\(rawPrice)"), price >= 0 else {
+                    throw .invalidCatalog(
+                        "\(source): plan \(id): workflow \(name): `per_successful_run` must be a non-negative amount, got \(rawPrice)"
+                    )
+                }
+                tiers = [Plan.Tier(upTo: nil, price: price)]
+            } else {
+                throw .invalidCatalog(
+                    "\(source): plan \(id): workflow \(name) needs `per_successful_run` or `run_tiers`")
+            }
+            let included = entry["included_runs"] ?? 0
+            guard let includedRuns = included as? Int, includedRuns >= 0 else {
+                throw .invalidCatalog(
+                    "\(source): plan \(id): workflow \(name): `included_runs` must be a whole number ≥ 0")
+            }
+            prices[name] = Plan.WorkflowPrice(tiers: tiers, includedRuns: includedRuns)
+        }
+        return prices
     }
 
     /// The catalog at `path`, or the built-in one when `path` is nil. Callers pass

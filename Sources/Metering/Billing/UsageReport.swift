@@ -87,6 +87,10 @@ public struct UsageReport: Sendable, Encodable, Hashable {
     public var tiers: [TierLine]
     public var invoiceTotal: Decimal
     public var findings: [String]
+    /// Workflow runs that ended this month, per workflow, beside the chat resolutions.
+    public var workflows: [WorkflowSummary] = []
+    /// What successful workflow runs are charged this month (included ones at 0).
+    public var workflowCharge: Decimal = 0
 
     enum CodingKeys: String, CodingKey {
         case tenant, month, queries, resolutions
@@ -104,6 +108,8 @@ public struct UsageReport: Sendable, Encodable, Hashable {
         case findings
         case totalCost = "total_cost"
         case currency
+        case workflows
+        case workflowCharge = "workflow_charge"
     }
 
     /// Every field written (null where absent), money as decimal strings in USD.
@@ -131,6 +137,8 @@ public struct UsageReport: Sendable, Encodable, Hashable {
         try c.encode(tiers, forKey: .tiers)
         try c.encode(Money.string(invoiceTotal), forKey: .invoiceTotal)
         try c.encode(findings, forKey: .findings)
+        try c.encode(workflows, forKey: .workflows)
+        try c.encode(Money.string(workflowCharge), forKey: .workflowCharge)
     }
 
     public init(usage: MonthlyUsage, invoice: Invoice) {
@@ -151,9 +159,13 @@ public struct UsageReport: Sendable, Encodable, Hashable {
         let asked = queries - rejected
         resolutionRate = asked > 0 ? Double(resolutions) / Double(asked) : nil
         totalCostMicros = usage.totalCostMicros
+        // Per chat resolution: workflow steps' cost is the workflows' own.
+        let chatCost = totalCostMicros - usage.workflowCostMicros.values.reduce(0, +)
         blendedCostPerResolution =
             billableResolutions > 0
-            ? Money.dollars(micros: totalCostMicros) / Decimal(billableResolutions) : nil
+            ? Money.dollars(micros: chatCost) / Decimal(billableResolutions) : nil
+        workflows = usage.workflowSummaries
+        workflowCharge = invoice.lines.filter { $0.kind == "workflow_runs" }.reduce(Decimal(0)) { $0 + $1.amount }
         invoiceTotal = invoice.total
         findings = usage.findings
         let resolutionCharge = invoice.lines.filter { ["resolutions", "minimum", "cap"].contains($0.kind) }

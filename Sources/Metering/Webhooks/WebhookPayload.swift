@@ -9,7 +9,8 @@ import Foundation
 ///   each tier passed);
 /// - a customer's verdict → `query.feedback`, and when it is "not helpful" also
 ///   `escalation.created` (the question goes to a person at once);
-/// - an agent's answer → `escalation.resolved`.
+/// - an agent's answer → `escalation.resolved`;
+/// - a workflow run's end → `workflow_run.completed`.
 /// Voids and reopens are billing corrections and produce no event. Imports and backfills
 /// (``Ledger/record(batch:now:)``, history imports) produce none either: they are not news.
 public enum WebhookPayload {
@@ -61,6 +62,16 @@ public enum WebhookPayload {
                     try WebhookEvent.make(tenant: original.tenant, type: .escalationCreated, data: data, at: now))
             }
             return events
+        case _ where WorkflowOutcome(rawValue: correction.outcome) != nil:
+            let outcome = WorkflowOutcome(rawValue: correction.outcome) ?? .failed
+            let data: [String: Any] = [
+                "tenant": original.tenant, "run_id": original.queryID, "workflow": original.question ?? NSNull(),
+                "status": outcome.rawValue, "billable": outcome.billable,
+                "output": correction.answer.flatMap(jsonObject) ?? correction.answer ?? NSNull(),
+                "check": correction.note ?? NSNull(), "started_at": JSONConvention.timestamp(original.occurredAt),
+                "ended_at": JSONConvention.timestamp(correction.occurredAt),
+            ]
+            return [try WebhookEvent.make(tenant: original.tenant, type: .workflowRunCompleted, data: data, at: now)]
         case "agent_answer":
             var data = base(original)
             data["agent_answer"] = correction.answer ?? NSNull()

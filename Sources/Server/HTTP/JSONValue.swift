@@ -32,6 +32,20 @@ public indirect enum JSONValue: Sendable, Hashable {
         return .string(NSDecimalNumber(decimal: amount).stringValue)
     }
 
+    /// As Foundation's JSON objects (`NSNull`, `Bool`, `NSNumber`, `String`, arrays and
+    /// dictionaries), for checks written against them (a workflow's output schema).
+    var foundationValue: Any {
+        switch self {
+        case .null: return NSNull()
+        case .bool(let b): return b
+        case .int(let i): return NSNumber(value: i)
+        case .double(let d): return NSNumber(value: d)
+        case .string(let s): return s
+        case .array(let items): return items.map(\.foundationValue)
+        case .object(let members): return members.mapValues(\.foundationValue)
+        }
+    }
+
     /// The compact JSON text.
     public var serialized: String {
         var out = ""

@@ -49,7 +49,8 @@ async def exercise(session, label, admin, query_id):
     info = await session.initialize()
     check(info.server_info.name == "cascade", f"{label}: initialize names the server cascade")
     tools = {t.name: t for t in (await session.list_tools()).tools}
-    expected = {"search_knowledge_base", "ask", "record_feedback"} | ({"list_escalations"} if admin else set())
+    expected = {"search_knowledge_base", "ask", "record_feedback", "record_workflow_run"} | (
+        {"list_escalations"} if admin else set())
     check(set(tools) == expected, f"{label}: tools are {sorted(expected)} (got {sorted(tools)})")
     check(tools["ask"].input_schema.get("required") == ["question"], f"{label}: ask requires a question")
 
@@ -104,6 +105,27 @@ async def exercise(session, label, admin, query_id):
     else:
         refused = await session.call_tool("record_feedback", {"query_id": query_id, "helpful": True})
         check(refused.is_error, f"{label}: an escalated question takes no verdict")
+
+    # A workflow run: started, steps metered once each, ended; recorded once per run id.
+    run_id = query_id + "-run"
+    started = await session.call_tool("record_workflow_run", {
+        "run_id": run_id, "workflow": "refund-approval",
+        "steps": [{"step_id": "s1", "name": "classify", "tier": "llm", "model": "gpt-4o-mini",
+                   "tokens_in": 1000, "tokens_out": 100}]})
+    check(not started.is_error and (started.structured_content or {}).get("status") == "running",
+          f"{label}: record_workflow_run starts a run with its steps ({text_of(started)[:120]!r})")
+    ended = await session.call_tool("record_workflow_run", {
+        "run_id": run_id, "workflow": "refund-approval",
+        "steps": [{"step_id": "s1", "name": "classify", "tier": "llm", "model": "gpt-4o-mini",
+                   "tokens_in": 1000, "tokens_out": 100},
+                  {"step_id": "s2", "name": "refund", "tier": "tool", "cost": "0.002"}],
+        "status": "succeeded", "output": {"decision": "approve"}})
+    run = ended.structured_content or {}
+    check(not ended.is_error and run.get("status") == "succeeded" and run.get("billable") is True
+          and len(run.get("steps", [])) == 2,
+          f"{label}: record_workflow_run ends it; a retried step is recorded once ({text_of(ended)[:160]!r})")
+    bad = await session.call_tool("record_workflow_run", {"run_id": run_id + "-x", "workflow": "a b"})
+    check(bad.is_error and "workflow" in text_of(bad), f"{label}: a bad workflow name is a tool error naming it")
 
     # Escalations (admin): an unanswerable question appears in the queue.
     if admin:

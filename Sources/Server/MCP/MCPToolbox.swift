@@ -7,7 +7,8 @@ import Metering
 import Retrieval
 
 /// The Model Context Protocol face of one tenant: the tools `search_knowledge_base`, `ask`,
-/// `record_feedback` and (admin keys only) `list_escalations`, and the tenant's documents as resources.
+/// `record_feedback`, `record_workflow_run` and (admin keys only) `list_escalations`, and the
+/// tenant's documents as resources.
 ///
 /// Both transports use it: `cascade mcp` (stdio, one tenant) and `/mcp` on the service (the
 /// tenant and scope of the request's key). Every tool calls the same code as the HTTP API, so an
@@ -113,6 +114,47 @@ struct MCPToolbox: Sendable {
                     "additionalProperties": false,
                 ],
                 annotations: .init(destructiveHint: false, idempotentHint: true, openWorldHint: false)),
+            Tool(
+                name: "record_workflow_run", title: "Record a workflow run",
+                description: "Records a run of a workflow (a multi-step task this agent carried out) with its steps "
+                    + "and how it ended, metered and billed per successful run. Idempotent by run_id: send it again "
+                    + "with more steps or its end; steps are recorded once each by step_id. A run reported as "
+                    + "succeeded is billable only if its output passes the workflow's declared check; handed_off "
+                    + "(a person took over) is never billed.",
+                inputSchema: [
+                    "type": "object",
+                    "properties": [
+                        "run_id": ["type": "string", "description": "A stable id of this run (retries reuse it)"],
+                        "workflow": ["type": "string", "description": "The workflow's name, e.g. refund-approval"],
+                        "steps": [
+                            "type": "array",
+                            "items": [
+                                "type": "object",
+                                "properties": [
+                                    "step_id": ["type": "string"], "name": ["type": "string"],
+                                    "tier": [
+                                        "type": "string", "enum": ["rule", "rag", "llm", "tool", "human", "other"],
+                                    ],
+                                    "model": ["type": "string"], "tokens_in": ["type": "integer"],
+                                    "tokens_out": ["type": "integer"],
+                                    "cost": ["type": "string", "description": "Dollars, as a decimal string"],
+                                    "latency_ms": ["type": "integer"],
+                                    "status": ["type": "string", "enum": ["completed", "failed"]],
+                                ],
+                                "required": ["name", "tier"],
+                            ],
+                        ],
+                        "status": [
+                            "type": "string", "enum": ["running", "succeeded", "failed", "handed_off"],
+                            "description": "How the run ended (running: not yet)",
+                        ],
+                        "output": ["description": "The run's output (checked against the workflow's schema)"],
+                        "reason": ["type": "string"],
+                    ],
+                    "required": ["run_id", "workflow"],
+                    "additionalProperties": false,
+                ],
+                annotations: .init(destructiveHint: false, idempotentHint: true, openWorldHint: false)),
         ]
         if scope.allows(.admin) {
             tools.append(
@@ -134,6 +176,7 @@ struct MCPToolbox: Sendable {
             case "search_knowledge_base": return try await search(arguments)
             case "ask": return try await ask(arguments)
             case "record_feedback": return try await recordFeedback(arguments)
+            case "record_workflow_run": return try await recordWorkflowRun(arguments)
             case "list_escalations" where scope.allows(.admin): return try await listEscalations(arguments)
             case "list_escalations":
                 return Self.failure("list_escalations needs an admin key; this key's scope is \(scope.rawValue)")
@@ -229,6 +272,51 @@ struct MCPToolbox: Sendable {
             members["replayed"] = .bool(replayed)
             json = .object(members)
         }
+        return try CallTool.Result(content: [Self.text(text)], structuredContent: json.mcpValue)
+    }
+
+    private func recordWorkflowRun(_ arguments: [String: Value]) async throws -> CallTool.Result {
+        let arguments = try ToolArguments(
+            arguments, allowed: ["run_id", "workflow", "steps", "status", "output", "reason"])
+        let runID = try arguments.string("run_id", required: true) ?? ""
+        let workflow = try arguments.string("workflow", required: true) ?? ""
+        var steps: [CascadeService.WorkflowStep] = []
+        switch arguments.values["steps"] {
+        case .none, .some(.null): break
+        case .some(.array(let items)):
+            guard items.count <= 200 else { throw ToolArgumentError("at most 200 steps per call") }
+            for item in items {
+                guard case .object(let members) = item else { throw ToolArgumentError("each step is an object") }
+                let step = JSONObject(members: members.mapValues(JSONValue.init(mcp:)))
+                do {
+                    steps.append(try WorkflowRoutes.step(step))
+                } catch let problem as Problem {
+                    throw ToolArgumentError("a step: \(problem.detail)")
+                }
+            }
+        default: throw ToolArgumentError("\"steps\" is a list of steps")
+        }
+        let status = try arguments.string("status") ?? "running"
+        _ = try await service.startWorkflowRun(tenant: tenant, runID: runID, workflow: workflow, userID: nil)
+        for step in steps {
+            do {
+                _ = try await service.addWorkflowStep(tenant: tenant, runID: runID, step: step)
+            } catch let error as LedgerError {
+                throw ToolArgumentError(error.description)
+            }
+        }
+        var rows = try await service.ledger.entries(tenant: tenant, queryID: runID)
+        if status != "running" {
+            let output = arguments.values["output"].map(JSONValue.init(mcp:)).flatMap { $0 == .null ? nil : $0 }
+            rows = try await service.endWorkflowRun(
+                tenant: tenant, runID: runID, status: status, output: output, reason: try arguments.string("reason")
+            ).rows
+        }
+        let json = CascadeService.workflowRunJSON(rows)
+        let text =
+            "Run \(runID) of \(workflow): \(json["status"].flatMap { if case .string(let s) = $0 { s } else { nil } } ?? "?")"
+            + (json["billable"] == .bool(true) ? " (billable)" : "")
+            + (json["check"].flatMap { if case .string(let s) = $0 { " — \(s)" } else { nil } } ?? "")
         return try CallTool.Result(content: [Self.text(text)], structuredContent: json.mcpValue)
     }
 
@@ -359,6 +447,21 @@ struct ToolArguments {
 }
 
 extension JSONValue {
+    /// An MCP value as JSON (binary data as its data URL text).
+    init(mcp value: MCP.Value) {
+        switch value {
+        case .null: self = .null
+        case .bool(let b): self = .bool(b)
+        case .int(let i): self = .int(Int64(i))
+        case .double(let d): self = .double(d)
+        case .string(let s): self = .string(s)
+        case .data(let mimeType, let data):
+            self = .string("data:\(mimeType ?? "application/octet-stream");base64,\(data.base64EncodedString())")
+        case .array(let items): self = .array(items.map(JSONValue.init(mcp:)))
+        case .object(let members): self = .object(members.mapValues(JSONValue.init(mcp:)))
+        }
+    }
+
     /// The same JSON as an MCP value.
     var mcpValue: MCP.Value {
         switch self {

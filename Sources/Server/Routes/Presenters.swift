@@ -90,6 +90,8 @@ enum Presenter {
                         "billed": .money(t.billed), "margin": .money(t.margin),
                     ]
                 }),
+            "workflows": .array((try? r.workflows.map { try JSONValue.encoding($0) }) ?? []),
+            "workflow_charge": .money(r.workflowCharge),
         ]
     }
 }

@@ -164,6 +164,9 @@ struct WorkflowRunTests {
             #expect(lines.contains { $0["kind"] as? String == "workflow_runs_failed_check" })
             #expect(lines.contains { $0["kind"] as? String == "workflow_runs_handed_off" })
             #expect(invoice["total"] as? String == "0.8")
+            let page = try await api.call(.get, "/dashboard", as: "acme.admin").text
+            #expect(page.contains("id=\"workflows\"") && page.contains("<td>refund-approval</td><td>5</td><td>3</td>"))
+            #expect(page.contains("id=\"workflow-charge\">$0.80<"))
         }
     }
 }

@@ -46,6 +46,7 @@ public enum UsagePage {
         html += "</div>"
         guard report.queries > 0 else {
             html += "<p class=\"card empty\" id=\"no-usage\">No questions in \(usage.month) yet: nothing to chart.</p>"
+            html += workflowSection(report)
             html += invoiceSection(statement.invoice)
             return html
         }
@@ -122,6 +123,7 @@ public enum UsagePage {
             }
             html += "</div>"
         }
+        html += workflowSection(report)
         html += "<h2>What customers said</h2>"
         let rated = usage.queries.filter { $0.comment != nil }.sorted { $0.occurredAt > $1.occurredAt }.prefix(50)
         if rated.isEmpty {
@@ -170,6 +172,21 @@ public enum UsagePage {
                 "<div class=\"tile\"><div class=\"label\">\(HTML.escape(label))</div><div class=\"value\" id=\"\(id)\">\(HTML.escape(value))</div></div>"
         }
         return html + "</div>" + warning
+    }
+
+    /// Workflow runs that ended this month, by workflow, beside the chat resolutions.
+    static func workflowSection(_ report: UsageReport) -> String {
+        guard !report.workflows.isEmpty else { return "" }
+        var html =
+            "<h2>Workflow runs</h2><div class=\"card\"><table id=\"workflows\"><tr><th>Workflow</th><th>Ended</th>"
+            + "<th>Succeeded (billable)</th><th>Failed the check</th><th>Failed</th><th>Handed off</th><th>Steps' cost</th></tr>"
+        for w in report.workflows {
+            html +=
+                "<tr><td>\(HTML.escape(w.workflow))</td><td>\(w.runs)</td><td>\(w.succeeded)</td><td>\(w.failedCheck)</td>"
+                + "<td>\(w.failed)</td><td>\(w.handedOff)</td><td>\(HTML.dollars(micros: w.costMicros))</td></tr>"
+        }
+        return html + "</table></div><p class=\"sub\">Charged for successful runs this month: "
+            + "<b id=\"workflow-charge\">\(HTML.escape(HTML.money(report.workflowCharge)))</b></p>"
     }
 
     static func invoiceSection(_ invoice: Invoice) -> String {

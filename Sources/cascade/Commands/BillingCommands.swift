@@ -198,6 +198,15 @@ struct ReportCommand: AsyncParsableCommand {
             )
         }
         for finding in r.findings { print("  flagged: \(finding)") }
+        if !r.workflows.isEmpty {
+            print("  workflow runs (billed when they end):")
+            for w in r.workflows {
+                print(
+                    "  \(w.workflow): \(w.runs) ended, \(w.succeeded) succeeded (billable), \(w.failedCheck) failed the output check, \(w.failed) failed, \(w.handedOff) handed off; steps cost \(Money.format(Money.dollars(micros: w.costMicros)))"
+                )
+            }
+            print("  workflow charge: \(Money.format(r.workflowCharge))")
+        }
     }
 }
 

@@ -89,6 +89,17 @@ webhooks:
           application/json: { schema: { $ref: "#/components/schemas/WebhookEventBody" } }
       responses:
         "200": { description: "Any 2xx acknowledges the delivery." }
+  workflow_run.completed:
+    post:
+      summary: A workflow run ended
+      description: |
+        `data`: tenant, run_id, workflow, status (succeeded, failed_check, failed, handed_off),
+        billable, output, check (the output check's verdict or the reason), started_at, ended_at.
+      requestBody:
+        content:
+          application/json: { schema: { $ref: "#/components/schemas/WebhookEventBody" } }
+      responses:
+        "200": { description: "Any 2xx acknowledges the delivery." }
   invoice.finalized:
     post:
       summary: A month's invoice became final (data is the Invoice)
@@ -793,6 +804,133 @@ paths:
         "401": { $ref: "#/components/responses/Problem" }
         "403": { $ref: "#/components/responses/Problem" }
         "404": { $ref: "#/components/responses/Problem" }
+  /v1/workflow-runs:
+    post:
+      summary: Start a workflow run (idempotent by run_id; query or admin keys)
+      description: |
+        A workflow run is "a workflow task completed without human escalation", priced per
+        successful run (the plan's `workflows` prices). Starting a recorded run id again returns
+        the recorded run (200, `Idempotent-Replayed: true`); the id of a question or of a run of
+        another workflow is a 409.
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [run_id, workflow]
+              properties:
+                run_id: { type: string, minLength: 1, maxLength: 200, pattern: "^[^\\u0000-\\u001F\\u007F-\\u009F]+$" }
+                workflow: { type: string, pattern: "^[A-Za-z0-9._-]{1,100}$" }
+                user_id: { type: [string, "null"], minLength: 1, maxLength: 200, pattern: "^[^\\u0000-\\u001F\\u007F-\\u009F]+$" }
+      responses:
+        "200":
+          description: The run was already started; the recorded run.
+          content:
+            application/json: { schema: { $ref: "#/components/schemas/WorkflowRun" } }
+        "201":
+          description: Started.
+          content:
+            application/json: { schema: { $ref: "#/components/schemas/WorkflowRun" } }
+        "400": { $ref: "#/components/responses/Problem" }
+        "401": { $ref: "#/components/responses/Problem" }
+        "409": { $ref: "#/components/responses/Problem" }
+        "413": { $ref: "#/components/responses/Problem" }
+        "422": { $ref: "#/components/responses/Problem" }
+  /v1/workflow-runs/{run_id}:
+    get:
+      summary: A workflow run with its steps, cost, end and check
+      parameters:
+        - { name: run_id, in: path, required: true, schema: { type: string } }
+      responses:
+        "200":
+          description: The run.
+          content:
+            application/json: { schema: { $ref: "#/components/schemas/WorkflowRun" } }
+        "400": { $ref: "#/components/responses/Problem" }
+        "401": { $ref: "#/components/responses/Problem" }
+        "404": { $ref: "#/components/responses/Problem" }
+  /v1/workflow-runs/{run_id}/steps:
+    post:
+      summary: Record a step of a running run, metered like a tier's attempt (once per step_id)
+      description: |
+        The cost is `cost` when given (dollars), else the tokens priced by `model` (the built-in
+        price table and the tenant's LLM price). A step with a recorded `step_id` returns the run
+        unchanged (200). Steps of an ended run are refused (409).
+      parameters:
+        - { name: run_id, in: path, required: true, schema: { type: string } }
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [name, tier]
+              properties:
+                step_id: { type: [string, "null"], minLength: 1, maxLength: 200 }
+                name: { type: string, minLength: 1, maxLength: 200 }
+                tier: { type: string, enum: [rule, rag, llm, tool, human, other] }
+                model: { type: [string, "null"], minLength: 1, maxLength: 200 }
+                tokens_in: { type: [integer, "null"], minimum: 0, maximum: 100000000 }
+                tokens_out: { type: [integer, "null"], minimum: 0, maximum: 100000000 }
+                cost: { type: [string, "null"], pattern: "^[0-9]+(\\.[0-9]+)?$" }
+                latency_ms: { type: [integer, "null"], minimum: 0 }
+                status: { type: [string, "null"], enum: [completed, failed, null] }
+      responses:
+        "200":
+          description: The step was already recorded.
+          content:
+            application/json: { schema: { $ref: "#/components/schemas/WorkflowRun" } }
+        "201":
+          description: Recorded; `step_cost` is what it was metered at.
+          content:
+            application/json: { schema: { $ref: "#/components/schemas/WorkflowRun" } }
+        "400": { $ref: "#/components/responses/Problem" }
+        "401": { $ref: "#/components/responses/Problem" }
+        "404": { $ref: "#/components/responses/Problem" }
+        "409": { $ref: "#/components/responses/Problem" }
+        "413": { $ref: "#/components/responses/Problem" }
+        "422": { $ref: "#/components/responses/Problem" }
+  /v1/workflow-runs/{run_id}/end:
+    post:
+      summary: End a run — succeeded (checked against the workflow's output schema), failed or handed_off
+      description: |
+        `succeeded` is checked against the workflow's `output_schema` (tenant settings): an output
+        that fails it ends the run as `failed_check`, not billable, with the reason in `check`.
+        `handed_off` (a person took over) is never billable. The same end again returns the run
+        (200); another end is a 409. Emits `workflow_run.completed`.
+      parameters:
+        - { name: run_id, in: path, required: true, schema: { type: string } }
+      requestBody:
+        required: true
+        content:
+          application/json:
+            schema:
+              type: object
+              additionalProperties: false
+              required: [status]
+              properties:
+                status: { type: string, enum: [succeeded, failed, handed_off] }
+                output: { description: "the run's output (any JSON)" }
+                reason: { type: [string, "null"], maxLength: 2000 }
+      responses:
+        "200":
+          description: The run had already ended this way.
+          content:
+            application/json: { schema: { $ref: "#/components/schemas/WorkflowRun" } }
+        "201":
+          description: Ended.
+          content:
+            application/json: { schema: { $ref: "#/components/schemas/WorkflowRun" } }
+        "400": { $ref: "#/components/responses/Problem" }
+        "401": { $ref: "#/components/responses/Problem" }
+        "404": { $ref: "#/components/responses/Problem" }
+        "409": { $ref: "#/components/responses/Problem" }
+        "413": { $ref: "#/components/responses/Problem" }
+        "422": { $ref: "#/components/responses/Problem" }
+        "503": { $ref: "#/components/responses/Problem" }
 components:
   securitySchemes:
     bearer:
@@ -1145,6 +1283,40 @@ components:
               triggered_at: { type: string, format: date-time }
               triggered_value: { type: string }
               resolved_at: { type: [string, "null"], format: date-time }
+    WorkflowRun:
+      type: object
+      required: [run_id, tenant, workflow, user_id, status, billable, started_at, ended_at, check, output, cost_micros, cost, currency, steps]
+      properties:
+        run_id: { type: string }
+        tenant: { type: string }
+        workflow: { type: [string, "null"] }
+        user_id: { type: [string, "null"] }
+        status: { type: string, enum: [running, succeeded, failed_check, failed, handed_off] }
+        billable: { type: boolean }
+        started_at: { type: string, format: date-time }
+        ended_at: { type: [string, "null"], format: date-time }
+        check: { type: [string, "null"], description: "the output check's verdict, or the reason given" }
+        output: { description: "the run's output, or null" }
+        cost_micros: { type: integer }
+        cost: { $ref: "#/components/schemas/Money" }
+        currency: { type: string }
+        step_cost: { $ref: "#/components/schemas/Money" }
+        steps:
+          type: array
+          items:
+            type: object
+            required: [step_id, tier, outcome, note, tokens_in, tokens_out, latency_ms, cost_micros, cost, recorded_at]
+            properties:
+              step_id: { type: [string, "null"] }
+              tier: { type: string }
+              outcome: { type: string, enum: [completed, failed] }
+              note: { type: [string, "null"] }
+              tokens_in: { type: integer }
+              tokens_out: { type: integer }
+              latency_ms: { type: integer }
+              cost_micros: { type: integer }
+              cost: { $ref: "#/components/schemas/Money" }
+              recorded_at: { type: string, format: date-time }
     UsageReport:
       type: object
       required: [tenant, month, queries, resolutions, billable_resolutions, flagged_resolutions, confirmed_resolutions, assumed_resolutions, rejected_by_customer, escalated, rejected, duplicates, reopened, voided, resolution_rate, total_cost_micros, total_cost, blended_cost_per_resolution, currency, invoice_total, findings, tiers]
@@ -1176,6 +1348,23 @@ components:
             - { type: "null" }
             - { $ref: "#/components/schemas/SpendStatus" }
         alerts_in_alarm: { type: array, items: { type: string }, description: "ids of the alerts in alarm (GET /v1/usage only)" }
+        workflows:
+          type: array
+          description: Workflow runs that ended this month, per workflow (billed when they end).
+          items:
+            type: object
+            required: [workflow, runs, succeeded, billable_runs, failed_check, failed, handed_off, cost_micros, cost]
+            properties:
+              workflow: { type: string }
+              runs: { type: integer }
+              succeeded: { type: integer }
+              billable_runs: { type: integer }
+              failed_check: { type: integer }
+              failed: { type: integer }
+              handed_off: { type: integer }
+              cost_micros: { type: integer }
+              cost: { $ref: "#/components/schemas/Money" }
+        workflow_charge: { $ref: "#/components/schemas/Money" }
         tiers:
           type: array
           items:

@@ -109,7 +109,8 @@ class Cluster:
         port = port or free_port()
         process = subprocess.Popen(
             [self.binary, "serve", "--database", self.url, "--port", str(port), "--data", data,
-             "--embedder", self.embedder, "--rate-limit", "100000", "--burst", "100000", "--max-in-flight", "512"],
+             "--embedder", self.embedder, "--rate-limit", "100000", "--burst", "100000", "--max-in-flight", "512",
+             "--webhook-allow-network", "127.0.0.1/32", "--webhook-retry-schedule", "1s,1s,2s,2s,5s,5s,10s"],
             stdout=subprocess.PIPE, stderr=open(os.path.join(self.workdir, f"node-{index}.log"), "a"),
             text=True, env={**os.environ, "LOG_LEVEL": "warning"})
         line = process.stdout.readline()

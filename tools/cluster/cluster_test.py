@@ -9,12 +9,18 @@ one PostgreSQL database behind nginx (round-robin), on loopback.
    survivors keep answering; the killed node restarts and catches up.
 4. A PostgreSQL restart under load: requests fail with 503 while it is down, the nodes reconnect
    on their own, and again every answered question is recorded exactly once.
+5. Webhooks from the three nodes: every recorded question's event reaches a receiver, signed; in
+   normal operation each event is delivered by exactly one node (a kill -9 mid-send may repeat one:
+   at-least-once).
 
 Usage: python3 tools/cluster/cluster_test.py .build/debug/cascade
 """
 
+import base64
 import collections
 import concurrent.futures
+import hashlib
+import hmac
 import json
 import os
 import subprocess
@@ -38,6 +44,13 @@ def ledger_queries(cluster, tenant="acme"):
     out = cluster.cli("ledger", "show", "--database", cluster.url, "--tenant", tenant, "--json")
     rows = [json.loads(line) for line in out.splitlines() if line.strip()]
     return collections.Counter(r["query_id"] for r in rows if r["kind"] == "query")
+
+
+def evented_queries(cluster, tenant="acme"):
+    """Query ids whose outcome sends an event (resolved or escalated; junk rejected by the screen sends none)."""
+    out = cluster.cli("ledger", "show", "--database", cluster.url, "--tenant", tenant, "--json")
+    rows = [json.loads(line) for line in out.splitlines() if line.strip()]
+    return {r["query_id"] for r in rows if r["kind"] == "query" and r["tier"] != "rejected"}
 
 
 def verify(cluster, *anchor):
@@ -130,11 +143,63 @@ def survive(cluster, key, what, event, seconds):
     check(after > 0, f"after {what}, {after} questions were answered (the nodes carry on by themselves)")
 
 
+class Receiver:
+    """Counts webhook deliveries by webhook-id, checking each signature (HMAC-SHA256, the
+    Standard Webhooks scheme, computed here independently of cascade)."""
+
+    def __init__(self):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+        self.secret = b""
+        self.lock = threading.Lock()
+        self.deliveries = collections.Counter()
+        self.query_ids = set()
+        self.forged = 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                msg_id, stamp = self.headers.get("webhook-id", ""), self.headers.get("webhook-timestamp", "")
+                expected = base64.b64encode(hmac.new(receiver.secret, f"{msg_id}.{stamp}.".encode() + body,
+                                                     hashlib.sha256).digest()).decode()
+                signatures = [s.split(",", 1)[1] for s in self.headers.get("webhook-signature", "").split(" ") if "," in s]
+                with receiver.lock:
+                    if not any(hmac.compare_digest(expected, s) for s in signatures):
+                        receiver.forged += 1
+                    else:
+                        receiver.deliveries[msg_id] += 1
+                        receiver.query_ids.add(json.loads(body)["data"].get("query_id"))
+                self.send_response(204)
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def wait_for(self, ids, seconds=90):
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            with self.lock:
+                if set(ids) <= self.query_ids:
+                    return True
+            time.sleep(0.2)
+        return False
+
+
 def main():
     binary = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".build/debug/cascade")
     cluster = Cluster(binary, nodes=3)
     try:
         admin, query = cluster.create_tenant("acme")
+        receiver = Receiver()
+        endpoint = json.loads(cluster.cli(
+            "webhooks", "add", "--tenant", "acme", "--database", cluster.url, "--url", receiver.url,
+            "--events", "resolution.created,escalation.created", "--allow-network", "127.0.0.1/32", "--json",
+            data=os.path.join(cluster.workdir, "admin")))
+        receiver.secret = base64.b64decode(endpoint["secret"][len("whsec_"):])
         pages = support_documents(limit=12)
         started = time.time()
         for name, text in pages:
@@ -166,6 +231,14 @@ def main():
         check(len(counts) == len(questions) and set(counts.values()) == {1},
               f"{len(questions)} keys × 4 requests on 3 nodes: each key recorded once ({len(counts)} query rows)")
         check(verify(cluster), "the ledger's chains verify")
+        evented = evented_queries(cluster)
+        check(receiver.wait_for(evented),
+              f"every one of the {len(evented)} recorded questions' webhook events reached the receiver, signed")
+        with receiver.lock:
+            repeated = [m for m, n in receiver.deliveries.items() if n > 1]
+            check(not repeated and receiver.forged == 0,
+                  f"three nodes sending: each of {len(receiver.deliveries)} events delivered by exactly one node "
+                  f"({len(repeated)} repeated, {receiver.forged} unsigned)")
         key, checkpoint = os.path.join(cluster.workdir, "signing.key"), os.path.join(cluster.workdir, "cp.json")
         cluster.cli("ledger", "keygen", "--out", key)
         cluster.cli("ledger", "checkpoint", "--database", cluster.url, "--signing-key", key, "--out", checkpoint)
@@ -185,6 +258,13 @@ def main():
         check(verify(cluster), "the ledger's chains verify after the kill and the restart")
         check(verify(cluster, "--checkpoint", checkpoint, "--public-key", key + ".pub"),
               "every row the signed checkpoint vouched for before the kill and the restart is still there, unchanged")
+        recorded = evented_queries(cluster)
+        check(receiver.wait_for(recorded, seconds=120),
+              f"after the kill -9 and the PostgreSQL restart, every one of the {len(recorded)} recorded questions' "
+              "events was delivered (none lost)")
+        with receiver.lock:
+            log(f"webhook events delivered more than once (at-least-once, after the kill): "
+                f"{sum(1 for n in receiver.deliveries.values() if n > 1)} of {len(receiver.deliveries)}")
     finally:
         cluster.close()
     if failures:

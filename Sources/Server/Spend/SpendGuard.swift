@@ -21,6 +21,8 @@ public final class SpendGuard: TierBudget, Sendable {
     let refreshInterval: Duration
     let logger: Logger
     private let tenants = Mutex<[String: TenantSpend]>([:])
+    /// Caps read for tenants whose spending was not read (no hard cap, nothing else needed).
+    private let caps = Mutex<[String: (cap: SpendCap?, readAt: ContinuousClock.Instant)]>([:])
     /// Tenants with an alert evaluation running (and whether another is wanted after it).
     private let evaluations = Mutex<[String: Bool]>([:])
 
@@ -63,6 +65,11 @@ public final class SpendGuard: TierBudget, Sendable {
     {
         let snapshot: Snapshot
         do {
+            // Only a hard cap that stops this tier needs the month's spending (read from the
+            // ledger at most every `refreshInterval`); a tenant without one pays one small read.
+            guard let cap = try await cap(tenant), cap.stops(tier: tier) else {
+                return .proceed(TierReservation { _ in })
+            }
             snapshot = try await current(tenant)
         } catch {
             // Never silently uncapped: without a reading of the month's spending a hard cap
@@ -93,6 +100,22 @@ public final class SpendGuard: TierBudget, Sendable {
             TierReservation { [self] actual in
                 self.tenants.withLock { all in all[tenant]?.inFlight[queryID, default: 0] += actual - held }
             })
+    }
+
+    /// The tenant's cap, from the cached reading when it is fresh, else from the store (cached
+    /// for `refreshInterval` too).
+    func cap(_ tenant: String) async throws -> SpendCap? {
+        if let snapshot = tenants.withLock({ $0[tenant]?.snapshot }),
+            ContinuousClock.now - snapshot.readStarted < refreshInterval
+        {
+            return snapshot.cap
+        }
+        if let cached = caps.withLock({ $0[tenant] }), ContinuousClock.now - cached.readAt < refreshInterval {
+            return cached.cap
+        }
+        let cap = try await store.spendCap(tenant: tenant)
+        caps.withLock { $0[tenant] = (cap, ContinuousClock.now) }
+        return cap
     }
 
     /// A question's ledger rows are recorded (or it failed): what it holds becomes spent.
@@ -147,6 +170,7 @@ public final class SpendGuard: TierBudget, Sendable {
     /// Forgets the cached reading of `tenant` (its cap or alerts changed).
     public func invalidate(_ tenant: String) {
         tenants.withLock { $0[tenant]?.snapshot = nil }
+        caps.withLock { $0[tenant] = nil }
     }
 
     // MARK: - Alerts

@@ -50,7 +50,7 @@ async def exercise(session, label, admin, query_id):
     check(info.server_info.name == "cascade", f"{label}: initialize names the server cascade")
     tools = {t.name: t for t in (await session.list_tools()).tools}
     expected = {"search_knowledge_base", "ask", "record_feedback", "record_workflow_run"} | (
-        {"list_escalations"} if admin else set())
+        {"list_escalations", "get_usage"} if admin else set())
     check(set(tools) == expected, f"{label}: tools are {sorted(expected)} (got {sorted(tools)})")
     check(tools["ask"].input_schema.get("required") == ["question"], f"{label}: ask requires a question")
 
@@ -135,9 +135,16 @@ async def exercise(session, label, admin, query_id):
         check(not listed.is_error, f"{label}: list_escalations succeeds")
         ids = [e["query_id"] for e in (listed.structured_content or {}).get("escalations", [])]
         check(query_id + "-esc" in ids, f"{label}: the escalated question is listed")
+        usage = await session.call_tool("get_usage", {})
+        runs = {w["workflow"]: w for w in (usage.structured_content or {}).get("workflows", [])}
+        check(not usage.is_error and runs.get("refund-approval", {}).get("succeeded", 0) >= 1
+              and "Workflow refund-approval" in text_of(usage),
+              f"{label}: get_usage shows runs by workflow beside the questions ({text_of(usage)[:160]!r})")
     else:
         denied = await session.call_tool("list_escalations", {})
         check(denied.is_error, f"{label}: list_escalations is refused for a query key")
+        denied = await session.call_tool("get_usage", {})
+        check(denied.is_error, f"{label}: get_usage is refused for a query key")
 
 
 async def main():

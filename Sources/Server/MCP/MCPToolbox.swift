@@ -7,8 +7,8 @@ import Metering
 import Retrieval
 
 /// The Model Context Protocol face of one tenant: the tools `search_knowledge_base`, `ask`,
-/// `record_feedback`, `record_workflow_run` and (admin keys only) `list_escalations`, and the
-/// tenant's documents as resources.
+/// `record_feedback`, `record_workflow_run` and (admin keys only) `list_escalations` and
+/// `get_usage`, and the tenant's documents as resources.
 ///
 /// Both transports use it: `cascade mcp` (stdio, one tenant) and `/mcp` on the service (the
 /// tenant and scope of the request's key). Every tool calls the same code as the HTTP API, so an
@@ -164,6 +164,17 @@ struct MCPToolbox: Sendable {
                         + "with why each tier passed.",
                     inputSchema: ["type": "object", "properties": [:], "additionalProperties": false],
                     annotations: .init(readOnlyHint: true)))
+            tools.append(
+                Tool(
+                    name: "get_usage", title: "The month's usage",
+                    description: "Questions, resolutions by tier, workflow runs by workflow, model cost, the spend "
+                        + "cap and the invoice so far, for a month (default: the current one).",
+                    inputSchema: [
+                        "type": "object",
+                        "properties": ["month": ["type": "string", "description": "YYYY-MM"]],
+                        "additionalProperties": false,
+                    ],
+                    annotations: .init(readOnlyHint: true)))
         }
         return tools
     }
@@ -178,8 +189,9 @@ struct MCPToolbox: Sendable {
             case "record_feedback": return try await recordFeedback(arguments)
             case "record_workflow_run": return try await recordWorkflowRun(arguments)
             case "list_escalations" where scope.allows(.admin): return try await listEscalations(arguments)
-            case "list_escalations":
-                return Self.failure("list_escalations needs an admin key; this key's scope is \(scope.rawValue)")
+            case "get_usage" where scope.allows(.admin): return try await usage(arguments)
+            case "list_escalations", "get_usage":
+                return Self.failure("\(name) needs an admin key; this key's scope is \(scope.rawValue)")
             default:
                 return Self.failure(
                     "no tool named \(name.prefix(80)); the tools are \(tools.map(\.name).joined(separator: ", "))")
@@ -317,6 +329,50 @@ struct MCPToolbox: Sendable {
             "Run \(runID) of \(workflow): \(json["status"].flatMap { if case .string(let s) = $0 { s } else { nil } } ?? "?")"
             + (json["billable"] == .bool(true) ? " (billable)" : "")
             + (json["check"].flatMap { if case .string(let s) = $0 { " — \(s)" } else { nil } } ?? "")
+        return try CallTool.Result(content: [Self.text(text)], structuredContent: json.mcpValue)
+    }
+
+    private func usage(_ arguments: [String: Value]) async throws -> CallTool.Result {
+        let arguments = try ToolArguments(arguments, allowed: ["month"])
+        let zone =
+            try await service.ledger.billingHistory(tenant: tenant).last?.zone ?? TimeZone(identifier: "UTC") ?? .gmt
+        let current = BillingMonth.containing(service.configuration.clock.now(), in: zone)
+        var month = current
+        if let text = try arguments.string("month") {
+            guard let chosen = try? BillingMonth(text) else { throw ToolArgumentError("\"month\" looks like 2026-11") }
+            month = chosen
+        }
+        let statement: BillingStatement
+        do {
+            statement = try await BillingStatement.compute(
+                ledger: service.ledger, catalog: try service.planCatalog(), tenant: tenant, month: month)
+        } catch let error as BillingError {
+            throw ToolArgumentError(error.description)
+        }
+        let report = UsageReport(usage: statement.usage, invoice: statement.invoice)
+        var json = Presenter.report(report, currency: statement.invoice.currency)
+        let status = try await service.spend.status(
+            tenant: tenant,
+            usage: SpendUsage(
+                month: month.description, modelCostMicros: report.totalCostMicros, billedAmount: nil,
+                billableResolutions: report.billableResolutions), current: month == current, zone: zone)
+        if case .object(var members) = json {
+            members["spend_cap"] = try status.map { try JSONValue.fromJSONObject($0.json) } ?? .null
+            json = .object(members)
+        }
+        var text =
+            "\(month): \(report.queries) question(s), \(report.billableResolutions) billable resolution(s), model cost "
+            + "\(Money.format(Money.dollars(micros: report.totalCostMicros))), invoice so far \(Money.format(report.invoiceTotal))."
+        for w in report.workflows {
+            text +=
+                "\nWorkflow \(w.workflow): \(w.runs) run(s) ended, \(w.succeeded) succeeded (billable), "
+                + "\(w.failedCheck) failed the check, \(w.failed) failed, \(w.handedOff) handed off."
+        }
+        if let status {
+            text +=
+                "\nSpend cap \(Money.format(status.cap.amount)) (\(status.cap.mode.rawValue)): "
+                + "\(Money.format(Money.dollars(micros: status.remainingMicros))) left."
+        }
         return try CallTool.Result(content: [Self.text(text)], structuredContent: json.mcpValue)
     }
 

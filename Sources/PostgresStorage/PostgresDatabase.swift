@@ -198,6 +198,10 @@ public final class PostgresDatabase: Sendable {
         return try await transaction { connection in
             try await connection.run(
                 "SELECT set_config('lock_timeout', \("\(waitMilliseconds)ms"), true)", logger: self.logger)
+            // The wait for the lock is one statement: the connection's 30 s statement timeout would
+            // cancel it while another node's migration runs long on a busy server.
+            try await connection.run(
+                "SELECT set_config('statement_timeout', \("\(waitMilliseconds)ms"), true)", logger: self.logger)
             // One lock per schema: nodes migrating the same schema wait for each other, and
             // databases holding several schemas (tests) migrate them side by side.
             try await connection.run(

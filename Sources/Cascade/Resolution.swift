@@ -44,7 +44,7 @@ public struct Attempt: Hashable, Sendable, Codable {
     public var tokensIn: Int
     public var tokensOut: Int
     public var latencyMs: Int
-    /// `resolved`, `no_match`, `below_threshold`, `not_quotable`, `contradicts_question`, `unknown_term`, `skipped`,
+    /// `resolved`, `no_match`, `below_threshold`, `not_quotable`, `contradicts_question`, `unknown_term`, `weak_quote`, `skipped`,
     /// `failed` or `escalate` (the LLM tier adds its own: `cannot_answer`, `unsupported`…).
     public var outcome: String
     /// Why the tier was not enough (or what it did), in words.

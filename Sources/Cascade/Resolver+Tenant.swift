@@ -39,6 +39,7 @@ extension Resolver {
             rules: rules, retriever: retriever, ledger: ledger,
             threshold: threshold ?? settings.threshold ?? labelFree?.threshold ?? 0.6)
         resolver.llm = settings.llmClient()
+        if let quoteThreshold = settings.quoteThreshold { resolver.quoteThreshold = quoteThreshold }
         if let llm = settings.llm {
             if let price = llm.price { resolver.pricing.prices[llm.model] = price }
             if let threshold = llm.threshold { resolver.llmAcceptance.threshold = threshold }

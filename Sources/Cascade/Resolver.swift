@@ -20,6 +20,16 @@ public struct Resolver: Sendable {
     /// or a set threshold), `knowledge_base` (label-free calibration) or `defaults`. Recorded in
     /// each RAG decision's evidence.
     public var calibrationSource = "defaults"
+    /// Least score of the RAG answer's best quoted fragment: an answer above the confidence
+    /// threshold whose cited pages hold no sentence this close to the question goes on to the LLM
+    /// tier or a person (`weak_quote`). Nil: the embedding model's default
+    /// (``AnswerQuote/defaultQuoteThreshold(modelID:)``); 0 turns the check off.
+    public var quoteThreshold: Double?
+
+    /// The quote check's threshold in force, if any.
+    var effectiveQuoteThreshold: Double? {
+        quoteThreshold ?? retriever.flatMap { AnswerQuote.defaultQuoteThreshold(modelID: $0.embedder.modelID) }
+    }
     public var pricing = Pricing.standard
     /// The LLM tier; nil when no endpoint is configured (the tier is then recorded as skipped).
     public var llm: LLMClient?
@@ -105,6 +115,7 @@ public struct Resolver: Sendable {
         let forcedEscalation = attempts.last?.outcome == "escalate"
         var retrieved: [SearchResult] = []
         var retrievedTerms: KnownTerms.Statistics?
+        var retrievedQuoteScore: Double?
         var evidence = Evidence()
         var capped = false
         if outcome == nil && !forcedEscalation {
@@ -116,7 +127,7 @@ public struct Resolver: Sendable {
                 let ran:
                     (
                         Attempt, (text: String, citations: [Citation])?, [SearchResult], QueryVector?,
-                        KnownTerms.Statistics?
+                        KnownTerms.Statistics?, Double?
                     )
                 do {
                     ran = try await ragAttempt(question)
@@ -124,7 +135,8 @@ public struct Resolver: Sendable {
                     await reservation.settle(costMicros: 0)
                     throw error
                 }
-                let (attempt, answer, results, vector, terms) = ran
+                let (attempt, answer, results, vector, terms, quoteScore) = ran
+                retrievedQuoteScore = quoteScore
                 await reservation.settle(costMicros: attempt.costMicros)
                 attempts.append(attempt)
                 retrieved = results
@@ -168,7 +180,7 @@ public struct Resolver: Sendable {
         var row = Self.entry(resolution, question: question)
         Self.describeDecision(
             into: &evidence, tier: final.tier, attempts: attempts, question: question.text, retrieved: retrieved,
-            terms: retrievedTerms,
+            terms: retrievedTerms, quote: retrievedQuoteScore.map { ($0, effectiveQuoteThreshold) },
             threshold: threshold, calibration: calibrationSource)
         if evidence != Evidence() { row.evidence = evidence.json }
         switch try await ledger.record(
@@ -185,7 +197,7 @@ public struct Resolver: Sendable {
     /// so a disputed invoice line can be explained from the row alone.
     static func describeDecision(
         into evidence: inout Evidence, tier: String, attempts: [Attempt], question: String, retrieved: [SearchResult],
-        terms: KnownTerms.Statistics? = nil,
+        terms: KnownTerms.Statistics? = nil, quote: (score: Double, threshold: Double?)? = nil,
         threshold: Double, calibration: String = "defaults"
     ) {
         evidence.verifierVersion = Evidence.currentVerifierVersion
@@ -224,6 +236,18 @@ public struct Resolver: Sendable {
                     Evidence.Check(
                         name: "rag_confidence", passed: confidence >= threshold,
                         detail: String(format: "%.3f against the threshold %.3f", confidence, threshold)))
+            }
+            if let quote, quote.score.isFinite {
+                let detail =
+                    quote.threshold.map {
+                        String(format: "best quoted fragment scores %.3f against %.3f", quote.score, $0)
+                    }
+                    ?? String(
+                        format: "best quoted fragment scores %.3f (no threshold for this embedding model)",
+                        quote.score)
+                evidence.checks.append(
+                    Evidence.Check(
+                        name: "quote_match", passed: quote.score >= (quote.threshold ?? -.infinity), detail: detail))
             }
             let shown =
                 (selection.quoted.map { [$0] } ?? [])
@@ -280,14 +304,16 @@ public struct Resolver: Sendable {
     }
 
     /// Also returns the question's vector when the tier embedded it (for the resolution's evidence).
+    /// And the best quoted fragment's score when an answer was composed.
     func ragAttempt(_ question: Question) async throws -> (
-        Attempt, (text: String, citations: [Citation])?, [SearchResult], QueryVector?, KnownTerms.Statistics?
+        Attempt, (text: String, citations: [Citation])?, [SearchResult], QueryVector?, KnownTerms.Statistics?,
+        Double?
     ) {
         guard let retriever else {
             return (
                 Attempt(
                     tier: "rag", costMicros: 0, tokensIn: 0, tokensOut: 0, latencyMs: 0, outcome: "skipped",
-                    note: "no knowledge base"), nil, [], nil, nil
+                    note: "no knowledge base"), nil, [], nil, nil, nil
             )
         }
         let started = ContinuousClock.now
@@ -306,7 +332,7 @@ public struct Resolver: Sendable {
             return (
                 Attempt(
                     tier: "rag", confidence: 0, costMicros: cost, tokensIn: tokens, tokensOut: 0, latencyMs: ms,
-                    outcome: "below_threshold", note: "nothing relevant found"), nil, results, queryVector, terms
+                    outcome: "below_threshold", note: "nothing relevant found"), nil, results, queryVector, terms, nil
             )
         }
         let value = (confidence.confidence(signals) * 1_000_000).rounded() / 1_000_000
@@ -314,7 +340,7 @@ public struct Resolver: Sendable {
             return (
                 Attempt(
                     tier: "rag", confidence: value, costMicros: cost, tokensIn: tokens, tokensOut: 0, latencyMs: ms,
-                    outcome: refusal.outcome, note: refusal.note), nil, results, queryVector, terms
+                    outcome: refusal.outcome, note: refusal.note), nil, results, queryVector, terms, nil
             )
         }
         guard value >= threshold else {
@@ -322,17 +348,29 @@ public struct Resolver: Sendable {
             return (
                 Attempt(
                     tier: "rag", confidence: value, costMicros: cost, tokensIn: tokens, tokensOut: 0, latencyMs: ms,
-                    outcome: "below_threshold", note: note), nil, results, queryVector, terms
+                    outcome: "below_threshold", note: note), nil, results, queryVector, terms, nil
             )
         }
         let openings = try retriever.openingChunks(
             of: RAGAnswer.openingsWanted(selection: selection, results: results),
             count: RAGAnswer.openingChunksPerDocument)
-        let (answer, cited, quoteTokens) = try await RAGAnswer.answer(
+        let (answer, cited, quoteTokens, quoteScore) = try await RAGAnswer.answer(
             question: question.text, selection: selection, results: results, embedder: retriever.embedder,
             questionVector: queryVector, openings: openings)
         let tokensIn = tokens + quoteTokens
         let costIn = pricing.costMicros(model: retriever.embedder.modelID, tokensIn: tokensIn)
+        if let quoteScore, let minimum = effectiveQuoteThreshold, quoteScore < minimum {
+            let note = String(
+                format:
+                    "no sentence of the cited pages is close enough to the question (best fragment %.2f, needs %.2f)",
+                quoteScore, minimum)
+            return (
+                Attempt(
+                    tier: "rag", confidence: value, costMicros: costIn, tokensIn: tokensIn, tokensOut: 0,
+                    latencyMs: Self.milliseconds(since: started), outcome: "weak_quote", note: note), nil,
+                results, queryVector, terms, quoteScore
+            )
+        }
         let citations = cited.map {
             Citation(
                 docID: $0.chunk.docID, source: $0.chunk.citation, heading: $0.chunk.heading, chunkID: $0.chunk.chunkID)
@@ -341,7 +379,7 @@ public struct Resolver: Sendable {
             Attempt(
                 tier: "rag", confidence: value, costMicros: costIn, tokensIn: tokensIn, tokensOut: 0,
                 latencyMs: Self.milliseconds(since: started), outcome: "resolved", note: nil), (answer, citations),
-            results, queryVector, terms
+            results, queryVector, terms, quoteScore
         )
     }
 

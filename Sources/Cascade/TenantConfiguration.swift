@@ -6,6 +6,7 @@ import Yams
 /// ```yaml
 /// rules: acme.rules.yaml                  # a relative path is relative to this file's folder
 /// threshold: 0.62                         # minimum confidence to resolve without a human
+/// quote_threshold: 0.65                   # minimum score of a RAG answer's best quoted sentence
 /// confidence:                             # RAG confidence weights, written by `cascade calibrate`
 ///   bias: -6.1
 ///   similarity: 10.2
@@ -101,6 +102,14 @@ public struct TenantConfiguration: Hashable, Sendable, Codable {
     public var llm: LLM?
     /// Settings of the tenant's workflows, by name (their output checks).
     public var workflows: [String: WorkflowSettings]?
+    /// Least score of a RAG answer's best quoted fragment (default
+    /// ``AnswerQuote/quoteThreshold``; 0 turns the check off).
+    public var quoteThreshold: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case rules, threshold, confidence, llm, workflows
+        case quoteThreshold = "quote_threshold"
+    }
 
     public init(rules: String? = nil, threshold: Double? = nil, confidence: Confidence? = nil, llm: LLM? = nil) {
         self.rules = rules
@@ -126,6 +135,7 @@ public struct TenantConfiguration: Hashable, Sendable, Codable {
         var lines: [String] = []
         if let rules { lines.append("rules: \(quoted(rules))") }
         if let threshold { lines.append("threshold: \(number(threshold))") }
+        if let quoteThreshold { lines.append("quote_threshold: \(number(quoteThreshold))") }
         if let confidence {
             lines.append("confidence:")
             lines.append("  bias: \(number(confidence.bias))")
@@ -207,6 +217,9 @@ public struct TenantConfiguration: Hashable, Sendable, Codable {
         if let threshold = configuration.threshold, !(0...1).contains(threshold) {
             throw RuleError(line: nil, message: "\(path): threshold must be between 0 and 1")
         }
+        if let quoteThreshold = configuration.quoteThreshold, !(0...2).contains(quoteThreshold) {
+            throw RuleError(line: nil, message: "\(path): quote_threshold must be between 0 and 2")
+        }
         if let llm = configuration.llm {
             if let v = llm.threshold, !(0...1).contains(v) {
                 throw RuleError(line: nil, message: "\(path): llm.threshold must be between 0 and 1")
@@ -249,10 +262,12 @@ public struct TenantConfiguration: Hashable, Sendable, Codable {
         ]
         for (key, value) in mapping {
             let name = key.string ?? ""
-            guard ["rules", "threshold", "confidence", "llm", "workflows"].contains(name) else {
+            guard ["rules", "threshold", "quote_threshold", "confidence", "llm", "workflows"].contains(name) else {
                 throw RuleError(
                     line: key.mark?.line,
-                    message: "\(path): unknown setting `\(name)` (known: rules, threshold, confidence, llm, workflows)")
+                    message:
+                        "\(path): unknown setting `\(name)` (known: rules, threshold, quote_threshold, confidence, llm, workflows)"
+                )
             }
             if name == "workflows", let workflows = value.mapping {
                 for (workflowName, settings) in workflows {

@@ -24,7 +24,7 @@ public struct LedgerEntry: Hashable, Sendable, Codable {
     /// For queries: `rule`, `rag`, `llm`, `escalated` or `rejected`; for attempts: the tier tried.
     public var tier: String
     /// For attempts: `resolved`, `below_threshold`, `skipped`, `failed`, `escalate`, and the tiers'
-    /// own refusals (`not_quotable`, `contradicts_question`, `cannot_answer`, `unsupported`); for
+    /// own refusals (`not_quotable`, `contradicts_question`, `weak_quote`, `cannot_answer`, `unsupported`); for
     /// queries: `resolved`, `escalated`, `rejected`; for corrections: `reopened`, `voided`,
     /// `agent_answer`.
     public var outcome: String

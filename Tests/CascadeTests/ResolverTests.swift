@@ -157,6 +157,42 @@ struct ResolverTests {
         #expect(answeredEvidence.calibration == "defaults")
     }
 
+    @Test(
+        "an answer whose best quoted sentence is not close enough to the question escalates (weak_quote), metered, and the row says why"
+    )
+    func weakQuoteEscalates() async throws {
+        let f = try await fixture()
+        let question = "how do I copy a live database with the backup command"
+        // The hashing test model has no default quote threshold (0.65 is on MiniLM's scale)…
+        #expect(AnswerQuote.defaultQuoteThreshold(modelID: HashingEmbedder().modelID) == nil)
+        #expect(AnswerQuote.defaultQuoteThreshold(modelID: MiniLMEmbedder.defaultModelID) == 0.65)
+        #expect(AnswerQuote.defaultQuoteThreshold(modelID: MiniLMEmbedder.int8ModelID) == 0.65)
+        let answered = try await f.resolver.resolve(Question(queryID: "w1", tenant: "acme", text: question))
+        #expect(answered.tier == "rag")
+        let answeredRow = try #require(try f.ledger.entries(tenant: "acme", queryID: "w1").first { $0.kind == .query })
+        let answeredJSON = try #require(answeredRow.evidence)
+        let answeredEvidence = try #require(Evidence(json: answeredJSON))
+        let check = try #require(answeredEvidence.checks.first { $0.name == "quote_match" })
+        #expect(check.passed && (check.detail ?? "").contains("no threshold"), "\(check)")
+        // …and a tenant's threshold above the best fragment's score sends the same question on.
+        var strict = f.resolver
+        strict.quoteThreshold = 1.3
+        let escalated = try await strict.resolve(Question(queryID: "w2", tenant: "acme", text: question))
+        #expect(escalated.tier == "escalated")
+        let rag = try #require(escalated.attempts.first { $0.tier == "rag" })
+        #expect(rag.outcome == "weak_quote" && (rag.note ?? "").contains("needs 1.30"), "\(rag)")
+        #expect(rag.tokensIn > 0 && escalated.costMicros == rag.costMicros, "the embedding spent is metered")
+        let row = try #require(try f.ledger.entries(tenant: "acme", queryID: "w2").first { $0.kind == .query })
+        let json = try #require(row.evidence)
+        let evidence = try #require(Evidence(json: json))
+        let failed = try #require(evidence.checks.first { $0.name == "quote_match" })
+        #expect(!failed.passed && (failed.detail ?? "").contains("against 1.300"), "\(failed)")
+        // 0 turns the check off.
+        var off = f.resolver
+        off.quoteThreshold = 0
+        #expect(try await off.resolve(Question(queryID: "w3", tenant: "acme", text: question)).tier == "rag")
+    }
+
     @Test("a retried query id returns the recorded outcome and writes nothing")
     func idempotentReplay() async throws {
         let f = try await fixture()

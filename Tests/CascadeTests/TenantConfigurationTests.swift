@@ -28,6 +28,27 @@ struct TenantConfigurationTests {
         #expect(client.configuration.apiKey == "sk-acme")
     }
 
+    @Test("quote_threshold sets the quote check, survives a save, and a value out of range is refused")
+    func quoteThreshold() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("tenants/acme.yaml", "threshold: 0.5\nquote_threshold: 0.72\n")
+        let configuration = try TenantConfiguration.load(tenant: "acme", directory: dir.path("tenants"))
+        #expect(configuration.quoteThreshold == 0.72)
+        try configuration.save(tenant: "copy", directory: dir.path("tenants"))
+        #expect(try TenantConfiguration.load(tenant: "copy", directory: dir.path("tenants")) == configuration)
+        let ledger = try Ledger(path: dir.path("ledger.sqlite"))
+        let resolver = try Resolver.forTenant(
+            "acme", settingsDirectory: dir.path("tenants"), retriever: nil, ledger: ledger)
+        #expect(resolver.quoteThreshold == 0.72)
+        let plain = try Resolver.forTenant(
+            "plain", settingsDirectory: dir.path("tenants"), retriever: nil, ledger: ledger)
+        #expect(plain.quoteThreshold == nil, "no setting: the embedding model's default applies")
+        try dir.write("tenants/bad.yaml", "quote_threshold: 3\n")
+        #expect(throws: RuleError.self) { try TenantConfiguration.load(tenant: "bad", directory: dir.path("tenants")) }
+        try dir.write("tenants/typo.yaml", "quote_treshold: 0.7\n")
+        #expect(throws: RuleError.self) { try TenantConfiguration.load(tenant: "typo", directory: dir.path("tenants")) }
+    }
+
     @Test("no file means defaults; a bad file or tenant name is a clear error")
     func defaultsAndErrors() throws {
         let dir = try TemporaryDirectory()

@@ -98,13 +98,15 @@ public enum RAGAnswer {
 
     /// The answer of a selection that resolves: the fragments ``AnswerQuote`` picks from the
     /// quotable passages of the cited documents, then the other cited pages; the citations,
-    /// the quoted documents first; and the tokens embedded to choose the fragments.
+    /// the quoted documents first; the tokens embedded to choose the fragments; and the best
+    /// fragment's score (``AnswerQuote/Quote/score``, nil when no fragment could be chosen and the
+    /// answer is the trimmed passage).
     /// - Parameter openings: opening chunks of the documents ``openingsWanted(selection:results:)``
     ///   names, candidates after the retrieved ones (others are ignored).
     public static func answer(
         question: String, selection: Selection, results: [SearchResult], embedder: any Embedder,
         questionVector: QueryVector? = nil, openings: [StoredChunk] = []
-    ) async throws -> (text: String, cited: [SearchResult], tokensEmbedded: Int) {
+    ) async throws -> (text: String, cited: [SearchResult], tokensEmbedded: Int, quoteScore: Double?) {
         let citedDocuments = Set(selection.cited.map(\.chunk.docID))
         let retrieved = Set(results.map(\.chunk.chunkID))
         let wanted = Set(openingsWanted(selection: selection, results: results).map(\.docID))
@@ -117,14 +119,14 @@ public enum RAGAnswer {
             let quote = try await AnswerQuote.choose(
                 question: question, results: pool, embedder: embedder, questionVector: questionVector)
         else {
-            return (text(question: question, cited: selection.cited), selection.cited, 0)
+            return (text(question: question, cited: selection.cited), selection.cited, 0, nil)
         }
         let quotedDocuments = quote.sources.map(\.chunk.docID)
         let cited = citedResults(quote.sources + selection.cited.filter { !quotedDocuments.contains($0.chunk.docID) })
         let others = cited.filter { !quotedDocuments.contains($0.chunk.docID) }
             .map { "\($0.chunk.title) (\($0.chunk.citation))" }
         let text = quote.text + (others.isEmpty ? "" : "\n\nSee also: " + others.joined(separator: "; "))
-        return (text, cited, quote.tokensEmbedded)
+        return (text, cited, quote.tokensEmbedded, quote.score)
     }
 
     /// The answer text: the trimmed best passage, then the other cited pages.

@@ -33,8 +33,9 @@ public struct Evidence: Codable, Hashable, Sendable {
     /// rules of its day.
     public var verifierVersion: String?
 
-    /// The decision rules' version written into new rows.
-    public static let currentVerifierVersion = "cascade-verifier/1"
+    /// The decision rules' version written into new rows. 2: a RAG answer must also pass the quote
+    /// check (`quote_match`, `weak_quote` outcome).
+    public static let currentVerifierVersion = "cascade-verifier/2"
 
     public struct RetrievalSignals: Codable, Hashable, Sendable {
         public var topSimilarity: Double

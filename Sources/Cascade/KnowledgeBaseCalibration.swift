@@ -8,8 +8,9 @@ import Foundation
 /// --write-config` (real labels) override it, and `--threshold` overrides its threshold.
 public struct KnowledgeBaseCalibration: Codable, Hashable, Sendable {
     /// Version of the question generator and fit: a stored calibration of another version is
-    /// recomputed, like one of other content.
-    public static let currentVersion = 1
+    /// recomputed, like one of other content. 2: questions the quote check refuses
+    /// (``AnswerQuote/quoteThreshold``) count as refused, as the RAG tier now treats them.
+    public static let currentVersion = 2
 
     public var version: Int
     /// ``KnowledgeBaseStore/contentVersion()`` of the content it was fitted on.

@@ -1,4 +1,5 @@
 import Cascade
+import Embeddings
 import Foundation
 import KnowledgeBase
 import Retrieval
@@ -80,8 +81,27 @@ public enum SelfCalibration {
         }
     }
 
+    /// Whether the resolver's quote check (``AnswerQuote/defaultQuoteThreshold(modelID:)``, the
+    /// embedding model's default) would refuse the answer: the threshold is fitted on the
+    /// questions that could resolve, as the tier decides them, so a question the quote check
+    /// escalates is no false resolution whatever its confidence.
+    static func quoteIsWeak(
+        question: String, selection: RAGAnswer.Selection, results: [SearchResult], retriever: Retriever,
+        questionVector: QueryVector?
+    ) async throws -> Bool {
+        guard !results.isEmpty, let minimum = AnswerQuote.defaultQuoteThreshold(modelID: retriever.embedder.modelID)
+        else { return false }
+        let openings = try retriever.openingChunks(
+            of: RAGAnswer.openingsWanted(selection: selection, results: results),
+            count: RAGAnswer.openingChunksPerDocument)
+        let answer = try await RAGAnswer.answer(
+            question: question, selection: selection, results: results, embedder: retriever.embedder,
+            questionVector: questionVector, openings: openings)
+        return answer.quoteScore.map { $0 < minimum } ?? false
+    }
+
     /// Generates the pseudo-questions, runs each through retrieval and the RAG tier's answer
-    /// selection, fits the weights and picks the threshold. Nil when the knowledge base gives
+    /// selection and quote check, fits the weights and picks the threshold. Nil when the knowledge base gives
     /// fewer than ``minimumQuestions`` answerable questions.
     public static func compute(
         retriever: Retriever, target: Double = defaultTarget
@@ -95,7 +115,8 @@ public enum SelfCalibration {
             let id = "\(i)"
             meta[id] = question
             if question.answerable { answerableIDs.insert(id) }
-            let results = try await retriever.search(question.text, k: 5, mode: .hybrid)
+            let (results, queryVector) = try await retriever.searchKeepingQueryVector(
+                question.text, k: 5, mode: .hybrid, filter: nil)
             let selection = RAGAnswer.select(
                 question: question.text, results: results,
                 terms: results.isEmpty
@@ -105,8 +126,15 @@ public enum SelfCalibration {
             let signals = selection.signals ?? .init(topSimilarity: 0, margin: 0, agreement: false)
             let cited = Set(selection.cited.map { "\($0.chunk.collection)\t\($0.chunk.docID)" })
             let correct = question.answeredBy.map { cited.contains($0) } ?? false
+            let weakQuote =
+                selection.refusal == nil
+                ? try await quoteIsWeak(
+                    question: question.text, selection: selection, results: results,
+                    retriever: retriever, questionVector: queryVector)
+                : false
             samples.append(
-                Calibration.Sample(queryID: id, signals: signals, correct: correct, refused: selection.refusal != nil))
+                Calibration.Sample(
+                    queryID: id, signals: signals, correct: correct, refused: selection.refusal != nil || weakQuote))
         }
         // Refused questions are never resolved whatever their confidence: they say nothing
         // about the weights.

@@ -40,10 +40,13 @@ enum LiveServer {
             guard let port else { throw FixtureError("the server stopped before it listened") }
             // As many connections as a test's concurrent requests (the default 8 made 200 concurrent
             // uploads wait in the pool past its timeout on a loaded machine), and a connect timeout
-            // that only ends a hung test.
+            // that only ends a hung test. Idle connections are dropped after 30 s, before the
+            // server's 60 s idle timeout closes them: with both at 60 s, a connection idle while
+            // 200 uploads were ingested on a loaded machine was reused for a POST just as the server
+            // closed it (`remoteConnectionClosed`, and a POST is not retried).
             var settings = HTTPClient.Configuration(
                 timeout: .init(connect: .seconds(120)),
-                connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256))
+                connectionPool: .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 256))
             settings.httpVersion = .http1Only
             let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: settings)
             let client = LiveClient(http: http, base: "http://127.0.0.1:\(port)")

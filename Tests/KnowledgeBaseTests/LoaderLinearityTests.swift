@@ -45,3 +45,30 @@ struct LoaderLinearityTests {
             t2 / max(t1, 1e-4) < 64.0, "\(name): \(t1) s for \(small.count) bytes, \(t2) s for \(large.count) bytes")
     }
 }
+
+extension LoaderLinearityTests {
+    /// AsciiDoc constructs that look ahead: fences searched for their close, cross references for
+    /// their `>>`, macros for their `[…]`, titles for their underline.
+    static let asciiDocPatterns: [(String, String)] = [
+        ("unclosed cross references", "<<x "),
+        ("listing fences", "----\nx\n"),
+        ("an unclosed fence per line", "....\n"),
+        ("macros without brackets", "linkgit:x link:y "),
+        ("underlined titles", "Title\n-----\n"),
+        ("labelled lists and call-outs", "term::\n<1> x\n"),
+    ]
+
+    @Test("AsciiDoc: sixteen times the page takes about sixteen times the time", arguments: asciiDocPatterns)
+    func asciiDoc(_ pattern: (String, String)) throws {
+        let (name, unit) = pattern
+        let repeats = max(1, 40_000 / unit.utf8.count)
+        let small = Data(("= Page\n\n" + String(repeating: unit, count: repeats)).utf8)
+        let large = Data(("= Page\n\n" + String(repeating: unit, count: repeats * 16)).utf8)
+        let loader = AsciiDocLoader()
+        let context = LoadContext(fileURL: URL(fileURLWithPath: "/dev/null"), relativePath: "page.adoc")
+        let t1 = try Self.seconds { _ = try? loader.load(small, context: context) }
+        let t2 = try Self.seconds { _ = try? loader.load(large, context: context) }
+        #expect(
+            t2 / max(t1, 1e-4) < 64.0, "\(name): \(t1) s for \(small.count) bytes, \(t2) s for \(large.count) bytes")
+    }
+}

@@ -26,7 +26,10 @@ public struct Ingestor: Sendable {
     /// heading keeps the `<a name>` before it when the paragraph before that was left open; a chunk
     /// that starts inside an anchored reference entry (`<a name="round"></a><dt>…`) cites the entry;
     /// CRLF and CR line ends read as LF (a Windows-saved text file was one paragraph).
-    public static let pipelineVersion = "v6"
+    /// v7: a `.txt` file written in AsciiDoc (and `.adoc`) is read as AsciiDoc
+    /// (``AsciiDocLoader``): section titles, code blocks and call-out lists instead of
+    /// headingless paragraphs with the underlines in the text.
+    public static let pipelineVersion = "v7"
 
     /// A document's content fingerprint. A file that is one document is fingerprinted by its
     /// bytes; a document of a multi-document file (a corpus line, an exported article: its id is
@@ -40,8 +43,8 @@ public struct Ingestor: Sendable {
     }
 
     public static let defaultLoaders: [any DocumentLoader] = [
-        MarkdownLoader(), PlainTextLoader(), HTMLLoader(), BEIRCorpusLoader(), PDFLoader(), HelpCenterExportLoader(),
-        DOCXLoader(),
+        MarkdownLoader(), PlainTextLoader(), AsciiDocLoader(), HTMLLoader(), BEIRCorpusLoader(), PDFLoader(),
+        HelpCenterExportLoader(), DOCXLoader(),
     ]
 
     /// - Parameters:

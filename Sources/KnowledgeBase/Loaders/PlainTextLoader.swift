@@ -1,6 +1,8 @@
 import Foundation
 
 /// Plain text: paragraphs are separated by blank lines; the first short line is the title.
+/// A text file written in AsciiDoc (``AsciiDocLoader/looksLikeAsciiDoc(_:)``: Git ships its
+/// manual's sources as `.txt`) is read as AsciiDoc, so its sections and examples survive.
 public struct PlainTextLoader: DocumentLoader {
     public var fileExtensions: Set<String> { ["txt", "text"] }
     public var formatName: String { "text" }
@@ -9,6 +11,9 @@ public struct PlainTextLoader: DocumentLoader {
 
     public func load(_ data: Data, context: LoadContext) throws(IngestError) -> [ParsedDocument] {
         let text = try decodeText(data, source: context.relativePath)
+        if AsciiDocLoader.looksLikeAsciiDoc(text) {
+            return [AsciiDocLoader.parse(text, context: context, formatName: "asciidoc")]
+        }
         var builder = DocumentTextBuilder()
         var paragraph: [Substring] = []
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {

@@ -10,7 +10,11 @@ public struct KnowledgeBaseCalibration: Codable, Hashable, Sendable {
     /// Version of the question generator and fit: a stored calibration of another version is
     /// recomputed, like one of other content. 2: questions the quote check refuses
     /// (``AnswerQuote/quoteThreshold``) count as refused, as the RAG tier now treats them.
-    public static let currentVersion = 2
+    /// 3: an answer citing another document that holds the answering passage anywhere (a page
+    /// shipped in two forms, a section included in several pages) counts as right, and a heading
+    /// shared only by one page's forms still gives a question; quote windows keep the example an
+    /// introduction leads to (``AnswerQuote``).
+    public static let currentVersion = 3
 
     public var version: Int
     /// ``KnowledgeBaseStore/contentVersion()`` of the content it was fitted on.

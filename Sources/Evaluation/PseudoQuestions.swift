@@ -22,6 +22,9 @@ public struct PseudoQuestions: Sendable {
         public var answeredBy: String?
         /// heading, faq, title, definition (answerable); foreign, near_miss (unanswerable).
         public var kind: String
+        /// The opening of the answering section (at most 400 characters), for recognising the
+        /// same passage in another document (a page shipped as both HTML and its source text).
+        public var passage: String = ""
 
         public var answerable: Bool { answeredBy != nil }
     }
@@ -115,35 +118,42 @@ public struct PseudoQuestions: Sendable {
         let outline = try store.outline()
         var candidates: [Question] = []
         var seen = Set<String>()
-        // A heading or title that names several documents does not say which one answers.
-        var docsByText: [String: Set<String>] = [:]
+        // A heading or title that names several documents does not say which one answers —
+        // unless they are one page in several forms (its HTML and its source), whose sections
+        // open with the same passage.
+        var docsByText: [String: [String: String]] = [:]
         for entry in outline {
             let key = "\(entry.collection)\t\(entry.docID)"
             for text in [leaf(entry.heading), clean(entry.title)] where !text.isEmpty {
-                docsByText[fold(text), default: []].insert(key)
+                if docsByText[fold(text)]?[key] == nil { docsByText[fold(text), default: [:]][key] = entry.opening }
             }
         }
-        func add(_ text: String, _ key: String, _ kind: String) {
+        func unambiguous(_ folded: String, _ key: String, _ passage: String) -> Bool {
+            guard let documents = docsByText[folded], documents.count > 1 else { return true }
+            return documents.allSatisfy { other, opening in
+                other == key || holds(opening, passage: passage) || holds(passage, passage: opening)
+            }
+        }
+        func add(_ text: String, _ key: String, _ kind: String, _ passage: String) {
             let folded = fold(text)
-            guard !folded.isEmpty, docsByText[folded].map({ $0.count <= 1 }) ?? true,
-                seen.insert(folded).inserted
+            guard !folded.isEmpty, unambiguous(folded, key, passage), seen.insert(folded).inserted
             else { return }
-            candidates.append(Question(text: text, answeredBy: key, kind: kind))
+            candidates.append(Question(text: text, answeredBy: key, kind: kind, passage: passage))
         }
         for entry in outline {
             let key = "\(entry.collection)\t\(entry.docID)"
             let heading = leaf(entry.heading)
             if heading.hasSuffix("?"), (3...25).contains(wordCount(heading)) {
-                add(heading, key, "faq")
+                add(heading, key, "faq", entry.opening)
             } else if isSubject(heading) {
-                add(heading, key, "heading")
+                add(heading, key, "heading", entry.opening)
             }
             let title = clean(entry.title)
             if isSubject(title) {
-                add(title, key, "title")
+                add(title, key, "title", entry.opening)
             }
             if let term = definedTerm(entry.opening) {
-                add("What is \(term)?", key, "definition")
+                add("What is \(term)?", key, "definition", entry.opening)
             }
         }
         let answerable = sample(candidates, max: maxAnswerable)
@@ -184,6 +194,32 @@ public struct PseudoQuestions: Sendable {
     }
 
     // MARK: - Text helpers
+
+    /// Share of a passage's word trigrams that must appear in a cited passage for it to count as
+    /// the same text: a page and its source form (asciidoc `.txt` next to its `.html`) differ in
+    /// markup words, links and line breaks, which cost a few trigrams; two different passages on
+    /// one subject share far fewer than half.
+    public static let samePassageShare = 0.6
+
+    /// Whether `text` holds `passage` (``samePassageShare`` of its word trigrams, folded to
+    /// letters and digits). A passage of fewer than three words holds nothing recognisable.
+    public static func holds(_ text: String, passage: String) -> Bool {
+        let wanted = trigrams(passage)
+        guard !wanted.isEmpty else { return false }
+        let present = trigrams(text)
+        let shared = wanted.filter(present.contains).count
+        return Double(shared) / Double(wanted.count) >= samePassageShare
+    }
+
+    /// Fewest word trigrams of a passage looked for in whole other documents: a short opening
+    /// ("See git-config(1).") is found in many pages that do not answer.
+    public static let minimumPassageTrigrams = 8
+
+    static func trigrams(_ text: String) -> Set<String> {
+        let words = fold(text).split(separator: " ")
+        guard words.count >= 3 else { return [] }
+        return Set((0..<(words.count - 2)).map { words[$0..<($0 + 3)].joined(separator: " ") })
+    }
 
     /// The last part of a heading path, without its section number ("2.1.", "(6154)", "A.3").
     static func leaf(_ heading: String) -> String {

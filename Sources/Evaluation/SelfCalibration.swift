@@ -9,7 +9,8 @@ import Retrieval
 /// its documents instead of one fitted to someone else's.
 ///
 /// The fit is the one `cascade calibrate` does on labelled questions (``Calibration``): an
-/// answerable pseudo-question is *right* when the answer would cite the document it came from;
+/// answerable pseudo-question is *right* when the answer would cite the document it came from,
+/// or a document that holds the same passage anywhere (``PseudoQuestions/holds(_:passage:)``);
 /// every unanswerable one is wrong if resolved. The result is stored in the knowledge base
 /// (`kb_meta`, key ``metaKey``) with the content version it was fitted on, at ingest; a store
 /// whose content changed is recalibrated at its next ingest, or in memory by a reader.
@@ -73,11 +74,17 @@ public enum SelfCalibration {
         public var margin: Double
         public var agreement: Bool
         public var coverage: Double
+        /// `collection<TAB>doc_id` of the document that answers it (nil: unanswerable).
+        public var expectedDocument: String?
+        /// The documents the answer would cite, same form.
+        public var citedDocuments: [String]
 
         enum CodingKeys: String, CodingKey {
             case question, kind, answerable, confidence, correct, refused
             case topSimilarity = "top_similarity"
             case margin, agreement, coverage
+            case expectedDocument = "expected_document"
+            case citedDocuments = "cited_documents"
         }
     }
 
@@ -111,6 +118,9 @@ public enum SelfCalibration {
         var samples: [Calibration.Sample] = []
         var answerableIDs = Set<String>()
         var meta: [String: PseudoQuestions.Question] = [:]
+        var citedByID: [String: [String]] = [:]
+        // Text of the cited documents, read once each.
+        var documentText: [String: String] = [:]
         for (i, question) in (questions.answerable + questions.unanswerable).enumerated() {
             let id = "\(i)"
             meta[id] = question
@@ -124,8 +134,27 @@ public enum SelfCalibration {
                     : try KnownTerms.statistics(
                         question.text, chunks: retriever.indexedChunks, frequency: retriever.chunksMentioning))
             let signals = selection.signals ?? .init(topSimilarity: 0, margin: 0, agreement: false)
-            let cited = Set(selection.cited.map { "\($0.chunk.collection)\t\($0.chunk.docID)" })
-            let correct = question.answeredBy.map { cited.contains($0) } ?? false
+            let citedList = selection.cited.map { "\($0.chunk.collection)\t\($0.chunk.docID)" }
+            citedByID[id] = citedList
+            let cited = Set(citedList)
+            // Right when it cites the answering document, or another that holds the same passage
+            // (a page in two forms, a section included in several pages): a reader of it finds
+            // the same text.
+            var correct = false
+            if let expected = question.answeredBy {
+                correct = cited.contains(expected)
+                if !correct, PseudoQuestions.trigrams(question.passage).count >= PseudoQuestions.minimumPassageTrigrams
+                {
+                    for result in selection.cited where !correct {
+                        if documentText[result.chunk.source] == nil {
+                            documentText[result.chunk.source] = try retriever.store.chunks(source: result.chunk.source)
+                                .map(\.text).joined(separator: "\n")
+                        }
+                        correct = PseudoQuestions.holds(
+                            documentText[result.chunk.source] ?? "", passage: question.passage)
+                    }
+                }
+            }
             let weakQuote =
                 selection.refusal == nil
                 ? try await quoteIsWeak(
@@ -152,7 +181,8 @@ public enum SelfCalibration {
                 question: question.text, kind: question.kind, answerable: question.answerable,
                 confidence: model.confidence(sample.signals), correct: sample.correct, refused: sample.refused,
                 topSimilarity: sample.signals.topSimilarity, margin: sample.signals.margin,
-                agreement: sample.signals.agreement, coverage: sample.signals.coverage)
+                agreement: sample.signals.agreement, coverage: sample.signals.coverage,
+                expectedDocument: question.answeredBy, citedDocuments: citedByID[sample.queryID] ?? [])
         }
         return (calibration, details)
     }

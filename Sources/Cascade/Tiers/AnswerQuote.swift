@@ -217,6 +217,9 @@ public enum AnswerQuote {
                 // "Once removed, the trigger…" needs the sentence before it, and so does an example
                 // after "… something like this:": the window starts there instead (the one that
                 // already does covers it when both fit), even if the two are longer than a window.
+                // The sentence it leans on comes first, and the window then runs on from `start` as
+                // any other would: an introduction that itself leans back ("In this case we create
+                // an index on both columns:") keeps the example it introduces.
                 var limit = windowCharacters
                 if start == first, start > 0, dependsOnPrevious(sentences[start]) || introduces(sentences[start - 1]),
                     !sentences[start - 1].hasSuffix("?"), !isCaption(sentences[start - 1])
@@ -224,11 +227,14 @@ public enum AnswerQuote {
                     let both = sentences[start - 1].count + 1 + sentences[start].count
                     if both <= windowCharacters { continue }
                     first = start - 1
-                    limit = min(both, 2 * windowCharacters)
+                    limit = min(max(both, sentences[start - 1].count + 1 + windowCharacters), 2 * windowCharacters)
                 }
                 var last = first
                 var length = sentences[first].count
-                while last + 1 < sentences.count, length + sentences[last + 1].count + 1 <= limit {
+                // A figure's caption ends the window: the picture is not in the answer.
+                while last + 1 < sentences.count, length + sentences[last + 1].count + 1 <= limit,
+                    !isCaption(sentences[last + 1])
+                {
                     last += 1
                     length += sentences[last].count + 1
                 }

@@ -251,6 +251,26 @@ import Testing
         #expect(!without.text.contains("These functions return"))
     }
 
+    /// An introduction that leans on the sentence before it ("In this case we create …:") starts
+    /// its window there and still reaches the example it introduces; a figure's caption ends a
+    /// window. (The demo's "index on two columns" answer lost its `CREATE INDEX` this way.)
+    @Test func anIntroductionThatLeansBackKeepsItsExample() {
+        let text = """
+            To get the maximum performance out of a query with multiple AND-connected terms in the WHERE clause, you really want a multi-column index with columns for each of the AND terms. In this case we create a new index on the "fruit" and "state" columns of FruitsForSale:
+
+            CREATE INDEX Idx3 ON FruitsForSale(fruit, state);
+
+            figure 1
+
+            Figure 1: A Two-Column Index
+            """
+        let windows = Self.windows("How do I create an index on two columns?", page: "queryplanner.html", text)
+        #expect(
+            windows.contains { $0.text.contains("In this case we create") && $0.text.contains("CREATE INDEX Idx3") },
+            "\(windows.map(\.text))")
+        #expect(!windows.contains { $0.text.contains("Two-Column Index") || $0.text.hasSuffix("figure 1") })
+    }
+
     @Test func theWindowCacheIsBoundedAndForgetsTheOldestFirst() {
         let cache = WindowVectorCache(capacity: 2)
         cache.store(model: "m", text: "a", vector: [1])

@@ -157,4 +157,53 @@ struct SelfCalibrationTests {
         #expect(abs(pulled.similarityWeight - RAGConfidence().similarityWeight) < 1)
         #expect(pulled.confidence(samples[0].signals) > pulled.confidence(samples[39].signals))
     }
+
+    @Test("a passage is recognised in another document that holds it with other markup, not in one on the same subject")
+    func samePassage() {
+        let html =
+            "If you enable PATH_INFO usage in gitweb by putting $feature{'pathinfo'}{'default'} = [1]; in your gitweb configuration file, it is possible to set up your server so that it consumes and produces URLs"
+        let source =
+            "PATH_INFO usage\n\nIf you enable PATH_INFO usage in gitweb by putting\n`$feature{'pathinfo'}{'default'} = [1];`\nin your gitweb configuration file, it is possible to set up your server so that it consumes and produces URLs in the form shown."
+        let sameSubject =
+            "Gitweb can use path_info (component) based URLs, or it can pass all necessary information via query parameters in your gitweb configuration file."
+        #expect(PseudoQuestions.holds(source, passage: html))
+        #expect(!PseudoQuestions.holds(sameSubject, passage: html))
+        #expect(!PseudoQuestions.holds(html, passage: "gitweb"), "too short to recognise")
+    }
+
+    @Test(
+        "one page shipped twice (HTML and its source): its headings still give questions, and citing either form is right"
+    )
+    func twinPages() async throws {
+        let dir = try TemporaryDirectory()
+        let sections = [
+            (
+                "Archiving old invoices",
+                "Open the invoices page, select the items you no longer need and choose Archive to move them out of the list."
+            ),
+            (
+                "Sharing a dashboard",
+                "Choose Share on the dashboard and pick the people who may see it; they get an email with the link."
+            ),
+        ]
+        try dir.write(
+            "docs/guide.html",
+            "<html><head><title>Guide</title></head><body><h1>Guide</h1>"
+                + sections.map { "<h2>\($0.0)</h2><p>\($0.1)</p>" }.joined() + "</body></html>")
+        try dir.write(
+            "docs/guide.txt",
+            "Guide\n=====\n\n"
+                + sections.map { "\($0.0)\n\(String(repeating: "-", count: $0.0.count))\n\($0.1)\n" }.joined(
+                    separator: "\n"))
+        try dir.write(
+            "docs/other.md", "# Other\n\n## Archiving old invoices\n\nA different page that names the same heading.")
+        let store = try KnowledgeBaseStore(path: dir.path("kb.sqlite"))
+        _ = try await Ingestor(store: store, embedder: HashingEmbedder()).ingest(dir.path("docs"))
+        let questions = try PseudoQuestions.make(from: store).answerable
+        let sharing = try #require(questions.first { $0.text == "Sharing a dashboard" })
+        #expect(sharing.answeredBy?.contains("guide.") == true)
+        #expect(!sharing.passage.isEmpty)
+        // Named by a page of other content too: no question (it does not say which page answers).
+        #expect(!questions.contains { $0.text == "Archiving old invoices" })
+    }
 }

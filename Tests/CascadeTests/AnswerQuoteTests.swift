@@ -271,6 +271,30 @@ import Testing
         #expect(!windows.contains { $0.text.contains("Two-Column Index") || $0.text.hasSuffix("figure 1") })
     }
 
+    /// The sentence right after the best fragment that leans on it ("It can be edited by running
+    /// crontab -e") is quoted with it; a second fragment that repeats text already quoted (the
+    /// same sentences in an overlapping chunk) is not chosen.
+    @Test func aLeaningNextSentenceFinishesTheBestFragment() async throws {
+        let question = "how can a normal user schedule their own periodic commands"
+        let text =
+            "By default, all users can schedule the execution of their own periodic commands. Each user has thus their own crontab in which they can record scheduled periodic commands. It can be edited by running crontab -e (its content is stored in the /var/spool/cron/crontabs/user file)."
+        let results = [
+            Self.result(1, "cron.html", text, rank: 1),
+            // An overlapping chunk of the same page: its opening is already quoted.
+            Self.result(
+                2, "cron.html",
+                "By default, all users can schedule the execution of their own periodic commands. Each user has thus their own crontab.",
+                rank: 2),
+        ]
+        let quote = try #require(
+            try await AnswerQuote.choose(question: question, results: results, embedder: HashingEmbedder()))
+        #expect(quote.text.contains("It can be edited by running crontab -e"), "\(quote.text)")
+        let fragments = quote.text.components(separatedBy: AnswerQuote.separator)
+        for (i, fragment) in fragments.enumerated() {
+            for other in fragments[(i + 1)...] { #expect(!fragment.contains(other) && !other.contains(fragment)) }
+        }
+    }
+
     @Test func theWindowCacheIsBoundedAndForgetsTheOldestFirst() {
         let cache = WindowVectorCache(capacity: 2)
         cache.store(model: "m", text: "a", vector: [1])

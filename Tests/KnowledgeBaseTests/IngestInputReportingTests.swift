@@ -13,6 +13,15 @@ struct IngestInputReportingTests {
         Ingestor(store: try KnowledgeBaseStore(path: dir.path("kb.sqlite")), embedder: HashingEmbedder())
     }
 
+    @Test("a file of a type no loader reads is skipped with the list of what is read, which includes every loader's")
+    func unsupportedTypeListsTheLoaders() {
+        let message = IngestError.unsupportedType(source: "docs/logo.svg", fileExtension: "svg").description
+        for loader in Ingestor.defaultLoaders {
+            for ext in loader.fileExtensions { #expect(message.contains(ext), "\(ext) missing from: \(message)") }
+        }
+        #expect(message.hasPrefix("unsupported file type '.svg'"))
+    }
+
     @Test("a NUL byte after the first 8 KB fails the file (SQLite would cut the text there)")
     func lateNul() async throws {
         let dir = try TemporaryDirectory()

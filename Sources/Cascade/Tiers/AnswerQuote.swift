@@ -146,9 +146,23 @@ public enum AnswerQuote {
             (window, score(similarity: Double(VectorMath.dot(vectors[0], vectors[i + 1])), of: window))
         }
         .sorted { $0.1 > $1.1 }
-        let best = scored[0].0
+        let original = scored[0].0
+        var best = original
+        // The sentence right after the best fragment, when it leans on it ("It can be edited by
+        // running crontab -e"), finishes its thought: it is quoted too.
+        let sentences = PassageTrimmer.split(results[best.resultIndex].chunk.text)
+        if best.lastSentence + 1 < sentences.count {
+            let next = sentences[best.lastSentence + 1]
+            if dependsOnPrevious(next), !isCaption(next), best.text.count + 1 + next.count <= 2 * windowCharacters {
+                best.text += " " + next
+                best.lastSentence += 1
+            }
+        }
         var chosen = [best]
-        if let second = scored.dropFirst().first(where: { !$0.0.overlaps(best) && $0.0.text != best.text })?.0 {
+        // Not the same sentences again, from this passage or another holding the same text.
+        if let second = scored.dropFirst().first(where: {
+            !$0.0.overlaps(best) && $0.0.text != original.text && !best.text.contains($0.0.text)
+        })?.0 {
             chosen.append(second)
         }
         var sources: [SearchResult] = []

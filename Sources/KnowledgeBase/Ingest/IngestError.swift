@@ -21,6 +21,11 @@ public enum IngestError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The file name extensions the default loaders read, for messages (the list is the loaders'
+    /// own, so it cannot fall behind them).
+    static let supportedExtensions = Set(Ingestor.defaultLoaders.flatMap(\.fileExtensions)).sorted().joined(
+        separator: ", ")
+
     public var description: String {
         switch self {
         case .unreadable(_, let reason):
@@ -28,13 +33,13 @@ public enum IngestError: Error, Equatable, Sendable, CustomStringConvertible {
         case .emptyFile:
             "file is empty; add content or remove it from the folder"
         case .binaryContent:
-            "file looks binary (contains NUL bytes); only text, Markdown, HTML, PDF and JSONL are ingested"
+            "file looks binary (contains NUL bytes); only text, Markdown, AsciiDoc, HTML, PDF, Word and JSON(L) are ingested"
         case .invalidUTF8(_, let offset):
             "file is not valid UTF-8 (first bad byte at offset \(offset)); re-save it as UTF-8"
         case .tooLarge(_, let bytes, let limit):
             "file is \(bytes) bytes, over the \(limit)-byte limit; split it or raise --max-file-size"
         case .unsupportedType(_, let ext):
-            "unsupported file type '.\(ext)'; skipped (supported: md, markdown, txt, html, htm, pdf, jsonl)"
+            "unsupported file type '.\(ext)'; skipped (supported: \(Self.supportedExtensions))"
         case .malformed(_, let line, let reason):
             if let line { "malformed input at line \(line): \(reason)" } else { "malformed input: \(reason)" }
         case .extractionToolMissing(_, let tool, let package):

@@ -88,6 +88,16 @@ import Testing
                 ("$ git branch -D test", "<2> Delete the \"test\" branch even if"),
                 ("$ git branch my2.6.14 v2.6.14   <1>", "<1> This step and the next one could be combined"),
             ]),
+        // A Sphinx page's reStructuredText source (`_sources/*.rst.txt`, next to the HTML): its
+        // titles are headings, its roles read as their text, and no directive or target is left.
+        Page(
+            file: "sphinx-source-flask-signals.rst.txt",
+            headings: ["Signals", "Subscribing to Signals", "Creating Signals", "Sending Signals"],
+            absent: [":meth:", ":class:", ".. admonition", ".. versionadded", ".. _", "``", "======="],
+            together: [
+                ("Now you can create new signals like this", "model_saved = my_signals.signal('model-saved')"),
+                ("Blinker API Changes", "The connected_to method arrived in Blinker"),
+            ]),
         // DocBook through Publican (Debian's handbooks): the "Download the ebook" banner, the logos
         // and the Prev/Up/Home/Next bars above and below every page are gone.
         Page(

@@ -72,3 +72,29 @@ extension LoaderLinearityTests {
             t2 / max(t1, 1e-4) < 64.0, "\(name): \(t1) s for \(small.count) bytes, \(t2) s for \(large.count) bytes")
     }
 }
+
+extension LoaderLinearityTests {
+    /// reStructuredText constructs that look ahead: indented blocks, literals, roles and titles.
+    static let reStructuredTextPatterns: [(String, String)] = [
+        ("unclosed literals and roles", "``x :meth:`y "),
+        ("directives with blocks", ".. note::\n   x\n"),
+        ("literal paragraphs", "Like this::\n\n    code\n\n"),
+        ("underlined titles", "Title\n=====\n\n"),
+    ]
+
+    @Test(
+        "reStructuredText: sixteen times the page takes about sixteen times the time",
+        arguments: reStructuredTextPatterns)
+    func reStructuredText(_ pattern: (String, String)) throws {
+        let (name, unit) = pattern
+        let repeats = max(1, 40_000 / unit.utf8.count)
+        let small = Data(("Page\n====\n\n" + String(repeating: unit, count: repeats)).utf8)
+        let large = Data(("Page\n====\n\n" + String(repeating: unit, count: repeats * 16)).utf8)
+        let loader = ReStructuredTextLoader()
+        let context = LoadContext(fileURL: URL(fileURLWithPath: "/dev/null"), relativePath: "page.rst")
+        let t1 = try Self.seconds { _ = try? loader.load(small, context: context) }
+        let t2 = try Self.seconds { _ = try? loader.load(large, context: context) }
+        #expect(
+            t2 / max(t1, 1e-4) < 64.0, "\(name): \(t1) s for \(small.count) bytes, \(t2) s for \(large.count) bytes")
+    }
+}

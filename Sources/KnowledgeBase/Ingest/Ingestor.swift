@@ -27,8 +27,9 @@ public struct Ingestor: Sendable {
     /// that starts inside an anchored reference entry (`<a name="round"></a><dt>…`) cites the entry;
     /// CRLF and CR line ends read as LF (a Windows-saved text file was one paragraph).
     /// v7: a `.txt` file written in AsciiDoc (and `.adoc`) is read as AsciiDoc
-    /// (``AsciiDocLoader``): section titles, code blocks and call-out lists instead of
-    /// headingless paragraphs with the underlines in the text.
+    /// (``AsciiDocLoader``), one written in reStructuredText (and `.rst`) as reStructuredText
+    /// (``ReStructuredTextLoader``): section titles, code blocks and call-out lists instead of
+    /// headingless paragraphs with the underlines and markup in the text.
     public static let pipelineVersion = "v7"
 
     /// A document's content fingerprint. A file that is one document is fingerprinted by its
@@ -43,7 +44,8 @@ public struct Ingestor: Sendable {
     }
 
     public static let defaultLoaders: [any DocumentLoader] = [
-        MarkdownLoader(), PlainTextLoader(), AsciiDocLoader(), HTMLLoader(), BEIRCorpusLoader(), PDFLoader(),
+        MarkdownLoader(), PlainTextLoader(), AsciiDocLoader(), ReStructuredTextLoader(), HTMLLoader(),
+        BEIRCorpusLoader(), PDFLoader(),
         HelpCenterExportLoader(), DOCXLoader(),
     ]
 

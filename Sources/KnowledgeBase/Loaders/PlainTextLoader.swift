@@ -1,8 +1,10 @@
 import Foundation
 
 /// Plain text: paragraphs are separated by blank lines; the first short line is the title.
-/// A text file written in AsciiDoc (``AsciiDocLoader/looksLikeAsciiDoc(_:)``: Git ships its
-/// manual's sources as `.txt`) is read as AsciiDoc, so its sections and examples survive.
+/// A text file written in reStructuredText (Sphinx publishes each page's source as `.rst.txt`)
+/// or AsciiDoc (Git ships its manual's sources as `.txt`) is read as such
+/// (``ReStructuredTextLoader/looksLikeReStructuredText(_:)``,
+/// ``AsciiDocLoader/looksLikeAsciiDoc(_:)``), so its sections and examples survive.
 public struct PlainTextLoader: DocumentLoader {
     public var fileExtensions: Set<String> { ["txt", "text"] }
     public var formatName: String { "text" }
@@ -11,6 +13,9 @@ public struct PlainTextLoader: DocumentLoader {
 
     public func load(_ data: Data, context: LoadContext) throws(IngestError) -> [ParsedDocument] {
         let text = try decodeText(data, source: context.relativePath)
+        if ReStructuredTextLoader.looksLikeReStructuredText(text) {
+            return [ReStructuredTextLoader.parse(text, context: context)]
+        }
         if AsciiDocLoader.looksLikeAsciiDoc(text) {
             return [AsciiDocLoader.parse(text, context: context, formatName: "asciidoc")]
         }

@@ -13,8 +13,9 @@ public struct KnowledgeBaseCalibration: Codable, Hashable, Sendable {
     /// 3: an answer citing another document that holds the answering passage anywhere (a page
     /// shipped in two forms, a section included in several pages) counts as right, and a heading
     /// shared only by one page's forms still gives a question; quote windows keep the example an
-    /// introduction leads to (``AnswerQuote``).
-    public static let currentVersion = 3
+    /// introduction leads to (``AnswerQuote``). 4: the margin signal's runner-up and the cited
+    /// documents skip twins of a page already counted (``TwinDocuments``).
+    public static let currentVersion = 4
 
     public var version: Int
     /// ``KnowledgeBaseStore/contentVersion()`` of the content it was fitted on.

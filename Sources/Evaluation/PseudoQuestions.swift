@@ -1,5 +1,6 @@
 import Foundation
 import KnowledgeBase
+import Retrieval
 
 /// Questions a knowledge base writes about itself, for calibrating without labels.
 ///
@@ -195,31 +196,20 @@ public struct PseudoQuestions: Sendable {
 
     // MARK: - Text helpers
 
-    /// Share of a passage's word trigrams that must appear in a cited passage for it to count as
-    /// the same text: a page and its source form (asciidoc `.txt` next to its `.html`) differ in
-    /// markup words, links and line breaks, which cost a few trigrams; two different passages on
-    /// one subject share far fewer than half.
-    public static let samePassageShare = 0.6
+    /// Share of a passage's word trigrams that must appear in a cited document for it to count as
+    /// the same text (``PassageOverlap/samePassageShare``).
+    public static let samePassageShare = PassageOverlap.samePassageShare
 
-    /// Whether `text` holds `passage` (``samePassageShare`` of its word trigrams, folded to
-    /// letters and digits). A passage of fewer than three words holds nothing recognisable.
+    /// Whether `text` holds `passage` (``PassageOverlap/holds(_:passage:)``).
     public static func holds(_ text: String, passage: String) -> Bool {
-        let wanted = trigrams(passage)
-        guard !wanted.isEmpty else { return false }
-        let present = trigrams(text)
-        let shared = wanted.filter(present.contains).count
-        return Double(shared) / Double(wanted.count) >= samePassageShare
+        PassageOverlap.holds(text, passage: passage)
     }
 
     /// Fewest word trigrams of a passage looked for in whole other documents: a short opening
     /// ("See git-config(1).") is found in many pages that do not answer.
-    public static let minimumPassageTrigrams = 8
+    public static let minimumPassageTrigrams = PassageOverlap.minimumTrigrams
 
-    static func trigrams(_ text: String) -> Set<String> {
-        let words = fold(text).split(separator: " ")
-        guard words.count >= 3 else { return [] }
-        return Set((0..<(words.count - 2)).map { words[$0..<($0 + 3)].joined(separator: " ") })
-    }
+    static func trigrams(_ text: String) -> Set<String> { PassageOverlap.trigrams(text) }
 
     /// The last part of a heading path, without its section number ("2.1.", "(6154)", "A.3").
     static func leaf(_ heading: String) -> String {
@@ -240,9 +230,7 @@ public struct PseudoQuestions: Sendable {
         return t.trimmingCharacters(in: .whitespaces)
     }
 
-    static func fold(_ text: String) -> String {
-        text.lowercased().split { !$0.isLetter && !$0.isNumber }.joined(separator: " ")
-    }
+    static func fold(_ text: String) -> String { PassageOverlap.fold(text) }
 
     static func wordCount(_ text: String) -> Int { text.split(whereSeparator: \.isWhitespace).count }
 

@@ -134,6 +134,36 @@ import Testing
         #expect(selection.refusal?.note.contains("disable") == true)
     }
 
+    /// A page shipped as HTML and as its source: the twin is neither the runner-up the margin is
+    /// measured against nor a second citation.
+    @Test func aTwinOfTheBestPageIsNoRunnerUpAndTakesNoCitationSlot() {
+        let page =
+            "Signals are sent when something happens in the core framework. Use the connect method of a signal to subscribe a function to it; the first argument is the sender."
+        let source =
+            "Signals are sent when something happens in the core framework. Use the :meth:`connect` method of a signal to subscribe a function to it; the first argument is the sender."
+        let results = [
+            Self.result(1, "signals.html", page, cosine: 0.80, rank: 1),
+            Self.result(2, "_sources/signals.rst.txt", source, cosine: 0.79, rank: 2),
+            Self.result(
+                3, "api.html", "The request context is pushed before a request is dispatched.", cosine: 0.60, rank: 3),
+            Self.result(
+                4, "views.html", "A view function returns the response body for a route.", cosine: 0.55, rank: 4),
+        ]
+        let selection = RAGAnswer.select(question: "How do I subscribe to a signal?", results: results)
+        #expect(selection.cited.map(\.chunk.docID) == ["signals.html", "api.html", "views.html"])
+        #expect(abs((selection.signals?.margin ?? 0) - 0.20) < 1e-9, "measured against api.html, not the source form")
+        // Without the twin, the same signals: the source form changes nothing.
+        let alone = RAGAnswer.select(question: "How do I subscribe to a signal?", results: [results[0]] + results[2...])
+        #expect(alone.signals?.margin == selection.signals?.margin)
+        // Two different pages on one subject stay two pages.
+        let other = Self.result(
+            2, "patterns.html", "Connect a function to a signal and it is called with the sender.", cosine: 0.79,
+            rank: 2)
+        let distinct = RAGAnswer.select(question: "How do I subscribe to a signal?", results: [results[0], other])
+        #expect(distinct.cited.count == 2)
+        #expect(abs((distinct.signals?.margin ?? 1) - 0.01) < 1e-9)
+    }
+
     /// A word's inflections share one stem, so a passage saying "releases" covers a question
     /// asking to "release"; short words are left as they are.
     @Test(arguments: [

@@ -39,10 +39,12 @@ public enum RAGAnswer {
         -> Selection
     {
         guard !results.isEmpty else { return Selection(quoted: nil, cited: [], signals: nil, refusal: nil) }
+        let twins = TwinDocuments(results)
         if let unknownTerms = terms?.unknown, !unknownTerms.isEmpty {
             let quoted = unknownTerms.prefix(5).map { "'\($0)'" }.joined(separator: ", ")
             return Selection(
-                quoted: nil, cited: citedResults(results), signals: RAGConfidence.signals(results),
+                quoted: nil, cited: citedResults(results, twins: twins),
+                signals: RAGConfidence.signals(results, twins: twins),
                 refusal: (
                     "unknown_term",
                     "the question names \(quoted), which no document of this knowledge base mentions: no passage can be about it"
@@ -51,15 +53,16 @@ public enum RAGAnswer {
         guard let quoted = results.first(where: { AnswerCheck.notQuotable($0.chunk.text) == nil }) else {
             let reason = AnswerCheck.notQuotable(results[0].chunk.text) ?? "not prose"
             return Selection(
-                quoted: nil, cited: citedResults(results),
-                signals: RAGConfidence.signals(results),
+                quoted: nil, cited: citedResults(results, twins: twins),
+                signals: RAGConfidence.signals(results, twins: twins),
                 refusal: ("not_quotable", "no passage found is prose to quote: the best is \(reason)"))
         }
         let coverage = AnswerCheck.coverage(
             question: question, passage: quoted.chunk.text, heading: quoted.chunk.heading, title: quoted.chunk.title,
             specificity: terms?.specificity ?? [:])
-        let signals = RAGConfidence.signals(of: quoted, in: results, coverage: coverage)
-        let cited = citedResults([quoted] + results.filter { $0.chunk.chunkID != quoted.chunk.chunkID })
+        let signals = RAGConfidence.signals(of: quoted, in: results, coverage: coverage, twins: twins)
+        let cited = citedResults(
+            [quoted] + results.filter { $0.chunk.chunkID != quoted.chunk.chunkID }, twins: twins)
         let trimmed = PassageTrimmer.trim(quoted.chunk.text, question: question)
         if let clash = AnswerCheck.contradiction(question: question, passage: trimmed, heading: quoted.chunk.heading) {
             return Selection(
@@ -85,11 +88,15 @@ public enum RAGAnswer {
         }
     }
 
-    /// The results an answer cites: the first chunk of each of the first few distinct documents.
-    public static func citedResults(_ results: [SearchResult]) -> [SearchResult] {
+    /// The results an answer cites: the first chunk of each of the first few distinct pages. A
+    /// document that is a twin of one already cited (the same page in another form, see
+    /// ``TwinDocuments``; computed from `results` unless given) does not take a slot: the reader
+    /// would open the same text twice instead of the next best page.
+    public static func citedResults(_ results: [SearchResult], twins: TwinDocuments? = nil) -> [SearchResult] {
+        let twins = twins ?? TwinDocuments(results)
         var seen = Set<String>()
         var cited: [SearchResult] = []
-        for result in results where seen.insert(result.chunk.docID).inserted {
+        for result in results where seen.insert(twins.group(of: result.chunk)).inserted {
             cited.append(result)
             if cited.count == maxCitedDocuments { break }
         }

@@ -47,15 +47,20 @@ public struct RAGConfidence: Hashable, Sendable {
         }
     }
 
-    public static func signals(_ results: [SearchResult]) -> Signals? {
+    public static func signals(_ results: [SearchResult], twins: TwinDocuments? = nil) -> Signals? {
         guard let top = results.first else { return nil }
-        return signals(of: top, in: results)
+        return signals(of: top, in: results, twins: twins)
     }
 
-    /// The signals of `top` (the passage to be quoted) among `results`.
-    public static func signals(of top: SearchResult, in results: [SearchResult], coverage: Double = 1) -> Signals {
+    /// The signals of `top` (the passage to be quoted) among `results`. The runner-up is the best
+    /// passage of another page: a twin of `top`'s document (the same page in another form, see
+    /// ``TwinDocuments``) is not a competitor.
+    public static func signals(
+        of top: SearchResult, in results: [SearchResult], coverage: Double = 1, twins: TwinDocuments? = nil
+    ) -> Signals {
+        let twins = twins ?? TwinDocuments(results)
         let similarity = top.vectorScore ?? 0
-        let runnerUp = results.first { $0.chunk.docID != top.chunk.docID }?.vectorScore ?? 0
+        let runnerUp = results.first { !twins.samePage($0.chunk, top.chunk) }?.vectorScore ?? 0
         let agreement = (top.vectorRank ?? 99) <= 3 && (top.keywordRank ?? 99) <= 3
         return Signals(
             topSimilarity: similarity, margin: max(0, similarity - runnerUp), agreement: agreement, coverage: coverage)

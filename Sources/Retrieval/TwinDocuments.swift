@@ -9,6 +9,9 @@ import KnowledgeBase
 /// document's" measures nothing, and the twin takes a citation slot that should point to another
 /// page. Callers group by ``group(of:)`` instead of by document.
 public struct TwinDocuments: Sendable {
+    /// Characters of each chunk compared: more than a chunk the chunker writes holds.
+    public static let comparedCharacters = 4_000
+
     /// Group representative of each document key (`collection` + tab + `docID`) of the list.
     private var representative: [String: String] = [:]
 
@@ -21,8 +24,10 @@ public struct TwinDocuments: Sendable {
             while let next = parent[root], next != root { root = next }
             return root
         }
-        // Each pair of results from different documents once, trigram sets computed once.
-        let trigrams = results.map { PassageOverlap.trigrams($0.chunk.text) }
+        // Each pair of results from different documents once, trigram sets computed once, on each
+        // chunk's opening: a chunk imported whole (`import-vectors` stores a corpus line as one
+        // chunk, of any length) costs no more than a long section.
+        let trigrams = results.map { PassageOverlap.trigrams(String($0.chunk.text.prefix(Self.comparedCharacters))) }
         for i in results.indices {
             for j in results.indices where j > i && keys[j] != keys[i] {
                 let (a, b) = (find(keys[i]), find(keys[j]))

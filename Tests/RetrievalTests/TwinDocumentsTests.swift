@@ -61,4 +61,18 @@ struct TwinDocumentsTests {
         let twins = TwinDocuments([Self.result(1, "signals.html", Self.html, rank: 1), other])
         #expect(!twins.samePage(Self.result(1, "signals.html", Self.html, rank: 1).chunk, other.chunk))
     }
+
+    @Test("a chunk imported whole is compared by its opening, and twins are still found")
+    func hugeChunksAreComparedByTheirOpening() {
+        let filler = String(repeating: "lorem ipsum dolor sit amet ", count: 40_000)
+        let results = [
+            Self.result(1, "line-1", Self.html + " " + filler, rank: 1),
+            Self.result(2, "line-2", Self.source + " " + filler.uppercased(), rank: 2),
+            Self.result(3, "line-3", Self.sameSubject + " " + filler, rank: 3),
+        ]
+        let twins = TwinDocuments(results)
+        #expect(twins.samePage(results[0].chunk, results[1].chunk))
+        // The openings differ; the filler after them is never compared.
+        #expect(!twins.samePage(results[0].chunk, results[2].chunk))
+    }
 }

@@ -14,8 +14,9 @@ public struct KnowledgeBaseCalibration: Codable, Hashable, Sendable {
     /// shipped in two forms, a section included in several pages) counts as right, and a heading
     /// shared only by one page's forms still gives a question; quote windows keep the example an
     /// introduction leads to (``AnswerQuote``). 4: the margin signal's runner-up and the cited
-    /// documents skip twins of a page already counted (``TwinDocuments``).
-    public static let currentVersion = 4
+    /// documents skip twins of a page already counted (``TwinDocuments``). 5: quote windows are
+    /// scored with their section heading (``AnswerQuote``), which changes the quotes refused.
+    public static let currentVersion = 5
 
     public var version: Int
     /// ``KnowledgeBaseStore/contentVersion()`` of the content it was fitted on.

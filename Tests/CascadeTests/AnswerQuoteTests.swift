@@ -137,6 +137,25 @@ import Testing
         #expect(quote.sources.contains { $0.chunk.docID == "c3ref/last_insert_rowid.html" })
     }
 
+    /// Two sections saying the same kind of thing: the heading tells which one the question is
+    /// about, so the window under the matching heading is quoted, though retrieval ranked the
+    /// other first.
+    @Test func theSectionHeadingTellsTwoLikeWindowsApart() async throws {
+        let results = [
+            Self.result(
+                1, "backup.html", "Run the command below once a week. It takes a few minutes on a large database.",
+                rank: 1, heading: "3. Backups"),
+            Self.result(
+                2, "fts5.html", "Run the command below once a month. It takes a few minutes on a large database.",
+                rank: 2, heading: "6. Maintenance › 6.2. Rebuild the search index"),
+        ]
+        let quote = try #require(
+            try await AnswerQuote.choose(
+                question: "rebuild the search index", results: results, embedder: HashingEmbedder()))
+        #expect(quote.sources.first?.chunk.docID == "fts5.html", "\(quote.text)")
+        #expect(quote.text.hasPrefix("Run the command below once a month"))
+    }
+
     /// A question in the passage (an FAQ's own) is compared with the user's question but not
     /// quoted: the answer after it is.
     @Test func aPassagesOwnQuestionIsNotQuoted() {

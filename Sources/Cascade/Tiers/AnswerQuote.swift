@@ -14,6 +14,9 @@ import VectorSearch
 /// passages from the cited documents is a candidate, and the answer quotes the two best, the
 /// way a search engine's snippet joins its two best fragments with "…".
 ///
+/// A window is embedded with the last part of its section's heading in front ("Key-Based
+/// Authentication: If the private key…"): a sentence out of its section ("It can then be
+/// used…") says little of what it is about, and the heading says it, the way a reader sees it.
 /// A window's score is the embedding model's similarity to the question, plus small bonuses for
 /// sharing the question's subject words, for naming something a user can type (a function,
 /// pragma, command or option: how-to answers name one) and for coming from a passage retrieval
@@ -217,6 +220,8 @@ public enum AnswerQuote {
         var windows: [Window] = []
         for (index, result) in results.enumerated() {
             let sentences = PassageTrimmer.split(result.chunk.text)
+            let leaf = (result.chunk.heading.components(separatedBy: " › ").last ?? "")
+                .trimmingCharacters(in: .whitespaces)
             var taken = 0
             for start in sentences.indices where taken < maxWindowsPerPassage {
                 // A question in the passage (an FAQ's) identifies its answer but is not one: it
@@ -265,7 +270,8 @@ public enum AnswerQuote {
                 windows.append(
                     Window(
                         resultIndex: index, firstSentence: first, lastSentence: last, text: text,
-                        scoredText: asked.isEmpty ? text : asked + " " + text, subject: subject,
+                        scoredText: (leaf.isEmpty ? "" : leaf + ": ") + (asked.isEmpty ? text : asked + " " + text),
+                        subject: subject,
                         command: AnswerCheck.namesCommand(text)))
             }
         }

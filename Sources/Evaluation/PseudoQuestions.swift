@@ -209,7 +209,7 @@ public struct PseudoQuestions: Sendable {
     /// ("See git-config(1).") is found in many pages that do not answer.
     public static let minimumPassageTrigrams = PassageOverlap.minimumTrigrams
 
-    static func trigrams(_ text: String) -> Set<String> { PassageOverlap.trigrams(text) }
+    static func trigrams(_ text: String) -> Set<Int> { PassageOverlap.trigrams(text) }
 
     /// The last part of a heading path, without its section number ("2.1.", "(6154)", "A.3").
     static func leaf(_ heading: String) -> String {

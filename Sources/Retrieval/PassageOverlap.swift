@@ -14,11 +14,22 @@ public enum PassageOverlap {
     /// git-config(1).", a copyright notice) is found in many pages that are not the same page.
     public static let minimumTrigrams = 8
 
-    /// The set of word trigrams of `text`, folded (empty under three words).
-    public static func trigrams(_ text: String) -> Set<String> {
-        let words = fold(text).split(separator: " ")
+    /// The set of word trigrams of `text`, folded (empty under three words), each as a hash: a
+    /// trigram is compared, never read back, and hashing three words' hashes allocates nothing
+    /// where joining them into a string allocates one per trigram (this runs for every result
+    /// of every question, and for every pseudo-question of a calibration).
+    public static func trigrams(_ text: String) -> Set<Int> {
+        let words = text.lowercased().split { !$0.isLetter && !$0.isNumber }.map { $0.hashValue }
         guard words.count >= 3 else { return [] }
-        return Set((0..<(words.count - 2)).map { words[$0..<($0 + 3)].joined(separator: " ") })
+        var set = Set<Int>(minimumCapacity: words.count - 2)
+        for i in 0..<(words.count - 2) {
+            var hasher = Hasher()
+            hasher.combine(words[i])
+            hasher.combine(words[i + 1])
+            hasher.combine(words[i + 2])
+            set.insert(hasher.finalize())
+        }
+        return set
     }
 
     /// Lower-case words of letters and digits, one space apart.
@@ -33,7 +44,7 @@ public enum PassageOverlap {
     }
 
     /// ``holds(_:passage:)`` on trigram sets already computed.
-    public static func holds(_ text: Set<String>, passage: Set<String>) -> Bool {
+    public static func holds(_ text: Set<Int>, passage: Set<Int>) -> Bool {
         guard !passage.isEmpty else { return false }
         let shared = passage.lazy.filter(text.contains).count
         return Double(shared) / Double(passage.count) >= samePassageShare
@@ -42,7 +53,7 @@ public enum PassageOverlap {
     /// Whether two passages are the same text in two forms: each holds the other, and both are
     /// long enough to be recognised (``minimumTrigrams``). Symmetric, so a one-line passage is
     /// not "the same" as a long section quoting it.
-    public static func sameText(_ a: Set<String>, _ b: Set<String>) -> Bool {
+    public static func sameText(_ a: Set<Int>, _ b: Set<Int>) -> Bool {
         guard a.count >= minimumTrigrams, b.count >= minimumTrigrams else { return false }
         let (small, large) = a.count <= b.count ? (a, b) : (b, a)
         let shared = small.lazy.filter(large.contains).count

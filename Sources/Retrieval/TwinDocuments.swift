@@ -24,14 +24,25 @@ public struct TwinDocuments: Sendable {
             while let next = parent[root], next != root { root = next }
             return root
         }
-        // Each pair of results from different documents once, trigram sets computed once, on each
-        // chunk's opening: a chunk imported whole (`import-vectors` stores a corpus line as one
-        // chunk, of any length) costs no more than a long section.
-        let trigrams = results.map { PassageOverlap.trigrams(String($0.chunk.text.prefix(Self.comparedCharacters))) }
+        // Each pair of results from different documents once, on each chunk's opening (a chunk
+        // imported whole costs no more than a long section). Two texts whose lengths differ by
+        // more than half cannot share 60% of their trigrams, so most pairs are settled by length
+        // alone, and a chunk's trigrams are computed only when a pair needs them.
+        let openings = results.map { String($0.chunk.text.prefix(Self.comparedCharacters)) }
+        let lengths = openings.map { Double($0.utf8.count) }
+        var trigrams = [Set<Int>?](repeating: nil, count: results.count)
+        func trigramsOf(_ i: Int) -> Set<Int> {
+            if let known = trigrams[i] { return known }
+            let computed = PassageOverlap.trigrams(openings[i])
+            trigrams[i] = computed
+            return computed
+        }
         for i in results.indices {
             for j in results.indices where j > i && keys[j] != keys[i] {
                 let (a, b) = (find(keys[i]), find(keys[j]))
-                guard a != b, PassageOverlap.sameText(trigrams[i], trigrams[j]) else { continue }
+                guard a != b, min(lengths[i], lengths[j]) >= 0.5 * max(lengths[i], lengths[j]),
+                    PassageOverlap.sameText(trigramsOf(i), trigramsOf(j))
+                else { continue }
                 parent[b] = a
             }
         }

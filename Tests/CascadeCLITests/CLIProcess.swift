@@ -55,18 +55,66 @@ struct CLIProcess {
         return (process, out, err)
     }
 
-    static func run(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws
-        -> Output
+    /// Runs the binary to its end and returns what it printed.
+    ///
+    /// Async, and the waiting happens on a thread of its own: a child can run for many seconds
+    /// (an ingest, an evaluation), and a test that blocked one of the two cooperative threads of a
+    /// two-core machine for that long stalled every other test's async work in the process (the
+    /// PostgreSQL suites' transactions sat idle until the server's timeouts ended them).
+    static func run(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:])
+        async throws -> Output
     {
         let (process, out, err) = try start(arguments, in: directory, environment: environment)
+        let waiter = ProcessWaiter(process: process, out: out, err: err)
+        return await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: waiter.wait()) }.start()
+        }
+    }
+}
+
+extension Process {
+    /// Waits for the process to exit on a thread of its own, never blocking a cooperative thread.
+    func exited() async {
+        let process = UncheckedProcess(process: self)
+        await withCheckedContinuation { continuation in
+            Thread {
+                process.process.waitUntilExit()
+                continuation.resume()
+            }.start()
+        }
+    }
+}
+
+private struct UncheckedProcess: @unchecked Sendable {
+    // Safe: only `waitUntilExit` is called on it from the other thread.
+    let process: Process
+}
+
+/// Reads a child's two pipes to the end and waits for it to exit, blocking the calling thread
+/// (never a cooperative one: ``CLIProcess/run(_:in:environment:)`` gives it a thread).
+private struct ProcessWaiter: @unchecked Sendable {
+    // Safe: used by one thread at a time, after the process has been started.
+    let process: Process
+    let out: Pipe
+    let err: Pipe
+
+    func wait() -> CLIProcess.Output {
         // Read both pipes to the end before waiting, so a chatty child never blocks on a full pipe.
         let errData = Locked(Data())
-        let errReader = Thread { errData.set(err.fileHandleForReading.readDataToEndOfFile()) }
+        let errDone = NSCondition()
+        let errReader = Thread {
+            errData.set(err.fileHandleForReading.readDataToEndOfFile())
+            errDone.lock()
+            errDone.signal()
+            errDone.unlock()
+        }
         errReader.start()
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        while !errData.isSet { usleep(1_000) }
-        return Output(
+        errDone.lock()
+        while !errData.isSet { errDone.wait() }
+        errDone.unlock()
+        return CLIProcess.Output(
             status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
             stderr: String(decoding: errData.value, as: UTF8.self))
     }

@@ -14,15 +14,16 @@ struct CLITests {
     }
 
     @Test("what cascade creates (control store, ledger, knowledge base, secrets) only its owner can read")
-    func createdFilesAreOwnerOnly() throws {
+    func createdFilesAreOwnerOnly() async throws {
         let dir = try TemporaryDirectory()
         let data = dir.path("data")
         try dir.write("docs/guide.md", "# Guide\n\nRun the backup command every night.\n")
         umask(0o022)  // a shell's usual umask: cascade must not depend on it
-        #expect(try CLIProcess.run(["tenants", "create", "acme", "--data", data]).status == 0)
+        #expect(try await CLIProcess.run(["tenants", "create", "acme", "--data", data]).status == 0)
         #expect(
-            try CLIProcess.run(["keys", "create", "--tenant", "acme", "--scope", "admin", "--data", data]).status == 0)
-        let ingest = try CLIProcess.run([
+            try await CLIProcess.run(["keys", "create", "--tenant", "acme", "--scope", "admin", "--data", data]).status
+                == 0)
+        let ingest = try await CLIProcess.run([
             "ingest", dir.path("docs"), "--tenant", "acme", "--data", data, "--embedder", "hashing",
         ])
         #expect(ingest.status == 0, "\(ingest.stderr)")
@@ -36,11 +37,11 @@ struct CLITests {
     }
 
     @Test("ingest --json prints the documented summary; a second run embeds nothing")
-    func ingestJSON() throws {
+    func ingestJSON() async throws {
         let dir = try TemporaryDirectory()
         let docs = try smallFolder(dir)
         let kb = dir.path("kb.sqlite")
-        let first = try CLIProcess.run(["ingest", docs, "--kb", kb, "--embedder", "hashing", "--json"])
+        let first = try await CLIProcess.run(["ingest", docs, "--kb", kb, "--embedder", "hashing", "--json"])
         #expect(first.status == 0, "\(first.stderr)")
         let summary = try first.json()
         for key in [
@@ -51,18 +52,18 @@ struct CLITests {
         }
         #expect(summary["documents_added"] as? Int == 2)
 
-        let second = try CLIProcess.run(["ingest", docs, "--kb", kb, "--embedder", "hashing"])
+        let second = try await CLIProcess.run(["ingest", docs, "--kb", kb, "--embedder", "hashing"])
         #expect(second.status == 0)
         #expect(second.stdout.contains("nothing changed"))
         #expect(second.stdout.contains("2 unchanged"))
     }
 
     @Test("a folder with broken files ingests the good ones, names the bad ones and exits 1")
-    func partialFailure() throws {
+    func partialFailure() async throws {
         let dir = try TemporaryDirectory()
         let docs = try smallFolder(dir)
         try dir.write("kb-docs/broken.txt", Data([0x66, 0x6F, 0xC3, 0x28]))
-        let result = try CLIProcess.run([
+        let result = try await CLIProcess.run([
             "ingest", docs, "--kb", dir.path("kb.sqlite"), "--embedder", "hashing", "--json",
         ])
         #expect(result.status == 1)
@@ -74,12 +75,12 @@ struct CLITests {
     }
 
     @Test("search --json follows the documented shape in every mode")
-    func searchJSON() throws {
+    func searchJSON() async throws {
         let dir = try TemporaryDirectory()
         let kb = dir.path("kb.sqlite")
-        _ = try CLIProcess.run(["ingest", try smallFolder(dir), "--kb", kb, "--embedder", "hashing"])
+        _ = try await CLIProcess.run(["ingest", try smallFolder(dir), "--kb", kb, "--embedder", "hashing"])
         for mode in ["hybrid", "vector", "keyword"] {
-            let result = try CLIProcess.run([
+            let result = try await CLIProcess.run([
                 "search", "how do I enable WAL mode", "--kb", kb, "-k", "5", "--mode", mode, "--json",
             ])
             #expect(result.status == 0, "\(result.stderr)")
@@ -98,30 +99,30 @@ struct CLITests {
     }
 
     @Test("bad usage exits 64, a bad request exits 2, each with a message on stderr")
-    func exitCodes() throws {
+    func exitCodes() async throws {
         let dir = try TemporaryDirectory()
         let kb = dir.path("kb.sqlite")
-        _ = try CLIProcess.run(["ingest", try smallFolder(dir), "--kb", kb, "--embedder", "hashing"])
-        let badFlag = try CLIProcess.run(["search", "x", "--kb", kb, "--mode", "psychic"])
+        _ = try await CLIProcess.run(["ingest", try smallFolder(dir), "--kb", kb, "--embedder", "hashing"])
+        let badFlag = try await CLIProcess.run(["search", "x", "--kb", kb, "--mode", "psychic"])
         #expect(badFlag.status == 64)
         #expect(badFlag.stderr.contains("psychic"))
-        let empty = try CLIProcess.run(["search", "  ", "--kb", kb])
+        let empty = try await CLIProcess.run(["search", "  ", "--kb", kb])
         #expect(empty.status == 2)
         #expect(empty.stderr.contains("query is empty"))
-        let missingKB = try CLIProcess.run(["stats", "--kb", dir.path("nope.sqlite")])
+        let missingKB = try await CLIProcess.run(["stats", "--kb", dir.path("nope.sqlite")])
         #expect(missingKB.status == 2)
         #expect(missingKB.stderr.contains("cascade ingest"))
-        let missingFolder = try CLIProcess.run(["ingest", dir.path("no-such-folder"), "--kb", kb])
+        let missingFolder = try await CLIProcess.run(["ingest", dir.path("no-such-folder"), "--kb", kb])
         #expect(missingFolder.status == 2)
         #expect(missingFolder.stderr.contains("no such file or folder"))
     }
 
     @Test("stats --json names the counts, the model and the BLAS library in use")
-    func statsJSON() throws {
+    func statsJSON() async throws {
         let dir = try TemporaryDirectory()
         let kb = dir.path("kb.sqlite")
-        _ = try CLIProcess.run(["ingest", try smallFolder(dir), "--kb", kb, "--embedder", "hashing"])
-        let stats = try CLIProcess.run(["stats", "--kb", kb, "--json"]).json()
+        _ = try await CLIProcess.run(["ingest", try smallFolder(dir), "--kb", kb, "--embedder", "hashing"])
+        let stats = try await CLIProcess.run(["stats", "--kb", kb, "--json"]).json()
         #expect(stats["documents"] as? Int == 2)
         #expect(stats["embedding_model"] as? String == "hashing-v1-384")
         #expect((stats["blas"] as? String)?.isEmpty == false)
@@ -130,7 +131,7 @@ struct CLITests {
     }
 
     @Test("killing ingest at any moment leaves a consistent store, and re-running finishes the job")
-    func killAndResume() throws {
+    func killAndResume() async throws {
         let dir = try TemporaryDirectory()
         let kb = dir.path("kb.sqlite")
         let (process, _, stderr) = try CLIProcess.start(["ingest", corpus, "--kb", kb, "--embedder", "hashing"])
@@ -138,12 +139,12 @@ struct CLITests {
         var committed = 0
         let deadline = Date().addingTimeInterval(120)
         while committed < 10, Date() < deadline, process.isRunning {
-            usleep(20_000)
+            try await Task.sleep(for: .milliseconds(20))
             // Read only once the store is set up (its WAL file exists): opening a file that the
             // CLI is still switching to WAL would race with that switch.
             if FileManager.default.fileExists(atPath: kb + "-wal"),
                 let queue = try? DatabaseQueue(path: kb),
-                let count = try? queue.read({ try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM document") })
+                let count = try? await queue.read({ try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM document") })
             {
                 committed = count ?? 0
             }
@@ -154,15 +155,16 @@ struct CLITests {
             return
         }
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        await process.exited()
 
         let interrupted = try DatabaseQueue(path: kb)
-        let before = try interrupted.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM document") ?? 0 }
+        let before = try await interrupted.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM document") ?? 0
+        }
         #expect(before >= 10)
         #expect(try consistencyProblems(interrupted).isEmpty)
         try interrupted.close()
 
-        let resumed = try CLIProcess.run(["ingest", corpus, "--kb", kb, "--json"])
+        let resumed = try await CLIProcess.run(["ingest", corpus, "--kb", kb, "--json"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         let summary = try resumed.json()
         let unchanged = summary["documents_unchanged"] as? Int ?? -1
@@ -170,27 +172,27 @@ struct CLITests {
         #expect(unchanged >= before - 1, "documents committed before the kill must not be redone")
         let final = try DatabaseQueue(path: kb)
         #expect(try consistencyProblems(final).isEmpty)
-        let total = try final.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM document") ?? 0 }
+        let total = try await final.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM document") ?? 0 }
         #expect(total == unchanged + added)
         let pages = try FileManager.default.subpathsOfDirectory(atPath: corpus).filter { $0.hasSuffix(".html") }.count
         #expect(total == pages)
     }
 
     @Test("embed prints the vector; a knowledge base can be re-embedded with another model and keeps working")
-    func embedAndReindex() throws {
+    func embedAndReindex() async throws {
         let dir = try TemporaryDirectory()
         let kb = dir.path("kb.sqlite")
-        let hashing = try CLIProcess.run(["embed", "some text", "--embedder", "hashing", "--json"]).json()
+        let hashing = try await CLIProcess.run(["embed", "some text", "--embedder", "hashing", "--json"]).json()
         #expect(hashing["model"] as? String == "hashing-v1-384")
         #expect((hashing["vector"] as? [Double])?.count == 384)
-        let plain = try CLIProcess.run(["embed", "some text", "--embedder", "hashing"])
+        let plain = try await CLIProcess.run(["embed", "some text", "--embedder", "hashing"])
         #expect(plain.stdout.split(separator: " ").count == 384)
-        let unknown = try CLIProcess.run(["embed", "x", "--embedder", "word2vec"])
+        let unknown = try await CLIProcess.run(["embed", "x", "--embedder", "word2vec"])
         #expect(unknown.status == 2)
         #expect(unknown.stderr.contains("minilm, minilm-int8, hashing"))
 
-        _ = try CLIProcess.run(["ingest", try smallFolder(dir), "--kb", kb, "--embedder", "hashing"])
-        let reindex = try CLIProcess.run(["reindex", "--kb", kb, "--embedder", "hashing", "--json"])
+        _ = try await CLIProcess.run(["ingest", try smallFolder(dir), "--kb", kb, "--embedder", "hashing"])
+        let reindex = try await CLIProcess.run(["reindex", "--kb", kb, "--embedder", "hashing", "--json"])
         #expect(reindex.status == 0, "\(reindex.stderr)")
         #expect(try reindex.json()["chunks_embedded"] as? Int == 0, "same model: nothing to embed")
     }

@@ -12,16 +12,16 @@ import Testing
 struct DefaultModeRegressionTests {
     @Test(
         "on every shipped evaluation set, hybrid's nDCG@10 is at least max(vector, keyword) (heldout-b: known not to)")
-    func hybridNeverLosesToItsParts() throws {
+    func hybridNeverLosesToItsParts() async throws {
         let dir = try TemporaryDirectory()
         let kb = dir.path("kb.sqlite")
         let corpus = CLIProcess.repositoryRoot.appendingPathComponent("corpora/sqlite-docs").path
-        let ingest = try CLIProcess.run(["ingest", corpus, "--kb", kb, "--embedder", "minilm"])
+        let ingest = try await CLIProcess.run(["ingest", corpus, "--kb", kb, "--embedder", "minilm"])
         try #require(ingest.status == 0, "\(ingest.stderr)")
         // `identifiers` is generated (tools/eval/identifier_set.py): lookups by name, where keywords
         // are the stronger part, so the default is checked against both sides.
         for set in ["eval", "heldout", "heldout-b", "identifiers"] {
-            let run = try CLIProcess.run([
+            let run = try await CLIProcess.run([
                 "eval", "retrieval", "--dataset", corpus + "/" + set, "--kb", kb, "--compare", "--json",
             ])
             try #require(run.status == 0, "\(set): \(run.stderr)")

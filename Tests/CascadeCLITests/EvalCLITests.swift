@@ -39,11 +39,11 @@ struct EvalCLITests {
     }
 
     @Test("eval retrieval --compare prints every mode; --run-file writes a re-scorable run")
-    func retrieval() throws {
+    func retrieval() async throws {
         let dir = try TemporaryDirectory()
         let set = try tinySet(dir)
         let common = ["--dataset", set, "--embedder", "hashing", "--cache", dir.path("cache")]
-        let compare = try CLIProcess.run(["eval", "retrieval"] + common + ["--compare", "--json"])
+        let compare = try await CLIProcess.run(["eval", "retrieval"] + common + ["--compare", "--json"])
         #expect(compare.status == 0, "\(compare.stderr)")
         let rows = try #require(try compare.json()["rows"] as? [[String: Any]])
         #expect(rows.compactMap { $0["mode"] as? String } == ["keyword", "vector", "rrf", "hybrid"])
@@ -72,11 +72,11 @@ struct EvalCLITests {
         let low = try #require(paired["margin_low"] as? Double)
         let high = try #require(paired["margin_high"] as? Double)
         #expect(low <= margin + 0.0005 && margin - 0.0005 <= high)
-        let text = try CLIProcess.run(["eval", "retrieval"] + common + ["--compare"])
+        let text = try await CLIProcess.run(["eval", "retrieval"] + common + ["--compare"])
         #expect(text.stdout.contains("Winner: ") && text.stdout.contains("Hybrid vs "))
         #expect(text.stdout.contains("Query by query: hybrid better on "))
 
-        let run = try CLIProcess.run(
+        let run = try await CLIProcess.run(
             ["eval", "retrieval"] + common + ["--mode", "keyword", "--run-file", dir.path("run.jsonl")])
         #expect(run.status == 0, "\(run.stderr)")
         let lines = try String(contentsOfFile: dir.path("run.jsonl"), encoding: .utf8).split(separator: "\n")
@@ -90,14 +90,14 @@ struct EvalCLITests {
     }
 
     @Test("wrong flags and broken sets are clear errors with the documented exit codes")
-    func errors() throws {
+    func errors() async throws {
         let dir = try TemporaryDirectory()
         let set = try tinySet(dir)
-        let both = try CLIProcess.run(["eval", "retrieval", "--dataset", set, "--mode", "vector", "--compare"])
+        let both = try await CLIProcess.run(["eval", "retrieval", "--dataset", set, "--mode", "vector", "--compare"])
         #expect(both.status == 64)
         #expect(both.stderr.contains("either --mode or --compare"))
         try dir.write("set/qrels/test.tsv", Data("query-id\tcorpus-id\tscore\nq1\twal\n".utf8))
-        let broken = try CLIProcess.run([
+        let broken = try await CLIProcess.run([
             "eval", "retrieval", "--dataset", set, "--embedder", "hashing", "--cache", dir.path("c"),
         ])
         #expect(broken.status == 2)
@@ -105,11 +105,11 @@ struct EvalCLITests {
     }
 
     @Test("calibrate --write-config stores the threshold and confidence in the tenant's settings, keeping the rest")
-    func calibrate() throws {
+    func calibrate() async throws {
         let dir = try TemporaryDirectory()
         let set = try tinySet(dir)
         try dir.write("tenants/demo.yaml", Data("rules: my-rules.yaml\nthreshold: 0.9\n".utf8))
-        let result = try CLIProcess.run([
+        let result = try await CLIProcess.run([
             "calibrate", "--dataset", set, "--embedder", "hashing", "--cache", dir.path("cache"), "--tenant", "demo",
             "--tenants-dir", dir.path("tenants"), "--write-config", "--json",
         ])
@@ -125,7 +125,7 @@ struct EvalCLITests {
     }
 
     @Test("eval cascade reports the measures and names the wrong resolutions and the answers that miss their key")
-    func cascadeReportNamesTheMisses() throws {
+    func cascadeReportNamesTheMisses() async throws {
         let dir = try TemporaryDirectory()
         let set = try tinySet(dir)
         // q1's key is nowhere in the corpus: resolved by RAG, it cannot quote it.
@@ -142,7 +142,7 @@ struct EvalCLITests {
             "eval", "cascade", "--dataset", set, "--embedder", "hashing", "--cache", dir.path("cache"), "--data",
             dir.path("data"), "--threshold", "0",
         ]
-        let json = try CLIProcess.run(common + ["--json"])
+        let json = try await CLIProcess.run(common + ["--json"])
         #expect(json.status == 0, "\(json.stderr)")
         let items = try #require(try json.json()["items"] as? [[String: Any]])
         func ids(_ keep: ([String: Any]) -> Bool) -> [String] {
@@ -151,7 +151,7 @@ struct EvalCLITests {
         let wrong = ids { $0["correct"] as? Bool == false }
         let unquoted = ids { $0["answer_quoted"] as? Bool == false }
         #expect(unquoted.contains("q1"), "\(items)")
-        let text = try CLIProcess.run(common)
+        let text = try await CLIProcess.run(common)
         #expect(text.status == 0, "\(text.stderr)")
         #expect(text.stdout.contains("| answer precision |"))
         #expect(text.stdout.contains("RAG answers that do not quote the answer: \(unquoted.joined(separator: ", "))\n"))
@@ -174,13 +174,13 @@ struct EvalCLITests {
     }
 
     @Test("import-vectors refuses vectors whose dimension is not the named model's, and writes nothing")
-    func importVectorsChecksTheModelsDimension() throws {
+    func importVectorsChecksTheModelsDimension() async throws {
         let dir = try TemporaryDirectory()
         try dir.write(
             "corpus.jsonl", Data("{\"_id\": \"a\", \"text\": \"alpha\"}\n{\"_id\": \"b\", \"text\": \"beta\"}\n".utf8))
         try dir.write("ten.npy", twoVectors(dimension: 10))
         for model in ["minilm", "sentence-transformers/all-MiniLM-L6-v2", "hashing"] {
-            let refused = try CLIProcess.run([
+            let refused = try await CLIProcess.run([
                 "import-vectors", "--corpus", dir.path("corpus.jsonl"), "--vectors", dir.path("ten.npy"), "--model",
                 model, "--kb", dir.path("kb.sqlite"),
             ])
@@ -190,7 +190,7 @@ struct EvalCLITests {
             #expect(!FileManager.default.fileExists(atPath: dir.path("kb.sqlite")), "nothing written")
         }
         // A model this build does not know is taken at its word (only its vectors tell its dimension).
-        let other = try CLIProcess.run([
+        let other = try await CLIProcess.run([
             "import-vectors", "--corpus", dir.path("corpus.jsonl"), "--vectors", dir.path("ten.npy"), "--model",
             "acme/tiny-embedder", "--kb", dir.path("kb.sqlite"),
         ])
@@ -200,50 +200,52 @@ struct EvalCLITests {
     @Test(
         "on PostgreSQL: eval reads a tenant's shared knowledge base, reindex switches it for every copy, import-vectors appends to it"
     )
-    func sharedKnowledgeBases() throws {
+    func sharedKnowledgeBases() async throws {
         let url = testSchemaURL()
         let dir = try TemporaryDirectory()
         let set = try tinySet(dir)
-        #expect(try CLIProcess.run(["migrate", "--database", url]).status == 0)
+        #expect(try await CLIProcess.run(["migrate", "--database", url]).status == 0)
         let (node, admin) = (dir.path("node"), dir.path("admin"))
-        #expect(try CLIProcess.run(["tenants", "create", "acme", "--database", url, "--data", admin]).status == 0)
-        let ingest = try CLIProcess.run([
+        #expect(
+            try await CLIProcess.run(["tenants", "create", "acme", "--database", url, "--data", admin]).status == 0)
+        let ingest = try await CLIProcess.run([
             "ingest", set + "/corpus.jsonl", "--tenant", "acme", "--database", url, "--data", node, "--embedder",
             "hashing",
         ])
         #expect(ingest.status == 0, "\(ingest.stderr)")
 
         // eval on the shared knowledge base (a fresh copy) equals eval on the node's own copy.
-        func ndcg(_ arguments: [String]) throws -> Double? {
-            let run = try CLIProcess.run(
+        func ndcg(_ arguments: [String]) async throws -> Double? {
+            let run = try await CLIProcess.run(
                 ["eval", "retrieval", "--dataset", set, "--mode", "hybrid", "--json"] + arguments)
             #expect(run.status == 0, "\(run.stderr)")
             let rows = try run.json()["rows"] as? [[String: Any]]
             return (rows?.first?["metrics"] as? [String: Any])?["ndcg_at_10"] as? Double
         }
-        let shared = try ndcg(["--database", url, "--kb-tenant", "acme", "--data", admin])
+        let shared = try await ndcg(["--database", url, "--kb-tenant", "acme", "--data", admin])
         #expect(shared != nil)
-        #expect(shared == (try ndcg(["--kb", node + "/tenants/acme/kb.sqlite"])))
-        let noTenant = try CLIProcess.run(["eval", "retrieval", "--dataset", set, "--database", url])
+        #expect(shared == (try await ndcg(["--kb", node + "/tenants/acme/kb.sqlite"])))
+        let noTenant = try await CLIProcess.run(["eval", "retrieval", "--dataset", set, "--database", url])
         #expect(noTenant.status == 64 && noTenant.stderr.contains("--kb-tenant"))
 
         // reindex from another machine: one change of the log, which the node's copy replays.
-        let reindex = try CLIProcess.run([
+        let reindex = try await CLIProcess.run([
             "reindex", "--tenant", "acme", "--database", url, "--data", admin, "--embedder", "minilm", "--json",
         ])
         #expect(reindex.status == 0, "\(reindex.stderr)")
         #expect(try reindex.json()["previous_model"] as? String == "hashing-v1-384")
-        let stats = try CLIProcess.run(["stats", "--tenant", "acme", "--database", url, "--data", node, "--json"])
+        let stats = try await CLIProcess.run(["stats", "--tenant", "acme", "--database", url, "--data", node, "--json"])
         #expect(stats.status == 0, "\(stats.stderr)")
         #expect(stats.stdout.contains("all-MiniLM-L6-v2"), "\(stats.stdout)")
         // Moved to one SQLite node, the knowledge base arrives as it is now: switched, whole.
-        let export = try CLIProcess.run([
+        let export = try await CLIProcess.run([
             "export", "--tenant", "acme", "--database", url, "--to", dir.path("acme-export"), "--data", admin,
         ])
         #expect(export.status == 0, "\(export.stderr)")
         #expect(
-            try CLIProcess.run(["import", "--from", dir.path("acme-export"), "--data", dir.path("single")]).status == 0)
-        let single = try CLIProcess.run(["stats", "--tenant", "acme", "--data", dir.path("single"), "--json"])
+            try await CLIProcess.run(["import", "--from", dir.path("acme-export"), "--data", dir.path("single")]).status
+                == 0)
+        let single = try await CLIProcess.run(["stats", "--tenant", "acme", "--data", dir.path("single"), "--json"])
         #expect(single.stdout.contains("all-MiniLM-L6-v2"), "\(single.stdout)\(single.stderr)")
         #expect(try single.json()["documents"] as? Int == 5)
         // A change of the old model after the switch is refused, nothing appended.
@@ -257,35 +259,37 @@ struct EvalCLITests {
             "import-vectors", "--corpus", dir.path("c/corpus.jsonl"), "--vectors", dir.path("v.npy"), "--model",
             "hashing", "--database", url, "--data", admin,
         ]
-        let refused = try CLIProcess.run(imported + ["--tenant", "acme"])
+        let refused = try await CLIProcess.run(imported + ["--tenant", "acme"])
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("uses embedding model"), "\(refused.stderr)")
         // Into a tenant with no knowledge base yet: every machine's copy gets it.
-        let accepted = try CLIProcess.run(imported + ["--tenant", "beta", "--json"])
+        let accepted = try await CLIProcess.run(imported + ["--tenant", "beta", "--json"])
         #expect(accepted.status == 0, "\(accepted.stderr)")
         #expect(try accepted.json()["documents"] as? Int == 2)
-        let search = try CLIProcess.run([
+        let search = try await CLIProcess.run([
             "search", "second", "--tenant", "beta", "--database", url, "--data", node, "--mode", "keyword", "--json",
         ])
         #expect(search.status == 0, "\(search.stderr)")
         #expect(search.stdout.contains("\"b\""), "\(search.stdout)")
         // compact: one snapshot change; a machine with nothing yet starts from it.
-        let compact = try CLIProcess.run(["compact", "--tenant", "beta", "--database", url, "--data", admin, "--json"])
+        let compact = try await CLIProcess.run([
+            "compact", "--tenant", "beta", "--database", url, "--data", admin, "--json",
+        ])
         #expect(compact.status == 0, "\(compact.stderr)")
         let snapshot = try compact.json()
         #expect(snapshot["version"] as? Int == 2 && snapshot["base_version"] as? Int == 1)
         #expect(snapshot["documents"] as? Int == 2)
-        let fresh = try CLIProcess.run([
+        let fresh = try await CLIProcess.run([
             "search", "second", "--tenant", "beta", "--database", url, "--data", dir.path("fresh"), "--mode", "keyword",
             "--json",
         ])
         #expect(fresh.status == 0 && fresh.stdout.contains("\"b\""), "\(fresh.stdout)\(fresh.stderr)")
-        let local = try CLIProcess.run(["compact", "--tenant", "beta", "--data", admin])
+        let local = try await CLIProcess.run(["compact", "--tenant", "beta", "--data", admin])
         #expect(local.status == 64 && local.stderr.contains("--database"))
     }
 
     @Test("import-vectors stores a .npy matrix with its corpus, and search finds the rows")
-    func importVectors() throws {
+    func importVectors() async throws {
         let dir = try TemporaryDirectory()
         let npy = twoVectors()
         try dir.write("v.npy", npy)
@@ -295,7 +299,7 @@ struct EvalCLITests {
                 "{\"_id\": \"a\", \"title\": \"A\", \"text\": \"first\"}\n{\"_id\": \"b\", \"title\": \"B\", \"text\": \"second\"}\n"
                     .utf8))
         let kb = dir.path("kb.sqlite")
-        let result = try CLIProcess.run([
+        let result = try await CLIProcess.run([
             "import-vectors", "--corpus", dir.path("c/corpus.jsonl"), "--vectors", dir.path("v.npy"), "--model",
             "hashing",
             "--kb", kb, "--vector-encoding", "int8", "--json",
@@ -305,11 +309,11 @@ struct EvalCLITests {
         #expect(summary["documents"] as? Int == 2)
         #expect(summary["vectors"] as? Int == 2)
         #expect(summary["rows_per_second"] is Double)
-        let search = try CLIProcess.run(["search", "second", "--kb", kb, "--mode", "keyword", "--json"])
+        let search = try await CLIProcess.run(["search", "second", "--kb", kb, "--mode", "keyword", "--json"])
         #expect(search.status == 0, "\(search.stderr)")
 
         try dir.write("short.npy", npy.prefix(npy.count - 4))
-        let bad = try CLIProcess.run([
+        let bad = try await CLIProcess.run([
             "import-vectors", "--corpus", dir.path("c/corpus.jsonl"), "--vectors", dir.path("short.npy"), "--kb", kb,
         ])
         #expect(bad.status == 2)

@@ -7,46 +7,48 @@ import Testing
 /// anything is written.
 @Suite("cascade export and import")
 struct ExportImportCLITests {
-    func run(_ arguments: [String]) throws -> CLIProcess.Output {
-        let result = try CLIProcess.run(arguments)
+    func run(_ arguments: [String]) async throws -> CLIProcess.Output {
+        let result = try await CLIProcess.run(arguments)
         #expect(result.status == 0, "\(arguments.prefix(2).joined(separator: " ")): \(result.stderr)")
         return result
     }
 
     @Test("SQLite → PostgreSQL → SQLite: the same report, keys and knowledge; a changed file is refused")
-    func roundTrip() throws {
+    func roundTrip() async throws {
         let dir = try TemporaryDirectory()
         let url = testSchemaURL()
         let source = dir.path("source")
         try dir.write("docs/wal.md", "# Write-ahead log\n\nRun PRAGMA journal_mode=WAL to turn on write-ahead logging.")
         try dir.write("docs/backup.md", "# Backups\n\nUse the .backup command to copy a live database safely.")
-        _ = try run(["tenants", "create", "acme", "--plan", "pro", "--data", source])
-        let key = try run(["keys", "create", "--tenant", "acme", "--scope", "query", "--data", source, "--json"])
+        _ = try await run(["tenants", "create", "acme", "--plan", "pro", "--data", source])
+        let key = try await run(["keys", "create", "--tenant", "acme", "--scope", "query", "--data", source, "--json"])
         let keyID = try key.json()["key_id"] as? String ?? "?"
-        _ = try run([
+        _ = try await run([
             "ingest", dir.path("docs"), "--kb", dir.path("source/tenants/acme/kb.sqlite"), "--embedder", "hashing",
         ])
         for (i, question) in ["How do I turn on WAL?", "How do I back up a live database?"].enumerated() {
-            _ = try run(["ask", question, "--tenant", "acme", "--query-id", "m\(i)", "--data", source])
+            _ = try await run(["ask", question, "--tenant", "acme", "--query-id", "m\(i)", "--data", source])
         }
-        let report = try run(["report", "--tenant", "acme", "--data", source, "--json"]).json()
+        let report = try await run(["report", "--tenant", "acme", "--data", source, "--json"]).json()
 
         // To PostgreSQL.
-        _ = try run(["migrate", "--database", url])
+        _ = try await run(["migrate", "--database", url])
         let first = dir.path("first")
-        let exported = try run(["export", "--tenant", "acme", "--to", first, "--data", source, "--json"]).json()
+        let exported = try await run(["export", "--tenant", "acme", "--to", first, "--data", source, "--json"]).json()
         #expect(exported["ledger_rows"] as? Int ?? 0 >= 2)
         #expect(exported["documents"] as? Int == 2)
-        _ = try run(["import", "--from", first, "--database", url])
-        let onPostgres = try run(["report", "--tenant", "acme", "--database", url, "--json"]).json()
+        _ = try await run(["import", "--from", first, "--database", url])
+        let onPostgres = try await run(["report", "--tenant", "acme", "--database", url, "--json"]).json()
         #expect(NSDictionary(dictionary: onPostgres) == NSDictionary(dictionary: report))
-        #expect(try run(["keys", "list", "--tenant", "acme", "--database", url]).stdout.contains(keyID))
-        #expect(try run(["ledger", "verify", "--database", url, "--json"]).json()["ok"] as? Bool == true)
+        #expect(try await run(["keys", "list", "--tenant", "acme", "--database", url]).stdout.contains(keyID))
+        #expect(try await run(["ledger", "verify", "--database", url, "--json"]).json()["ok"] as? Bool == true)
         // ask and search with --database read the shared knowledge base through a local copy.
         let node = dir.path("cli-node")
-        let searched = try run(["search", "write-ahead logging", "--tenant", "acme", "--database", url, "--data", node])
+        let searched = try await run([
+            "search", "write-ahead logging", "--tenant", "acme", "--database", url, "--data", node,
+        ])
         #expect(searched.stdout.contains("wal.md"), "\(searched.stdout)")
-        let asked = try run([
+        let asked = try await run([
             "ask", "How do I turn on WAL?", "--tenant", "acme", "--query-id", "pg-1", "--database", url, "--data", node,
             "--json",
         ]).json()
@@ -55,35 +57,35 @@ struct ExportImportCLITests {
             rag != nil && rag?["outcome"] as? String != "skipped",
             "the RAG tier searched the shared documents: \(asked)")
         try dir.write("more/vacuum.md", "# Vacuum\n\nRun VACUUM to rebuild the database file and reclaim free pages.")
-        let ingested = try run([
+        let ingested = try await run([
             "ingest", dir.path("more"), "--tenant", "acme", "--database", url, "--data", node, "--json",
         ])
         #expect(try ingested.json()["documents_added"] as? Int == 1, "\(ingested.stdout)")
-        let otherNode = try run([
+        let otherNode = try await run([
             "search", "reclaim free pages", "--tenant", "acme", "--database", url, "--data", dir.path("other-node"),
         ])
-        let stats = try run([
+        let stats = try await run([
             "stats", "--tenant", "acme", "--database", url, "--data", dir.path("third-node"), "--json",
         ])
         #expect(try stats.json()["documents"] as? Int == 3, "\(stats.stdout)")
         #expect(otherNode.stdout.contains("vacuum.md"), "another machine's copy gets the ingest from the log")
-        let rows = try run(["ledger", "show", "--tenant", "acme", "--database", url, "--json"]).stdout
+        let rows = try await run(["ledger", "show", "--tenant", "acme", "--database", url, "--json"]).stdout
         #expect(rows.contains("\"pg-1\""), "recorded in the shared ledger")
-        let again = try CLIProcess.run(["import", "--from", first, "--database", url])
+        let again = try await CLIProcess.run(["import", "--from", first, "--database", url])
         #expect(again.status != 0 && again.stderr.contains("already exists"), "an import never merges")
 
         // And back into a new SQLite data folder, from PostgreSQL.
-        let current = try run(["report", "--tenant", "acme", "--database", url, "--json"]).json()
+        let current = try await run(["report", "--tenant", "acme", "--database", url, "--json"]).json()
         #expect(current["queries"] as? Int == (report["queries"] as? Int ?? 0) + 1)
         let second = dir.path("second")
-        _ = try run(["export", "--tenant", "acme", "--to", second, "--database", url])
+        _ = try await run(["export", "--tenant", "acme", "--to", second, "--database", url])
         let target = dir.path("target")
-        _ = try run(["import", "--from", second, "--data", target])
-        let back = try run(["report", "--tenant", "acme", "--data", target, "--json"]).json()
+        _ = try await run(["import", "--from", second, "--data", target])
+        let back = try await run(["report", "--tenant", "acme", "--data", target, "--json"]).json()
         #expect(NSDictionary(dictionary: back) == NSDictionary(dictionary: current))
-        let found = try run(["search", "write-ahead logging", "--tenant", "acme", "--data", target])
+        let found = try await run(["search", "write-ahead logging", "--tenant", "acme", "--data", target])
         #expect(found.stdout.contains("wal.md"))
-        #expect(try run(["ledger", "verify", "--data", target]).status == 0)
+        #expect(try await run(["ledger", "verify", "--data", target]).status == 0)
 
         // One byte changed in transit: refused, nothing written.
         let ledger = URL(fileURLWithPath: first).appendingPathComponent("ledger.jsonl")
@@ -91,7 +93,7 @@ struct ExportImportCLITests {
         bytes[bytes.count / 2] ^= 0x01
         try bytes.write(to: ledger)
         let elsewhere = dir.path("elsewhere")
-        let refused = try CLIProcess.run(["import", "--from", first, "--data", elsewhere])
+        let refused = try await CLIProcess.run(["import", "--from", first, "--data", elsewhere])
         #expect(refused.status != 0 && refused.stderr.contains("SHA-256"), "\(refused.stderr)")
         #expect(!FileManager.default.fileExists(atPath: elsewhere + "/control.sqlite"), "nothing written")
     }

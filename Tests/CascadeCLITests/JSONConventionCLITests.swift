@@ -61,7 +61,7 @@ struct JSONConventionCLITests {
     }
 
     @Test("ask, ledger, escalations, tenants, keys, plans, billing, checkpoint, ingest, search and stats")
-    func everyCommand() throws {
+    func everyCommand() async throws {
         let dir = try TemporaryDirectory()
         let data = dir.path("data")
         try dir.write(
@@ -119,7 +119,7 @@ struct JSONConventionCLITests {
             ),
         ]
         for (arguments, lines) in commands {
-            let output = try CLIProcess.run(arguments)
+            let output = try await CLIProcess.run(arguments)
             let name = arguments.prefix(2).joined(separator: " ")
             #expect(output.status == 0, "\(name): \(output.stderr)")
             guard output.status == 0 else { continue }
@@ -138,11 +138,13 @@ struct JSONConventionCLITests {
     }
 
     @Test("exit codes: 64 for invalid usage wherever it is found, 2 for failures, one line on stderr")
-    func exitCodes() throws {
+    func exitCodes() async throws {
         let dir = try TemporaryDirectory()
         let ledger = dir.path("ledger.sqlite")
         try dir.write("b.jsonl", Data(#"{"query_id": "q1", "text": "how do I vacuum"}"#.utf8))
-        _ = try CLIProcess.run(["ask", "--tenant", "t", "--batch", dir.path("b.jsonl"), "--ledger", ledger, "--no-kb"])
+        _ = try await CLIProcess.run([
+            "ask", "--tenant", "t", "--batch", dir.path("b.jsonl"), "--ledger", ledger, "--no-kb",
+        ])
         let usage: [[String]] = [
             ["ledger", "show", "--since", "yesterday", "--ledger", ledger],  // checked inside the command
             [
@@ -153,7 +155,7 @@ struct JSONConventionCLITests {
             ["search", "x", "-k", "0"],
         ]
         for arguments in usage {
-            let result = try CLIProcess.run(arguments)
+            let result = try await CLIProcess.run(arguments)
             #expect(result.status == 64, "\(arguments.prefix(2)): \(result.stderr)")
         }
         let failures: [[String]] = [
@@ -162,7 +164,7 @@ struct JSONConventionCLITests {
             ["report", "--tenant", "t", "--ledger", ledger, "--html", dir.path("no/such/folder/r.html")],
         ]
         for arguments in failures {
-            let result = try CLIProcess.run(arguments)
+            let result = try await CLIProcess.run(arguments)
             #expect(result.status == 2, "\(arguments.prefix(2)): \(result.stderr)")
             #expect(result.stderr.split(separator: "\n").count == 1, "one line: \(result.stderr)")
             #expect(!result.stderr.contains("NSCocoaErrorDomain"))

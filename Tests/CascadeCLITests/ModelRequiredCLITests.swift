@@ -7,20 +7,20 @@ struct ModelRequiredCLITests {
     let noModel = ["CASCADE_MODEL_DIR": "/nonexistent/cascade-model"]
 
     @Test("without the model, ingest and embed fail saying how to get it, and create nothing")
-    func ingestNeedsTheModel() throws {
+    func ingestNeedsTheModel() async throws {
         let dir = try TemporaryDirectory()
         try dir.write("docs/page.md", "# Page\n\nSome text about backups.")
-        let ingest = try CLIProcess.run(
+        let ingest = try await CLIProcess.run(
             ["ingest", dir.path("docs"), "--kb", dir.path("kb.sqlite")], environment: noModel)
         #expect(ingest.status == 2)
         #expect(ingest.stderr.contains("tools/fetch-model"))
         #expect(ingest.stderr.contains("--embedder hashing"))
         #expect(!FileManager.default.fileExists(atPath: dir.path("kb.sqlite")))
-        let embed = try CLIProcess.run(["embed", "hello"], environment: noModel)
+        let embed = try await CLIProcess.run(["embed", "hello"], environment: noModel)
         #expect(embed.status == 2)
         #expect(embed.stderr.contains("tools/fetch-model"))
         // Asked for on purpose, the hashing embedder works.
-        let hashing = try CLIProcess.run(
+        let hashing = try await CLIProcess.run(
             ["ingest", dir.path("docs"), "--kb", dir.path("toy.sqlite"), "--embedder", "hashing"], environment: noModel)
         #expect(hashing.status == 0, "\(hashing.stderr)")
     }
@@ -31,18 +31,18 @@ struct ModelRequiredCLITests {
             if: FileManager.default.fileExists(
                 atPath: CLIProcess.repositoryRoot.appendingPathComponent("models/all-MiniLM-L6-v2/model.safetensors")
                     .path)))
-    func keywordSearchNeedsNoModel() throws {
+    func keywordSearchNeedsNoModel() async throws {
         let dir = try TemporaryDirectory()
         try dir.write("docs/page.md", "# Backups\n\nRun the backup command every night.")
         let model = CLIProcess.repositoryRoot.appendingPathComponent("models/all-MiniLM-L6-v2").path
-        let ingest = try CLIProcess.run(
+        let ingest = try await CLIProcess.run(
             ["ingest", dir.path("docs"), "--kb", dir.path("kb.sqlite")], environment: ["CASCADE_MODEL_DIR": model])
         #expect(ingest.status == 0, "\(ingest.stderr)")
-        let keyword = try CLIProcess.run(
+        let keyword = try await CLIProcess.run(
             ["search", "backup", "--kb", dir.path("kb.sqlite"), "--mode", "keyword", "--json"], environment: noModel)
         #expect(keyword.status == 0, "\(keyword.stderr)")
         #expect((try keyword.json()["results"] as? [Any])?.isEmpty == false)
-        let vector = try CLIProcess.run(
+        let vector = try await CLIProcess.run(
             ["search", "backup", "--kb", dir.path("kb.sqlite"), "--mode", "vector"], environment: noModel)
         #expect(vector.status == 2)
         #expect(vector.stderr.contains("tools/fetch-model"))

@@ -19,7 +19,7 @@ struct NoCreateOnReadTests {
     }
 
     @Test("reads of a mistyped knowledge base or ledger fail and create nothing")
-    func readsCreateNothing() throws {
+    func readsCreateNothing() async throws {
         let dir = try TemporaryDirectory()
         let commands: [[String]] = [
             ["search", "wal", "--kb", dir.path("nope/kb.sqlite")],
@@ -36,7 +36,7 @@ struct NoCreateOnReadTests {
             ["tenants", "list", "--data", dir.path("nope")],
         ]
         for command in commands {
-            let result = try CLIProcess.run(command)
+            let result = try await CLIProcess.run(command)
             #expect(result.status == 2, "\(command.joined(separator: " ")): \(result.stderr)")
             #expect(
                 result.stderr.contains("nope"), "\(command.joined(separator: " ")) names the path: \(result.stderr)")
@@ -45,7 +45,7 @@ struct NoCreateOnReadTests {
     }
 
     @Test("reads of an empty file refuse it and leave it empty (no schema written into it)")
-    func readsOfAnEmptyFileWriteNothing() throws {
+    func readsOfAnEmptyFileWriteNothing() async throws {
         let dir = try TemporaryDirectory()
         try dir.write("empty.sqlite", Data())
         let kb = dir.path("empty.sqlite")
@@ -53,7 +53,7 @@ struct NoCreateOnReadTests {
             ["search", "wal", "--kb", kb], ["search", "wal", "--kb", kb, "--mode", "keyword"], ["stats", "--kb", kb],
             ["ask", "how do I vacuum", "--tenant", "t", "--kb", kb, "--ledger", dir.path("l.sqlite")],
         ] {
-            let result = try CLIProcess.run(command)
+            let result = try await CLIProcess.run(command)
             #expect(result.status == 2, "\(command.joined(separator: " ")): \(result.stderr)")
             #expect(result.stderr.contains("empty"), "\(result.stderr)")
             let size = try FileManager.default.attributesOfItem(atPath: kb)[.size] as? NSNumber
@@ -63,9 +63,9 @@ struct NoCreateOnReadTests {
     }
 
     @Test("ingest of a missing folder and a failed import-vectors leave no store behind")
-    func failedWritesCreateNothing() throws {
+    func failedWritesCreateNothing() async throws {
         let dir = try TemporaryDirectory()
-        let ingest = try CLIProcess.run(["ingest", dir.path("missing"), "--kb", dir.path("kb.sqlite")])
+        let ingest = try await CLIProcess.run(["ingest", dir.path("missing"), "--kb", dir.path("kb.sqlite")])
         #expect(ingest.status == 2)
         #expect(!FileManager.default.fileExists(atPath: dir.path("kb.sqlite")))
 
@@ -73,7 +73,7 @@ struct NoCreateOnReadTests {
         try dir.write("nan.npy", Self.npy(rows: [[1, 0, 0], [0, .nan, 0]]))
         try dir.write("inf.npy", Self.npy(rows: [[.infinity, 0, 0], [0, 1, 0]]))
         for (file, row) in [("nan.npy", "row 1"), ("inf.npy", "row 0"), ("absent.npy", "absent.npy")] {
-            let result = try CLIProcess.run([
+            let result = try await CLIProcess.run([
                 "import-vectors", "--corpus", dir.path("corpus.jsonl"), "--vectors", dir.path(file), "--model", "m",
                 "--kb", dir.path("imported.sqlite"),
             ])
@@ -82,7 +82,7 @@ struct NoCreateOnReadTests {
             #expect(!FileManager.default.fileExists(atPath: dir.path("imported.sqlite")), "\(file)")
         }
         try dir.write("good.npy", Self.npy(rows: [[1, 0, 0], [0, 1, 0]]))
-        let good = try CLIProcess.run([
+        let good = try await CLIProcess.run([
             "import-vectors", "--corpus", dir.path("corpus.jsonl"), "--vectors", dir.path("good.npy"), "--model", "m",
             "--kb", dir.path("imported.sqlite"),
         ])

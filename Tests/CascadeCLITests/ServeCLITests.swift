@@ -15,12 +15,12 @@ import Testing
         let key: String
         let data: String
 
-        static func start(_ dir: TemporaryDirectory, llm: URL?) throws -> Server {
+        static func start(_ dir: TemporaryDirectory, llm: URL?) async throws -> Server {
             let data = dir.path("data")
-            if try CLIProcess.run(["tenants", "create", "acme", "--data", data]).status != 0 {
+            if try await CLIProcess.run(["tenants", "create", "acme", "--data", data]).status != 0 {
                 // Created by an earlier start in the same folder.
             }
-            let created = try CLIProcess.run([
+            let created = try await CLIProcess.run([
                 "keys", "create", "--tenant", "acme", "--scope", "admin", "--json", "--data", data,
             ])
             let key = try #require(try created.json()["key"] as? String)
@@ -94,8 +94,8 @@ import Testing
         }
 
         /// Query ids of the tenant's query rows, read by the CLI from the ledger file.
-        func recordedQueryIDs() throws -> Set<String> {
-            let shown = try CLIProcess.run(["ledger", "show", "--tenant", "acme", "--json", "--data", data])
+        func recordedQueryIDs() async throws -> Set<String> {
+            let shown = try await CLIProcess.run(["ledger", "show", "--tenant", "acme", "--json", "--data", data])
             var ids = Set<String>()
             for line in shown.stdout.split(separator: "\n") {
                 guard let row = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
@@ -126,7 +126,7 @@ import Testing
             gate.open()
             llm.stop()
         }
-        let server = try Server.start(dir, llm: llm.baseURL)
+        let server = try await Server.start(dir, llm: llm.baseURL)
         let upload = await server.request(
             "POST", "/v1/documents?name=warranty.md",
             body: "# Warranty\n\nEvery order has a two-year warranty covering parts and labour.\n")
@@ -155,18 +155,18 @@ import Testing
             for try await (id, status) in group where status == 200 { answered.append(id) }
             return (answered, reachedModel)
         }
-        server.process.waitUntilExit()
+        await server.process.exited()
         #expect(server.process.terminationStatus == 0)
         #expect(reachedModel >= 8)
         #expect(answered.count >= reachedModel, "questions in progress at SIGTERM are finished, not dropped")
-        let recorded = try server.recordedQueryIDs()
+        let recorded = try await server.recordedQueryIDs()
         #expect(
             Set(answered).isSubset(of: recorded), "answered but not recorded: \(Set(answered).subtracting(recorded))")
     }
 
     @Test func killDashNineUnderLoadLosesNoAnsweredQuestion() async throws {
         let dir = try TemporaryDirectory()
-        let server = try Server.start(dir, llm: nil)
+        let server = try await Server.start(dir, llm: nil)
         let answered = try await withThrowingTaskGroup(of: (String, Int?).self) { group in
             for i in 0..<200 {
                 group.addTask { ("kill-\(i)", await server.ask("kill-\(i)")) }
@@ -177,8 +177,8 @@ import Testing
             for try await (id, status) in group where status == 200 { answered.append(id) }
             return answered
         }
-        server.process.waitUntilExit()
-        let recorded = try server.recordedQueryIDs()
+        await server.process.exited()
+        let recorded = try await server.recordedQueryIDs()
         #expect(answered.count < 200, "the kill came under load")
         #expect(
             Set(answered).isSubset(of: recorded), "answered but not recorded: \(Set(answered).subtracting(recorded))")
@@ -194,7 +194,7 @@ import Testing
                 headers: ["Idempotency-Key": first])
             #expect(replay?.body.contains("\"replayed\":true") == true)
         }
-        let verify = try CLIProcess.run(["ledger", "verify", "--data", server.data])
+        let verify = try await CLIProcess.run(["ledger", "verify", "--data", server.data])
         #expect(verify.status == 0, "\(verify.stdout) \(verify.stderr)")
     }
 
@@ -223,8 +223,8 @@ import Testing
             "CASCADE_EMBEDDINGS_MODEL": "fake",
         ]
         let data = dir.path("data")
-        _ = try CLIProcess.run(["tenants", "create", "acme", "--data", data])
-        let created = try CLIProcess.run([
+        _ = try await CLIProcess.run(["tenants", "create", "acme", "--data", data])
+        let created = try await CLIProcess.run([
             "keys", "create", "--tenant", "acme", "--scope", "admin", "--json", "--data", data,
         ])
         let key = try #require(try created.json()["key"] as? String)
@@ -242,7 +242,7 @@ import Testing
             try await Task.sleep(for: .milliseconds(25))
         }
         kill(first.process.processIdentifier, SIGKILL)
-        first.process.waitUntilExit()
+        await first.process.exited()
         gate.open()
 
         let second = try Server.launch(data: data, key: key, embedder: "http", environment: environment)
@@ -257,7 +257,7 @@ import Testing
             (try? FileManager.default.contentsOfDirectory(atPath: "\(data)/tenants/acme/uploads/.incoming")) ?? []
         #expect(staged.isEmpty, "nothing left staged: \(staged)")
         kill(second.process.processIdentifier, SIGTERM)
-        second.process.waitUntilExit()
+        await second.process.exited()
 
         // Finished jobs are still readable by id after another restart.
         let third = try Server.launch(data: data, key: key, embedder: "http", environment: environment)

@@ -7,19 +7,19 @@ import Testing
 @Suite("store kinds", .serialized)
 struct StoreKindTests {
     @Test("a knowledge base as --ledger, a ledger as --kb and a foreign database are refused unchanged")
-    func wrongKinds() throws {
+    func wrongKinds() async throws {
         let dir = try TemporaryDirectory()
         try dir.write("docs/a.md", Data("# A\n\nSome text about refunds.".utf8))
-        let ingest = try CLIProcess.run([
+        let ingest = try await CLIProcess.run([
             "ingest", dir.path("docs"), "--kb", dir.path("kb.sqlite"), "--embedder", "hashing",
         ])
         #expect(ingest.status == 0, "\(ingest.stderr)")
-        let ask = try CLIProcess.run([
+        let ask = try await CLIProcess.run([
             "ask", "refund?", "--tenant", "t", "--no-kb", "--ledger", dir.path("ledger.sqlite"),
         ])
         #expect(ask.status == 0, "\(ask.stderr)")
         let foreign = try DatabaseQueue(path: dir.path("foreign.sqlite"))
-        try foreign.write { db in try db.execute(sql: "CREATE TABLE customers (id INTEGER, name TEXT)") }
+        try await foreign.write { db in try db.execute(sql: "CREATE TABLE customers (id INTEGER, name TEXT)") }
         try foreign.close()
         let kbBytes = try Data(contentsOf: URL(fileURLWithPath: dir.path("kb.sqlite")))
         let foreignBytes = try Data(contentsOf: URL(fileURLWithPath: dir.path("foreign.sqlite")))
@@ -34,7 +34,7 @@ struct StoreKindTests {
                 "another application"
             ),
         ] {
-            let result = try CLIProcess.run(command)
+            let result = try await CLIProcess.run(command)
             #expect(result.status == 2, "\(command.joined(separator: " "))")
             #expect(result.stderr.contains(says), "\(command.joined(separator: " ")): \(result.stderr)")
         }
@@ -43,16 +43,18 @@ struct StoreKindTests {
     }
 
     @Test("a store from a newer cascade is refused")
-    func newerSchema() throws {
+    func newerSchema() async throws {
         let dir = try TemporaryDirectory()
-        let ask = try CLIProcess.run(["ask", "refund?", "--tenant", "t", "--no-kb", "--ledger", dir.path("l.sqlite")])
+        let ask = try await CLIProcess.run([
+            "ask", "refund?", "--tenant", "t", "--no-kb", "--ledger", dir.path("l.sqlite"),
+        ])
         #expect(ask.status == 0)
         let db = try DatabaseQueue(path: dir.path("l.sqlite"))
-        try db.write { db in
+        try await db.write { db in
             try db.execute(sql: "INSERT INTO grdb_migrations(identifier) VALUES ('v99-from-the-future')")
         }
         try db.close()
-        let show = try CLIProcess.run(["ledger", "show", "--ledger", dir.path("l.sqlite")])
+        let show = try await CLIProcess.run(["ledger", "show", "--ledger", dir.path("l.sqlite")])
         #expect(show.status == 2)
         #expect(show.stderr.contains("newer cascade"), "\(show.stderr)")
     }

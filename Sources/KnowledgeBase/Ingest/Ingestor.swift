@@ -119,7 +119,8 @@ public struct Ingestor: Sendable {
             let documents: [ParsedDocument]
             let data: Data
             do {
-                (documents, data) = try load(file.url, relativePath: file.relative, collection: collection)
+                (documents, data) = try await loadOffCooperativePool(
+                    file.url, relativePath: file.relative, collection: collection)
             } catch {
                 if case .unsupportedType = error {
                     report.skipped.append(.init(source: "\(collection)/\(file.relative)", error: error.description))
@@ -188,6 +189,29 @@ public struct Ingestor: Sendable {
     }
 
     /// Reads and parses one file, enforcing the size limit and picking the loader by extension.
+    /// ``load(_:relativePath:collection:)`` on a thread of its own.
+    ///
+    /// Loading blocks: a large page takes a while to parse, and a PDF or Word file waits for its
+    /// extraction tool (up to its 60 s deadline). On one of Swift's cooperative threads — as many
+    /// as the machine has cores — two uploads of that kind on a two-core node stopped every other
+    /// request, and a PostgreSQL transaction of another request sat idle until its lock or idle
+    /// timeout ended it.
+    func loadOffCooperativePool(_ url: URL, relativePath: String, collection: String) async throws(IngestError)
+        -> ([ParsedDocument], Data)
+    {
+        let outcome: Result<([ParsedDocument], Data), IngestError> = await withCheckedContinuation { continuation in
+            let thread = Thread {
+                continuation.resume(
+                    returning: Result { () throws(IngestError) in
+                        try load(url, relativePath: relativePath, collection: collection)
+                    })
+            }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+        return try outcome.get()
+    }
+
     public func load(_ url: URL, relativePath: String, collection: String) throws(IngestError) -> (
         [ParsedDocument], Data
     ) {

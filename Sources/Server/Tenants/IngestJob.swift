@@ -79,6 +79,20 @@ actor JobQueue {
         return job
     }
 
+    /// Finishes a job: `change` applied, `persist` run with the result (its record written, its
+    /// staging removed), and only then the job shown as finished, so a client that sees it
+    /// finished never finds it still staged.
+    @discardableResult
+    func finish(
+        _ id: String, _ change: @Sendable (inout IngestJob) -> Void, persist: @Sendable (IngestJob) -> Void
+    ) -> IngestJob? {
+        guard var job = jobs[id] else { return nil }
+        change(&job)
+        persist(job)
+        jobs[id] = job
+        return job
+    }
+
     /// Lists a job that finished before a restart (read back from its record), oldest first.
     func restore(_ finished: [IngestJob]) {
         for job in finished.sorted(by: { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }) where jobs[job.id] == nil {

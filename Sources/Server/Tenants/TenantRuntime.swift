@@ -141,23 +141,27 @@ final class TenantRuntime: Sendable {
             try? FileManager.default.createDirectory(atPath: uploads, withIntermediateDirectories: true)
             try? FileManager.default.removeItem(at: kept)
             try? FileManager.default.moveItem(at: staged, to: kept)
-            let finished = await jobs.update(id) {
+            let now = clock.now()
+            await jobs.finish(id) {
                 $0.status = .succeeded
                 $0.phase = "done"
                 $0.chunksWritten = applied.chunksWritten
                 $0.chunksEmbedded = embedded
-                $0.finishedAt = clock.now()
+                $0.finishedAt = now
+            } persist: {
+                JobRecords(uploadsDirectory: uploads).finish($0)
             }
-            if let finished { JobRecords(uploadsDirectory: uploads).finish(finished) }
         } catch {
             let message = String(describing: error)
-            let finished = await jobs.update(id) {
+            let now = clock.now()
+            await jobs.finish(id) {
                 $0.status = .failed
                 $0.phase = "done"
                 $0.error = message
-                $0.finishedAt = clock.now()
+                $0.finishedAt = now
+            } persist: {
+                JobRecords(uploadsDirectory: uploads).finish($0)
             }
-            if let finished { JobRecords(uploadsDirectory: uploads).finish(finished) }
         }
     }
 }

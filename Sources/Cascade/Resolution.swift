@@ -45,7 +45,9 @@ public struct Attempt: Hashable, Sendable, Codable {
     public var tokensOut: Int
     public var latencyMs: Int
     /// `resolved`, `no_match`, `below_threshold`, `not_quotable`, `contradicts_question`, `unknown_term`, `weak_quote`, `skipped`,
-    /// `failed` or `escalate` (the LLM tier adds its own: `cannot_answer`, `unsupported`…).
+    /// `failed` or `escalate` (the LLM tier adds its own: `cannot_answer`, `unsupported`…). With the
+    /// LLM verifier (tier `verify`: `verified`, `refuted`, `failed`), a RAG answer it did not pass
+    /// is `refuted` or `unverified`.
     public var outcome: String
     /// Why the tier was not enough (or what it did), in words.
     public var note: String?

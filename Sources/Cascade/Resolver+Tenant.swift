@@ -43,6 +43,7 @@ extension Resolver {
         if let llm = settings.llm {
             if let price = llm.price { resolver.pricing.prices[llm.model] = price }
             if let threshold = llm.threshold { resolver.llmAcceptance.threshold = threshold }
+            if let verify = llm.verifyAnswers { resolver.verifyAnswers = verify }
         }
         if let confidence = settings.confidence ?? labelFree?.confidence { resolver.confidence = confidence.model }
         resolver.calibrationSource =

@@ -33,6 +33,9 @@ public struct Resolver: Sendable {
     public var pricing = Pricing.standard
     /// The LLM tier; nil when no endpoint is configured (the tier is then recorded as skipped).
     public var llm: LLMClient?
+    /// Whether a RAG answer must pass the LLM verifier before it resolves, when an LLM is
+    /// configured (tenant setting `llm.verify_answers`, default true).
+    public var verifyAnswers = true
     /// When an LLM answer resolves (its own rule: the RAG threshold does not apply to it).
     public var llmAcceptance = LLMAcceptance()
     /// Dates the ledger rows and bounds a question's `occurred_at` (tests fix it).
@@ -148,7 +151,44 @@ public struct Resolver: Sendable {
                 if let answer { outcome = ("rag", answer.text, answer.citations, attempt.confidence) }
             }
         }
-        if outcome == nil && !forcedEscalation && capped {
+        // With an LLM configured, a RAG answer is billed only once the model has read the question
+        // and the quote and said the quote answers it (``LLMClient/verify(question:quote:sources:countTokens:)``).
+        // Refuted, the LLM tier answers from the passages instead; not checked (the spend cap, or
+        // the exchange failed), a person answers: nothing is billed on a check that did not happen.
+        var verifierFailed = false
+        if let rag = outcome, rag.tier == "rag", verifyAnswers, llm != nil {
+            switch await reserve(
+                "verify", question: question, maximumCostMicros: verifyCostCeiling(question, rag.answer))
+            {
+            case .stop(let reason):
+                attempts.append(Self.capped("verify", reason: reason))
+                capped = true
+                outcome = nil
+            case .proceed(let reservation):
+                let (attempt, verified) = await verifyAttempt(question, answer: rag.answer, citations: rag.citations)
+                await reservation.settle(costMicros: attempt.costMicros)
+                attempts.append(attempt)
+                if !verified {
+                    outcome = nil
+                    verifierFailed = attempt.outcome != "refuted"
+                }
+            }
+            // The RAG attempt says why its answer was not given.
+            if outcome == nil, let index = attempts.lastIndex(where: { $0.tier == "rag" }) {
+                let refuted = attempts.last?.outcome == "refuted"
+                attempts[index].outcome = refuted ? "refuted" : "unverified"
+                attempts[index].note =
+                    refuted
+                    ? "the LLM verifier found that the quote does not answer the question"
+                    : "the answer could not be checked by the LLM verifier"
+            }
+        }
+        if outcome == nil && verifierFailed {
+            attempts.append(
+                Attempt(
+                    tier: "llm", costMicros: 0, tokensIn: 0, tokensOut: 0, latencyMs: 0, outcome: "skipped",
+                    note: "not tried: the answer check on the same endpoint just failed"))
+        } else if outcome == nil && !forcedEscalation && capped {
             attempts.append(Self.capped("llm", reason: "not tried: the spend cap stopped the tiers before it"))
         } else if outcome == nil && !forcedEscalation {
             switch await reserve(
@@ -259,6 +299,10 @@ public struct Resolver: Sendable {
                     vectorScore: $0.vectorScore.flatMap { $0.isFinite ? $0 : nil },
                     keywordScore: $0.keywordScore.flatMap { $0.isFinite ? $0 : nil })
             }
+        }
+        if let verify = attempts.first(where: { $0.tier == "verify" }), verify.outcome != Attempt.spendCapOutcome {
+            evidence.checks.append(
+                Evidence.Check(name: "llm_verifier", passed: verify.outcome == "verified", detail: verify.note))
         }
         if let llm = attempts.first(where: { $0.tier == "llm" }), llm.outcome != "skipped",
             llm.outcome != Attempt.spendCapOutcome
@@ -381,6 +425,56 @@ public struct Resolver: Sendable {
                 latencyMs: Self.milliseconds(since: started), outcome: "resolved", note: nil), (answer, citations),
             results, queryVector, terms, quoteScore
         )
+    }
+
+    /// The most a verdict can cost: the question, the quote and the instructions as prompt
+    /// (counted generously), and a full reply.
+    func verifyCostCeiling(_ question: Question, _ answer: String) -> Int64 {
+        guard let llm else { return 0 }
+        return pricing.costMicros(
+            model: llm.configuration.model, tokensIn: (question.text.utf8.count + answer.utf8.count) / 2 + 400,
+            tokensOut: min(llm.configuration.maxTokens, LLMClient.verifierMaxTokens))
+    }
+
+    /// The verifier's attempt on a RAG answer (tier `verify`, metered at the LLM's price): outcome
+    /// `verified`, `refuted` or `failed`; true when the answer may resolve.
+    func verifyAttempt(_ question: Question, answer: String, citations: [Citation]) async -> (Attempt, Bool) {
+        guard let llm else {
+            return (
+                Attempt(
+                    tier: "verify", costMicros: 0, tokensIn: 0, tokensOut: 0, latencyMs: 0, outcome: "skipped",
+                    note: "no LLM endpoint configured"), true
+            )
+        }
+        let started = ContinuousClock.now
+        let counter = retriever?.embedder
+        let verdict = await llm.verify(
+            question: question.text, quote: answer,
+            sources: citations.map { $0.heading.isEmpty ? $0.source : $0.heading },
+            countTokens: { text in counter.map { $0.tokenCount(of: text) } ?? (text.utf8.count / 4 + 1) })
+        let usage = verdict.usage
+        let model = llm.configuration.model
+        var notes: [String] = []
+        let outcome: String
+        switch verdict {
+        case .judged(let answers, let reason, _):
+            outcome = answers ? "verified" : "refuted"
+            notes.append("\(model): \(reason.isEmpty ? (answers ? "answers" : "does not answer") : reason)")
+        case .failed(let reason, _):
+            outcome = "failed"
+            notes.append("the answer could not be checked: \(reason)")
+        }
+        if usage.estimated && usage.promptTokens > 0 {
+            notes.append("\(usage.promptTokens) prompt tokens counted locally; output tokens unknown")
+        }
+        if pricing.prices[model] == nil { notes.append("model \(model) \(MonthlyUsage.unpricedModelNote)") }
+        let attempt = Attempt(
+            tier: "verify",
+            costMicros: pricing.costMicros(
+                model: model, tokensIn: usage.promptTokens, tokensOut: usage.completionTokens),
+            tokensIn: usage.promptTokens, tokensOut: usage.completionTokens,
+            latencyMs: Self.milliseconds(since: started), outcome: outcome, note: notes.joined(separator: "; "))
+        return (attempt, outcome == "verified")
     }
 
     /// The LLM tier: the retrieved passages as context, a validated JSON reply, its token cost.

@@ -16,6 +16,7 @@ import Yams
 ///   url: https://api.openai.com/v1
 ///   model: gpt-4o-mini
 ///   api_key_env: ACME_OPENAI_KEY          # the key itself never goes into the file
+///   verify_answers: true                  # the model checks each RAG answer before it is billed
 /// ```
 ///
 /// Every field is optional; command-line flags override the file, and the file overrides the
@@ -38,6 +39,9 @@ public struct TenantConfiguration: Hashable, Sendable, Codable {
         /// the built-in price table for this model.
         public var priceIn: String?
         public var priceOut: String?
+        /// Whether the model checks each RAG answer before it resolves (default true): the
+        /// verifier's tokens are metered at this model's price (tier `verify`).
+        public var verifyAnswers: Bool?
 
         public init(url: String, model: String, apiKeyEnv: String? = nil) {
             self.url = url
@@ -55,11 +59,12 @@ public struct TenantConfiguration: Hashable, Sendable, Codable {
             case threshold
             case priceIn = "price_in"
             case priceOut = "price_out"
+            case verifyAnswers = "verify_answers"
         }
 
         static let keys: Set<String> = [
             "url", "model", "api_key_env", "max_tokens", "timeout_seconds", "deadline_seconds", "max_attempts",
-            "threshold", "price_in", "price_out",
+            "threshold", "price_in", "price_out", "verify_answers",
         ]
 
         /// The tenant's price for its model, when both parts are set and valid.
@@ -164,6 +169,7 @@ public struct TenantConfiguration: Hashable, Sendable, Codable {
             if let v = llm.threshold { lines.append("  threshold: \(number(v))") }
             if let v = llm.priceIn { lines.append("  price_in: \(quoted(v))") }
             if let v = llm.priceOut { lines.append("  price_out: \(quoted(v))") }
+            if let v = llm.verifyAnswers { lines.append("  verify_answers: \(v)") }
         }
         return lines.joined(separator: "\n") + "\n"
     }

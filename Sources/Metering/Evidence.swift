@@ -34,8 +34,9 @@ public struct Evidence: Codable, Hashable, Sendable {
     public var verifierVersion: String?
 
     /// The decision rules' version written into new rows. 2: a RAG answer must also pass the quote
-    /// check (`quote_match`, `weak_quote` outcome).
-    public static let currentVerifierVersion = "cascade-verifier/2"
+    /// check (`quote_match`, `weak_quote` outcome). 3: with an LLM configured, a RAG answer is also
+    /// read by it before it resolves (`llm_verifier`, the `verify` attempt).
+    public static let currentVerifierVersion = "cascade-verifier/3"
 
     public struct RetrievalSignals: Codable, Hashable, Sendable {
         public var topSimilarity: Double

@@ -965,7 +965,7 @@ components:
       type: object
       required: [tier, confidence, cost_micros, tokens_in, tokens_out, latency_ms, outcome, note]
       properties:
-        tier: { type: string }
+        tier: { type: string, description: "screen, rule, rag, verify (the LLM verifier of a RAG answer, at the LLM's price) or llm" }
         confidence: { type: [number, "null"] }
         cost_micros: { type: integer }
         tokens_in: { type: integer }
@@ -1106,7 +1106,7 @@ components:
                   items:
                     type: object
                     properties:
-                      name: { type: string, description: "question_screen, rule, known_terms (every word of the question is one the knowledge base uses), answer_check, rag_confidence, llm_reply" }
+                      name: { type: string, description: "question_screen, rule, known_terms (every word of the question is one the knowledge base uses), answer_check, rag_confidence, quote_match, llm_verifier (the tenant's LLM read the question and the quote and said whether it answers), llm_reply" }
                       passed: { type: boolean }
                       detail: { type: [string, "null"] }
                 verifier_version: { type: [string, "null"], description: "the decision rules' version" }

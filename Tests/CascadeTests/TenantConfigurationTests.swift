@@ -102,6 +102,7 @@ struct TenantSettingsRefusalTests {
               threshold: 0.4
               price_in: "0.05"
               price_out: "0.10"
+              verify_answers: false
             """)
         let resolver = try Resolver.forTenant(
             "acme", settingsDirectory: dir.path("tenants"), retriever: nil,
@@ -113,8 +114,17 @@ struct TenantSettingsRefusalTests {
         #expect(
             resolver.pricing.costMicros(model: "smollm2-135m", tokensIn: 1_000_000, tokensOut: 1_000_000) == 150_000)
         #expect(resolver.warnings.isEmpty, "the model has a price")
+        #expect(!resolver.verifyAnswers, "verify_answers: false turns the LLM verifier off")
+        let saved = try TenantConfiguration.load(tenant: "acme", directory: dir.path("tenants"))
+        #expect(saved.yaml().contains("verify_answers: false"), "it survives a save")
+        try dir.write("tenants/plain.yaml", "llm:\n  url: http://127.0.0.1:9/v1\n  model: m\n")
+        let plain = try Resolver.forTenant(
+            "plain", settingsDirectory: dir.path("tenants"), retriever: nil,
+            ledger: try Ledger(path: dir.path("ledger.sqlite")))
+        #expect(plain.verifyAnswers, "with an LLM, RAG answers are verified unless the tenant says otherwise")
         for bad in [
             "  threshold: 2", "  max_tokens: 5", "  price_in: \"cheap\"", "  timeout_seconds: 0", "  max_attempts: 50",
+            "  verify_answers: sometimes",
         ] {
             try dir.write("tenants/bad.yaml", "llm:\n  url: http://127.0.0.1:9/v1\n  model: m\n\(bad)\n")
             #expect(throws: RuleError.self, "\(bad)") {

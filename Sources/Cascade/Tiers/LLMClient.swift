@@ -165,25 +165,51 @@ public struct LLMClient: Sendable {
         let (context, ids) = Self.context(
             question: question, passages: passages, budget: configuration.contextTokens, countTokens: countTokens)
         let user = "Passages:\n\(context)\n\nQuestion: \(question)"
-        let promptTokens = countTokens(Self.systemPrompt) + countTokens(user)
+        let exchange = await complete(
+            system: Self.systemPrompt, user: user, schema: Self.schema(passageIDs: ids), countTokens: countTokens)
+        switch exchange {
+        case .failed(let reason, let usage): return .failed(reason, usage: usage)
+        case .reply(let data, let errors):
+            let outcome = Self.parse(
+                data, passages: passages.filter { ids.contains($0.id) }, maxTokens: configuration.maxTokens)
+            if case .failed(let reason, let usage) = outcome, !errors.isEmpty {
+                return .failed(Self.joined(errors + [reason]), usage: usage)
+            }
+            return outcome
+        }
+    }
+
+    /// How one chat-completions exchange ended: a 2xx reply's body (with the errors of the attempts
+    /// before it, such as the JSON-schema fallback), or a failure with the tokens it may have cost.
+    enum Exchange {
+        case reply(Data, errors: [String])
+        case failed(String, usage: Usage)
+    }
+
+    /// One exchange with the endpoint, whatever is asked: the system and user messages, the reply
+    /// contract as a strict JSON schema (`schema`: `name`, `strict`, `schema`), with the retries,
+    /// deadline and schema fallback described on the type.
+    func complete(
+        system: String, user: String, schema: [String: Any], maxTokens: Int? = nil,
+        countTokens: @Sendable (String) -> Int
+    ) async -> Exchange {
+        let promptTokens = countTokens(system) + countTokens(user)
         let endpoint = "\(configuration.baseURL.absoluteString)|\(configuration.model)"
         let url = configuration.baseURL.appendingPathComponent("chat/completions")
         var headers = ["Content-Type": "application/json"]
         if let key = configuration.apiKey, !key.isEmpty { headers["Authorization"] = "Bearer \(key)" }
-        let messages: [[String: String]] = [
-            ["role": "system", "content": Self.systemPrompt], ["role": "user", "content": user],
-        ]
-        let schemaFormat: [String: Any] = ["type": "json_schema", "json_schema": Self.schema(passageIDs: ids)]
+        let messages: [[String: String]] = [["role": "system", "content": system], ["role": "user", "content": user]]
+        let schemaFormat: [String: Any] = ["type": "json_schema", "json_schema": schema]
         // The fallback still carries the schema: llama.cpp's Python server constrains `json_object`
         // output with it (a grammar); servers that do not know the field ignore it.
         let objectFormat: [String: Any] = [
-            "type": "json_object", "schema": (Self.schema(passageIDs: ids)["schema"] as? [String: Any]) ?? [:],
+            "type": "json_object", "schema": (schema["schema"] as? [String: Any]) ?? [:],
         ]
         func payload(schema: Bool) -> Data {
             var body: [String: Any] = [:]
             body["model"] = configuration.model
             body["temperature"] = 0
-            body["max_tokens"] = configuration.maxTokens
+            body["max_tokens"] = maxTokens ?? configuration.maxTokens
             body["response_format"] = schema ? schemaFormat : objectFormat
             body["messages"] = messages
             return (try? JSONSerialization.data(withJSONObject: body)) ?? Data()
@@ -247,12 +273,7 @@ public struct LLMClient: Sendable {
                 return .failed(Self.joined(errors), usage: Usage())
             }
             if useSchema { await formats.acceptSchema(endpoint) }
-            let outcome = Self.parse(
-                data, passages: passages.filter { ids.contains($0.id) }, maxTokens: configuration.maxTokens)
-            if case .failed(let reason, let usage) = outcome, !errors.isEmpty {
-                return .failed(Self.joined(errors + [reason]), usage: usage)
-            }
-            return outcome
+            return .reply(data, errors: errors)
         }
         if attempt >= configuration.maxAttempts { errors.append("gave up after \(attempt) attempts") }
         return .failed(Self.joined(errors), usage: sent)
@@ -274,10 +295,10 @@ public struct LLMClient: Sendable {
         value == value.rounded() ? "\(Int(value)) s" : String(format: "%.1f s", value)
     }
 
-    /// Validates a chat-completions reply.
-    static func parse(_ data: Data, passages: [Passage], maxTokens: Int = 400) -> LLMOutcome {
+    /// The message content and usage of a chat-completions reply, or why there is none.
+    static func content(_ data: Data, maxTokens: Int) -> Result<(content: String, usage: Usage), ReplyFailure> {
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            return .failed("reply is not JSON", usage: Usage())
+            return .failure(ReplyFailure(reason: "reply is not JSON", usage: Usage()))
         }
         var usage = Usage()
         if let u = object["usage"] as? [String: Any] {
@@ -286,9 +307,26 @@ public struct LLMClient: Sendable {
         }
         guard let choices = object["choices"] as? [[String: Any]],
             let message = choices.first?["message"] as? [String: Any], let content = message["content"] as? String
-        else { return .failed("reply has no choices[0].message.content", usage: usage) }
+        else { return .failure(ReplyFailure(reason: "reply has no choices[0].message.content", usage: usage)) }
         if choices.first?["finish_reason"] as? String == "length" {
-            return .failed("reply truncated at max_tokens \(maxTokens) (finish_reason length)", usage: usage)
+            return .failure(
+                ReplyFailure(reason: "reply truncated at max_tokens \(maxTokens) (finish_reason length)", usage: usage))
+        }
+        return .success((content, usage))
+    }
+
+    struct ReplyFailure: Error {
+        var reason: String
+        var usage: Usage
+    }
+
+    /// Validates a chat-completions reply.
+    static func parse(_ data: Data, passages: [Passage], maxTokens: Int = 400) -> LLMOutcome {
+        let content: String
+        let usage: Usage
+        switch Self.content(data, maxTokens: maxTokens) {
+        case .failure(let failure): return .failed(failure.reason, usage: failure.usage)
+        case .success(let reply): (content, usage) = reply
         }
         guard
             let inner = try? JSONSerialization.jsonObject(with: Data(Self.stripFence(content).utf8)) as? [String: Any],

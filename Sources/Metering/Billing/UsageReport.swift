@@ -172,13 +172,15 @@ public struct UsageReport: Sendable, Encodable, Hashable {
             .reduce(Decimal(0)) { $0 + $1.amount }
         let tokenCharge = invoice.lines.filter { $0.kind == "token_usage" }.reduce(Decimal(0)) { $0 + $1.amount }
         var lines: [TierLine] = []
-        for tier in ["rule", "rag", "llm", "escalated", "screen"] {
+        for tier in ["rule", "rag", "llm", "verify", "escalated", "screen"] {
             let resolved = usage.resolutions.filter { $0.tier == tier }.count
             let billable = usage.billable.filter { $0.tier == tier }.count
             let cost = usage.costMicrosByTier[tier] ?? 0
             let tried = usage.attemptsByTier[tier] ?? (0, 0, 0)
             // A tier appears when it resolved, cost or was tried at all (an unpriced LLM too).
-            guard resolved > 0 || cost > 0 || (tried.attempts > 0 && tier == "llm") else { continue }
+            guard resolved > 0 || cost > 0 || (tried.attempts > 0 && ["llm", "verify"].contains(tier)) else {
+                continue
+            }
             var billed: Decimal = 0
             if billableResolutions > 0 { billed += resolutionCharge * Decimal(billable) / Decimal(billableResolutions) }
             if totalCostMicros > 0 { billed += tokenCharge * Decimal(cost) / Decimal(totalCostMicros) }

@@ -36,11 +36,11 @@ public struct SpendCap: Sendable, Hashable {
     /// The cap as a decimal string of dollars.
     public var amount: Decimal { Money.dollars(micros: capMicros) }
 
-    /// Whether a hard cap stops `tier` (`llm`, `rag`).
+    /// Whether a hard cap stops `tier` (`llm` and the LLM verifier `verify`, `rag`).
     public func stops(tier: String) -> Bool {
         guard mode == .hard else { return false }
         switch tier {
-        case "llm": return true
+        case "llm", "verify": return true
         case "rag": return stops == .llmAndRAG
         default: return false
         }

@@ -23,6 +23,9 @@ public struct CascadeEvaluation: Sendable {
         /// The answer given (nil when escalated or rejected), so a reader can see *why* an
         /// answer missed without re-asking.
         public var answer: String? = nil
+        /// Each tier tried and how it ended, in order (`rule:no_match`, `rag:resolved`,
+        /// `verify:refuted`, `llm:cannot_answer`): which check stopped an answer.
+        public var attempts: [String]? = nil
 
         enum CodingKeys: String, CodingKey {
             case queryID = "query_id"
@@ -31,7 +34,7 @@ public struct CascadeEvaluation: Sendable {
             case correct
             case costMicros = "cost_micros"
             case answerQuoted = "answer_quoted"
-            case answer
+            case answer, attempts
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -45,6 +48,7 @@ public struct CascadeEvaluation: Sendable {
             try c.encode(costMicros, forKey: .costMicros)
             try c.encode(answerQuoted, forKey: .answerQuoted)
             try c.encode(answer, forKey: .answer)
+            try c.encode(attempts, forKey: .attempts)
         }
     }
 
@@ -167,6 +171,7 @@ public struct CascadeEvaluation: Sendable {
                 queryID: query.id, answerable: answerable, tier: resolution.tier, confidence: resolution.confidence,
                 citedDocIDs: cited, correct: correct, costMicros: resolution.costMicros)
             if resolved { item.answer = resolution.answer }
+            item.attempts = resolution.attempts.map { "\($0.tier):\($0.outcome)" }
             if resolution.tier == "rag", answerable, let keys = dataset.answerKeys[query.id] {
                 item.answerQuoted = Self.quotes(resolution.answer, anyOf: keys)
             }

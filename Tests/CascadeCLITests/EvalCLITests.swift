@@ -151,6 +151,12 @@ struct EvalCLITests {
         let wrong = ids { $0["correct"] as? Bool == false }
         let unquoted = ids { $0["answer_quoted"] as? Bool == false }
         #expect(unquoted.contains("q1"), "\(items)")
+        // Each item lists the tiers tried, so a reader sees which check stopped an answer.
+        for item in items {
+            let attempts = try #require(item["attempts"] as? [String], "\(item)")
+            #expect(attempts.allSatisfy { $0.split(separator: ":").count == 2 }, "\(attempts)")
+            if item["tier"] as? String == "rag" { #expect(attempts.last == "rag:resolved", "\(attempts)") }
+        }
         let text = try await CLIProcess.run(common)
         #expect(text.status == 0, "\(text.stderr)")
         #expect(text.stdout.contains("| answer precision |"))

@@ -290,6 +290,51 @@ import Testing
         #expect(!windows.contains { $0.text.contains("Two-Column Index") || $0.text.hasSuffix("figure 1") })
     }
 
+    /// A fragment that ends by introducing what follows ("… then the filesystem:") is quoted with
+    /// the rest of that paragraph, the whole example, when it fits in two windows; an example too
+    /// long for that is left out, never cut, and a sentence the other fragment already quotes is
+    /// not quoted twice.
+    @Test func aFragmentEndingInAnIntroductionGetsWhatItIntroduces() throws {
+        let lead = String(repeating: "The volume group now has room to spare after the new disk. ", count: 2)
+        let text =
+            lead
+            + "We can use similar commands as previously to grow the logical volume then the filesystem:\n\n"
+            + "# pvcreate /dev/sdb3\n  Physical volume \"/dev/sdb3\" successfully created.\n"
+            + "# lvresize -L 6G vg_critical/lv_base\n# resize2fs /dev/vg_critical/lv_base\n\nThe end."
+        #expect(
+            PassageTrimmer.sentences("A. B\n\nC:\n\n# x.\n# y\n").map(\.endsParagraph) == [
+                false, true, true, false, true,
+            ])
+        let results = [Self.result(1, "lvm.html", text, rank: 1)]
+        let windows = AnswerQuote.windows(question: "grow a logical volume", results: results)
+        let ending = try #require(windows.first { $0.text.hasSuffix("the filesystem:") }, "\(windows.map(\.text))")
+        let finished = AnswerQuote.finished(ending, in: results)
+        // The whole example, although a line of its output ends in a full stop.
+        #expect(finished.text.contains("# pvcreate"), "\(finished.text)")
+        #expect(finished.text.hasSuffix("resize2fs /dev/vg_critical/lv_base"), "\(finished.text)")
+        #expect(finished.lastSentence == ending.lastSentence + 2)
+        // Beside a fragment that already quotes the commands, the sentence is not repeated.
+        let introduction = try #require(windows.first { $0.text.hasPrefix("We can use") }, "\(windows.map(\.text))")
+        #expect(introduction.text.contains("# pvcreate"))
+        #expect(AnswerQuote.finished(ending, in: results, besides: introduction).text == ending.text)
+        // An example longer than two windows is not quoted cut short.
+        let long = text.replacingOccurrences(
+            of: "# resize2fs", with: String(repeating: "# lvdisplay -v vg_critical\n", count: 30) + "# resize2fs")
+        let longResults = [Self.result(1, "lvm.html", long, rank: 1)]
+        let longEnding = try #require(
+            AnswerQuote.windows(question: "grow a logical volume", results: longResults)
+                .first { $0.text.hasSuffix("the filesystem:") })
+        #expect(AnswerQuote.finished(longEnding, in: longResults).text == longEnding.text)
+        // A chunk that ends inside the example (cut into lines, the last one's break kept) holds
+        // only its start: nothing is added.
+        let cut = String(text[..<text.range(of: "# lvresize")!.lowerBound])
+        let cutResults = [Self.result(1, "lvm.html", cut, rank: 1)]
+        let cutEnding = try #require(
+            AnswerQuote.windows(question: "grow a logical volume", results: cutResults)
+                .first { $0.text.hasSuffix("the filesystem:") })
+        #expect(AnswerQuote.finished(cutEnding, in: cutResults).text == cutEnding.text)
+    }
+
     /// The sentence right after the best fragment that leans on it ("It can be edited by running
     /// crontab -e") is quoted with it; a second fragment that repeats text already quoted (the
     /// same sentences in an overlapping chunk) is not chosen.

@@ -150,23 +150,13 @@ public enum AnswerQuote {
         }
         .sorted { $0.1 > $1.1 }
         let original = scored[0].0
-        var best = original
-        // The sentence right after the best fragment, when it leans on it ("It can be edited by
-        // running crontab -e"), finishes its thought: it is quoted too.
-        let sentences = PassageTrimmer.split(results[best.resultIndex].chunk.text)
-        if best.lastSentence + 1 < sentences.count {
-            let next = sentences[best.lastSentence + 1]
-            if dependsOnPrevious(next), !isCaption(next), best.text.count + 1 + next.count <= 2 * windowCharacters {
-                best.text += " " + next
-                best.lastSentence += 1
-            }
-        }
+        let best = finished(original, in: results)
         var chosen = [best]
         // Not the same sentences again, from this passage or another holding the same text.
         if let second = scored.dropFirst().first(where: {
             !$0.0.overlaps(best) && $0.0.text != original.text && !best.text.contains($0.0.text)
         })?.0 {
-            chosen.append(second)
+            chosen.append(finished(second, in: results, besides: best))
         }
         var sources: [SearchResult] = []
         for window in chosen
@@ -177,6 +167,41 @@ public enum AnswerQuote {
         return Quote(
             text: chosen.map(\.text).joined(separator: separator), sources: sources, tokensEmbedded: tokens,
             score: scored[0].1)
+    }
+
+    /// `window` with what follows it when the window does not stand alone without it: the next
+    /// sentence leans on the window's last ("It can be edited by running crontab -e"), or the
+    /// window ends by introducing what follows ("… grow the logical volume then the filesystem:"
+    /// before the commands that do it: the rest of that paragraph, the whole example). Only whole
+    /// sentences and whole examples, within two windows' length: an example cut short would be
+    /// quoted as if it were whole. Not a sentence `other` (the fragment quoted beside it) already
+    /// quotes. A second fragment (`other` given) is finished only when it ends by introducing:
+    /// lengthened by a leaning sentence too, nine answers of the development sets grew and none
+    /// gained its fact (docs/evaluation.md).
+    static func finished(_ window: Window, in results: [SearchResult], besides other: Window? = nil) -> Window {
+        let sentences = PassageTrimmer.sentences(results[window.resultIndex].chunk.text)
+        guard window.lastSentence + 1 < sentences.count,
+            window.text.hasSuffix(sentences[window.lastSentence].text)
+        else { return window }
+        var last = window.lastSentence + 1
+        if introduces(sentences[window.lastSentence].text) {
+            while !sentences[last].endsParagraph, last + 1 < sentences.count { last += 1 }
+            // A chunk cut inside a code block ends with a line's break (the chunker splits a long
+            // block into lines and keeps them); the rest of the example is in the next chunk.
+            let text = results[window.resultIndex].chunk.text
+            if last == sentences.count - 1, text.last?.isNewline == true { return window }
+        } else if other != nil || !dependsOnPrevious(sentences[last].text) {
+            return window
+        }
+        let added = sentences[(window.lastSentence + 1)...last].map(\.text).joined(separator: " ")
+        guard !sentences[(window.lastSentence + 1)...last].contains(where: { isCaption($0.text) }),
+            window.text.count + 1 + added.count <= 2 * windowCharacters
+        else { return window }
+        var longer = window
+        longer.text += " " + added
+        longer.lastSentence = last
+        if let other, longer.overlaps(other) || other.text.contains(added) { return window }
+        return longer
     }
 
     /// A window's score: the model's similarity to the question plus the bonuses.
@@ -191,8 +216,6 @@ public enum AnswerQuote {
         "likewise", "similarly", "here", "there", "and", "or",
     ]
 
-    /// Whether `sentence` introduces what follows it ("… would be something like this:"): an
-    /// example or a list quoted without its introduction says nothing of what it shows.
     /// A figure's or table's caption ("Figure 1: …", "Fig. 2 …", "Table 3: …").
     static func isCaption(_ sentence: String) -> Bool {
         let lower = sentence.lowercased()
@@ -202,6 +225,8 @@ public enum AnswerQuote {
         return false
     }
 
+    /// Whether `sentence` introduces what follows it ("… would be something like this:"): an
+    /// example or a list quoted without its introduction says nothing of what it shows.
     static func introduces(_ sentence: String) -> Bool {
         sentence.hasSuffix(":") && sentence.split(separator: " ").count >= 3
     }

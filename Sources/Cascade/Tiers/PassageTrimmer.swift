@@ -50,7 +50,13 @@ public enum PassageTrimmer {
     /// Sentences of `text`: runs ending in `.`, `?` or `!` before a space, or at a blank line (a
     /// heading, a label or a list item ends there even without a full stop).
     static func split(_ text: String) -> [String] {
-        var sentences: [String] = []
+        sentences(text).map(\.text)
+    }
+
+    /// ``split(_:)``'s sentences, each saying whether a paragraph ends with it (a blank line or the
+    /// end of the text follows): a code block's lines ending in "." are sentences of one paragraph.
+    static func sentences(_ text: String) -> [(text: String, endsParagraph: Bool)] {
+        var sentences: [(text: String, endsParagraph: Bool)] = []
         var current = ""
         let characters = Array(text)
         var lastNewline = -2
@@ -59,7 +65,11 @@ public enum PassageTrimmer {
                 // A blank line: only spaces since the previous line break.
                 if lastNewline >= 0, characters[(lastNewline + 1)..<i].allSatisfy(\.isWhitespace) {
                     let sentence = current.trimmingCharacters(in: .whitespacesAndNewlines)
-                    if !sentence.isEmpty { sentences.append(sentence) }
+                    if !sentence.isEmpty {
+                        sentences.append((sentence, true))
+                    } else if !sentences.isEmpty {
+                        sentences[sentences.count - 1].endsParagraph = true
+                    }
                     current = ""
                 }
                 lastNewline = i
@@ -67,13 +77,15 @@ public enum PassageTrimmer {
             current.append(c)
             let atEnd = i + 1 == characters.count || characters[i + 1].isWhitespace
             if (c == "." || c == "?" || c == "!") && atEnd {
-                sentences.append(current.trimmingCharacters(in: .whitespacesAndNewlines))
+                let sentence = current.trimmingCharacters(in: .whitespacesAndNewlines)
+                if !sentence.isEmpty { sentences.append((sentence, false)) }
                 current = ""
             }
         }
         let rest = current.trimmingCharacters(in: .whitespacesAndNewlines)
-        if !rest.isEmpty { sentences.append(rest) }
-        return sentences.filter { !$0.isEmpty }
+        if !rest.isEmpty { sentences.append((rest, true)) }
+        if !sentences.isEmpty { sentences[sentences.count - 1].endsParagraph = true }
+        return sentences
     }
 
     /// The folded words of `text` of three letters or more, each reduced by ``stem(_:)``; words in

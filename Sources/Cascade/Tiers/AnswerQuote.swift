@@ -176,7 +176,7 @@ public enum AnswerQuote {
     /// sentences and whole examples, within two windows' length: an example cut short would be
     /// quoted as if it were whole. Not a sentence `other` (the fragment quoted beside it) already
     /// quotes. A second fragment (`other` given) is finished only when it ends by introducing:
-    /// lengthened by a leaning sentence too, nine answers of the development sets grew and none
+    /// lengthened by a leaning sentence too, ten answers of the development sets grew and none
     /// gained its fact (docs/evaluation.md).
     static func finished(_ window: Window, in results: [SearchResult], besides other: Window? = nil) -> Window {
         let sentences = PassageTrimmer.sentences(results[window.resultIndex].chunk.text)

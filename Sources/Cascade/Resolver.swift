@@ -210,6 +210,11 @@ public struct Resolver: Sendable {
                 "I've passed your question to our support team; a person will answer you here soon.",
                 [], nil
             )
+        // Notes quote text from outside the machine (a model's reason, a server's error): a NUL
+        // in one cannot be stored exactly and would fail the whole record; it becomes U+FFFD.
+        for index in attempts.indices {
+            attempts[index].note = attempts[index].note?.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}")
+        }
         let resolution = Resolution(
             queryID: question.queryID, tenant: question.tenant, conversationID: question.conversationID,
             tier: final.tier,

@@ -59,6 +59,21 @@ struct LLMVerifierTests {
         }
     }
 
+    /// The model's reason is text from outside the machine: a NUL in it (which the ledger refuses,
+    /// SQLite would store it cut short) must not make the customer's question fail.
+    @Test("a verdict whose reason holds a NUL is recorded with U+FFFD in its place")
+    func aNULInTheReasonIsRecorded() async throws {
+        let server = try server(verdict: #"{"reason": "It says\u0000 what VACUUM does.", "answers": true}"#)
+        let dir = try TemporaryDirectory()
+        let resolution = try await resolver(server, dir: dir).resolve(
+            Question(queryID: "q-nul", tenant: "acme", text: Self.question))
+        #expect(resolution.tier == "rag")
+        let verify = try #require(resolution.attempts.first { $0.tier == "verify" })
+        #expect(verify.note?.contains("It says\u{FFFD} what VACUUM does.") == true, "\(verify.note ?? "")")
+        let stored = try Ledger(path: dir.path("ledger.sqlite")).entries(tenant: "acme", queryID: "q-nul")
+        #expect(stored.contains { $0.tier == "verify" && $0.note?.contains("\u{FFFD}") == true }, "\(stored)")
+    }
+
     @Test("a quote the model says answers resolves at the RAG tier; the check is metered as tier verify")
     func verified() async throws {
         let server = try server(verdict: #"{"reason": "It says what VACUUM does.", "answers": true}"#)

@@ -250,6 +250,9 @@ struct LLMContractTests {
         "the LLM tier has its own acceptance rule, not the RAG threshold",
         arguments: [
             ("refusal", "I don't know, the passages do not say.", 0.9, "cannot_answer"),
+            // What SmolLM2-135M answered on SQLite heldout, both with words found in the passages.
+            ("a placeholder copied from the prompt", "<response in at most 4 sentences>", 0.9, "cannot_answer"),
+            ("a single word", "VACUUM", 0.9, "cannot_answer"),
             ("unsupported", "Restart the router and call your provider.", 0.9, "unsupported"),
             ("unsure", "Run VACUUM to rebuild the database file into minimal disk space.", 0.3, "below_threshold"),
             (

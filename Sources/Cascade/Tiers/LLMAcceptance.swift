@@ -3,13 +3,18 @@ import Foundation
 /// Whether an LLM answer may resolve a question. The LLM tier has its own rule because the
 /// model's self-reported confidence is not calibrated (the RAG threshold, fitted by
 /// `cascade calibrate` on retrieval scores, says nothing about it):
-/// - the answer is not a refusal dressed as an answer ("I don't know…");
+/// - the answer is not a refusal dressed as an answer ("I don't know…"), nor a template's
+///   placeholder copied from the prompt ("<response in at most 4 sentences>"), nor a word or two
+///   ("IGNORE"): a small model does all three (SmolLM2-135M on SQLite heldout, docs/evaluation.md),
+///   and each would pass the overlap test on a passage that happens to hold the word;
 /// - it draws on what it cites: at least `minimumOverlap` of its content words appear in the cited
 ///   passages (a paraphrase keeps the key terms; an invented answer does not);
 /// - the model's confidence reaches `threshold`.
 public struct LLMAcceptance: Hashable, Sendable {
     public var threshold = 0.5
     public var minimumOverlap = 0.3
+    /// Fewest content words (as ``overlap(answer:passages:)`` counts them) of an answer.
+    public static let minimumContentWords = 2
 
     public init(threshold: Double = 0.5, minimumOverlap: Double = 0.3) {
         self.threshold = threshold
@@ -25,6 +30,17 @@ public struct LLMAcceptance: Hashable, Sendable {
     public func judge(answer: String, cited: [String], confidence: Double) -> Verdict {
         if Self.isRefusal(answer) {
             return .refuse(outcome: "cannot_answer", note: "the answer is a refusal, not an answer")
+        }
+        if Self.isPlaceholder(answer) {
+            return .refuse(outcome: "cannot_answer", note: "the answer is a placeholder copied from the prompt")
+        }
+        let words = Self.contentWords(answer).count
+        if words < Self.minimumContentWords {
+            return .refuse(
+                outcome: "cannot_answer",
+                note:
+                    "the answer is too short to answer anything (\(words) content words, \(Self.minimumContentWords) needed)"
+            )
         }
         let overlap = Self.overlap(answer: answer, passages: cited)
         if overlap < minimumOverlap {
@@ -60,17 +76,25 @@ public struct LLMAcceptance: Hashable, Sendable {
         "also", "all", "any", "one", "more", "run", "set", "get", "may", "each", "only", "out", "our", "their",
     ]
 
-    /// Share of the answer's content words (three letters or more, not stop words; a plural's
-    /// trailing s ignored) found in the passages.
+    /// A whole answer in angle brackets ("<answer>"), or one holding the prompt's own wording.
+    static func isPlaceholder(_ answer: String) -> Bool {
+        let trimmed = answer.trimmingCharacters(in: .whitespacesAndNewlines)
+        return (trimmed.hasPrefix("<") && trimmed.hasSuffix(">"))
+            || trimmed.lowercased().contains("in at most 4 sentences")
+    }
+
+    /// Content words: three letters or more, not stop words, a plural's trailing s ignored.
+    static func contentWords(_ text: String) -> [String] {
+        text.lowercased().split { !$0.isLetter && !$0.isNumber && $0 != "_" }.map(String.init)
+            .filter { $0.count >= 3 && !stopWords.contains($0) }
+            .map { $0.count > 3 && $0.hasSuffix("s") ? String($0.dropLast()) : $0 }
+    }
+
+    /// Share of the answer's content words (``contentWords(_:)``) found in the passages.
     static func overlap(answer: String, passages: [String]) -> Double {
-        func words(_ text: String) -> [String] {
-            text.lowercased().split { !$0.isLetter && !$0.isNumber && $0 != "_" }.map(String.init)
-                .filter { $0.count >= 3 && !stopWords.contains($0) }
-                .map { $0.count > 3 && $0.hasSuffix("s") ? String($0.dropLast()) : $0 }
-        }
-        let answerWords = words(answer)
+        let answerWords = contentWords(answer)
         guard !answerWords.isEmpty else { return 0 }
-        let source = Set(passages.flatMap(words))
+        let source = Set(passages.flatMap(contentWords))
         return Double(answerWords.filter(source.contains).count) / Double(answerWords.count)
     }
 }

@@ -164,6 +164,50 @@ struct EvalCLITests {
         #expect(wrong.isEmpty != text.stdout.contains("Wrong resolutions: \(wrong.joined(separator: ", "))\n"))
     }
 
+    @Test(
+        "with a tenant's LLM, eval cascade names the RAG answers its verifier refuted, and each item's attempts show it"
+    )
+    func cascadeReportNamesTheVerifiersRefusals() async throws {
+        let dir = try TemporaryDirectory()
+        let set = try tinySet(dir)
+        // An OpenAI-compatible fake: the verifier refutes the answer to the question about VACUUM
+        // (its prompt's first line is the question) and accepts the others; the LLM tier cannot answer.
+        let llm = try LoopbackHTTPServer { request in
+            let body = request.json() ?? [:]
+            let schema = (body["response_format"] as? [String: Any])?["json_schema"] as? [String: Any]
+            let user = ((body["messages"] as? [[String: Any]])?.last?["content"] as? String) ?? ""
+            let content =
+                schema?["name"] as? String == "answer_check"
+                ? #"{"reason": "checked", "answers": \#(!(user.split(separator: "\n").first ?? "").contains("vacuum"))}"#
+                : #"{"can_answer": false, "answer": "", "citations": [], "confidence": 0}"#
+            return .json([
+                "choices": [["message": ["role": "assistant", "content": content], "finish_reason": "stop"]],
+                "usage": ["prompt_tokens": 100, "completion_tokens": 10],
+            ])
+        }
+        try dir.write(
+            "tenants/t.yaml",
+            Data("llm:\n  url: \"\(llm.baseURL.absoluteString)/v1\"\n  model: \"gpt-4o-mini\"\n".utf8))
+        let common = [
+            "eval", "cascade", "--dataset", set, "--embedder", "hashing", "--cache", dir.path("cache"), "--data",
+            dir.path("data"), "--threshold", "0", "--tenant", "t", "--tenants-dir", dir.path("tenants"),
+        ]
+        let json = try await CLIProcess.run(common + ["--json"])
+        #expect(json.status == 0, "\(json.stderr)")
+        let items = try #require(try json.json()["items"] as? [[String: Any]])
+        let q2 = try #require(items.first { $0["query_id"] as? String == "q2" })
+        #expect((q2["attempts"] as? [String])?.contains("verify:refuted") == true, "\(q2)")
+        #expect(q2["tier"] as? String == "escalated")
+        let q1 = try #require(items.first { $0["query_id"] as? String == "q1" })
+        #expect((q1["attempts"] as? [String])?.last == "verify:verified", "\(q1)")
+        let text = try await CLIProcess.run(common)
+        #expect(text.status == 0, "\(text.stderr)")
+        let refuted = items.filter { ($0["attempts"] as? [String])?.contains("verify:refuted") == true }
+        #expect(refuted.compactMap { $0["query_id"] as? String } == ["q2"])
+        #expect(text.stdout.contains("RAG answers the LLM verifier refuted: q2\n"), "\(text.stdout)")
+        #expect(!text.stdout.contains("could not check"))
+    }
+
     /// Two unit vectors along the first two axes (384-d unless said), as a .npy file.
     func twoVectors(dimension: Int = 384) -> Data {
         var values = [Float](repeating: 0, count: 2 * dimension)

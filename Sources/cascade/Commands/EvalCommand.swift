@@ -414,6 +414,14 @@ struct EvalCascadeCommand: AsyncParsableCommand {
         if !unquoted.isEmpty {
             lists += "RAG answers that do not quote the answer: \(unquoted.joined(separator: ", "))\n"
         }
+        // With an LLM: which RAG answers its verifier stopped, and which it could not check.
+        for (outcome, label) in [
+            ("refuted", "RAG answers the LLM verifier refuted"),
+            ("failed", "RAG answers the LLM verifier could not check"),
+        ] {
+            let ids = items.filter { $0.attempts?.contains("verify:\(outcome)") == true }.map(\.queryID)
+            if !ids.isEmpty { lists += "\(label): \(ids.joined(separator: ", "))\n" }
+        }
         return """
             Cascade on \(set.name): \(s.questions) questions (\(s.answerable) answerable, \(s.unanswerable) unanswerable), \
             threshold \(String(format: "%.2f", threshold))

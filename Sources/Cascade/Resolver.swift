@@ -403,9 +403,11 @@ public struct Resolver: Sendable {
         let openings = try retriever.openingChunks(
             of: RAGAnswer.openingsWanted(selection: selection, results: results),
             count: RAGAnswer.openingChunksPerDocument)
+        let following = try retriever.followingChunks(
+            of: (results.map(\.chunk) + openings).filter { AnswerQuote.mayContinue($0.text) }.map(\.chunkID))
         let (answer, cited, quoteTokens, quoteScore) = try await RAGAnswer.answer(
             question: question.text, selection: selection, results: results, embedder: retriever.embedder,
-            questionVector: queryVector, openings: openings)
+            questionVector: queryVector, openings: openings, following: following)
         let tokensIn = tokens + quoteTokens
         let costIn = pricing.costMicros(model: retriever.embedder.modelID, tokensIn: tokensIn)
         if let quoteScore, let minimum = effectiveQuoteThreshold, quoteScore < minimum {

@@ -18,6 +18,10 @@ public protocol PassageSearching: Sendable {
     /// page it cites.
     func openingChunks(of documents: [(collection: String, docID: String)], count: Int) throws -> [StoredChunk]
 
+    /// The chunk after each of `chunkIDs` in its document (see
+    /// ``KnowledgeBaseStore/followingChunks(of:)``): where an example a quote introduces goes on.
+    func followingChunks(of chunkIDs: [Int64]) throws -> [Int64: StoredChunk]
+
     /// How many chunks' text, heading or title contain every word of `term` (as the keyword
     /// index matches words: case-folded and stemmed), counted up to `limit`.
     func chunksMentioning(_ term: String, upTo limit: Int) throws -> Int
@@ -60,6 +64,10 @@ extension Retriever: PassageSearching {
         -> [StoredChunk]
     {
         try store.openingChunks(of: documents, count: count)
+    }
+
+    public func followingChunks(of chunkIDs: [Int64]) throws -> [Int64: StoredChunk] {
+        try store.followingChunks(of: chunkIDs)
     }
 
     public var indexedChunks: Int { vectors.count }

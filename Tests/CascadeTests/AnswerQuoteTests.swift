@@ -333,6 +333,36 @@ import Testing
             AnswerQuote.windows(question: "grow a logical volume", results: cutResults)
                 .first { $0.text.hasSuffix("the filesystem:") })
         #expect(AnswerQuote.finished(cutEnding, in: cutResults).text == cutEnding.text)
+        #expect(AnswerQuote.mayContinue(cut) && !AnswerQuote.mayContinue(text))
+        // …unless the next chunk (which repeats the last sentences of the one before) holds the
+        // rest: the example is read there, whole, whether the chunk ended inside the example or
+        // with its introduction.
+        let next = StoredChunk(
+            chunkID: 2, docID: "lvm.html", collection: "c", source: "c/lvm.html", title: "lvm.html", heading: "",
+            anchor: nil, text: String(text[text.range(of: "We can use")!.lowerBound...]), startOffset: 0, endOffset: 0)
+        let across = AnswerQuote.finished(cutEnding, in: cutResults, following: [1: next])
+        #expect(
+            across.text.hasSuffix(
+                "filesystem: # pvcreate /dev/sdb3\n  Physical volume \"/dev/sdb3\" successfully created. # lvresize -L 6G vg_critical/lv_base\n# resize2fs /dev/vg_critical/lv_base"
+            ), "\(across.text)")
+        let atIntroduction = String(text[..<text.range(of: "\n\n# pvcreate")!.lowerBound])
+        let introductionResults = [Self.result(1, "lvm.html", atIntroduction, rank: 1)]
+        let introductionEnding = try #require(
+            AnswerQuote.windows(question: "grow a logical volume", results: introductionResults)
+                .first { $0.text.hasSuffix("the filesystem:") })
+        #expect(AnswerQuote.mayContinue(atIntroduction))
+        #expect(AnswerQuote.finished(introductionEnding, in: introductionResults).text == introductionEnding.text)
+        let read = AnswerQuote.finished(introductionEnding, in: introductionResults, following: [1: next])
+        #expect(read.text.hasSuffix("# resize2fs /dev/vg_critical/lv_base"), "\(read.text)")
+        #expect(read.text.contains("# pvcreate"))
+        // A next chunk that is itself cut inside the example adds nothing.
+        let nextCut = StoredChunk(
+            chunkID: 2, docID: "lvm.html", collection: "c", source: "c/lvm.html", title: "lvm.html", heading: "",
+            anchor: nil, text: String(next.text[..<next.text.range(of: "# lvresize")!.lowerBound]), startOffset: 0,
+            endOffset: 0)
+        #expect(
+            AnswerQuote.finished(introductionEnding, in: introductionResults, following: [1: nextCut]).text
+                == introductionEnding.text)
     }
 
     /// The sentence right after the best fragment that leans on it ("It can be edited by running

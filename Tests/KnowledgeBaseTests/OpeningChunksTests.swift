@@ -30,5 +30,14 @@ import Testing
         #expect(try store.openingChunks(of: [(long[0].collection, "no-such-doc")], count: 3).isEmpty)
         #expect(try store.openingChunks(of: [("another-collection", long[0].docID)], count: 3).isEmpty)
         #expect(try store.openingChunks(of: [(long[0].collection, long[0].docID)], count: 0).isEmpty)
+
+        // The chunk after a chunk, in its own document only: a document's last chunk has none.
+        let following = try store.followingChunks(of: [
+            long[0].chunkID, long[1].chunkID, long.last!.chunkID, short[0].chunkID, 999_999,
+        ])
+        #expect(following[long[0].chunkID]?.chunkID == long[1].chunkID)
+        #expect(following[long[1].chunkID]?.text == long[2].text)
+        #expect(following[long.last!.chunkID] == nil && following[short[0].chunkID] == nil && following[999_999] == nil)
+        #expect(try store.followingChunks(of: []).isEmpty)
     }
 }

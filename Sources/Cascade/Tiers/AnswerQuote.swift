@@ -112,8 +112,11 @@ public enum AnswerQuote {
     /// first. Nil when they hold no sentence.
     /// - Parameter questionVector: the question's vector from the search, used when `embedder`
     ///   made it (else the question is embedded with the windows).
+    /// - Parameter following: the chunk after a result's chunk, keyed by the result's chunk id
+    ///   (``mayContinue(_:)``): where an example a quoted fragment introduces goes on.
     public static func choose(
-        question: String, results: [SearchResult], embedder: any Embedder, questionVector: QueryVector? = nil
+        question: String, results: [SearchResult], embedder: any Embedder, questionVector: QueryVector? = nil,
+        following: [Int64: StoredChunk] = [:]
     ) async throws -> Quote? {
         let candidates = windows(question: question, results: results)
         guard !candidates.isEmpty else { return nil }
@@ -150,13 +153,13 @@ public enum AnswerQuote {
         }
         .sorted { $0.1 > $1.1 }
         let original = scored[0].0
-        let best = finished(original, in: results)
+        let best = finished(original, in: results, following: following)
         var chosen = [best]
         // Not the same sentences again, from this passage or another holding the same text.
         if let second = scored.dropFirst().first(where: {
             !$0.0.overlaps(best) && $0.0.text != original.text && !best.text.contains($0.0.text)
         })?.0 {
-            chosen.append(finished(second, in: results, besides: best))
+            chosen.append(finished(second, in: results, besides: best, following: following))
         }
         var sources: [SearchResult] = []
         for window in chosen
@@ -169,32 +172,56 @@ public enum AnswerQuote {
             score: scored[0].1)
     }
 
+    /// Whether a passage may end where an example it introduces has not ended: its last sentence
+    /// introduces ("… reducing the code to this:"), or it was cut inside a code block (the
+    /// chunker splits a long block into lines and keeps their breaks). Its next chunk holds the rest.
+    public static func mayContinue(_ text: String) -> Bool {
+        guard let last = text.last else { return false }
+        return last.isNewline || text.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix(":")
+    }
+
     /// `window` with what follows it when the window does not stand alone without it: the next
     /// sentence leans on the window's last ("It can be edited by running crontab -e"), or the
     /// window ends by introducing what follows ("… grow the logical volume then the filesystem:"
-    /// before the commands that do it: the rest of that paragraph, the whole example). Only whole
+    /// before the commands that do it: the rest of that paragraph, the whole example, read on in
+    /// the chunk `following` holds when the chunk ends before the example does). Only whole
     /// sentences and whole examples, within two windows' length: an example cut short would be
     /// quoted as if it were whole. Not a sentence `other` (the fragment quoted beside it) already
     /// quotes. A second fragment (`other` given) is finished only when it ends by introducing:
     /// lengthened by a leaning sentence too, ten answers of the development sets grew and none
     /// gained its fact (docs/evaluation.md).
-    static func finished(_ window: Window, in results: [SearchResult], besides other: Window? = nil) -> Window {
-        let sentences = PassageTrimmer.sentences(results[window.resultIndex].chunk.text)
-        guard window.lastSentence + 1 < sentences.count,
-            window.text.hasSuffix(sentences[window.lastSentence].text)
+    static func finished(
+        _ window: Window, in results: [SearchResult], besides other: Window? = nil,
+        following: [Int64: StoredChunk] = [:]
+    ) -> Window {
+        let chunk = results[window.resultIndex].chunk
+        let sentences = PassageTrimmer.sentences(chunk.text)
+        guard window.lastSentence < sentences.count, window.text.hasSuffix(sentences[window.lastSentence].text)
         else { return window }
+        let added: String
         var last = window.lastSentence + 1
         if introduces(sentences[window.lastSentence].text) {
-            while !sentences[last].endsParagraph, last + 1 < sentences.count { last += 1 }
-            // A chunk cut inside a code block ends with a line's break (the chunker splits a long
-            // block into lines and keeps them); the rest of the example is in the next chunk.
-            let text = results[window.resultIndex].chunk.text
-            if last == sentences.count - 1, text.last?.isNewline == true { return window }
-        } else if other != nil || !dependsOnPrevious(sentences[last].text) {
+            while last < sentences.count, !sentences[last].endsParagraph { last += 1 }
+            // The chunk ends before the example does: it ends with the introduction, or inside a
+            // code block (with a line's break). The rest is in the next chunk, or nowhere known.
+            if last >= sentences.count - 1, last == sentences.count || chunk.text.last?.isNewline == true {
+                guard let next = following[chunk.chunkID],
+                    let rest = continuation(
+                        of: sentences[window.lastSentence].text,
+                        startingWith: last < sentences.count ? sentences[window.lastSentence + 1].text : nil,
+                        in: next.text)
+                else { return window }
+                added = rest
+                last = sentences.count - 1
+            } else {
+                added = sentences[(window.lastSentence + 1)...last].map(\.text).joined(separator: " ")
+            }
+        } else if last < sentences.count, other == nil, dependsOnPrevious(sentences[last].text) {
+            added = sentences[last].text
+        } else {
             return window
         }
-        let added = sentences[(window.lastSentence + 1)...last].map(\.text).joined(separator: " ")
-        guard !sentences[(window.lastSentence + 1)...last].contains(where: { isCaption($0.text) }),
+        guard !isCaption(added), !PassageTrimmer.split(added).contains(where: isCaption),
             window.text.count + 1 + added.count <= 2 * windowCharacters
         else { return window }
         var longer = window
@@ -202,6 +229,27 @@ public enum AnswerQuote {
         longer.lastSentence = last
         if let other, longer.overlaps(other) || other.text.contains(added) { return window }
         return longer
+    }
+
+    /// The example `introduction` leads to, read in `next` (the following chunk, which starts
+    /// with a few sentences of the one before): from `start` (the example's first part, already
+    /// in the chunk before) or from after the introduction, to the end of that paragraph. Nil
+    /// when neither is found or the paragraph runs past `next` too.
+    static func continuation(of introduction: String, startingWith start: String?, in next: String) -> String? {
+        let sentences = PassageTrimmer.sentences(next)
+        let first: Int
+        if let start {
+            guard let index = sentences.firstIndex(where: { $0.text == start }) else { return nil }
+            first = index
+        } else {
+            guard let index = sentences.firstIndex(where: { $0.text == introduction }), index + 1 < sentences.count
+            else { return nil }
+            first = index + 1
+        }
+        var last = first
+        while last < sentences.count - 1, !sentences[last].endsParagraph { last += 1 }
+        if last == sentences.count - 1, next.last?.isNewline == true { return nil }
+        return sentences[first...last].map(\.text).joined(separator: " ")
     }
 
     /// A window's score: the model's similarity to the question plus the bonuses.

@@ -110,9 +110,11 @@ public enum RAGAnswer {
     /// answer is the trimmed passage).
     /// - Parameter openings: opening chunks of the documents ``openingsWanted(selection:results:)``
     ///   names, candidates after the retrieved ones (others are ignored).
+    /// - Parameter following: the chunk after each of those ``AnswerQuote/mayContinue(_:)`` names,
+    ///   keyed by the chunk it follows: where a quoted introduction's example goes on.
     public static func answer(
         question: String, selection: Selection, results: [SearchResult], embedder: any Embedder,
-        questionVector: QueryVector? = nil, openings: [StoredChunk] = []
+        questionVector: QueryVector? = nil, openings: [StoredChunk] = [], following: [Int64: StoredChunk] = [:]
     ) async throws -> (text: String, cited: [SearchResult], tokensEmbedded: Int, quoteScore: Double?) {
         let citedDocuments = Set(selection.cited.map(\.chunk.docID))
         let retrieved = Set(results.map(\.chunk.chunkID))
@@ -124,7 +126,8 @@ public enum RAGAnswer {
         }
         guard
             let quote = try await AnswerQuote.choose(
-                question: question, results: pool, embedder: embedder, questionVector: questionVector)
+                question: question, results: pool, embedder: embedder, questionVector: questionVector,
+                following: following)
         else {
             return (text(question: question, cited: selection.cited), selection.cited, 0, nil)
         }

@@ -47,6 +47,27 @@ extension KnowledgeBaseStore {
             return chunks
         }
     }
+
+    /// The chunk after each of `chunkIDs` in its document's reading order, keyed by the id it
+    /// follows (a document's last chunk, or an unknown id, has none): a quote that ends by
+    /// introducing an example whose text the chunker put in the next chunk reads it there.
+    public func followingChunks(of chunkIDs: [Int64]) throws -> [Int64: StoredChunk] {
+        guard !chunkIDs.isEmpty else { return [:] }
+        return try writer.read { db in
+            var following: [Int64: StoredChunk] = [:]
+            let statement = try db.cachedStatement(
+                sql: """
+                    SELECT \(StoredChunk.columns)
+                    FROM chunk p JOIN chunk c ON c.document_id = p.document_id AND c.ordinal = p.ordinal + 1
+                    JOIN document d ON d.id = c.document_id
+                    WHERE p.id = ?
+                    """)
+            for id in Set(chunkIDs) {
+                if let row = try Row.fetchOne(statement, arguments: [id]) { following[id] = StoredChunk(row: row) }
+            }
+            return following
+        }
+    }
 }
 
 extension StoredChunk {

@@ -84,6 +84,10 @@ final class TenantKnowledgeBase: PassageSearching, @unchecked Sendable {
         try currentStore?.openingChunks(of: documents, count: count) ?? []
     }
 
+    func followingChunks(of chunkIDs: [Int64]) throws -> [Int64: StoredChunk] {
+        try currentStore?.followingChunks(of: chunkIDs) ?? [:]
+    }
+
     var indexedChunks: Int { vectorCount }
 
     /// Without a store nothing is retrieved, so no word's frequency is ever asked for.

@@ -407,7 +407,8 @@ public struct Resolver: Sendable {
             of: (results.map(\.chunk) + openings).filter { AnswerQuote.mayContinue($0.text) }.map(\.chunkID))
         let (answer, cited, quoteTokens, quoteScore) = try await RAGAnswer.answer(
             question: question.text, selection: selection, results: results, embedder: retriever.embedder,
-            questionVector: queryVector, openings: openings, following: following)
+            questionVector: queryVector, openings: openings, following: following,
+            codeTerms: try retriever.codeTerms(of: RAGAnswer.codeTermsWanted(selection: selection)))
         let tokensIn = tokens + quoteTokens
         let costIn = pricing.costMicros(model: retriever.embedder.modelID, tokensIn: tokensIn)
         if let quoteScore, let minimum = effectiveQuoteThreshold, quoteScore < minimum {

@@ -103,7 +103,8 @@ public enum SelfCalibration {
             count: RAGAnswer.openingChunksPerDocument)
         let answer = try await RAGAnswer.answer(
             question: question, selection: selection, results: results, embedder: retriever.embedder,
-            questionVector: questionVector, openings: openings)
+            questionVector: questionVector, openings: openings,
+            codeTerms: try retriever.codeTerms(of: RAGAnswer.codeTermsWanted(selection: selection)))
         return answer.quoteScore.map { $0 < minimum } ?? false
     }
 

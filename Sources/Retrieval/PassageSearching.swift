@@ -22,6 +22,10 @@ public protocol PassageSearching: Sendable {
     /// ``KnowledgeBaseStore/followingChunks(of:)``): where an example a quote introduces goes on.
     func followingChunks(of chunkIDs: [Int64]) throws -> [Int64: StoredChunk]
 
+    /// What each of `documents` marks as code (see ``KnowledgeBaseStore/codeTerms(of:)``), for
+    /// those that mark any: the RAG tier prefers a sentence naming one.
+    func codeTerms(of documents: [DocumentKey]) throws -> [DocumentKey: CodeTermSet]
+
     /// How many chunks' text, heading or title contain every word of `term` (as the keyword
     /// index matches words: case-folded and stemmed), counted up to `limit`.
     func chunksMentioning(_ term: String, upTo limit: Int) throws -> Int
@@ -68,6 +72,10 @@ extension Retriever: PassageSearching {
 
     public func followingChunks(of chunkIDs: [Int64]) throws -> [Int64: StoredChunk] {
         try store.followingChunks(of: chunkIDs)
+    }
+
+    public func codeTerms(of documents: [DocumentKey]) throws -> [DocumentKey: CodeTermSet] {
+        try store.codeTerms(of: documents)
     }
 
     public var indexedChunks: Int { vectors.count }

@@ -456,6 +456,86 @@ import Testing
     }
 }
 
+/// What a page marks as code (``CodeTerms``) chooses between sentences the model finds about as
+/// close: the one naming the thing to type is quoted. It never decides whether a question resolves.
+@Suite struct QuoteCodeTermsTests {
+    static let question =
+        "my laptop is often off at night, will my daily cron jobs still run? what should I use instead"
+    /// The Debian Administrator's Handbook, 9.8 (the development set's d01): the answer, anacron,
+    /// is named in the first sentence; the second restates the question.
+    static let passage =
+        "anacron is the daemon that completes cron for computers that are not on at all times. Since regular tasks are usually scheduled for the middle of the night, they will never be executed if the computer is off at that time. The purpose of anacron is to execute them, taking into account periods in which the computer is not working.\n\nPlease note that anacron will frequently execute such activity a few minutes after booting the machine, which can render the computer less responsive. This is why the tasks in the /etc/anacrontab file are started with the nice command, which reduces their execution priority and thus limits their impact on the rest of the system."
+    static let results = [AnswerQuoteTests.result(1, "anacron.html", passage, rank: 1)]
+    static let terms = [
+        DocumentKey(collection: "c", docID: "anacron.html"): CodeTermSet(["anacron", "cron", "/etc/anacrontab", "nice"])
+    ]
+
+    @Test func aWindowNamingAMarkedTermTheQuestionLacksGetsTheCommandBonus() {
+        let windows = AnswerQuote.windows(question: Self.question, results: Self.results, codeTerms: Self.terms)
+        let first = try? #require(windows.first { $0.text.hasPrefix("anacron is the daemon") })
+        let second = try? #require(windows.first { $0.text.hasPrefix("Since regular tasks") })
+        #expect(first?.codeTerm == true && first?.command == false && first?.markupBonus == AnswerQuote.commandWeight)
+        // The sentence restating the question names nothing marked but "cron", which the question names.
+        #expect(second?.codeTerm == false, "\(second?.text ?? "")")
+        let plain = AnswerQuote.windows(question: Self.question, results: Self.results)
+        #expect(plain.allSatisfy { !$0.codeTerm && $0.markupBonus == 0 })
+        let cronOnly = AnswerQuote.windows(
+            question: Self.question,
+            results: [AnswerQuoteTests.result(2, "anacron.html", "The cron command remains active.", rank: 1)],
+            codeTerms: Self.terms)
+        #expect(cronOnly.map(\.codeTerm) == [false])
+    }
+
+    /// With the real model: without the markup the quote is the sentence restating the question
+    /// (as the development set's answer was); with it, the sentence naming anacron. The quote
+    /// check's score is the same both ways.
+    @Test(.enabled(if: miniLMAvailable, "run tools/fetch-model first"))
+    func theMarkedCommandIsQuoted() async throws {
+        let embedder = try MiniLMEmbedder(directory: MiniLMEmbedder.defaultDirectory())
+        let without = try #require(
+            try await AnswerQuote.choose(question: Self.question, results: Self.results, embedder: embedder))
+        let with = try #require(
+            try await AnswerQuote.choose(
+                question: Self.question, results: Self.results, embedder: embedder, codeTerms: Self.terms))
+        #expect(!without.text.hasPrefix("anacron is the daemon"), "\(without.text)")
+        #expect(with.text.hasPrefix("anacron is the daemon"), "\(with.text)")
+        #expect(abs(with.score - without.score) < 1e-9, "the markup does not move the quote check")
+    }
+
+    /// More windows than are embedded: the markup's candidates are added to the closest ones by
+    /// the cheap signals, never in their place, so the quote check still sees every window it saw without them.
+    @Test func theMarkupAddsCandidatesWithoutDisplacingTheClosest() async throws {
+        func window(_ i: Int, subject: Double, codeTerm: Bool) -> AnswerQuote.Window {
+            AnswerQuote.Window(
+                resultIndex: 0, firstSentence: i, lastSentence: i, text: "w\(i)", scoredText: "w\(i)",
+                subject: subject, command: false, codeTerm: codeTerm)
+        }
+        // Ten windows sharing the question's subject, then six naming a marked term and sharing less.
+        let candidates =
+            (0..<10).map { window($0, subject: 1, codeTerm: false) }
+            + (10..<16).map { window($0, subject: 0.5, codeTerm: true) }
+        let shortlist = AnswerQuote.shortlist(candidates).map(\.text)
+        #expect(shortlist == (0..<8).map { "w\($0)" } + (10..<14).map { "w\($0)" })
+        // Without markup, the same closest eight.
+        #expect(AnswerQuote.shortlist(Array(candidates.prefix(10))).map(\.text) == (0..<8).map { "w\($0)" })
+
+        let filler = (1...12).map { "The daemon handles periodic jobs in case number \($0) of the schedule." }
+        let text = (filler + ["Install rsnapshot to keep snapshots of a small server."]).joined(separator: "\n\n")
+        let results = [AnswerQuoteTests.result(1, "backup.html", text, rank: 1)]
+        let question = "keep periodic jobs of the schedule"
+        let terms = [DocumentKey(collection: "c", docID: "backup.html"): CodeTermSet(["rsnapshot"])]
+        let embedder = HashingEmbedder()
+        let without = try #require(
+            try await AnswerQuote.choose(question: question, results: results, embedder: embedder))
+        let with = try #require(
+            try await AnswerQuote.choose(question: question, results: results, embedder: embedder, codeTerms: terms))
+        #expect(abs(with.score - without.score) < 1e-9)
+        // Every window `without` embedded is cached now: what `with` embeds besides the question
+        // is the marked window it adds.
+        #expect(with.tokensEmbedded > embedder.tokenCount(of: question) + 2, "the marked window was embedded as well")
+    }
+}
+
 /// Issue 31 (d): a quote cut to its length limit ends on a whole word, marked "…".
 @Suite struct QuoteCutTests {
     @Test func aLongSentenceIsCutAtAWordBoundary() {

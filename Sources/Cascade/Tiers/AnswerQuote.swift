@@ -19,8 +19,9 @@ import VectorSearch
 /// used…") says little of what it is about, and the heading says it, the way a reader sees it.
 /// A window's score is the embedding model's similarity to the question, plus small bonuses for
 /// sharing the question's subject words, for naming something a user can type (a function,
-/// pragma, command or option: how-to answers name one) and for coming from a passage retrieval
-/// ranked high (``retrievalWeight``). Embedding every window of five chunks
+/// pragma, command or option: how-to answers name one — by its spelling, or because the page
+/// marks it as code and the question does not name it, ``CodeTerms``) and for coming from a
+/// passage retrieval ranked high (``retrievalWeight``). Embedding every window of five chunks
 /// costs more than the search itself, so windows are first ranked by those cheap signals and
 /// only the best ``maxEmbeddedWindows`` are embedded.
 ///
@@ -37,6 +38,10 @@ public enum AnswerQuote {
     public static let maxWindowsPerPassage = 64
     /// Most windows embedded per question.
     public static let maxEmbeddedWindows = 8
+    /// Most windows embedded besides those, for naming a term their page marks as code
+    /// (``CodeTerms``): the markup's candidates are compared with the closest sentences rather
+    /// than replacing them.
+    static let maxMarkedWindows = 4
     /// Bonus for a window that shares all of the question's subject words (scaled by the share).
     static let subjectWeight = 0.1
     /// Bonus for a window naming something a user can type.
@@ -59,8 +64,8 @@ public enum AnswerQuote {
         /// Model tokens embedded to choose the fragments (priced like the question's): the question
         /// and the windows not already in ``WindowVectorCache``.
         public var tokensEmbedded: Int
-        /// The best fragment's score (``score(similarity:of:)``): how closely the closest sentences
-        /// of the cited pages match the question. The resolver escalates an answer whose best
+        /// How closely the closest sentences of the cited pages match the question: the best
+        /// window's ``checkScore(similarity:of:)``. The resolver escalates an answer whose best
         /// fragment scores below ``quoteThreshold``.
         public var score: Double
     }
@@ -98,8 +103,14 @@ public enum AnswerQuote {
         var scoredText: String
         /// Share of the question's subject words in the window.
         var subject: Double
+        /// Names something a user can type, by its spelling (``AnswerCheck/namesCommand(_:)``).
         var command: Bool
-        var cheapScore: Double { subjectWeight * subject + commandWeight * (command ? 1 : 0) }
+        /// Names a term its page marks as code that the question does not (``CodeTerms``).
+        var codeTerm = false
+        var cheapScore: Double { subjectWeight * subject + commandWeight * (command || codeTerm ? 1 : 0) }
+        /// The bonus only the page's markup gave: it ranks windows, it is not evidence that a
+        /// sentence is close to the question (``checkScore(similarity:of:)``).
+        var markupBonus: Double { codeTerm && !command ? commandWeight : 0 }
         var retrievalPrior: Double { retrievalWeight / Double(1 + resultIndex) }
 
         func overlaps(_ other: Window) -> Bool {
@@ -114,19 +125,15 @@ public enum AnswerQuote {
     ///   made it (else the question is embedded with the windows).
     /// - Parameter following: the chunk after a result's chunk, keyed by the result's chunk id
     ///   (``mayContinue(_:)``): where an example a quoted fragment introduces goes on.
+    /// - Parameter codeTerms: what the results' documents mark as code (``KnowledgeBaseStore/codeTerms(of:)``).
     public static func choose(
         question: String, results: [SearchResult], embedder: any Embedder, questionVector: QueryVector? = nil,
-        following: [Int64: StoredChunk] = [:]
+        following: [Int64: StoredChunk] = [:], codeTerms: [DocumentKey: CodeTermSet] = [:]
     ) async throws -> Quote? {
-        let candidates = windows(question: question, results: results)
+        let candidates = windows(question: question, results: results, codeTerms: codeTerms)
         guard !candidates.isEmpty else { return nil }
         // Cheap signals first; ties keep retrieval order, then reading order.
-        let shortlist = candidates.enumerated()
-            .sorted { a, b in
-                a.element.cheapScore != b.element.cheapScore
-                    ? a.element.cheapScore > b.element.cheapScore : a.offset < b.offset
-            }
-            .prefix(maxEmbeddedWindows).map(\.element)
+        let shortlist = shortlist(candidates)
         // The windows not cached yet, and the question unless the search's vector is this model's,
         // in one call.
         let cache = WindowVectorCache.shared
@@ -169,7 +176,25 @@ public enum AnswerQuote {
         let tokens = texts.reduce(0) { $0 + embedder.tokenCount(of: $1) + 2 }
         return Quote(
             text: chosen.map(\.text).joined(separator: separator), sources: sources, tokensEmbedded: tokens,
-            score: scored[0].1)
+            score: scored.map { $0.1 - $0.0.markupBonus }.max() ?? scored[0].1)
+    }
+
+    /// The windows worth embedding: the ``maxEmbeddedWindows`` best by the cheap signals without
+    /// the page's markup, then up to ``maxMarkedWindows`` more naming a term it marks as code.
+    /// The markup adds candidates, never takes one's place, so the quote check still sees every
+    /// sentence it saw without it (``checkScore(similarity:of:)``). Ties keep retrieval order,
+    /// then reading order.
+    static func shortlist(_ candidates: [Window]) -> [Window] {
+        func ranked(_ key: (Window) -> Double) -> [(offset: Int, element: Window)] {
+            candidates.enumerated().sorted { a, b in
+                key(a.element) != key(b.element) ? key(a.element) > key(b.element) : a.offset < b.offset
+            }
+        }
+        let plain = ranked { $0.cheapScore - $0.markupBonus }.prefix(maxEmbeddedWindows)
+        let taken = Set(plain.map(\.offset))
+        let marked = ranked(\.cheapScore).filter { $0.element.markupBonus > 0 && !taken.contains($0.offset) }
+            .prefix(maxMarkedWindows)
+        return (plain + marked).map(\.element)
     }
 
     /// Whether a passage may end where an example it introduces has not ended: its last sentence
@@ -257,6 +282,17 @@ public enum AnswerQuote {
         similarity + window.cheapScore + window.retrievalPrior
     }
 
+    /// What the quote check compares with ``quoteThreshold``: the score without the bonus of the
+    /// page's code markup. Whether some sentence is close enough to the question is for the model
+    /// and the question's words to say; markup says which close sentence names the thing to type.
+    /// With the markup in the check, the Debian handbook's development set resolved two
+    /// questions it cannot answer (docs/evaluation.md). The markup only adds candidates
+    /// (``shortlist(_:)``), so an answer that passed the check without it passes with it; one
+    /// more can pass when a marked sentence, compared without its bonus, is the closest of all.
+    static func checkScore(similarity: Double, of window: Window) -> Double {
+        score(similarity: similarity, of: window) - window.markupBonus
+    }
+
     /// Words that open a sentence leaning on the one before ("This…", "Once removed, …", "However, …").
     static let dependentOpenings: Set<String> = [
         "this", "these", "that", "those", "it", "its", "they", "them", "their", "such", "however", "but", "also",
@@ -287,7 +323,9 @@ public enum AnswerQuote {
 
     /// Every sentence of every result, each with the sentences after it that fit in
     /// ``windowCharacters``; a window about the opposite of the question's action is left out.
-    static func windows(question: String, results: [SearchResult]) -> [Window] {
+    static func windows(
+        question: String, results: [SearchResult], codeTerms: [DocumentKey: CodeTermSet] = [:]
+    ) -> [Window] {
         let subjectWords = AnswerCheck.subjectWords(question)
         let actions = AnswerCheck.askedActions(question)
         var windows: [Window] = []
@@ -295,6 +333,7 @@ public enum AnswerQuote {
             let sentences = PassageTrimmer.split(result.chunk.text)
             let leaf = (result.chunk.heading.components(separatedBy: " › ").last ?? "")
                 .trimmingCharacters(in: .whitespaces)
+            let terms = codeTerms[DocumentKey(collection: result.chunk.collection, docID: result.chunk.docID)]
             var taken = 0
             for start in sentences.indices where taken < maxWindowsPerPassage {
                 // A question in the passage (an FAQ's) identifies its answer but is not one: it
@@ -345,7 +384,8 @@ public enum AnswerQuote {
                         resultIndex: index, firstSentence: first, lastSentence: last, text: text,
                         scoredText: (leaf.isEmpty ? "" : leaf + ": ") + (asked.isEmpty ? text : asked + " " + text),
                         subject: subject,
-                        command: AnswerCheck.namesCommand(text)))
+                        command: AnswerCheck.namesCommand(text),
+                        codeTerm: terms?.firstNamed(in: text, notIn: question) != nil))
             }
         }
         return windows

@@ -103,6 +103,12 @@ public enum RAGAnswer {
         return cited
     }
 
+    /// The documents whose code terms ``answer(question:selection:results:embedder:questionVector:openings:following:codeTerms:)``
+    /// uses: the cited ones, whose passages it quotes.
+    public static func codeTermsWanted(selection: Selection) -> [DocumentKey] {
+        selection.cited.map { DocumentKey(collection: $0.chunk.collection, docID: $0.chunk.docID) }
+    }
+
     /// The answer of a selection that resolves: the fragments ``AnswerQuote`` picks from the
     /// quotable passages of the cited documents, then the other cited pages; the citations,
     /// the quoted documents first; the tokens embedded to choose the fragments; and the best
@@ -112,9 +118,11 @@ public enum RAGAnswer {
     ///   names, candidates after the retrieved ones (others are ignored).
     /// - Parameter following: the chunk after each of those ``AnswerQuote/mayContinue(_:)`` names,
     ///   keyed by the chunk it follows: where a quoted introduction's example goes on.
+    /// - Parameter codeTerms: what the cited documents mark as code (``codeTermsWanted(selection:)``).
     public static func answer(
         question: String, selection: Selection, results: [SearchResult], embedder: any Embedder,
-        questionVector: QueryVector? = nil, openings: [StoredChunk] = [], following: [Int64: StoredChunk] = [:]
+        questionVector: QueryVector? = nil, openings: [StoredChunk] = [], following: [Int64: StoredChunk] = [:],
+        codeTerms: [DocumentKey: CodeTermSet] = [:]
     ) async throws -> (text: String, cited: [SearchResult], tokensEmbedded: Int, quoteScore: Double?) {
         let citedDocuments = Set(selection.cited.map(\.chunk.docID))
         let retrieved = Set(results.map(\.chunk.chunkID))
@@ -127,7 +135,7 @@ public enum RAGAnswer {
         guard
             let quote = try await AnswerQuote.choose(
                 question: question, results: pool, embedder: embedder, questionVector: questionVector,
-                following: following)
+                following: following, codeTerms: codeTerms)
         else {
             return (text(question: question, cited: selection.cited), selection.cited, 0, nil)
         }

@@ -30,7 +30,9 @@ public struct Ingestor: Sendable {
     /// (``AsciiDocLoader``), one written in reStructuredText (and `.rst`) as reStructuredText
     /// (``ReStructuredTextLoader``): section titles, code blocks and call-out lists instead of
     /// headingless paragraphs with the underlines and markup in the text.
-    public static let pipelineVersion = "v7"
+    /// v8: what a page marks as code in its running text is kept as its code terms
+    /// (``CodeTerms``); chunks are unchanged, so re-ingest re-reads pages but embeds nothing again.
+    public static let pipelineVersion = "v8"
 
     /// A document's content fingerprint. A file that is one document is fingerprinted by its
     /// bytes; a document of a multi-document file (a corpus line, an exported article: its id is

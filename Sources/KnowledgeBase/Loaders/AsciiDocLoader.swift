@@ -70,9 +70,12 @@ public struct AsciiDocLoader: DocumentLoader {
                 return first.count <= 120 && !first.isEmpty
                     ? first : context.fileURL.deletingPathExtension().lastPathComponent
             }()
+        // `git push --delete` (backquoted monospace) names a command.
+        var codeTerms = CodeTerms.Collector()
+        codeTerms.addSpans(of: text, delimiter: "`", fences: .asciidoc)
         return parser.builder.build(
             docID: context.relativePath, source: context.relativePath, title: title,
-            metadata: ["format": formatName])
+            metadata: codeTerms.adding(to: ["format": formatName]))
     }
 
     // MARK: - Line classes

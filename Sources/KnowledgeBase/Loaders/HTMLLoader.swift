@@ -56,6 +56,10 @@ public struct HTMLLoader: DocumentLoader {
         "p", "div", "br", "li", "ul", "ol", "table", "tr", "thead", "tbody", "blockquote", "dl", "dt",
         "dd", "hr", "section", "article", "main", "body", "center", "figure", "figcaption", "caption",
     ]
+    /// Elements that set a name in running text as code: a term of the page (``CodeTerms``).
+    /// DocBook marks commands, options and files as `<code class="command">` and the like,
+    /// Sphinx its literals as `<code class="literal">`, AsciiDoc and Markdown renderers `<code>`.
+    static let inlineCodeElements: Set<String> = ["code", "tt", "kbd", "samp"]
     static let voidElements: Set<String> = [
         "br", "hr", "img", "input", "meta", "link", "area", "base", "col", "embed", "source", "track", "wbr",
     ]
@@ -72,7 +76,7 @@ public struct HTMLLoader: DocumentLoader {
         return [
             scanner.builder.build(
                 docID: context.relativePath, source: context.relativePath, title: title,
-                metadata: ["format": formatName])
+                metadata: scanner.codeTerms.adding(to: ["format": formatName]))
         ]
     }
 
@@ -95,6 +99,11 @@ public struct HTMLLoader: DocumentLoader {
         var callouts: (element: String, depth: Int, item: Int)?
         /// Inside a table cell, blocks (a cell's paragraphs) do not end the row's line.
         var cellDepth = 0
+        /// Inside inline code (``HTMLLoader/inlineCodeElements``, not in `<pre>`): how many such
+        /// elements are open and where in `pending` the outermost one's text starts.
+        var inlineCode: (depth: Int, start: Int)?
+        /// The document's code terms (``CodeTerms``).
+        var codeTerms = CodeTerms.Collector()
 
         init(bytes: [UInt8]) { self.bytes = bytes }
 
@@ -118,6 +127,8 @@ public struct HTMLLoader: DocumentLoader {
                 }
             }
             pending.removeAll(keepingCapacity: true)
+            // A block inside inline code (rare, and not a name): the term is dropped.
+            inlineCode = nil
             namedAnchorAt = 0
             pendingKind = preDepth > 0 ? .code : .paragraph
             pendingAnchor = nil
@@ -278,6 +289,20 @@ public struct HTMLLoader: DocumentLoader {
                     pendingKind = .heading(level: level)
                     pendingAnchor = tag.attributes["id"] ?? lastNamedAnchor
                     lastNamedAnchor = nil
+                }
+                return
+            }
+            if HTMLLoader.inlineCodeElements.contains(tag.name), preDepth == 0, !tag.selfClosing {
+                if !tag.isClosing {
+                    inlineCode = inlineCode.map { ($0.depth + 1, $0.start) } ?? (1, pending.count)
+                } else if let code = inlineCode {
+                    if code.depth > 1 {
+                        inlineCode = (code.depth - 1, code.start)
+                    } else {
+                        let text = pending[min(code.start, pending.count)...]
+                        codeTerms.add(HTMLEntities.decode(String(decoding: text, as: UTF8.self)))
+                        inlineCode = nil
+                    }
                 }
                 return
             }

@@ -116,6 +116,10 @@ public struct HelpCenterExportLoader: DocumentLoader {
             for block in parsedBody?.blocks ?? [] { builder.append(block.kind, block.text, anchor: block.anchor) }
             var document = builder.build(docID: id, source: url, title: title, metadata: [:])
             document.metadata = ["format": formatName, "export": flavor.rawValue, "updated_at": updated]
+            // The body's code terms, as the HTML loader found them.
+            if let terms = parsedBody?.metadata[CodeTerms.metadataKey] {
+                document.metadata[CodeTerms.metadataKey] = terms
+            }
             for key in ["section_id", "locale", "parent_id"] {
                 if let value = article[key], !(value is NSNull) { document.metadata[key] = "\(value)" }
             }

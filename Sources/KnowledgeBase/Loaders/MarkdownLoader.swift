@@ -110,8 +110,15 @@ public struct MarkdownLoader: DocumentLoader {
         return [
             builder.build(
                 docID: context.relativePath, source: context.relativePath, title: resolvedTitle,
-                metadata: ["format": formatName])
+                metadata: codeTerms(of: text).adding(to: ["format": formatName]))
         ]
+    }
+
+    /// The code spans of the source (``CodeTerms``).
+    func codeTerms(of text: String) -> CodeTerms.Collector {
+        var collector = CodeTerms.Collector()
+        collector.addSpans(of: text, delimiter: "`", fences: .markdown)
+        return collector
     }
 
     static func isIndentedCode(_ line: String) -> Bool {

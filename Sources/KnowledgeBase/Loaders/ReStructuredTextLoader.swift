@@ -51,8 +51,12 @@ public struct ReStructuredTextLoader: DocumentLoader {
         var parser = Parser()
         parser.run(lines)
         let title = parser.pageTitle ?? context.fileURL.deletingPathExtension().lastPathComponent
+        // ``ls -l`` (an inline literal) names a command.
+        var codeTerms = CodeTerms.Collector()
+        codeTerms.addSpans(of: text, delimiter: "``")
         return parser.builder.build(
-            docID: context.relativePath, source: context.relativePath, title: title, metadata: ["format": "rst"])
+            docID: context.relativePath, source: context.relativePath, title: title,
+            metadata: codeTerms.adding(to: ["format": "rst"]))
     }
 
     // MARK: - Line classes

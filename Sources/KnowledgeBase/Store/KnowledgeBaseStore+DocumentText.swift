@@ -70,6 +70,30 @@ extension KnowledgeBaseStore {
     }
 }
 
+extension KnowledgeBaseStore {
+    /// What each of `documents` marks as code (``CodeTerms``), for those that mark any: the RAG
+    /// tier prefers a sentence naming one the question does not. One indexed lookup per document.
+    public func codeTerms(of documents: [DocumentKey]) throws -> [DocumentKey: CodeTermSet] {
+        guard !documents.isEmpty else { return [:] }
+        return try writer.read { db in
+            var found: [DocumentKey: CodeTermSet] = [:]
+            let statement = try db.cachedStatement(
+                sql:
+                    "SELECT json_extract(metadata, '$.\(CodeTerms.metadataKey)') FROM document WHERE collection = ? AND doc_id = ?"
+            )
+            for document in Set(documents) {
+                guard
+                    let value = try String?.fetchOne(statement, arguments: [document.collection, document.docID])
+                        ?? nil,
+                    !value.isEmpty
+                else { continue }
+                found[document] = CodeTermSet(CodeTerms.decode([CodeTerms.metadataKey: value]))
+            }
+            return found
+        }
+    }
+}
+
 extension StoredChunk {
     /// The columns ``init(row:)`` reads, from `chunk c` joined with `document d`.
     static let columns =

@@ -88,6 +88,10 @@ final class TenantKnowledgeBase: PassageSearching, @unchecked Sendable {
         try currentStore?.followingChunks(of: chunkIDs) ?? [:]
     }
 
+    func codeTerms(of documents: [DocumentKey]) throws -> [DocumentKey: CodeTermSet] {
+        try currentStore?.codeTerms(of: documents) ?? [:]
+    }
+
     var indexedChunks: Int { vectorCount }
 
     /// Without a store nothing is retrieved, so no word's frequency is ever asked for.

@@ -16,7 +16,10 @@ public struct KnowledgeBaseCalibration: Codable, Hashable, Sendable {
     /// introduction leads to (``AnswerQuote``). 4: the margin signal's runner-up and the cited
     /// documents skip twins of a page already counted (``TwinDocuments``). 5: quote windows are
     /// scored with their section heading (``AnswerQuote``), which changes the quotes refused.
-    public static let currentVersion = 5
+    /// 6: a section whose first chunk is too short to be recognised in another document (a
+    /// table, a list of names) is recognised by the start of its second chunk too, so an answer
+    /// citing the page's other form counts as right.
+    public static let currentVersion = 6
 
     public var version: Int
     /// ``KnowledgeBaseStore/contentVersion()`` of the content it was fitted on.

@@ -126,7 +126,7 @@ public struct PseudoQuestions: Sendable {
         for entry in outline {
             let key = "\(entry.collection)\t\(entry.docID)"
             for text in [leaf(entry.heading), clean(entry.title)] where !text.isEmpty {
-                if docsByText[fold(text)]?[key] == nil { docsByText[fold(text), default: [:]][key] = entry.opening }
+                if docsByText[fold(text)]?[key] == nil { docsByText[fold(text), default: [:]][key] = passage(entry) }
             }
         }
         func unambiguous(_ folded: String, _ key: String, _ passage: String) -> Bool {
@@ -145,16 +145,16 @@ public struct PseudoQuestions: Sendable {
             let key = "\(entry.collection)\t\(entry.docID)"
             let heading = leaf(entry.heading)
             if heading.hasSuffix("?"), (3...25).contains(wordCount(heading)) {
-                add(heading, key, "faq", entry.opening)
+                add(heading, key, "faq", passage(entry))
             } else if isSubject(heading) {
-                add(heading, key, "heading", entry.opening)
+                add(heading, key, "heading", passage(entry))
             }
             let title = clean(entry.title)
             if isSubject(title) {
-                add(title, key, "title", entry.opening)
+                add(title, key, "title", passage(entry))
             }
             if let term = definedTerm(entry.opening) {
-                add("What is \(term)?", key, "definition", entry.opening)
+                add("What is \(term)?", key, "definition", passage(entry))
             }
         }
         let answerable = sample(candidates, max: maxAnswerable)
@@ -195,6 +195,17 @@ public struct PseudoQuestions: Sendable {
     }
 
     // MARK: - Text helpers
+
+    /// The passage that answers a section's question, as recognised in another document (the
+    /// page's other form): the section's opening, with the start of its next chunk when the
+    /// opening alone has fewer than ``minimumPassageTrigrams`` (a table of field names, a list of
+    /// commands), which no other document could be recognised to hold.
+    static func passage(_ entry: KnowledgeBaseStore.OutlineEntry) -> String {
+        guard let continuation = entry.continuation, trigrams(entry.opening).count < minimumPassageTrigrams else {
+            return entry.opening
+        }
+        return entry.opening + "\n" + continuation
+    }
 
     /// Share of a passage's word trigrams that must appear in a cited document for it to count as
     /// the same text (``PassageOverlap/samePassageShare``).

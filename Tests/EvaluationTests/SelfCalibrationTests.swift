@@ -206,4 +206,49 @@ struct SelfCalibrationTests {
         // Named by a page of other content too: no question (it does not say which page answers).
         #expect(!questions.contains { $0.text == "Archiving old invoices" })
     }
+
+    @Test(
+        "a section opening with a table too short to recognise is recognised by its next chunk too, so its page's other form counts as right"
+    )
+    func shortOpeningsReadOnIntoTheSection() async throws {
+        // Git's pack format page: the section "Instruction to copy from base object" opens with a
+        // table of eight field names (six word trigrams), alone in its chunk.
+        let table = "| 1xxxxxxx | offset1 | offset2 | offset3 | offset4 | size1 | size2 | size3 |"
+        let prose =
+            "This is the instruction format to copy a byte range from the source object. It encodes the offset to copy from and the number of bytes to copy."
+        let entry = KnowledgeBaseStore.OutlineEntry(
+            collection: "git-doc", docID: "gitformat-pack.html", title: "gitformat-pack(5)",
+            heading: "Deltified representation › Instruction to copy from base object", opening: table,
+            continuation: prose)
+        #expect(PseudoQuestions.trigrams(table).count < PseudoQuestions.minimumPassageTrigrams)
+        let passage = PseudoQuestions.passage(entry)
+        #expect(passage == table + "\n" + prose)
+        #expect(PseudoQuestions.trigrams(passage).count >= PseudoQuestions.minimumPassageTrigrams)
+        // The source form of the page holds it.
+        let source = "  " + table + "\n\n" + prose + " Offset and size are in little-endian order."
+        #expect(PseudoQuestions.holds(source, passage: passage))
+        // An opening long enough to recognise is the passage alone; so is one with nothing after it.
+        var long = entry
+        long.opening = prose
+        #expect(PseudoQuestions.passage(long) == prose)
+        var alone = entry
+        alone.continuation = nil
+        #expect(PseudoQuestions.passage(alone) == table)
+
+        // The store gives a section's second chunk as its continuation, never another section's.
+        let dir = try TemporaryDirectory()
+        let longSection = (1...40).map { "Sentence \($0) of the long section says something about packs." }
+            .joined(separator: " ")
+        try dir.write("docs/page.md", "# Page\n\n## Long\n\n\(longSection)\n\n## Short\n\nOne short paragraph.")
+        let store = try KnowledgeBaseStore(path: dir.path("kb.sqlite"))
+        _ = try await Ingestor(store: store, embedder: HashingEmbedder()).ingest(dir.path("docs"))
+        let chunks = try store.chunks(source: "docs/page.md")
+        let outline = try store.outline()
+        let longEntry = try #require(outline.first { $0.heading.hasSuffix("Long") })
+        let shortEntry = try #require(outline.first { $0.heading.hasSuffix("Short") })
+        let longChunks = chunks.filter { $0.heading.hasSuffix("Long") }
+        try #require(longChunks.count >= 2)
+        #expect(longEntry.continuation == String(longChunks[1].text.prefix(400)))
+        #expect(shortEntry.continuation == nil)
+    }
 }

@@ -14,23 +14,43 @@ extension KnowledgeBaseStore {
         public var heading: String
         /// The opening of the section's first chunk (at most 400 characters).
         public var opening: String
+        /// The opening of the section's second chunk (at most 400 characters), nil when the
+        /// section has one chunk: a first chunk that is only a table or a list of names is too
+        /// short to be recognised in another form of the page, its continuation is not.
+        public var continuation: String?
+
+        public init(
+            collection: String, docID: String, title: String, heading: String, opening: String,
+            continuation: String? = nil
+        ) {
+            self.collection = collection
+            self.docID = docID
+            self.title = title
+            self.heading = heading
+            self.opening = opening
+            self.continuation = continuation
+        }
     }
 
-    /// The first chunk of every (document, heading) pair, in document order.
+    /// The first chunk of every (document, heading) pair, in document order, with the start of
+    /// the section's second chunk.
     public func outline() throws -> [OutlineEntry] {
         try writer.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT d.collection, d.doc_id, d.title, c.heading, substr(c.text, 1, 400) AS opening
+                    SELECT d.collection, d.doc_id, d.title, c.heading, substr(c.text, 1, 400) AS opening,
+                        substr(n.text, 1, 400) AS continuation
                     FROM chunk c JOIN document d ON d.id = c.document_id
+                    LEFT JOIN chunk n ON n.document_id = c.document_id AND n.ordinal = c.ordinal + 1
+                        AND n.heading = c.heading
                     WHERE c.id IN (SELECT min(id) FROM chunk GROUP BY document_id, heading)
                     ORDER BY d.id, c.ordinal
                     """
             ).map {
                 OutlineEntry(
                     collection: $0["collection"], docID: $0["doc_id"], title: $0["title"], heading: $0["heading"],
-                    opening: $0["opening"])
+                    opening: $0["opening"], continuation: $0["continuation"])
             }
         }
     }

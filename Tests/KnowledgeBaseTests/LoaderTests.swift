@@ -51,6 +51,23 @@ struct LoaderTests {
         #expect(doc.blocks.contains { $0.kind == .code && $0.text.contains(#"sqlite3 app.db ".restore backup.db""#) })
     }
 
+    @Test("HTML never drops the page's body or main content for its class, nor a block whose class names a layout")
+    func layoutClassesAreNotNavigation() throws {
+        let doc = try parse(
+            HTMLLoader(),
+            """
+            <html><body class="no-sidebar"><main class="toc-enabled"><article class="nav-open">
+            <h1>Per-user directories</h1><p>Each user can have a web site in their home directory.</p>
+            <div class="content has-sidebar"><p>Enable it with the UserDir directive.</p></div>
+            <div class="sidebar"><p>Sidebar links</p></div><div class="with-toc"><p>Kept as well.</p></div>
+            </article></main></body></html>
+            """, name: "layout.html")
+        #expect(doc.text.contains("Each user can have a web site in their home directory."))
+        #expect(doc.text.contains("Enable it with the UserDir directive."))
+        #expect(doc.text.contains("Kept as well."))
+        #expect(!doc.text.contains("Sidebar links"))
+    }
+
     @Test("HTML leaves out a page's last-modified stamp, and keeps prose that only starts like one")
     func pageStamp() throws {
         let doc = try parse(

@@ -32,7 +32,10 @@ public struct Ingestor: Sendable {
     /// headingless paragraphs with the underlines and markup in the text.
     /// v8: what a page marks as code in its running text is kept as its code terms
     /// (``CodeTerms``); chunks are unchanged, so re-ingest re-reads pages but embeds nothing again.
-    public static let pipelineVersion = "v8"
+    /// v9: an HTML page's `<body>`, `<main>` or `<article>` is never skipped as navigation for
+    /// its class (Apache's `<body class="no-sidebar">` pages had no text), nor a block whose
+    /// class names a layout (`no-sidebar`, `has-toc`).
+    public static let pipelineVersion = "v9"
 
     /// A document's content fingerprint. A file that is one document is fingerprinted by its
     /// bytes; a document of a multi-document file (a corpus line, an exported article: its id is

@@ -30,9 +30,22 @@ public struct HTMLLoader: DocumentLoader {
     ]
     /// What such anchors show instead of words; never part of a heading's text.
     static let permalinkGlyphs: Set<Character> = ["¶", "§", "#", "🔗", "⚓", "◆", "\u{F0C1}"]
+    /// Elements that hold the page's content: never skipped as navigation because of a class,
+    /// id or role (``Scanner/shouldSkip(_:)``).
+    static let contentContainers: Set<String> = ["html", "body", "main", "article"]
+    /// Words that make the marker after them describe a layout, not a navigation block
+    /// (`no-sidebar`, `has-toc`, `with-nav`, `without-menu`).
+    static let layoutModifiers: Set<String> = ["no", "has", "with", "without"]
     /// Whole `class` values that mark navigation blocks of documentation generators (DocBook's
     /// `navheader`/`navfooter`, Sphinx's `related`, Doxygen's `titlearea` and `footer`).
-    static let navigationClasses: Set<String> = ["navheader", "navfooter", "related", "footer", "titlearea"]
+    /// Apache httpd's manual: the site header and breadcrumb above every page (`page-header`,
+    /// `path`), the sidebar with the table of contents and "See also" links (`quickview`), the
+    /// "Available Languages: de | en | es …" bars (`toplang`, `bottomlang`) and the
+    /// back-to-top arrows after every section (`top`).
+    static let navigationClasses: Set<String> = [
+        "navheader", "navfooter", "related", "footer", "titlearea",
+        "page-header", "path", "quickview", "toplang", "bottomlang", "top",
+    ]
     /// How a page's "last modified" stamp opens (SQLite's "This page last modified on …", MediaWiki's
     /// "This page was last edited on …", Docusaurus's and MkDocs' "Last updated on …"/"Last update:").
     /// Such a line is about the file, not the subject: kept, it becomes a chunk of its own at the
@@ -343,13 +356,23 @@ public struct HTMLLoader: DocumentLoader {
 
         func shouldSkip(_ tag: Tag) -> Bool {
             if HTMLLoader.skippedElements.contains(tag.name) { return true }
+            // The page itself and its main content are never navigation, whatever their class
+            // says: Apache's manual marks pages without a sidebar `<body class="no-sidebar">`,
+            // and skipping the body left such a page with no text at all.
+            if HTMLLoader.contentContainers.contains(tag.name) { return false }
             if tag.attributes["role"] == "navigation" { return true }
             if tag.attributes["aria-hidden"] == "true" { return true }
             // Publican's `<p id="title">`: the site's and the documentation's logos, as links.
             if tag.name == "p", tag.attributes["id"] == "title" { return true }
             for key in ["class", "id"] {
                 guard let value = tag.attributes[key]?.lowercased() else { continue }
-                let words = value.split { $0 == " " || $0 == "_" || $0 == "-" }
+                let split = value.split { $0 == " " || $0 == "_" || $0 == "-" }
+                // "no-sidebar", "has-toc", "with-nav": a layout modifier of a block that is not
+                // itself the sidebar, table of contents or navigation.
+                let words = split.indices.filter {
+                    $0 == 0 || !HTMLLoader.layoutModifiers.contains(String(split[$0 - 1]))
+                }
+                .map { split[$0] }
                 if words.contains(where: { HTMLLoader.navigationMarkers.contains(String($0)) }) { return true }
                 // navbar, navrow1, navpath, navigation, navheader… (Bootstrap, Doxygen, DocBook).
                 if words.contains(where: { $0.hasPrefix("nav") && $0 != "navy" }) { return true }

@@ -121,6 +121,18 @@ import Testing
         #expect(CodeTermSet([]).firstNamed(in: "anything", notIn: "") == nil)
     }
 
+    /// A page marking thousands of terms that open with the same words costs a bounded number of
+    /// comparisons per sentence: past ``CodeTermSet/maximumComparisons`` the sentence names none.
+    @Test func matchingWorkIsBoundedOnAHostilePage() {
+        let hostile = (0..<CodeTerms.maximumTerms).map { "git push x\($0)" }
+        let set = CodeTermSet(hostile + ["visudo"])
+        #expect(set.firstNamed(in: "run git push x3 now", notIn: "") == "git push x3")
+        let late = CodeTermSet.maximumComparisons + 10
+        #expect(set.firstNamed(in: "run git push x\(late) now", notIn: "") == nil, "past the bound")
+        // Other words of the sentence are still looked up within the bound.
+        #expect(set.firstNamed(in: "edit it with visudo", notIn: "") == "visudo")
+    }
+
     @Test func theStoreKeepsAndReturnsEachDocumentsTerms() async throws {
         let dir = try TemporaryDirectory()
         try dir.write("docs/anacron.html", "<h1>anacron</h1><p><code>anacron</code> runs missed jobs.</p>")

@@ -132,38 +132,64 @@ public enum CodeTerms {
 ///
 /// Matching is by whole words and case-sensitive (`Delete` in prose is not the `delete` journal
 /// mode; `-S` is found in "dpkg -S file" but not inside "--search"), and linear in the text: each
-/// word of the text is looked up by its first word in a dictionary of the terms.
+/// word of the text is looked up in a dictionary of the one-word terms, and each pair of words in
+/// one of the longer terms by their first two words. A page that marks thousands of terms opening
+/// with the same two words (a hostile one) costs at most ``maximumComparisons`` per text.
 public struct CodeTermSet: Sendable, Hashable {
-    /// Terms by their first word (a term of several words, `apt-cache policy`, is then compared whole).
-    private let byFirstWord: [String: [String]]
-
-    public init(_ terms: [String]) {
-        var byFirstWord: [String: [String]] = [:]
-        for term in terms {
-            guard let first = term.split(separator: " ").first.map({ Self.bare($0) }), !first.isEmpty else { continue }
-            byFirstWord[first, default: []].append(term)
-        }
-        self.byFirstWord = byFirstWord
+    struct Entry: Sendable, Hashable {
+        var term: String
+        var folded: String
+        /// The term's words without surrounding punctuation (``CodeTermSet/bare(_:)``).
+        var words: [String]
     }
 
-    public var isEmpty: Bool { byFirstWord.isEmpty }
+    /// Most candidate terms compared for one text.
+    public static let maximumComparisons = 256
+
+    private let single: [String: [Entry]]
+    /// Terms of two words or more, by their first two (bare, one space apart).
+    private let multiple: [String: [Entry]]
+
+    public init(_ terms: [String]) {
+        var single: [String: [Entry]] = [:]
+        var multiple: [String: [Entry]] = [:]
+        for term in terms {
+            let words = term.split(separator: " ").map { Self.bare($0) }
+            guard let first = words.first, !first.isEmpty else { continue }
+            let entry = Entry(term: term, folded: term.lowercased(), words: words)
+            if words.count == 1 {
+                single[first, default: []].append(entry)
+            } else {
+                multiple[first + " " + words[1], default: []].append(entry)
+            }
+        }
+        self.single = single
+        self.multiple = multiple
+    }
+
+    public var isEmpty: Bool { single.isEmpty && multiple.isEmpty }
 
     /// The first term `text` names that `question` does not hold (compared without case: a term
     /// the customer already typed is not news), or nil.
     public func firstNamed(in text: String, notIn question: String) -> String? {
-        guard !byFirstWord.isEmpty else { return nil }
+        guard !isEmpty else { return nil }
         let folded = question.lowercased()
-        let words = text.split(whereSeparator: \.isWhitespace)
-        for (index, raw) in words.enumerated() {
-            let word = Self.bare(raw)
-            guard let candidates = byFirstWord[word] else { continue }
-            for term in candidates where !folded.contains(term.lowercased()) {
-                let parts = term.split(separator: " ")
-                if parts.count == 1 { return term }
-                // The following words of the text must be the term's (the last may carry punctuation).
-                guard index + parts.count <= words.count else { continue }
-                let run = words[index..<(index + parts.count)].map { Self.bare($0) }
-                if run.elementsEqual(parts.map { Self.bare($0) }) { return term }
+        let words = text.split(whereSeparator: \.isWhitespace).map { Self.bare($0) }
+        var comparisons = 0
+        for index in words.indices where !words[index].isEmpty {
+            var candidates = single[words[index]] ?? []
+            if index + 1 < words.count, let longer = multiple[words[index] + " " + words[index + 1]] {
+                candidates += longer
+            }
+            for entry in candidates {
+                comparisons += 1
+                if comparisons > Self.maximumComparisons { return nil }
+                // The following words of the text must be the term's.
+                guard index + entry.words.count <= words.count,
+                    words[index..<(index + entry.words.count)].elementsEqual(entry.words),
+                    !folded.contains(entry.folded)
+                else { continue }
+                return entry.term
             }
         }
         return nil

@@ -468,14 +468,17 @@ paths:
                     type: array
                     items:
                       type: object
-                      required: [query_id, question, conversation_id, user_id, occurred_at, why]
+                      required: [query_id, question, conversation_id, user_id, occurred_at, why, reason, rejected_answer, customer_comment]
                       properties:
                         query_id: { type: string }
                         question: { type: [string, "null"] }
                         conversation_id: { type: [string, "null"] }
                         user_id: { type: [string, "null"] }
                         occurred_at: { type: string, format: date-time }
-                        why: { type: [string, "null"] }
+                        why: { type: [string, "null"], description: "each tier's note, or the customer's verdict and comment" }
+                        reason: { type: string, enum: [escalated, rejected_by_customer] }
+                        rejected_answer: { type: [string, "null"], description: "the answer the customer said did not help" }
+                        customer_comment: { type: [string, "null"] }
         "401": { $ref: "#/components/responses/Problem" }
         "403": { $ref: "#/components/responses/Problem" }
   /v1/escalations/{query_id}/resolve:

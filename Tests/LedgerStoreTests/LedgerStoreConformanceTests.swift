@@ -92,6 +92,37 @@ struct LedgerStoreConformanceTests {
         }
     }
 
+    @Test(
+        "the queue says why each question is there: the tiers' notes, or the answer the customer rejected and their words",
+        arguments: Backend.allCases)
+    func escalationQueue(backend: Backend) async throws {
+        try await LedgerHarness.with(backend) { h in
+            let now = Date()
+            var escalated = query("e1", tier: "escalated")
+            escalated.note = "rule: no rule matched; rag: confidence 0.41 below the threshold 0.60"
+            var resolved = query("r1")
+            resolved.note = "rule: no rule matched"
+            _ = try await h.store.record(query: escalated, attempts: [], now: now)
+            _ = try await h.store.record(query: resolved, attempts: [], now: now)
+            _ = try await h.store.record(query: query("r2"), attempts: [], now: now)
+            _ = try await h.store.correct(
+                tenant: "acme", queryID: "r1", outcome: Ledger.Verdict.notHelpful.outcome, answer: nil,
+                note: "I asked about refunds", now: now)
+            _ = try await h.store.correct(
+                tenant: "acme", queryID: "r2", outcome: Ledger.Verdict.helpful.outcome, answer: nil, note: nil, now: now
+            )
+
+            let queue = try await h.store.escalationQueue(tenant: "acme")
+            #expect(queue.map(\.query.queryID) == ["e1", "r1"])
+            #expect(queue.map(\.query.queryID) == (try await h.store.openEscalations(tenant: "acme").map(\.queryID)))
+            #expect(queue[0].reason == "escalated" && queue[0].why == escalated.note && queue[0].rejectedAnswer == nil)
+            #expect(queue[1].reason == "rejected_by_customer")
+            #expect(queue[1].why == "the customer said the answer did not help: I asked about refunds")
+            #expect(queue[1].rejectedAnswer == "Like this." && queue[1].customerComment == "I asked about refunds")
+            #expect(try await h.store.escalationQueue(tenant: "other").isEmpty)
+        }
+    }
+
     @Test("corrections follow the same rules; answered escalations leave the open list", arguments: Backend.allCases)
     func corrections(backend: Backend) async throws {
         try await LedgerHarness.with(backend) { h in

@@ -72,8 +72,13 @@ import Testing
             let rejected = try await feedback(api, "bad", helpful: false, comment: "I bought it 20 days ago")
             #expect(rejected.status == .created && rejected.json["outcome"] as? String == "rejected_by_customer")
             let queue = try await api.call(.get, "/v1/escalations", as: "acme.admin").json
-            let ids = (queue["escalations"] as? [[String: Any]] ?? []).compactMap { $0["query_id"] as? String }
-            #expect(ids.contains("bad"), "\(queue)")
+            let items = queue["escalations"] as? [[String: Any]] ?? []
+            let item = try #require(items.first { $0["query_id"] as? String == "bad" }, "\(queue)")
+            // The agent sees that an answer was given and refused, and what the customer said.
+            #expect(item["reason"] as? String == "rejected_by_customer")
+            #expect(item["customer_comment"] as? String == "I bought it 20 days ago")
+            #expect((item["why"] as? String)?.contains("did not help: I bought it 20 days ago") == true, "\(item)")
+            #expect((item["rejected_answer"] as? String)?.isEmpty == false, "\(item)")
             let usage = try await api.call(.get, "/v1/usage", as: "acme.admin").json
             #expect(usage["billable_resolutions"] as? Int == 0 && usage["rejected_by_customer"] as? Int == 1)
             let invoice = try await api.call(.get, "/v1/invoices/\(fixture.month())", as: "acme.admin").json

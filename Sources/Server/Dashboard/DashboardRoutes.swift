@@ -302,7 +302,7 @@ struct DashboardRoutes {
     @Sendable func escalations(_ request: Request, context: APIRequestContext) async throws -> Response {
         let access = try await access(request)
         guard case .viewer(let viewer) = access else { return access.refusal! }
-        let open = try await service.ledger.openEscalations(tenant: viewer.key.tenant)
+        let open = try await service.ledger.escalationQueue(tenant: viewer.key.tenant)
         var body = "<h1>Escalations</h1><p class=\"sub\">Questions no tier could answer, oldest first. "
         body += "An answer you send is recorded in the ledger as the agent's correction (never billed).</p>"
         if let resolved = request.uri.queryParameters.get("resolved") {
@@ -314,13 +314,18 @@ struct DashboardRoutes {
         } else {
             body +=
                 "<div class=\"card\"><table id=\"escalations\"><tr><th>When (UTC)</th><th>Question and why it was escalated</th><th>Answer</th></tr>"
-            for e in open {
+            for item in open {
+                let e = item.query
                 let id = HTML.escape(e.queryID)
+                let rejected =
+                    item.rejectedAnswer.map {
+                        "<div class=\"rejected-answer\">Answer the customer rejected: \(HTML.escape($0))</div>"
+                    } ?? ""
                 let action =
                     "/dashboard/escalations/\(e.queryID.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? "")/resolve"
                 body += """
                     <tr data-query-id="\(id)"><td class="when"><time datetime="\(JSONConvention.timestamp(e.occurredAt))">\(Self.utc(e.occurredAt))</time><br><small>\(id)</small></td>\
-                    <td><div class="question">\(HTML.escape(e.question ?? ""))</div><div class="why">\(HTML.escape(e.note ?? ""))</div></td>\
+                    <td><div class="question">\(HTML.escape(e.question ?? ""))</div><div class="why">\(HTML.escape(item.why ?? ""))</div>\(rejected)</td>\
                     <td><form method="post" action="\(HTML.escape(action))"><textarea name="answer" required maxlength="20000" \
                     aria-label="Answer to \(id)"></textarea><input type="hidden" name="csrf" value="\(viewer.csrf ?? "")">\
                     <button class="primary" type="submit">Resolve</button></form></td></tr>

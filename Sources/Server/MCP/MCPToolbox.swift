@@ -378,11 +378,13 @@ struct MCPToolbox: Sendable {
 
     private func listEscalations(_ arguments: [String: Value]) async throws -> CallTool.Result {
         _ = try ToolArguments(arguments, allowed: [])
-        let open = try await service.ledger.openEscalations(tenant: tenant)
+        let open = try await service.ledger.escalationQueue(tenant: tenant)
         var text = open.isEmpty ? "No open escalations." : "\(open.count) open escalation(s), oldest first:\n"
-        for e in open {
+        for item in open {
+            let e = item.query
             text +=
-                "- \(e.queryID) at \(JSONConvention.timestamp(e.occurredAt)): \(e.question ?? "")\n  why: \(e.note ?? "")\n"
+                "- \(e.queryID) at \(JSONConvention.timestamp(e.occurredAt)): \(e.question ?? "")\n  why: \(item.why ?? "")\n"
+            if let rejected = item.rejectedAnswer { text += "  rejected answer: \(rejected)\n" }
         }
         let structured: JSONValue = ["escalations": .array(open.map(Presenter.escalation))]
         return try CallTool.Result(content: [Self.text(text)], structuredContent: structured.mcpValue)

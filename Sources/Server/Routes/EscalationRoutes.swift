@@ -13,7 +13,7 @@ struct EscalationRoutes {
 
     @Sendable func list(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {
         let key = try context.require(.admin)
-        let open = try await service.ledger.openEscalations(tenant: key.tenant)
+        let open = try await service.ledger.escalationQueue(tenant: key.tenant)
         return JSONResponse(["escalations": .array(open.map(Presenter.escalation))])
     }
 

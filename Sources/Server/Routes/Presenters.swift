@@ -27,12 +27,15 @@ enum Presenter {
         ]
     }
 
-    /// An open escalation: the question, who asked, when, and why each tier passed.
-    static func escalation(_ e: LedgerEntry) -> JSONValue {
-        [
+    /// An open escalation: the question, who asked, when, why it is open (each tier's note, or the
+    /// customer's verdict), and the answer a customer rejected with their comment.
+    static func escalation(_ open: OpenEscalation) -> JSONValue {
+        let e = open.query
+        return [
             "query_id": .string(e.queryID), "question": .string(e.question),
             "conversation_id": .string(e.conversationID), "user_id": .string(e.userID),
-            "occurred_at": .timestamp(e.occurredAt), "why": .string(e.note),
+            "occurred_at": .timestamp(e.occurredAt), "why": .string(open.why), "reason": .string(open.reason),
+            "rejected_answer": .string(open.rejectedAnswer), "customer_comment": .string(open.customerComment),
         ]
     }
 

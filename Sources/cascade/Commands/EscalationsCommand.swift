@@ -19,20 +19,25 @@ struct EscalationsCommand: AsyncParsableCommand {
         func run() async throws {
             try await runReportingErrors {
                 let open = try await databaseOption.withLedger(ledgerOption) {
-                    try await $0.openEscalations(tenant: tenant)
+                    try await $0.escalationQueue(tenant: tenant)
                 }
                 if json {
-                    for e in open {
-                        try Terminal.printJSON([
+                    for item in open {
+                        let e = item.query
+                        let line: [String: String?] = [
                             "query_id": e.queryID, "tenant": e.tenant, "question": e.question ?? "",
-                            "why": e.note ?? "",
-                        ])
+                            "why": item.why ?? "", "reason": item.reason, "rejected_answer": item.rejectedAnswer,
+                            "customer_comment": item.customerComment,
+                        ]
+                        try Terminal.printJSON(line)
                     }
                     return
                 }
                 if open.isEmpty { print("no open escalations") }
-                for e in open {
-                    print("\(e.queryID)\t\(e.tenant)\t\(e.question ?? "")\n\twhy: \(e.note ?? "")")
+                for item in open {
+                    let e = item.query
+                    print("\(e.queryID)\t\(e.tenant)\t\(e.question ?? "")\n\twhy: \(item.why ?? "")")
+                    if let rejected = item.rejectedAnswer { print("\trejected answer: \(rejected)") }
                 }
             }
         }

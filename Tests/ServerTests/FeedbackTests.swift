@@ -90,6 +90,10 @@ import Testing
             let page = try await api.call(.get, "/dashboard", headers: [.cookie: "cascade_session=\(cookie)"])
             #expect(page.text.contains("id=\"rejected-by-customer\">1<"), "the tile counts the rejection")
             #expect(page.text.contains("I bought it 20 days ago"), "the comment is shown")
+            let queuePage = try await api.call(
+                .get, "/dashboard/escalations", headers: [.cookie: "cascade_session=\(cookie)"])
+            #expect(queuePage.text.contains("did not help: I bought it 20 days ago"), "the queue says why")
+            #expect(queuePage.text.contains("class=\"rejected-answer\""), "and shows the answer refused")
             let answered = try await api.call(
                 .post, "/v1/escalations/bad/resolve", as: "acme.admin",
                 body: #"{"answer":"Within 14 days; we made an exception."}"#)

@@ -303,7 +303,8 @@ struct DashboardRoutes {
         let access = try await access(request)
         guard case .viewer(let viewer) = access else { return access.refusal! }
         let open = try await service.ledger.escalationQueue(tenant: viewer.key.tenant)
-        var body = "<h1>Escalations</h1><p class=\"sub\">Questions no tier could answer, oldest first. "
+        var body = "<h1>Escalations</h1><p class=\"sub\">Questions no tier could answer, and answers customers said "
+        body += "did not help, oldest first. "
         body += "An answer you send is recorded in the ledger as the agent's correction (never billed).</p>"
         if let resolved = request.uri.queryParameters.get("resolved") {
             body +=

@@ -91,7 +91,7 @@ public enum HTML {
         button.primary{background:#2f6fdf;color:#fff;border:0;border-radius:5px;padding:6px 14px;font:inherit;cursor:pointer}
         .legend span{display:inline-block;margin-right:14px;font-size:13px}.legend i{display:inline-block;width:11px;height:11px;margin-right:4px;vertical-align:-1px}
         svg{width:100%;min-width:560px;height:auto;display:block}.nav-month a{margin:0 6px}
-        .question{white-space:pre-wrap;word-break:break-word}td.when{white-space:nowrap}.why{color:#5b6472;font-size:13px}
+        .question{white-space:pre-wrap;word-break:break-word}td.when{white-space:nowrap}.why{color:#5b6472;font-size:13px}.rejected-answer{margin-top:4px;padding:4px 8px;border-left:3px solid #b42318;font-size:13px;white-space:pre-wrap;word-break:break-word}
         @media (max-width:600px){main{padding:10px}td,th{padding:5px 4px}.tile .value{font-size:18px}}
         """
 

@@ -160,8 +160,9 @@ struct MCPToolbox: Sendable {
             tools.append(
                 Tool(
                     name: "list_escalations", title: "Open escalations",
-                    description: "Questions escalated to a human that no agent has answered yet, oldest first, "
-                        + "with why each tier passed.",
+                    description: "Questions escalated to a human that no agent has answered yet, oldest first: "
+                        + "those no tier could answer, with why each tier passed, and answers the customer said "
+                        + "did not help, with the answer and the customer's comment.",
                     inputSchema: ["type": "object", "properties": [:], "additionalProperties": false],
                     annotations: .init(readOnlyHint: true)))
             tools.append(

@@ -18,8 +18,9 @@ public struct KnowledgeBaseCalibration: Codable, Hashable, Sendable {
     /// scored with their section heading (``AnswerQuote``), which changes the quotes refused.
     /// 6: a section whose first chunk is too short to be recognised in another document (a
     /// table, a list of names) is recognised by the start of its second chunk too, so an answer
-    /// citing the page's other form counts as right.
-    public static let currentVersion = 6
+    /// citing the page's other form counts as right. 7: what folding leaves of a contraction
+    /// ("aren", "doesn") is a question word, never an unknown subject.
+    public static let currentVersion = 7
 
     public var version: Int
     /// ``KnowledgeBaseStore/contentVersion()`` of the content it was fitted on.

@@ -147,6 +147,11 @@ public enum AnswerCheck {
     static let questionWords: Set<String> = functionWords.union([
         "i", "me", "my", "get", "make", "use", "using", "way", "want", "need", "please", "help", "possible",
         "why", "anyone", "know", "tell", "there", "thing", "something", "work", "works",
+        // What folding leaves of a contraction ("aren't" → "aren t"): a negation, never a
+        // subject, and absent from many knowledge bases ("why aren't my keys enforced?" was
+        // refused as naming the unknown word "aren").
+        "aren", "isn", "wasn", "weren", "doesn", "didn", "don", "hasn", "haven", "hadn", "won", "wouldn",
+        "couldn", "shouldn", "mustn", "needn", "mightn", "shan", "ain", "cannot",
     ])
 
     /// The question's subject words (stemmed), without function and question words.

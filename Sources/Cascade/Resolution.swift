@@ -47,7 +47,8 @@ public struct Attempt: Hashable, Sendable, Codable {
     /// `resolved`, `no_match`, `below_threshold`, `not_quotable`, `contradicts_question`, `unknown_term`, `weak_quote`, `skipped`,
     /// `failed` or `escalate` (the LLM tier adds its own: `cannot_answer`, `unsupported`…). With the
     /// LLM verifier (tier `verify`: `verified`, `refuted`, `failed`), a RAG answer it did not pass
-    /// is `refuted` or `unverified`.
+    /// is `refuted` or `unverified`. A RAG answer quoting the passage a customer rejected for the
+    /// same question is `rejected_before` (``VerdictMemory``).
     public var outcome: String
     /// Why the tier was not enough (or what it did), in words.
     public var note: String?

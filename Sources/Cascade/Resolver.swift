@@ -151,6 +151,24 @@ public struct Resolver: Sendable {
                 if let answer { outcome = ("rag", answer.text, answer.citations, attempt.confidence) }
             }
         }
+        // A passage a customer said does not answer this question (asked before in other words)
+        // is not given and billed again; the LLM tier or a person answers instead (``VerdictMemory``).
+        var verdictCheck: Evidence.Check?
+        if let rag = outcome, rag.tier == "rag", let model = evidence.signatureModel,
+            let signature = evidence.questionSignature.flatMap(QuestionSignature.init(hex:))
+        {
+            let memory = VerdictMemory(verdicts: try await ledger.customerVerdicts(tenant: question.tenant))
+            if let match = memory.match(signature: signature, model: model, answer: rag.answer, citations: rag.citations)
+            {
+                verdictCheck = match.check
+                if match.verdict.verdict == .notHelpful, let index = attempts.lastIndex(where: { $0.tier == "rag" }) {
+                    outcome = nil
+                    attempts[index].outcome = "rejected_before"
+                    attempts[index].note =
+                        "a customer said this passage did not answer the same question (query \(match.verdict.query.queryID))"
+                }
+            }
+        }
         // With an LLM configured, a RAG answer is billed only once the model has read the question
         // and the quote and said the quote answers it (``LLMClient/verify(question:quote:sources:countTokens:)``).
         // Refuted, the LLM tier answers from the passages instead; not checked (the spend cap, or
@@ -227,6 +245,7 @@ public struct Resolver: Sendable {
             into: &evidence, tier: final.tier, attempts: attempts, question: question.text, retrieved: retrieved,
             terms: retrievedTerms, quote: retrievedQuoteScore.map { ($0, effectiveQuoteThreshold) },
             threshold: threshold, calibration: calibrationSource)
+        if let verdictCheck { evidence.checks.append(verdictCheck) }
         if evidence != Evidence() { row.evidence = evidence.json }
         switch try await ledger.record(
             query: row,

@@ -35,8 +35,10 @@ public struct Evidence: Codable, Hashable, Sendable {
 
     /// The decision rules' version written into new rows. 2: a RAG answer must also pass the quote
     /// check (`quote_match`, `weak_quote` outcome). 3: with an LLM configured, a RAG answer is also
-    /// read by it before it resolves (`llm_verifier`, the `verify` attempt).
-    public static let currentVerifierVersion = "cascade-verifier/3"
+    /// read by it before it resolves (`llm_verifier`, the `verify` attempt). 4: a RAG answer that
+    /// quotes the passage a customer rejected for the same question is not given
+    /// (`customer_verdicts`, the `rejected_before` outcome; a confirmed one is named there).
+    public static let currentVerifierVersion = "cascade-verifier/4"
 
     public struct RetrievalSignals: Codable, Hashable, Sendable {
         public var topSimilarity: Double

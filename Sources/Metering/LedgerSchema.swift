@@ -157,6 +157,12 @@ enum LedgerSchema {
             // Spend caps, alerts and each alert's state per month (see ``SpendControlStore``).
             try db.execute(sql: SpendControlSchema.sqlite)
         }
+        migrator.registerMigration("v8-verdicts") { db in
+            // The resolver reads a tenant's verdicts before it bills each RAG answer
+            // (``Ledger/customerVerdicts(tenant:)``): an index of those rows alone.
+            try db.execute(
+                sql: "CREATE INDEX ledger_verdicts ON ledger_entry(tenant, outcome, query_id) WHERE kind = 'correction'")
+        }
         return migrator
     }
 }

@@ -35,6 +35,12 @@ public protocol LedgerStore: Sendable {
     /// Escalations no agent has answered yet, oldest first.
     func openEscalations(tenant: String?) async throws -> [LedgerEntry]
 
+    /// The customers' verdicts on `tenant`'s resolutions with the resolutions they judge, oldest
+    /// first (``Ledger/customerVerdicts(queries:corrections:)`` pairs them on every backend).
+    /// Read before each RAG answer is billed, so it reads only verdict rows (indexed), never the
+    /// tenant's whole history.
+    func customerVerdicts(tenant: String) async throws -> [CustomerVerdict]
+
     /// Re-hashes the rows (one tenant's, or all) and checks each links to the one before it.
     func verifyChains(tenant: String?) async throws -> ChainVerification
 

@@ -179,6 +179,7 @@ public final class PostgresDatabase: Sendable {
         ("ledger", PostgresLedgerSchema.v3),
         ("ledger", PostgresLedgerSchema.v4),
         ("ledger", PostgresLedgerSchema.v5),
+        ("ledger", PostgresLedgerSchema.v6),
     ]
 
     /// The newest schema version this build knows.

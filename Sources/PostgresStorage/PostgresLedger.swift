@@ -145,6 +145,27 @@ public struct PostgresLedger: LedgerStore {
         Ledger.openEscalations(in: try await entries(tenant: tenant, since: nil))
     }
 
+    public func customerVerdicts(tenant: String) async throws -> [CustomerVerdict] {
+        let logger = database.logger
+        let (helpful, notHelpful) = (Ledger.Verdict.helpful.outcome, Ledger.Verdict.notHelpful.outcome)
+        return try await database.connection { connection in
+            let corrections = try await connection.run(
+                """
+                SELECT * FROM ledger_entry WHERE tenant = \(tenant) AND kind = 'correction'
+                AND outcome IN (\(helpful), \(notHelpful)) ORDER BY seq
+                """, logger: logger
+            ).map(Self.entry)
+            let queries = try await connection.run(
+                """
+                SELECT * FROM ledger_entry WHERE tenant = \(tenant) AND kind = 'query' AND query_id IN (
+                    SELECT query_id FROM ledger_entry
+                    WHERE tenant = \(tenant) AND kind = 'correction' AND outcome IN (\(helpful), \(notHelpful)))
+                """, logger: logger
+            ).map(Self.entry)
+            return Ledger.customerVerdicts(queries: queries, corrections: corrections)
+        }
+    }
+
     // MARK: - Statements
 
     /// The tenant's append lock, held until the transaction ends (commit or rollback).

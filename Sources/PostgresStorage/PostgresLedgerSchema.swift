@@ -137,4 +137,9 @@ enum PostgresLedgerSchema {
 
     /// Spend caps, alerts and each alert's state per month (the same tables as on SQLite).
     static let v5: [String] = SpendControlSchema.statements
+
+    /// The customers' verdicts, read before each RAG answer is billed (as on SQLite).
+    static let v6: [String] = [
+        "CREATE INDEX ledger_verdicts ON ledger_entry(tenant, outcome, query_id) WHERE kind = 'correction'"
+    ]
 }

@@ -1109,7 +1109,7 @@ components:
                   items:
                     type: object
                     properties:
-                      name: { type: string, description: "question_screen, rule, known_terms (every word of the question is one the knowledge base uses), answer_check, rag_confidence, quote_match, llm_verifier (the tenant's LLM read the question and the quote and said whether it answers), llm_reply" }
+                      name: { type: string, description: "question_screen, rule, known_terms (every word of the question is one the knowledge base uses), answer_check, rag_confidence, quote_match, llm_verifier (the tenant's LLM read the question and the quote and said whether it answers), customer_verdicts (a customer rejected, or confirmed, the same passage for the same question asked before), llm_reply" }
                       passed: { type: boolean }
                       detail: { type: [string, "null"] }
                 verifier_version: { type: [string, "null"], description: "the decision rules' version" }

@@ -100,7 +100,7 @@ struct LLMVerifierTests {
         let evidence = try #require(rows.first { $0.kind == .query }?.evidence.flatMap(Evidence.init(json:)))
         let check = try #require(evidence.checks.first { $0.name == "llm_verifier" })
         #expect(check.passed)
-        #expect(evidence.verifierVersion == "cascade-verifier/3")
+        #expect(evidence.verifierVersion == "cascade-verifier/4")
         #expect(rows.contains { $0.kind == .attempt && $0.tier == "verify" && $0.costMicros == 30 })
     }
 

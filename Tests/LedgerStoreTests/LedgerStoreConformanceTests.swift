@@ -123,6 +123,42 @@ struct LedgerStoreConformanceTests {
         }
     }
 
+    @Test(
+        "customers' verdicts come back with the resolutions they judge, oldest first, the tenant's only",
+        arguments: Backend.allCases)
+    func customerVerdicts(backend: Backend) async throws {
+        try await LedgerHarness.with(backend) { h in
+            let now = Date()
+            var judged = query("r1", question: "How do I export?")
+            judged.evidence = #"{"question_signature":"ab","signature_model":"m"}"#
+            for row in [judged, query("r2"), query("r3"), query("r1", tenant: "other")] {
+                _ = try await h.store.record(query: row, attempts: [], now: now)
+            }
+            // r3 gets no verdict (only voided); the other tenant's verdict on its own r1 stays its own.
+            _ = try await h.store.correct(
+                tenant: "acme", queryID: "r2", outcome: Ledger.Verdict.helpful.outcome, answer: nil, note: nil, now: now
+            )
+            _ = try await h.store.correct(
+                tenant: "acme", queryID: "r1", outcome: Ledger.Verdict.notHelpful.outcome, answer: nil,
+                note: "that is the import page", now: now.addingTimeInterval(1))
+            _ = try await h.store.correct(
+                tenant: "acme", queryID: "r3", outcome: "voided", answer: nil, note: nil, now: now)
+            _ = try await h.store.correct(
+                tenant: "other", queryID: "r1", outcome: Ledger.Verdict.helpful.outcome, answer: nil, note: nil,
+                now: now)
+
+            let verdicts = try await h.store.customerVerdicts(tenant: "acme")
+            #expect(verdicts.map(\.query.queryID) == ["r2", "r1"])
+            #expect(verdicts.map(\.verdict) == [.helpful, .notHelpful])
+            #expect(verdicts[1].query.question == "How do I export?" && verdicts[1].query.evidence == judged.evidence)
+            #expect(verdicts[1].comment == "that is the import page" && verdicts[0].comment == nil)
+            #expect(verdicts[1].query.kind == .query && verdicts[1].recordedAt >= verdicts[0].recordedAt)
+            let other = try await h.store.customerVerdicts(tenant: "other")
+            #expect(other.map(\.query.tenant) == ["other"] && other.map(\.verdict) == [.helpful])
+            #expect(try await h.store.customerVerdicts(tenant: "nobody").isEmpty)
+        }
+    }
+
     @Test("corrections follow the same rules; answered escalations leave the open list", arguments: Backend.allCases)
     func corrections(backend: Backend) async throws {
         try await LedgerHarness.with(backend) { h in

@@ -79,6 +79,17 @@ import Testing
             #expect(item["customer_comment"] as? String == "I bought it 20 days ago")
             #expect((item["why"] as? String)?.contains("did not help: I bought it 20 days ago") == true, "\(item)")
             #expect((item["rejected_answer"] as? String)?.isEmpty == false, "\(item)")
+            // The same question asked again is not answered (and billed) with the passage just
+            // refused: it waits for a person, who is told why.
+            let again = try await api.ask("How many days do I have to request a refund?", as: "acme.query", id: "again")
+            #expect(again.json["tier"] as? String == "escalated", "\(again.text)")
+            let waiting = try await api.call(.get, "/v1/escalations", as: "acme.admin").json
+            let repeated = (waiting["escalations"] as? [[String: Any]] ?? []).first {
+                $0["query_id"] as? String == "again"
+            }
+            #expect(
+                (repeated?["why"] as? String)?.contains("did not answer the same question (query bad)") == true,
+                "\(waiting)")
             let usage = try await api.call(.get, "/v1/usage", as: "acme.admin").json
             #expect(usage["billable_resolutions"] as? Int == 0 && usage["rejected_by_customer"] as? Int == 1)
             let invoice = try await api.call(.get, "/v1/invoices/\(fixture.month())", as: "acme.admin").json

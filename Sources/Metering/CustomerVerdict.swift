@@ -1,0 +1,78 @@
+import Foundation
+import GRDB
+
+/// A customer's verdict on a resolution, with the resolution it judged: what the cascade
+/// remembers of its customers' answers ("helpful", "not helpful") when the same question comes
+/// back.
+///
+/// The resolver reads a tenant's verdicts before it bills a RAG answer: a passage a customer said
+/// did not answer a question is not given (and billed) again for the same question in other words
+/// (see `Resolver`), and a passage a customer confirmed is named in the new answer's evidence.
+public struct CustomerVerdict: Sendable, Hashable {
+    /// The resolution judged (its query row: question, answer, citations, evidence).
+    public var query: LedgerEntry
+    public var verdict: Ledger.Verdict
+    /// What the customer wrote with the verdict, if anything.
+    public var comment: String?
+    /// When the verdict was recorded.
+    public var recordedAt: Date
+
+    public init(query: LedgerEntry, verdict: Ledger.Verdict, comment: String?, recordedAt: Date) {
+        self.query = query
+        self.verdict = verdict
+        self.comment = comment
+        self.recordedAt = recordedAt
+    }
+}
+
+extension Ledger {
+    /// Pairs verdict rows with the query rows they judge (the rule every backend applies): the
+    /// first verdict of each query counts (a store records one per query; a history imported from
+    /// elsewhere might hold more), oldest verdict first; a verdict whose query row is missing is
+    /// left out.
+    /// - Parameters:
+    ///   - queries: the tenant's query rows (others are ignored).
+    ///   - corrections: the tenant's correction rows in ledger order (those that are not verdicts
+    ///     are ignored).
+    public static func customerVerdicts(queries: [LedgerEntry], corrections: [LedgerEntry]) -> [CustomerVerdict] {
+        var byID: [String: LedgerEntry] = [:]
+        for query in queries where query.kind == .query { byID[query.tenant + "\u{0}" + query.queryID] = query }
+        var seen = Set<String>()
+        var verdicts: [CustomerVerdict] = []
+        for row in corrections where row.kind == .correction {
+            let key = row.tenant + "\u{0}" + row.queryID
+            guard let verdict = Verdict(outcome: row.outcome), let query = byID[key], seen.insert(key).inserted else {
+                continue
+            }
+            let comment = row.note.flatMap { $0.isEmpty ? nil : $0 }
+            verdicts.append(
+                CustomerVerdict(query: query, verdict: verdict, comment: comment, recordedAt: row.recordedAt))
+        }
+        return verdicts
+    }
+
+    /// The customers' verdicts on `tenant`'s resolutions, oldest first.
+    public func customerVerdicts(tenant: String) throws -> [CustomerVerdict] {
+        let outcomes = Verdict.allCases.map(\.outcome)
+        return try writer.read { db in
+            let corrections = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM ledger_entry WHERE tenant = ? AND kind = 'correction' AND outcome IN (?, ?)
+                    ORDER BY seq
+                    """,
+                arguments: [tenant, outcomes[0], outcomes[1]]
+            ).map { try Self.entry($0) }
+            let queries = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM ledger_entry WHERE tenant = ? AND kind = 'query' AND query_id IN (
+                        SELECT query_id FROM ledger_entry
+                        WHERE tenant = ? AND kind = 'correction' AND outcome IN (?, ?))
+                    """,
+                arguments: [tenant, tenant, outcomes[0], outcomes[1]]
+            ).map { try Self.entry($0) }
+            return Self.customerVerdicts(queries: queries, corrections: corrections)
+        }
+    }
+}

@@ -158,7 +158,8 @@ public struct Resolver: Sendable {
             let signature = evidence.questionSignature.flatMap(QuestionSignature.init(hex:))
         {
             let memory = VerdictMemory(verdicts: try await ledger.customerVerdicts(tenant: question.tenant))
-            if let match = memory.match(signature: signature, model: model, answer: rag.answer, citations: rag.citations)
+            if let match = memory.match(
+                signature: signature, model: model, answer: rag.answer, citations: rag.citations)
             {
                 verdictCheck = match.check
                 if match.verdict.verdict == .notHelpful, let index = attempts.lastIndex(where: { $0.tier == "rag" }) {

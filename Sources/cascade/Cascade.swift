@@ -29,7 +29,8 @@ struct Cascade: AsyncParsableCommand {
         subcommands: [
             IngestCommand.self, ImportVectorsCommand.self, SearchCommand.self, StatsCommand.self, EmbedCommand.self,
             ReindexCommand.self, CompactCommand.self,
-            AskCommand.self, EscalationsCommand.self, LedgerCommand.self, EvalCommand.self, CalibrateCommand.self,
+            AskCommand.self, EscalationsCommand.self, VerdictsCommand.self, LedgerCommand.self, EvalCommand.self,
+            CalibrateCommand.self,
             SelfCalibrateCommand.self,
             ReportCommand.self, InvoiceCommand.self, SimulateCommand.self,
             PlansCommand.self, TenantsCommand.self, KeysCommand.self, WebhooksCommand.self, AlertsCommand.self,

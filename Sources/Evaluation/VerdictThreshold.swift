@@ -87,6 +87,63 @@ public struct VerdictThreshold: Sendable {
         return rows.reversed()
     }
 
+    /// What the verdicts support, as `cascade verdicts threshold` and `GET /v1/verdicts/threshold`
+    /// report it.
+    public struct Recommendation: Sendable, Hashable {
+        public var target: Double
+        public var minimumVerdicts: Int
+        /// Every verdict of the tenant.
+        public var verdicts: Int
+        /// Judged RAG answers under the latest threshold and calibration (the table's).
+        public var used: Int
+        /// Judged RAG answers under an older threshold or calibration.
+        public var setAside: Int
+        /// The threshold, and where it came from, under which the latest judged answer was given.
+        public var currentThreshold: Double?
+        public var calibration: String?
+        /// Nil when the verdicts support none (too few, or rejections at every confidence).
+        public var recommendedThreshold: Double?
+        /// Why, in words.
+        public var reason: String
+        public var table: [Row]
+    }
+
+    /// The recommendation of `verdicts` (a tenant's, oldest first): the lowest threshold at or
+    /// under `target` keeping at least `minimumVerdicts` judged answers; the threshold in force
+    /// when even the least confident judged answers meet the target (verdicts never lower it).
+    public static func recommend(_ verdicts: [CustomerVerdict], target: Double, minimumVerdicts: Int)
+        -> Recommendation
+    {
+        let (samples, setAside) = latestBasis(samples(verdicts))
+        let latest = samples.last.flatMap { sample in
+            verdicts.last { $0.query.queryID == sample.queryID }?.query.evidence.flatMap(Evidence.init(json:))
+        }
+        let table = table(samples)
+        let chosen = choose(table, target: target, minimumVerdicts: minimumVerdicts)
+        let current = latest?.threshold
+        var recommended: Double?
+        let reason: String
+        if samples.count < minimumVerdicts {
+            reason =
+                "\(samples.count) judged RAG answers under the latest calibration; at least \(minimumVerdicts) are needed"
+        } else if let chosen, chosen.threshold == table.first?.threshold {
+            recommended = current ?? chosen.threshold
+            reason = "the judged answers are rejected at most the target share already: keep the threshold"
+        } else if let chosen {
+            recommended = chosen.threshold
+            reason = String(
+                format: "%d judged answers at or above %.3f, %.1f%% rejected", chosen.judged, chosen.threshold,
+                chosen.rejectedShare * 100)
+        } else {
+            reason =
+                "no threshold keeps \(minimumVerdicts) judged answers with at most \(String(format: "%.1f%%", target * 100)) rejected"
+        }
+        return Recommendation(
+            target: target, minimumVerdicts: minimumVerdicts, verdicts: verdicts.count, used: samples.count,
+            setAside: setAside, currentThreshold: current, calibration: latest?.calibration,
+            recommendedThreshold: recommended, reason: reason, table: table)
+    }
+
     /// The lowest threshold whose judged answers number at least `minimumVerdicts` and are
     /// rejected at most `target` of the time; nil when none is (too few verdicts, or rejections at
     /// every confidence).

@@ -20,6 +20,10 @@ public struct OpenEscalation: Sendable {
     /// What the customer wrote with the verdict, if anything.
     public var customerComment: String?
 
+    /// The passages the RAG tier found for the question, best first (the query row's evidence;
+    /// empty when the tier did not run): where the agent can start reading.
+    public var sources: [Evidence.Passage] { query.evidence.flatMap(Evidence.init(json:))?.passages ?? [] }
+
     public init(
         query: LedgerEntry, reason: String, why: String?, rejectedAnswer: String? = nil, customerComment: String? = nil
     ) {

@@ -18,6 +18,7 @@ public enum CascadeServer {
         SearchRoutes(service: service).register(on: api)
         DocumentRoutes(service: service).register(on: api)
         EscalationRoutes(service: service).register(on: api)
+        VerdictRoutes(service: service).register(on: api)
         BillingRoutes(service: service).register(on: api)
         WebhookRoutes(service: service).register(on: api)
         SpendRoutes(service: service).register(on: api)

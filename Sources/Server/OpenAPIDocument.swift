@@ -468,7 +468,7 @@ paths:
                     type: array
                     items:
                       type: object
-                      required: [query_id, question, conversation_id, user_id, occurred_at, why, reason, rejected_answer, customer_comment]
+                      required: [query_id, question, conversation_id, user_id, occurred_at, why, reason, rejected_answer, customer_comment, sources]
                       properties:
                         query_id: { type: string }
                         question: { type: [string, "null"] }
@@ -479,8 +479,85 @@ paths:
                         reason: { type: string, enum: [escalated, rejected_by_customer] }
                         rejected_answer: { type: [string, "null"], description: "the answer the customer said did not help" }
                         customer_comment: { type: [string, "null"] }
+                        sources:
+                          type: array
+                          description: "the passages the RAG tier found for the question, best first (from the row's evidence; empty when it did not run): where the agent can start"
+                          items:
+                            type: object
+                            required: [source, chunk_id, score]
+                            properties:
+                              source: { type: string }
+                              chunk_id: { type: integer }
+                              score: { type: number }
         "401": { $ref: "#/components/responses/Problem" }
         "403": { $ref: "#/components/responses/Problem" }
+  /v1/verdicts:
+    get:
+      summary: The customers' verdicts on this tenant's answers, oldest first (admin)
+      responses:
+        "200":
+          description: Each verdict with the answer it judged.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [verdicts]
+                properties:
+                  verdicts:
+                    type: array
+                    items:
+                      type: object
+                      required: [query_id, question, tier, confidence, answer, verdict, comment, recorded_at]
+                      properties:
+                        query_id: { type: string }
+                        question: { type: [string, "null"] }
+                        tier: { type: string }
+                        confidence: { type: [number, "null"] }
+                        answer: { type: [string, "null"] }
+                        verdict: { type: string, enum: [confirmed, rejected_by_customer] }
+                        comment: { type: [string, "null"] }
+                        recorded_at: { type: string, format: date-time }
+        "401": { $ref: "#/components/responses/Problem" }
+        "403": { $ref: "#/components/responses/Problem" }
+  /v1/verdicts/threshold:
+    get:
+      summary: The RAG threshold the customers' verdicts support (admin), as `cascade verdicts threshold`
+      parameters:
+        - { name: max_false_resolution, in: query, required: false, schema: { type: number, minimum: 0, exclusiveMaximum: 1, default: 0.05 } }
+        - { name: min_verdicts, in: query, required: false, schema: { type: integer, minimum: 1, maximum: 1000000, default: 30 } }
+      responses:
+        "200":
+          description: For each confidence of a judged RAG answer, the judged answers at or above it and the share rejected; the lowest threshold meeting the target, or null with the reason.
+          content:
+            application/json:
+              schema:
+                type: object
+                required: [tenant, target, min_verdicts, verdicts, rag_verdicts_used, set_aside, current_threshold, calibration, recommended_threshold, reason, table]
+                properties:
+                  tenant: { type: string }
+                  target: { type: number }
+                  min_verdicts: { type: integer }
+                  verdicts: { type: integer }
+                  rag_verdicts_used: { type: integer, description: "judged RAG answers given under the latest threshold and calibration" }
+                  set_aside: { type: integer, description: "judged RAG answers given under an older threshold or calibration" }
+                  current_threshold: { type: [number, "null"] }
+                  calibration: { type: [string, "null"] }
+                  recommended_threshold: { type: [number, "null"] }
+                  reason: { type: string }
+                  table:
+                    type: array
+                    items:
+                      type: object
+                      required: [threshold, judged, confirmed, rejected, rejected_share]
+                      properties:
+                        threshold: { type: number }
+                        judged: { type: integer }
+                        confirmed: { type: integer }
+                        rejected: { type: integer }
+                        rejected_share: { type: number }
+        "401": { $ref: "#/components/responses/Problem" }
+        "403": { $ref: "#/components/responses/Problem" }
+        "422": { $ref: "#/components/responses/Problem" }
   /v1/escalations/{query_id}/resolve:
     post:
       summary: Close an escalation with an agent's answer (a correction row) (admin)

@@ -59,6 +59,27 @@ import Testing
             let verdicts = invoice["verdicts"] as? [String: Any] ?? [:]
             #expect(verdicts["confirmed"] as? Int == 1 && verdicts["assumed"] as? Int == 1, "\(invoice)")
             #expect(verdicts["bill"] as? String == "confirmed_and_assumed")
+
+            // The verdicts, and the threshold they support (one confirmed answer: too few by default).
+            let listed = try await api.call(.get, "/v1/verdicts", as: "acme.admin").json
+            let rows = listed["verdicts"] as? [[String: Any]] ?? []
+            #expect(rows.count == 1 && rows[0]["query_id"] as? String == "q1", "\(listed)")
+            #expect(rows[0]["verdict"] as? String == "confirmed" && rows[0]["comment"] as? String == "spot on")
+            #expect(rows[0]["confidence"] is Double && rows[0]["tier"] as? String == "rag")
+            let few = try await api.call(.get, "/v1/verdicts/threshold", as: "acme.admin").json
+            #expect(few["recommended_threshold"] is NSNull && few["rag_verdicts_used"] as? Int == 1, "\(few)")
+            let one = try await api.call(
+                .get, "/v1/verdicts/threshold?min_verdicts=1&max_false_resolution=0", as: "acme.admin")
+            #expect(one.status == .ok, "\(one.text)")
+            // The one judged answer was confirmed: keep the threshold in force.
+            #expect(one.json["recommended_threshold"] as? Double == one.json["current_threshold"] as? Double)
+            #expect((one.json["table"] as? [[String: Any]])?.count == 1)
+            let bad = try await api.call(.get, "/v1/verdicts/threshold?max_false_resolution=2", as: "acme.admin")
+            #expect(bad.status == .unprocessableContent, "\(bad.text)")
+            let widget = try await api.call(.get, "/v1/verdicts", as: "acme.query")
+            #expect(widget.status == .forbidden, "a query key does not read other customers' verdicts")
+            let beta = try await api.call(.get, "/v1/verdicts", as: "beta.admin").json
+            #expect((beta["verdicts"] as? [[String: Any]])?.isEmpty == true, "another tenant's verdicts stay its own")
         }
     }
 
@@ -90,6 +111,9 @@ import Testing
             #expect(
                 (repeated?["why"] as? String)?.contains("did not answer the same question (query bad)") == true,
                 "\(waiting)")
+            // The agent is told where the engine looked.
+            let sources = repeated?["sources"] as? [[String: Any]] ?? []
+            #expect((sources.first?["source"] as? String)?.contains("refunds.md") == true, "\(sources)")
             let usage = try await api.call(.get, "/v1/usage", as: "acme.admin").json
             #expect(usage["billable_resolutions"] as? Int == 0 && usage["rejected_by_customer"] as? Int == 1)
             let invoice = try await api.call(.get, "/v1/invoices/\(fixture.month())", as: "acme.admin").json
@@ -105,6 +129,7 @@ import Testing
                 .get, "/dashboard/escalations", headers: [.cookie: "cascade_session=\(cookie)"])
             #expect(queuePage.text.contains("did not help: I bought it 20 days ago"), "the queue says why")
             #expect(queuePage.text.contains("class=\"rejected-answer\""), "and shows the answer refused")
+            #expect(queuePage.text.contains("Passages found: uploads/refunds.md"), "and where the engine looked")
             let answered = try await api.call(
                 .post, "/v1/escalations/bad/resolve", as: "acme.admin",
                 body: #"{"answer":"Within 14 days; we made an exception."}"#)

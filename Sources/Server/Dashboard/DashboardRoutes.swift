@@ -322,11 +322,16 @@ struct DashboardRoutes {
                     item.rejectedAnswer.map {
                         "<div class=\"rejected-answer\">Answer the customer rejected: \(HTML.escape($0))</div>"
                     } ?? ""
+                let sources =
+                    item.sources.isEmpty
+                    ? ""
+                    : "<div class=\"sources\">Passages found: "
+                        + item.sources.map { HTML.escape($0.source) }.joined(separator: ", ") + "</div>"
                 let action =
                     "/dashboard/escalations/\(e.queryID.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? "")/resolve"
                 body += """
                     <tr data-query-id="\(id)"><td class="when"><time datetime="\(JSONConvention.timestamp(e.occurredAt))">\(Self.utc(e.occurredAt))</time><br><small>\(id)</small></td>\
-                    <td><div class="question">\(HTML.escape(e.question ?? ""))</div><div class="why">\(HTML.escape(item.why ?? ""))</div>\(rejected)</td>\
+                    <td><div class="question">\(HTML.escape(e.question ?? ""))</div><div class="why">\(HTML.escape(item.why ?? ""))</div>\(rejected)\(sources)</td>\
                     <td><form method="post" action="\(HTML.escape(action))"><textarea name="answer" required maxlength="20000" \
                     aria-label="Answer to \(id)"></textarea><input type="hidden" name="csrf" value="\(viewer.csrf ?? "")">\
                     <button class="primary" type="submit">Resolve</button></form></td></tr>

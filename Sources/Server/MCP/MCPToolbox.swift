@@ -386,6 +386,9 @@ struct MCPToolbox: Sendable {
             text +=
                 "- \(e.queryID) at \(JSONConvention.timestamp(e.occurredAt)): \(e.question ?? "")\n  why: \(item.why ?? "")\n"
             if let rejected = item.rejectedAnswer { text += "  rejected answer: \(rejected)\n" }
+            if !item.sources.isEmpty {
+                text += "  passages found: \(item.sources.map(\.source).joined(separator: ", "))\n"
+            }
         }
         let structured: JSONValue = ["escalations": .array(open.map(Presenter.escalation))]
         return try CallTool.Result(content: [Self.text(text)], structuredContent: structured.mcpValue)

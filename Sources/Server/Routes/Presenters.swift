@@ -36,6 +36,20 @@ enum Presenter {
             "conversation_id": .string(e.conversationID), "user_id": .string(e.userID),
             "occurred_at": .timestamp(e.occurredAt), "why": .string(open.why), "reason": .string(open.reason),
             "rejected_answer": .string(open.rejectedAnswer), "customer_comment": .string(open.customerComment),
+            "sources": .array(
+                open.sources.map {
+                    ["source": .string($0.source), "chunk_id": .int($0.chunkID), "score": .double($0.score)]
+                }),
+        ]
+    }
+
+    static func verdict(_ verdict: CustomerVerdict) -> JSONValue {
+        let q = verdict.query
+        return [
+            "query_id": .string(q.queryID), "question": .string(q.question), "tier": .string(q.tier),
+            "confidence": .double(q.confidence), "answer": .string(q.answer),
+            "verdict": .string(verdict.verdict.outcome),
+            "comment": .string(verdict.comment), "recorded_at": .timestamp(verdict.recordedAt),
         ]
     }
 

@@ -16,6 +16,39 @@ struct EscalationsCommand: AsyncParsableCommand {
         @Option(help: "Only this tenant.") var tenant: String?
         @Flag(help: "Print JSON lines.") var json = false
 
+        /// One open escalation (nulls written).
+        struct Line: Encodable {
+            struct Source: Encodable {
+                var source: String
+                var chunk_id: Int64
+                var score: Double
+            }
+            var query_id: String
+            var tenant: String
+            var question: String
+            var why: String
+            var reason: String
+            var rejected_answer: String?
+            var customer_comment: String?
+            var sources: [Source]
+
+            enum CodingKeys: String, CodingKey {
+                case query_id, tenant, question, why, reason, rejected_answer, customer_comment, sources
+            }
+
+            func encode(to encoder: any Encoder) throws {
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encode(query_id, forKey: .query_id)
+                try c.encode(tenant, forKey: .tenant)
+                try c.encode(question, forKey: .question)
+                try c.encode(why, forKey: .why)
+                try c.encode(reason, forKey: .reason)
+                try c.encode(rejected_answer, forKey: .rejected_answer)
+                try c.encode(customer_comment, forKey: .customer_comment)
+                try c.encode(sources, forKey: .sources)
+            }
+        }
+
         func run() async throws {
             try await runReportingErrors {
                 let open = try await databaseOption.withLedger(ledgerOption) {
@@ -24,12 +57,14 @@ struct EscalationsCommand: AsyncParsableCommand {
                 if json {
                     for item in open {
                         let e = item.query
-                        let line: [String: String?] = [
-                            "query_id": e.queryID, "tenant": e.tenant, "question": e.question ?? "",
-                            "why": item.why ?? "", "reason": item.reason, "rejected_answer": item.rejectedAnswer,
-                            "customer_comment": item.customerComment,
-                        ]
-                        try Terminal.printJSON(line)
+                        try Terminal.printJSON(
+                            Line(
+                                query_id: e.queryID, tenant: e.tenant, question: e.question ?? "", why: item.why ?? "",
+                                reason: item.reason, rejected_answer: item.rejectedAnswer,
+                                customer_comment: item.customerComment,
+                                sources: item.sources.map {
+                                    Line.Source(source: $0.source, chunk_id: $0.chunkID, score: $0.score)
+                                }))
                     }
                     return
                 }
@@ -38,6 +73,9 @@ struct EscalationsCommand: AsyncParsableCommand {
                     let e = item.query
                     print("\(e.queryID)\t\(e.tenant)\t\(e.question ?? "")\n\twhy: \(item.why ?? "")")
                     if let rejected = item.rejectedAnswer { print("\trejected answer: \(rejected)") }
+                    if !item.sources.isEmpty {
+                        print("\tpassages found: \(item.sources.map(\.source).joined(separator: ", "))")
+                    }
                 }
             }
         }

@@ -147,51 +147,34 @@ struct VerdictsCommand: AsyncParsableCommand {
                 let verdicts = try await databaseOption.withLedger(ledgerOption) {
                     try await $0.customerVerdicts(tenant: tenant)
                 }
-                let (samples, setAside) = VerdictThreshold.latestBasis(VerdictThreshold.samples(verdicts))
-                let latest = samples.last.flatMap { sample in
-                    verdicts.last { $0.query.queryID == sample.queryID }?.query.evidence.flatMap(Evidence.init(json:))
-                }
-                let table = VerdictThreshold.table(samples)
-                let chosen = VerdictThreshold.choose(table, target: maxFalseResolution, minimumVerdicts: minVerdicts)
-                let current = latest?.threshold
-                var recommended: Double?
-                let reason: String
-                if samples.count < minVerdicts {
-                    reason =
-                        "\(samples.count) judged RAG answers under the latest calibration; at least \(minVerdicts) are needed (--min-verdicts)"
-                } else if let chosen, chosen.threshold == table.first?.threshold {
-                    recommended = current ?? chosen.threshold
-                    reason = "the judged answers are rejected at most the target share already: keep the threshold"
-                } else if let chosen {
-                    recommended = chosen.threshold
-                    reason = String(
-                        format: "%d judged answers at or above %.3f, %.1f%% rejected", chosen.judged, chosen.threshold,
-                        chosen.rejectedShare * 100)
-                } else {
-                    reason =
-                        "no threshold keeps \(minVerdicts) judged answers with at most \(String(format: "%.1f%%", maxFalseResolution * 100)) rejected"
-                }
+                let r = VerdictThreshold.recommend(
+                    verdicts, target: maxFalseResolution, minimumVerdicts: minVerdicts)
+                let reason =
+                    r.recommendedThreshold == nil && r.used < minVerdicts ? r.reason + " (--min-verdicts)" : r.reason
+                let (recommended, current, setAside, table) = (
+                    r.recommendedThreshold, r.currentThreshold, r.setAside, r.table
+                )
                 var output = Output(
                     tenant: tenant, target: maxFalseResolution, min_verdicts: minVerdicts, verdicts: verdicts.count,
-                    rag_verdicts_used: samples.count, set_aside: setAside, current_threshold: current,
-                    calibration: latest?.calibration, recommended_threshold: recommended, reason: reason, table: table,
+                    rag_verdicts_used: r.used, set_aside: setAside, current_threshold: current,
+                    calibration: r.calibration, recommended_threshold: recommended, reason: reason, table: table,
                     written_to: nil)
                 if writeConfig {
                     guard let recommended else {
                         throw CommandError("nothing written: \(reason)")
                     }
                     output.written_to = try write(
-                        threshold: recommended, calibration: latest?.calibration, tenant: tenant)
+                        threshold: recommended, calibration: r.calibration, tenant: tenant)
                 }
                 if json {
                     try Terminal.printJSON(output)
                     return
                 }
                 print(
-                    "\(tenant): \(verdicts.count) verdicts, \(samples.count) on RAG answers under the latest calibration"
+                    "\(tenant): \(verdicts.count) verdicts, \(r.used) on RAG answers under the latest calibration"
                         + (setAside > 0 ? " (\(setAside) older set aside)" : ""))
                 if let current {
-                    print(String(format: "threshold in force: %.3f (%@)", current, latest?.calibration ?? "unknown"))
+                    print(String(format: "threshold in force: %.3f (%@)", current, r.calibration ?? "unknown"))
                 }
                 print("  threshold  judged  confirmed  rejected  rejected share")
                 for row in table {

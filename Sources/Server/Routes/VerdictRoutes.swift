@@ -1,0 +1,50 @@
+import Evaluation
+import Foundation
+import Hummingbird
+import Metering
+
+/// Customers' verdicts (admin): the list, and the RAG threshold they support
+/// (``VerdictThreshold``), the same report as `cascade verdicts list|threshold`.
+struct VerdictRoutes {
+    let service: CascadeService
+
+    func register(on group: RouterGroup<APIRequestContext>) {
+        group.get("verdicts", use: list)
+        group.get("verdicts/threshold", use: threshold)
+    }
+
+    @Sendable func list(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {
+        let key = try context.require(.admin)
+        let verdicts = try await service.ledger.customerVerdicts(tenant: key.tenant)
+        return JSONResponse(["verdicts": .array(verdicts.map(Presenter.verdict))])
+    }
+
+    @Sendable func threshold(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {
+        let key = try context.require(.admin)
+        let parameters = request.uri.queryParameters
+        var target = 0.05
+        if let text = parameters.get("max_false_resolution") {
+            guard let value = Double(text), (0.0..<1.0).contains(value) else {
+                throw Problem.unprocessable("max_false_resolution must be a number in [0, 1), e.g. 0.05")
+            }
+            target = value
+        }
+        let minimum = try DocumentRoutes.integer(
+            parameters.get("min_verdicts"), name: "min_verdicts", default: 30, range: 1...1_000_000)
+        let verdicts = try await service.ledger.customerVerdicts(tenant: key.tenant)
+        let r = VerdictThreshold.recommend(verdicts, target: target, minimumVerdicts: minimum)
+        return JSONResponse([
+            "tenant": .string(key.tenant), "target": .double(r.target), "min_verdicts": .int(r.minimumVerdicts),
+            "verdicts": .int(r.verdicts), "rag_verdicts_used": .int(r.used), "set_aside": .int(r.setAside),
+            "current_threshold": .double(r.currentThreshold), "calibration": .string(r.calibration),
+            "recommended_threshold": .double(r.recommendedThreshold), "reason": .string(r.reason),
+            "table": .array(
+                r.table.map {
+                    [
+                        "threshold": .double($0.threshold), "judged": .int($0.judged), "confirmed": .int($0.confirmed),
+                        "rejected": .int($0.rejected), "rejected_share": .double($0.rejectedShare),
+                    ]
+                }),
+        ])
+    }
+}

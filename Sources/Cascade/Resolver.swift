@@ -157,7 +157,8 @@ public struct Resolver: Sendable {
         if let rag = outcome, rag.tier == "rag", let model = evidence.signatureModel,
             let signature = evidence.questionSignature.flatMap(QuestionSignature.init(hex:))
         {
-            let memory = VerdictMemory(verdicts: try await ledger.customerVerdicts(tenant: question.tenant))
+            let memory = VerdictMemory(
+                verdicts: try await ledger.customerVerdicts(tenant: question.tenant, latest: VerdictMemory.window))
             if let match = memory.match(
                 signature: signature, model: model, answer: rag.answer, citations: rag.citations)
             {

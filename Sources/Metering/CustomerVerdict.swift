@@ -51,28 +51,38 @@ extension Ledger {
         return verdicts
     }
 
-    /// The customers' verdicts on `tenant`'s resolutions, oldest first.
-    public func customerVerdicts(tenant: String) throws -> [CustomerVerdict] {
-        let outcomes = Verdict.allCases.map(\.outcome)
+    /// The verdict rows' filter, written out (not bound) so the partial index `ledger_verdicts`,
+    /// whose condition it is, can serve it on SQLite and PostgreSQL alike.
+    public static let verdictRowsCondition =
+        "kind = 'correction' AND outcome IN ('confirmed', 'rejected_by_customer')"
+
+    /// The customers' verdicts on `tenant`'s resolutions, oldest first: the latest `limit` verdict
+    /// rows when given (the resolver reads ``VerdictMemory/window`` before each RAG answer), all
+    /// otherwise.
+    public func customerVerdicts(tenant: String, latest limit: Int?) throws -> [CustomerVerdict] {
+        let bound = limit.map { max(0, $0) } ?? -1  // SQLite: LIMIT -1 is no limit
         return try writer.read { db in
             let corrections = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT * FROM ledger_entry WHERE tenant = ? AND kind = 'correction' AND outcome IN (?, ?)
-                    ORDER BY seq
+                    SELECT * FROM ledger_entry WHERE tenant = ? AND \(Self.verdictRowsCondition)
+                    ORDER BY seq DESC LIMIT ?
                     """,
-                arguments: [tenant, outcomes[0], outcomes[1]]
-            ).map { try Self.entry($0) }
-            let queries = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT * FROM ledger_entry WHERE tenant = ? AND kind = 'query' AND query_id IN (
-                        SELECT query_id FROM ledger_entry
-                        WHERE tenant = ? AND kind = 'correction' AND outcome IN (?, ?))
-                    """,
-                arguments: [tenant, tenant, outcomes[0], outcomes[1]]
-            ).map { try Self.entry($0) }
-            return Self.customerVerdicts(queries: queries, corrections: corrections)
+                arguments: [tenant, bound]
+            ).map { try Self.entry($0) }.reversed()
+            let ids = Array(Set(corrections.map(\.queryID)))
+            var queries: [LedgerEntry] = []
+            // In slices: SQLite binds at most 32,766 parameters per statement.
+            for start in stride(from: 0, to: ids.count, by: 500) {
+                let slice = Array(ids[start..<min(start + 500, ids.count)])
+                let marks = Array(repeating: "?", count: slice.count).joined(separator: ", ")
+                queries += try Row.fetchAll(
+                    db,
+                    sql: "SELECT * FROM ledger_entry WHERE tenant = ? AND kind = 'query' AND query_id IN (\(marks))",
+                    arguments: StatementArguments([tenant] + slice)
+                ).map { try Self.entry($0) }
+            }
+            return Self.customerVerdicts(queries: queries, corrections: Array(corrections))
         }
     }
 }

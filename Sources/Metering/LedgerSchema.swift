@@ -161,7 +161,7 @@ enum LedgerSchema {
             // The resolver reads a tenant's verdicts before it bills each RAG answer
             // (``Ledger/customerVerdicts(tenant:)``): an index of those rows alone.
             try db.execute(
-                sql: "CREATE INDEX ledger_verdicts ON ledger_entry(tenant, outcome, query_id) WHERE kind = 'correction'"
+                sql: "CREATE INDEX ledger_verdicts ON ledger_entry(tenant, seq) WHERE \(Ledger.verdictRowsCondition)"
             )
         }
         return migrator

@@ -36,10 +36,11 @@ public protocol LedgerStore: Sendable {
     func openEscalations(tenant: String?) async throws -> [LedgerEntry]
 
     /// The customers' verdicts on `tenant`'s resolutions with the resolutions they judge, oldest
-    /// first (``Ledger/customerVerdicts(queries:corrections:)`` pairs them on every backend).
-    /// Read before each RAG answer is billed, so it reads only verdict rows (indexed), never the
-    /// tenant's whole history.
-    func customerVerdicts(tenant: String) async throws -> [CustomerVerdict]
+    /// first (``Ledger/customerVerdicts(queries:corrections:)`` pairs them on every backend): the
+    /// latest `limit` verdict rows when given, all otherwise. Read before each RAG answer is
+    /// billed, so it reads only verdict rows (a partial index of them), never the tenant's whole
+    /// history.
+    func customerVerdicts(tenant: String, latest limit: Int?) async throws -> [CustomerVerdict]
 
     /// Re-hashes the rows (one tenant's, or all) and checks each links to the one before it.
     func verifyChains(tenant: String?) async throws -> ChainVerification
@@ -102,6 +103,11 @@ extension LedgerStore {
         TenantHistory(
             tenant: tenant, entries: try await entries(tenant: tenant, since: nil),
             billing: try await billingHistory(tenant: tenant), finalInvoices: try await finalInvoices(tenant: tenant))
+    }
+
+    /// Every customer verdict of `tenant`, oldest first.
+    public func customerVerdicts(tenant: String) async throws -> [CustomerVerdict] {
+        try await customerVerdicts(tenant: tenant, latest: nil)
     }
 
     /// Appends a correction dated now.

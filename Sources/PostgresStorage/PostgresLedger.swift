@@ -145,24 +145,23 @@ public struct PostgresLedger: LedgerStore {
         Ledger.openEscalations(in: try await entries(tenant: tenant, since: nil))
     }
 
-    public func customerVerdicts(tenant: String) async throws -> [CustomerVerdict] {
+    public func customerVerdicts(tenant: String, latest limit: Int?) async throws -> [CustomerVerdict] {
         let logger = database.logger
-        let (helpful, notHelpful) = (Ledger.Verdict.helpful.outcome, Ledger.Verdict.notHelpful.outcome)
-        return try await database.connection { connection in
-            let corrections = try await connection.run(
-                """
-                SELECT * FROM ledger_entry WHERE tenant = \(tenant) AND kind = 'correction'
-                AND outcome IN (\(helpful), \(notHelpful)) ORDER BY seq
-                """, logger: logger
-            ).map(Self.entry)
+        let bound = Int64(max(0, limit ?? Int(Int32.max)))
+        // The condition is written out (not bound) so the partial index `ledger_verdicts` serves it.
+        var query = PostgresQuery(
+            unsafeSQL: "SELECT * FROM ledger_entry WHERE tenant = $1 AND \(Ledger.verdictRowsCondition) "
+                + "ORDER BY seq DESC LIMIT $2")
+        query.binds.append(tenant)
+        query.binds.append(bound)
+        return try await database.connection { [query] connection in
+            let corrections = try await connection.run(query, logger: logger).map(Self.entry).reversed()
+            let ids = Array(Set(corrections.map(\.queryID)))
             let queries = try await connection.run(
-                """
-                SELECT * FROM ledger_entry WHERE tenant = \(tenant) AND kind = 'query' AND query_id IN (
-                    SELECT query_id FROM ledger_entry
-                    WHERE tenant = \(tenant) AND kind = 'correction' AND outcome IN (\(helpful), \(notHelpful)))
-                """, logger: logger
+                "SELECT * FROM ledger_entry WHERE tenant = \(tenant) AND kind = 'query' AND query_id = ANY(\(ids))",
+                logger: logger
             ).map(Self.entry)
-            return Ledger.customerVerdicts(queries: queries, corrections: corrections)
+            return Ledger.customerVerdicts(queries: queries, corrections: Array(corrections))
         }
     }
 

@@ -140,6 +140,6 @@ enum PostgresLedgerSchema {
 
     /// The customers' verdicts, read before each RAG answer is billed (as on SQLite).
     static let v6: [String] = [
-        "CREATE INDEX ledger_verdicts ON ledger_entry(tenant, outcome, query_id) WHERE kind = 'correction'"
+        "CREATE INDEX ledger_verdicts ON ledger_entry(tenant, seq) WHERE \(Ledger.verdictRowsCondition)"
     ]
 }

@@ -156,6 +156,10 @@ struct LedgerStoreConformanceTests {
             let other = try await h.store.customerVerdicts(tenant: "other")
             #expect(other.map(\.query.tenant) == ["other"] && other.map(\.verdict) == [.helpful])
             #expect(try await h.store.customerVerdicts(tenant: "nobody").isEmpty)
+            // The latest ones only, still oldest first.
+            #expect(try await h.store.customerVerdicts(tenant: "acme", latest: 1).map(\.query.queryID) == ["r1"])
+            #expect(try await h.store.customerVerdicts(tenant: "acme", latest: 5).count == 2)
+            #expect(try await h.store.customerVerdicts(tenant: "acme", latest: 0).isEmpty)
         }
     }
 

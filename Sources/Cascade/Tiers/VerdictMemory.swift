@@ -18,6 +18,11 @@ import Metering
 /// Only RAG resolutions count: an LLM answer is written afresh each time, so a rejected one says
 /// nothing certain about the passages it cites.
 public struct VerdictMemory: Sendable {
+    /// How many of the tenant's latest verdicts are read before each RAG answer: a bound on the
+    /// work one question costs (reading and decoding a thousand verdict rows takes milliseconds),
+    /// whatever the tenant's history. Older verdicts no longer block a passage.
+    public static let window = 1000
+
     public var verdicts: [CustomerVerdict]
 
     public init(verdicts: [CustomerVerdict]) { self.verdicts = verdicts }

@@ -125,6 +125,9 @@ import Testing
             let page = try await api.call(.get, "/dashboard", headers: [.cookie: "cascade_session=\(cookie)"])
             #expect(page.text.contains("id=\"rejected-by-customer\">1<"), "the tile counts the rejection")
             #expect(page.text.contains("I bought it 20 days ago"), "the comment is shown")
+            // And what the verdicts say of the threshold: one rejected answer, too few to recommend.
+            #expect(page.text.contains("id=\"verdict-threshold\"><p>1 judged RAG answers"), "the verdicts are counted")
+            #expect(page.text.contains("No recommendation: 1 judged RAG answers"), "and too few to move the threshold")
             let queuePage = try await api.call(
                 .get, "/dashboard/escalations", headers: [.cookie: "cascade_session=\(cookie)"])
             #expect(queuePage.text.contains("did not help: I bought it 20 days ago"), "the queue says why")

@@ -1,3 +1,4 @@
+import Evaluation
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -294,6 +295,10 @@ struct DashboardRoutes {
         } catch let error as BillingError {
             body += "<p class=\"error\">\(HTML.escape(error.description))</p>"
         }
+        body += UsagePage.verdictSection(
+            VerdictThreshold.recommend(
+                try await service.ledger.customerVerdicts(tenant: tenant, latest: 5000), target: 0.05,
+                minimumVerdicts: 30))
         body += UsagePage.finalInvoices(try await service.ledger.finalInvoices(tenant: tenant))
         return Self.html(
             HTML.page(title: "Usage \(month)", tenant: tenant, current: "/dashboard", csrf: viewer.csrf, body: body))

@@ -1,3 +1,4 @@
+import Evaluation
 import Foundation
 import Metering
 
@@ -142,6 +143,35 @@ public enum UsagePage {
         }
         html += invoiceSection(statement.invoice)
         return html
+    }
+
+    /// What the customers' verdicts say of the RAG threshold (``VerdictThreshold``): the share
+    /// rejected among judged answers at or above a few thresholds, and the recommendation.
+    public static func verdictSection(_ r: VerdictThreshold.Recommendation) -> String {
+        var html = "<h2>What the verdicts say about the threshold</h2>"
+        guard !r.table.isEmpty else {
+            return html
+                + "<p class=\"card empty\" id=\"verdict-threshold-none\">No verdicts on RAG answers under the threshold in force yet.</p>"
+        }
+        let current = r.currentThreshold.map { String(format: "%.2f", $0) } ?? "unknown"
+        html +=
+            "<div class=\"card\" id=\"verdict-threshold\"><p>\(r.used) judged RAG answers under the threshold in force (\(current), \(HTML.escape(r.calibration ?? "unknown")))"
+            + (r.setAside > 0 ? "; \(r.setAside) older ones set aside" : "") + ". "
+            + (r.recommendedThreshold.map {
+                "Recommended threshold: <b id=\"recommended-threshold\">\(String(format: "%.3f", $0))</b> (\(HTML.escape(r.reason)))."
+            } ?? "No recommendation: \(HTML.escape(r.reason)).")
+            + " <code>cascade verdicts threshold --write-config</code> stores it.</p>"
+            + "<table><tr><th>Threshold</th><th>Judged answers at or above</th><th>Rejected</th></tr>"
+        let lowest = r.table.first?.threshold ?? 0
+        var cuts = [lowest] + [0.5, 0.6, 0.7, 0.8, 0.9, 0.95].filter { $0 > lowest }
+        if let recommended = r.recommendedThreshold, !cuts.contains(recommended) { cuts.append(recommended) }
+        for cut in cuts.sorted() {
+            guard let row = r.table.first(where: { $0.threshold >= cut }) else { continue }
+            html +=
+                "<tr><td>\(String(format: "%.3f", cut))</td><td class=\"num\">\(row.judged)</td>"
+                + "<td class=\"num\">\(row.rejected) (\(String(format: "%.1f%%", row.rejectedShare * 100)))</td></tr>"
+        }
+        return html + "</table></div>"
     }
 
     /// The month against the spend cap: spent, left, the projection to the month's end.

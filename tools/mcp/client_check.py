@@ -50,7 +50,7 @@ async def exercise(session, label, admin, query_id):
     check(info.server_info.name == "cascade", f"{label}: initialize names the server cascade")
     tools = {t.name: t for t in (await session.list_tools()).tools}
     expected = {"search_knowledge_base", "ask", "record_feedback", "record_workflow_run"} | (
-        {"list_escalations", "get_usage"} if admin else set())
+        {"list_escalations", "get_usage", "list_verdicts"} if admin else set())
     check(set(tools) == expected, f"{label}: tools are {sorted(expected)} (got {sorted(tools)})")
     check(tools["ask"].input_schema.get("required") == ["question"], f"{label}: ask requires a question")
 
@@ -135,6 +135,13 @@ async def exercise(session, label, admin, query_id):
         check(not listed.is_error, f"{label}: list_escalations succeeds")
         ids = [e["query_id"] for e in (listed.structured_content or {}).get("escalations", [])]
         check(query_id + "-esc" in ids, f"{label}: the escalated question is listed")
+        verdicts = await session.call_tool("list_verdicts", {"min_verdicts": 1})
+        content = verdicts.structured_content or {}
+        check(not verdicts.is_error and isinstance(content.get("verdicts"), list)
+              and "recommended_threshold" in content.get("threshold", {}),
+              f"{label}: list_verdicts gives the verdicts and the threshold they support ({text_of(verdicts)[:160]!r})")
+        bad = await session.call_tool("list_verdicts", {"max_false_resolution": 2})
+        check(bad.is_error and "max_false_resolution" in text_of(bad), f"{label}: a bad target is a tool error naming it")
         usage = await session.call_tool("get_usage", {})
         runs = {w["workflow"]: w for w in (usage.structured_content or {}).get("workflows", [])}
         check(not usage.is_error and runs.get("refund-approval", {}).get("succeeded", 0) >= 1
@@ -145,6 +152,8 @@ async def exercise(session, label, admin, query_id):
         check(denied.is_error, f"{label}: list_escalations is refused for a query key")
         denied = await session.call_tool("get_usage", {})
         check(denied.is_error, f"{label}: get_usage is refused for a query key")
+        denied = await session.call_tool("list_verdicts", {})
+        check(denied.is_error, f"{label}: list_verdicts is refused for a query key")
 
 
 async def main():

@@ -1,4 +1,5 @@
 import Cascade
+import Evaluation
 import Foundation
 import KnowledgeBase
 import Logging
@@ -167,6 +168,28 @@ struct MCPToolbox: Sendable {
                     annotations: .init(readOnlyHint: true)))
             tools.append(
                 Tool(
+                    name: "list_verdicts", title: "Customers' verdicts",
+                    description: "The customers' verdicts on this tenant's answers (helpful: confirmed; not helpful: "
+                        + "rejected_by_customer), latest last, with each answer's confidence and the customer's "
+                        + "comment; and the RAG threshold they support (the lowest one whose judged answers are "
+                        + "rejected at most max_false_resolution of the time, keeping at least min_verdicts).",
+                    inputSchema: [
+                        "type": "object",
+                        "properties": [
+                            "max_false_resolution": [
+                                "type": "number", "minimum": 0, "exclusiveMaximum": 1, "default": 0.05,
+                            ],
+                            "min_verdicts": ["type": "integer", "minimum": 1, "default": 30],
+                            "limit": [
+                                "type": "integer", "minimum": 1, "maximum": 1000, "default": 50,
+                                "description": "How many of the latest verdicts to list",
+                            ],
+                        ],
+                        "additionalProperties": false,
+                    ],
+                    annotations: .init(readOnlyHint: true)))
+            tools.append(
+                Tool(
                     name: "get_usage", title: "The month's usage",
                     description: "Questions, resolutions by tier, workflow runs by workflow, model cost, the spend "
                         + "cap and the invoice so far, for a month (default: the current one).",
@@ -191,7 +214,8 @@ struct MCPToolbox: Sendable {
             case "record_workflow_run": return try await recordWorkflowRun(arguments)
             case "list_escalations" where scope.allows(.admin): return try await listEscalations(arguments)
             case "get_usage" where scope.allows(.admin): return try await usage(arguments)
-            case "list_escalations", "get_usage":
+            case "list_verdicts" where scope.allows(.admin): return try await listVerdicts(arguments)
+            case "list_escalations", "get_usage", "list_verdicts":
                 return Self.failure("\(name) needs an admin key; this key's scope is \(scope.rawValue)")
             default:
                 return Self.failure(
@@ -394,6 +418,35 @@ struct MCPToolbox: Sendable {
         return try CallTool.Result(content: [Self.text(text)], structuredContent: structured.mcpValue)
     }
 
+    private func listVerdicts(_ arguments: [String: Value]) async throws -> CallTool.Result {
+        let args = try ToolArguments(arguments, allowed: ["max_false_resolution", "min_verdicts", "limit"])
+        let target = try args.number("max_false_resolution") ?? 0.05
+        guard (0.0..<1.0).contains(target) else {
+            throw ToolArgumentError("\"max_false_resolution\" must be a number in [0, 1), e.g. 0.05")
+        }
+        let minimum = try args.integer("min_verdicts", range: 1...1_000_000) ?? 30
+        let limit = try args.integer("limit", range: 1...1000) ?? 50
+        let verdicts = try await service.ledger.customerVerdicts(tenant: tenant)
+        let r = VerdictThreshold.recommend(verdicts, target: target, minimumVerdicts: minimum)
+        let shown = verdicts.suffix(limit)
+        var text =
+            "\(verdicts.count) verdict(s)" + (shown.count < verdicts.count ? ", the latest \(shown.count):\n" : ":\n")
+        for v in shown {
+            text +=
+                "- \(v.query.queryID) \(v.verdict.outcome) (\(v.query.tier)"
+                + (v.query.confidence.map { String(format: " %.2f", $0) } ?? "") + "): \(v.query.question ?? "")"
+                + (v.comment.map { " — \($0)" } ?? "") + "\n"
+        }
+        text +=
+            r.recommendedThreshold.map { String(format: "Recommended RAG threshold: %.3f (%@).", $0, r.reason) }
+            ?? "No threshold recommended: \(r.reason)."
+        let structured: JSONValue = [
+            "verdicts": .array(shown.map(Presenter.verdict)),
+            "threshold": Presenter.verdictThreshold(r, tenant: tenant),
+        ]
+        return try CallTool.Result(content: [Self.text(text)], structuredContent: structured.mcpValue)
+    }
+
     static func text(_ text: String) -> Tool.Content { .text(text: text, annotations: nil, _meta: nil) }
 
     static func failure(_ message: String) -> CallTool.Result {
@@ -505,6 +558,23 @@ struct ToolArguments {
         case .some(.double(let value)) where value == value.rounded() && abs(value) < 1e9: return Int(value)
         default: throw ToolArgumentError("\"\(name)\" must be an integer")
         }
+    }
+
+    func number(_ name: String) throws -> Double? {
+        switch values[name] {
+        case .none, .some(.null): return nil
+        case .some(.int(let value)): return Double(value)
+        case .some(.double(let value)) where value.isFinite: return value
+        default: throw ToolArgumentError("\"\(name)\" must be a number")
+        }
+    }
+
+    func integer(_ name: String, range: ClosedRange<Int>) throws -> Int? {
+        guard let value = try int(name) else { return nil }
+        guard range.contains(value) else {
+            throw ToolArgumentError("\"\(name)\" must be in \(range.lowerBound)…\(range.upperBound)")
+        }
+        return value
     }
 }
 

@@ -1,4 +1,5 @@
 import Cascade
+import Evaluation
 import Foundation
 import KnowledgeBase
 import Metering
@@ -50,6 +51,22 @@ enum Presenter {
             "confidence": .double(q.confidence), "answer": .string(q.answer),
             "verdict": .string(verdict.verdict.outcome),
             "comment": .string(verdict.comment), "recorded_at": .timestamp(verdict.recordedAt),
+        ]
+    }
+
+    static func verdictThreshold(_ r: VerdictThreshold.Recommendation, tenant: String) -> JSONValue {
+        [
+            "tenant": .string(tenant), "target": .double(r.target), "min_verdicts": .int(r.minimumVerdicts),
+            "verdicts": .int(r.verdicts), "rag_verdicts_used": .int(r.used), "set_aside": .int(r.setAside),
+            "current_threshold": .double(r.currentThreshold), "calibration": .string(r.calibration),
+            "recommended_threshold": .double(r.recommendedThreshold), "reason": .string(r.reason),
+            "table": .array(
+                r.table.map {
+                    [
+                        "threshold": .double($0.threshold), "judged": .int($0.judged), "confirmed": .int($0.confirmed),
+                        "rejected": .int($0.rejected), "rejected_share": .double($0.rejectedShare),
+                    ]
+                }),
         ]
     }
 

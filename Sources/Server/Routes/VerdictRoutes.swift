@@ -33,18 +33,6 @@ struct VerdictRoutes {
             parameters.get("min_verdicts"), name: "min_verdicts", default: 30, range: 1...1_000_000)
         let verdicts = try await service.ledger.customerVerdicts(tenant: key.tenant)
         let r = VerdictThreshold.recommend(verdicts, target: target, minimumVerdicts: minimum)
-        return JSONResponse([
-            "tenant": .string(key.tenant), "target": .double(r.target), "min_verdicts": .int(r.minimumVerdicts),
-            "verdicts": .int(r.verdicts), "rag_verdicts_used": .int(r.used), "set_aside": .int(r.setAside),
-            "current_threshold": .double(r.currentThreshold), "calibration": .string(r.calibration),
-            "recommended_threshold": .double(r.recommendedThreshold), "reason": .string(r.reason),
-            "table": .array(
-                r.table.map {
-                    [
-                        "threshold": .double($0.threshold), "judged": .int($0.judged), "confirmed": .int($0.confirmed),
-                        "rejected": .int($0.rejected), "rejected_share": .double($0.rejectedShare),
-                    ]
-                }),
-        ])
+        return JSONResponse(Presenter.verdictThreshold(r, tenant: key.tenant))
     }
 }

@@ -363,6 +363,26 @@ import Testing
         #expect(
             AnswerQuote.finished(introductionEnding, in: introductionResults, following: [1: nextCut]).text
                 == introductionEnding.text)
+        // A chunk cut at the paragraph break repeats nothing of the one before: the example starts
+        // it (the Debian handbook's "… entries in the /etc/apt/preferences file:" lost its example).
+        let fresh = StoredChunk(
+            chunkID: 2, docID: "lvm.html", collection: "c", source: "c/lvm.html", title: "lvm.html", heading: "",
+            anchor: nil, text: String(text[text.range(of: "# pvcreate")!.lowerBound...]), startOffset: 0, endOffset: 0)
+        let started = AnswerQuote.finished(introductionEnding, in: introductionResults, following: [1: fresh])
+        #expect(
+            started.text.hasSuffix(
+                "filesystem: # pvcreate /dev/sdb3\n  Physical volume \"/dev/sdb3\" successfully created. # lvresize -L 6G vg_critical/lv_base\n# resize2fs /dev/vg_critical/lv_base"
+            ), "\(started.text)")
+        // A next chunk that is not what follows (it repeats text of the one before, but not the
+        // introduction) adds nothing: the example's start is unknown.
+        let unrelated = StoredChunk(
+            chunkID: 2, docID: "lvm.html", collection: "c", source: "c/lvm.html", title: "lvm.html", heading: "",
+            anchor: nil, text: "The volume group now has room to spare after the new disk. Something else.",
+            startOffset: 0,
+            endOffset: 0)
+        #expect(
+            AnswerQuote.finished(introductionEnding, in: introductionResults, following: [1: unrelated]).text
+                == introductionEnding.text)
     }
 
     /// The sentence right after the best fragment that leans on it ("It can be edited by running

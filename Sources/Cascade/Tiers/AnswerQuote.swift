@@ -234,7 +234,7 @@ public enum AnswerQuote {
                     let rest = continuation(
                         of: sentences[window.lastSentence].text,
                         startingWith: last < sentences.count ? sentences[window.lastSentence + 1].text : nil,
-                        in: next.text)
+                        in: next.text, after: chunk.text)
                 else { return window }
                 added = rest
                 last = sentences.count - 1
@@ -256,20 +256,32 @@ public enum AnswerQuote {
         return longer
     }
 
-    /// The example `introduction` leads to, read in `next` (the following chunk, which starts
-    /// with a few sentences of the one before): from `start` (the example's first part, already
-    /// in the chunk before) or from after the introduction, to the end of that paragraph. Nil
+    /// The example `introduction` leads to, read in `next` (the following chunk, which usually
+    /// starts with a few sentences of the one before): from `start` (the example's first part,
+    /// already in the chunk before) or from after the introduction, to the end of that paragraph.
+    /// A chunk cut at a paragraph break repeats nothing of `previous` (the chunk ending with the
+    /// introduction): the example then starts `next` ("… entries in the /etc/apt/preferences
+    /// file:" before "Package: * Pin: release a=stable Pin-Priority: 900" lost the example). Nil
     /// when neither is found or the paragraph runs past `next` too.
-    static func continuation(of introduction: String, startingWith start: String?, in next: String) -> String? {
+    static func continuation(
+        of introduction: String, startingWith start: String?, in next: String, after previous: String = ""
+    ) -> String? {
         let sentences = PassageTrimmer.sentences(next)
         let first: Int
         if let start {
             guard let index = sentences.firstIndex(where: { $0.text == start }) else { return nil }
             first = index
-        } else {
-            guard let index = sentences.firstIndex(where: { $0.text == introduction }), index + 1 < sentences.count
-            else { return nil }
+        } else if let index = sentences.firstIndex(where: { $0.text == introduction }) {
+            guard index + 1 < sentences.count else { return nil }
             first = index + 1
+        } else {
+            // No overlap at all: neither the introduction nor `next`'s first sentence is in the
+            // other chunk, and `previous` ends with the introduction.
+            guard let opening = sentences.first?.text, !previous.isEmpty,
+                previous.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix(introduction),
+                !previous.contains(opening), !next.contains(introduction)
+            else { return nil }
+            first = 0
         }
         var last = first
         while last < sentences.count - 1, !sentences[last].endsParagraph { last += 1 }

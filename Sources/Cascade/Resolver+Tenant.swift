@@ -40,6 +40,7 @@ extension Resolver {
             threshold: threshold ?? settings.threshold ?? labelFree?.threshold ?? 0.6)
         resolver.llm = settings.llmClient()
         if let quoteThreshold = settings.quoteThreshold { resolver.quoteThreshold = quoteThreshold }
+        if let remember = settings.rememberVerdicts { resolver.rememberVerdicts = remember }
         if let llm = settings.llm {
             if let price = llm.price { resolver.pricing.prices[llm.model] = price }
             if let threshold = llm.threshold { resolver.llmAcceptance.threshold = threshold }

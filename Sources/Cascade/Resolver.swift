@@ -36,6 +36,9 @@ public struct Resolver: Sendable {
     /// Whether a RAG answer must pass the LLM verifier before it resolves, when an LLM is
     /// configured (tenant setting `llm.verify_answers`, default true).
     public var verifyAnswers = true
+    /// Whether a RAG answer quoting the passage a customer rejected for the same question is
+    /// withheld (``VerdictMemory``; tenant setting `remember_verdicts`, default true).
+    public var rememberVerdicts = true
     /// When an LLM answer resolves (its own rule: the RAG threshold does not apply to it).
     public var llmAcceptance = LLMAcceptance()
     /// Dates the ledger rows and bounds a question's `occurred_at` (tests fix it).
@@ -154,7 +157,7 @@ public struct Resolver: Sendable {
         // A passage a customer said does not answer this question (asked before in other words)
         // is not given and billed again; the LLM tier or a person answers instead (``VerdictMemory``).
         var verdictCheck: Evidence.Check?
-        if let rag = outcome, rag.tier == "rag", let model = evidence.signatureModel,
+        if rememberVerdicts, let rag = outcome, rag.tier == "rag", let model = evidence.signatureModel,
             let signature = evidence.questionSignature.flatMap(QuestionSignature.init(hex:))
         {
             let memory = VerdictMemory(

@@ -7,6 +7,7 @@ import Yams
 /// rules: acme.rules.yaml                  # a relative path is relative to this file's folder
 /// threshold: 0.62                         # minimum confidence to resolve without a human
 /// quote_threshold: 0.65                   # minimum score of a RAG answer's best quoted sentence
+/// remember_verdicts: true                 # a passage a customer rejected is not billed again (default)
 /// confidence:                             # RAG confidence weights, written by `cascade calibrate`
 ///   bias: -6.1
 ///   similarity: 10.2
@@ -110,10 +111,16 @@ public struct TenantConfiguration: Hashable, Sendable, Codable {
     /// Least score of a RAG answer's best quoted fragment (default
     /// ``AnswerQuote/quoteThreshold``; 0 turns the check off).
     public var quoteThreshold: Double?
+    /// Whether a RAG answer quoting the passage a customer rejected for the same question is
+    /// withheld (``VerdictMemory``; default true). One customer's "not helpful" withholds the
+    /// passage for every customer of the tenant asking the same question, until a later verdict
+    /// on it says otherwise: a tenant whose customers reject answers carelessly can turn it off.
+    public var rememberVerdicts: Bool?
 
     enum CodingKeys: String, CodingKey {
         case rules, threshold, confidence, llm, workflows
         case quoteThreshold = "quote_threshold"
+        case rememberVerdicts = "remember_verdicts"
     }
 
     public init(rules: String? = nil, threshold: Double? = nil, confidence: Confidence? = nil, llm: LLM? = nil) {
@@ -141,6 +148,7 @@ public struct TenantConfiguration: Hashable, Sendable, Codable {
         if let rules { lines.append("rules: \(quoted(rules))") }
         if let threshold { lines.append("threshold: \(number(threshold))") }
         if let quoteThreshold { lines.append("quote_threshold: \(number(quoteThreshold))") }
+        if let rememberVerdicts { lines.append("remember_verdicts: \(rememberVerdicts)") }
         if let confidence {
             lines.append("confidence:")
             lines.append("  bias: \(number(confidence.bias))")
@@ -268,11 +276,14 @@ public struct TenantConfiguration: Hashable, Sendable, Codable {
         ]
         for (key, value) in mapping {
             let name = key.string ?? ""
-            guard ["rules", "threshold", "quote_threshold", "confidence", "llm", "workflows"].contains(name) else {
+            guard
+                ["rules", "threshold", "quote_threshold", "remember_verdicts", "confidence", "llm", "workflows"]
+                    .contains(name)
+            else {
                 throw RuleError(
                     line: key.mark?.line,
                     message:
-                        "\(path): unknown setting `\(name)` (known: rules, threshold, quote_threshold, confidence, llm, workflows)"
+                        "\(path): unknown setting `\(name)` (known: rules, threshold, quote_threshold, remember_verdicts, confidence, llm, workflows)"
                 )
             }
             if name == "workflows", let workflows = value.mapping {

@@ -49,6 +49,25 @@ struct TenantConfigurationTests {
         #expect(throws: RuleError.self) { try TenantConfiguration.load(tenant: "typo", directory: dir.path("tenants")) }
     }
 
+    @Test("remember_verdicts turns the verdict memory off, survives a save; on by default; not a boolean is refused")
+    func rememberVerdicts() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("tenants/acme.yaml", "remember_verdicts: false\n")
+        let configuration = try TenantConfiguration.load(tenant: "acme", directory: dir.path("tenants"))
+        #expect(configuration.rememberVerdicts == false)
+        try configuration.save(tenant: "copy", directory: dir.path("tenants"))
+        #expect(try TenantConfiguration.load(tenant: "copy", directory: dir.path("tenants")) == configuration)
+        let ledger = try Ledger(path: dir.path("ledger.sqlite"))
+        #expect(
+            try Resolver.forTenant("acme", settingsDirectory: dir.path("tenants"), retriever: nil, ledger: ledger)
+                .rememberVerdicts == false)
+        #expect(
+            try Resolver.forTenant("plain", settingsDirectory: dir.path("tenants"), retriever: nil, ledger: ledger)
+                .rememberVerdicts)
+        try dir.write("tenants/bad.yaml", "remember_verdicts: sometimes\n")
+        #expect(throws: RuleError.self) { try TenantConfiguration.load(tenant: "bad", directory: dir.path("tenants")) }
+    }
+
     @Test("no file means defaults; a bad file or tenant name is a clear error")
     func defaultsAndErrors() throws {
         let dir = try TemporaryDirectory()

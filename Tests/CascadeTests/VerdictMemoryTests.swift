@@ -41,6 +41,12 @@ struct VerdictMemoryTests {
             #expect(check?.detail?.contains("I had already turned them on") == true, "\(check?.detail ?? "")")
             #expect(try Self.evidence(resolver, "acme", "q2").verifierVersion == Evidence.currentVerifierVersion)
 
+            // A tenant that turned the memory off (remember_verdicts: false) gets the quote again.
+            var forgetful = resolver
+            forgetful.rememberVerdicts = false
+            let unguarded = try await forgetful.resolve(Question(queryID: "q4", tenant: "acme", text: paraphrase))
+            #expect(unguarded.tier == "rag", "\(unguarded.attempts)")
+
             // Other questions of the tenant are answered as before.
             let other = try await resolver.resolve(
                 Question(queryID: "q3", tenant: "acme", text: "What does a checkpoint do in WAL mode?"))

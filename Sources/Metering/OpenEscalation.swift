@@ -20,6 +20,28 @@ public struct OpenEscalation: Sendable {
     /// What the customer wrote with the verdict, if anything.
     public var customerComment: String?
 
+    /// Questions an agent already answered that are this one in other words (the question
+    /// signature's near-duplicate test, the same embedding model), closest first, at most three:
+    /// the colleague's answer, to reuse or adapt rather than write again.
+    public var answeredBefore: [AnsweredBefore] = []
+
+    /// An earlier escalation of the tenant an agent answered.
+    public struct AnsweredBefore: Sendable, Hashable {
+        public var queryID: String
+        public var question: String?
+        /// The agent's answer.
+        public var answer: String
+        /// Bits between the two questions' signatures (0: the same question).
+        public var distance: Int
+
+        public init(queryID: String, question: String?, answer: String, distance: Int) {
+            self.queryID = queryID
+            self.question = question
+            self.answer = answer
+            self.distance = distance
+        }
+    }
+
     /// The passages the RAG tier found for the question, best first (the query row's evidence;
     /// empty when the tier did not run): where the agent can start reading.
     public var sources: [Evidence.Passage] { query.evidence.flatMap(Evidence.init(json:))?.passages ?? [] }
@@ -42,16 +64,63 @@ extension Ledger {
         for entry in entries where entry.kind == .correction && entry.outcome == Verdict.notHelpful.outcome {
             verdicts[entry.tenant + "\u{0}" + entry.queryID] = entry
         }
+        let answered = answeredQuestions(in: entries)
         return openEscalations(in: entries).map { query in
-            guard query.tier != "escalated", let verdict = verdicts[query.tenant + "\u{0}" + query.queryID] else {
-                return OpenEscalation(query: query, reason: "escalated", why: query.note)
+            var item: OpenEscalation
+            if query.tier != "escalated", let verdict = verdicts[query.tenant + "\u{0}" + query.queryID] {
+                let comment = verdict.note.flatMap { $0.isEmpty ? nil : $0 }
+                item = OpenEscalation(
+                    query: query, reason: Verdict.notHelpful.outcome,
+                    why: "the customer said the answer did not help" + (comment.map { ": \($0)" } ?? ""),
+                    rejectedAnswer: query.answer, customerComment: comment)
+            } else {
+                item = OpenEscalation(query: query, reason: "escalated", why: query.note)
             }
-            let comment = verdict.note.flatMap { $0.isEmpty ? nil : $0 }
-            return OpenEscalation(
-                query: query, reason: Verdict.notHelpful.outcome,
-                why: "the customer said the answer did not help" + (comment.map { ": \($0)" } ?? ""),
-                rejectedAnswer: query.answer, customerComment: comment)
+            item.answeredBefore = Self.answeredBefore(query, among: answered)
+            return item
         }
+    }
+
+    /// An agent's answer with its question's signature.
+    struct AnsweredQuestion {
+        var query: LedgerEntry
+        var answer: String
+        var model: String
+        var signature: QuestionSignature
+    }
+
+    /// The questions among `entries` an agent answered (`agent_answer`), with a signature.
+    static func answeredQuestions(in entries: [LedgerEntry]) -> [AnsweredQuestion] {
+        var queries: [String: LedgerEntry] = [:]
+        for entry in entries where entry.kind == .query { queries[entry.tenant + "\u{0}" + entry.queryID] = entry }
+        return entries.compactMap { entry in
+            guard entry.kind == .correction, entry.outcome == "agent_answer", let answer = entry.answer,
+                let query = queries[entry.tenant + "\u{0}" + entry.queryID],
+                let evidence = query.evidence.flatMap(Evidence.init(json:)), let model = evidence.signatureModel,
+                let signature = evidence.questionSignature.flatMap(QuestionSignature.init(hex:))
+            else { return nil }
+            return AnsweredQuestion(query: query, answer: answer, model: model, signature: signature)
+        }
+    }
+
+    /// The answered questions that are `query` in other words, closest first, at most three.
+    static func answeredBefore(_ query: LedgerEntry, among answered: [AnsweredQuestion]) -> [OpenEscalation
+        .AnsweredBefore]
+    {
+        guard let evidence = query.evidence.flatMap(Evidence.init(json:)), let model = evidence.signatureModel,
+            let signature = evidence.questionSignature.flatMap(QuestionSignature.init(hex:))
+        else { return [] }
+        return answered.compactMap { earlier -> OpenEscalation.AnsweredBefore? in
+            guard earlier.query.tenant == query.tenant, earlier.query.queryID != query.queryID,
+                earlier.model == model
+            else { return nil }
+            let distance = signature.distance(to: earlier.signature)
+            guard distance <= QuestionSignature.nearDuplicateBits else { return nil }
+            return OpenEscalation.AnsweredBefore(
+                queryID: earlier.query.queryID, question: earlier.query.question, answer: earlier.answer,
+                distance: distance)
+        }.sorted { $0.distance != $1.distance ? $0.distance < $1.distance : $0.queryID < $1.queryID }
+            .prefix(3).map { $0 }
     }
 }
 

@@ -468,7 +468,7 @@ paths:
                     type: array
                     items:
                       type: object
-                      required: [query_id, question, conversation_id, user_id, occurred_at, why, reason, rejected_answer, customer_comment, sources]
+                      required: [query_id, question, conversation_id, user_id, occurred_at, why, reason, rejected_answer, customer_comment, answered_before, sources]
                       properties:
                         query_id: { type: string }
                         question: { type: [string, "null"] }
@@ -479,6 +479,16 @@ paths:
                         reason: { type: string, enum: [escalated, rejected_by_customer] }
                         rejected_answer: { type: [string, "null"], description: "the answer the customer said did not help" }
                         customer_comment: { type: [string, "null"] }
+                        answered_before:
+                          type: array
+                          description: "escalations of this tenant an agent already answered whose question is this one in other words (question signature within 72 bits, same embedding model), closest first, at most three"
+                          items:
+                            type: object
+                            required: [query_id, question, answer]
+                            properties:
+                              query_id: { type: string }
+                              question: { type: [string, "null"] }
+                              answer: { type: string, description: "the agent's answer" }
                         sources:
                           type: array
                           description: "the passages the RAG tier found for the question, best first (from the row's evidence; empty when it did not run): where the agent can start"

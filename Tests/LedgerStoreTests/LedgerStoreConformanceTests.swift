@@ -163,6 +163,49 @@ struct LedgerStoreConformanceTests {
         }
     }
 
+    @Test(
+        "an open escalation shows the agent's answers to the same question asked before, closest first",
+        arguments: Backend.allCases)
+    func answeredBefore(backend: Backend) async throws {
+        try await LedgerHarness.with(backend) { h in
+            let now = Date()
+            let base = QuestionSignature(vector: (0..<384).map { Float(sin(Double($0))) })
+            var near = base
+            near.words.0 ^= 0b1111  // four bits apart: the same question in other words
+            let far = QuestionSignature(vector: (0..<384).map { Float(cos(Double($0) * 7)) })
+            func escalated(_ id: String, _ signature: QuestionSignature, model: String = "m", tenant: String = "acme")
+                -> LedgerEntry
+            {
+                var row = query(id, tenant: tenant, tier: "escalated", question: "Question \(id)?")
+                var evidence = Evidence()
+                evidence.questionSignature = signature.hex
+                evidence.signatureModel = model
+                row.evidence = evidence.json
+                return row
+            }
+            for row in [
+                escalated("old", base), escalated("new", near), escalated("far", far),
+                escalated("other-model", base, model: "n"), escalated("beta-old", base, tenant: "beta"),
+            ] {
+                _ = try await h.store.record(query: row, attempts: [], now: now)
+            }
+            _ = try await h.store.correct(
+                tenant: "acme", queryID: "old", outcome: "agent_answer", answer: "Do this.", note: nil, now: now)
+            _ = try await h.store.correct(
+                tenant: "beta", queryID: "beta-old", outcome: "agent_answer", answer: "Beta's way.", note: nil, now: now
+            )
+
+            let queue = try await h.store.escalationQueue(tenant: "acme")
+            #expect(queue.map(\.query.queryID) == ["new", "far", "other-model"])
+            let new = try #require(queue.first { $0.query.queryID == "new" })
+            #expect(new.answeredBefore.map(\.queryID) == ["old"], "another tenant's answer never shows")
+            #expect(new.answeredBefore.first?.answer == "Do this." && new.answeredBefore.first?.distance == 4)
+            #expect(new.answeredBefore.first?.question == "Question old?")
+            #expect(queue.first { $0.query.queryID == "far" }?.answeredBefore.isEmpty == true)
+            #expect(queue.first { $0.query.queryID == "other-model" }?.answeredBefore.isEmpty == true)
+        }
+    }
+
     @Test("corrections follow the same rules; answered escalations leave the open list", arguments: Backend.allCases)
     func corrections(backend: Backend) async throws {
         try await LedgerHarness.with(backend) { h in

@@ -138,7 +138,16 @@ import Testing
                 body: #"{"answer":"Within 14 days; we made an exception."}"#)
             #expect(answered.status == .created, "\(answered.text)")
             let after = try await api.call(.get, "/v1/escalations", as: "acme.admin").json
-            #expect(!((after["escalations"] as? [[String: Any]] ?? []).contains { $0["query_id"] as? String == "bad" }))
+            let still = after["escalations"] as? [[String: Any]] ?? []
+            #expect(!still.contains { $0["query_id"] as? String == "bad" })
+            // The same question, still waiting, now shows the colleague's answer to reuse.
+            let waitingAgain = try #require(still.first { $0["query_id"] as? String == "again" }, "\(after)")
+            let earlier = waitingAgain["answered_before"] as? [[String: Any]] ?? []
+            #expect(earlier.first?["query_id"] as? String == "bad", "\(waitingAgain)")
+            #expect(earlier.first?["answer"] as? String == "Within 14 days; we made an exception.")
+            let pageAfter = try await api.call(
+                .get, "/dashboard/escalations", headers: [.cookie: "cascade_session=\(cookie)"])
+            #expect(pageAfter.text.contains("Answered before (bad"), "the dashboard shows it too")
         }
     }
 

@@ -327,6 +327,9 @@ struct DashboardRoutes {
                     item.rejectedAnswer.map {
                         "<div class=\"rejected-answer\">Answer the customer rejected: \(HTML.escape($0))</div>"
                     } ?? ""
+                let before = item.answeredBefore.map {
+                    "<div class=\"answered-before\">Answered before (\(HTML.escape($0.queryID)): “\(HTML.escape($0.question ?? ""))”): \(HTML.escape($0.answer))</div>"
+                }.joined()
                 let sources =
                     item.sources.isEmpty
                     ? ""
@@ -336,7 +339,7 @@ struct DashboardRoutes {
                     "/dashboard/escalations/\(e.queryID.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? "")/resolve"
                 body += """
                     <tr data-query-id="\(id)"><td class="when"><time datetime="\(JSONConvention.timestamp(e.occurredAt))">\(Self.utc(e.occurredAt))</time><br><small>\(id)</small></td>\
-                    <td><div class="question">\(HTML.escape(e.question ?? ""))</div><div class="why">\(HTML.escape(item.why ?? ""))</div>\(rejected)\(sources)</td>\
+                    <td><div class="question">\(HTML.escape(e.question ?? ""))</div><div class="why">\(HTML.escape(item.why ?? ""))</div>\(rejected)\(before)\(sources)</td>\
                     <td><form method="post" action="\(HTML.escape(action))"><textarea name="answer" required maxlength="20000" \
                     aria-label="Answer to \(id)"></textarea><input type="hidden" name="csrf" value="\(viewer.csrf ?? "")">\
                     <button class="primary" type="submit">Resolve</button></form></td></tr>

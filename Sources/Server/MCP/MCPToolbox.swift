@@ -410,6 +410,9 @@ struct MCPToolbox: Sendable {
             text +=
                 "- \(e.queryID) at \(JSONConvention.timestamp(e.occurredAt)): \(e.question ?? "")\n  why: \(item.why ?? "")\n"
             if let rejected = item.rejectedAnswer { text += "  rejected answer: \(rejected)\n" }
+            for earlier in item.answeredBefore {
+                text += "  answered before (\(earlier.queryID): \(earlier.question ?? "")): \(earlier.answer)\n"
+            }
             if !item.sources.isEmpty {
                 text += "  passages found: \(item.sources.map(\.source).joined(separator: ", "))\n"
             }

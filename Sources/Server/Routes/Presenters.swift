@@ -37,6 +37,10 @@ enum Presenter {
             "conversation_id": .string(e.conversationID), "user_id": .string(e.userID),
             "occurred_at": .timestamp(e.occurredAt), "why": .string(open.why), "reason": .string(open.reason),
             "rejected_answer": .string(open.rejectedAnswer), "customer_comment": .string(open.customerComment),
+            "answered_before": .array(
+                open.answeredBefore.map {
+                    ["query_id": .string($0.queryID), "question": .string($0.question), "answer": .string($0.answer)]
+                }),
             "sources": .array(
                 open.sources.map {
                     ["source": .string($0.source), "chunk_id": .int($0.chunkID), "score": .double($0.score)]

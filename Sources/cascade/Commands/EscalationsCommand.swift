@@ -30,10 +30,27 @@ struct EscalationsCommand: AsyncParsableCommand {
             var reason: String
             var rejected_answer: String?
             var customer_comment: String?
+            var answered_before: [Earlier]
             var sources: [Source]
 
+            struct Earlier: Encodable {
+                var query_id: String
+                var question: String?
+                var answer: String
+
+                func encode(to encoder: any Encoder) throws {
+                    var c = encoder.container(keyedBy: CodingKeys.self)
+                    try c.encode(query_id, forKey: .query_id)
+                    try c.encode(question, forKey: .question)
+                    try c.encode(answer, forKey: .answer)
+                }
+
+                enum CodingKeys: String, CodingKey { case query_id, question, answer }
+            }
+
             enum CodingKeys: String, CodingKey {
-                case query_id, tenant, question, why, reason, rejected_answer, customer_comment, sources
+                case query_id, tenant, question, why, reason, rejected_answer, customer_comment, answered_before,
+                    sources
             }
 
             func encode(to encoder: any Encoder) throws {
@@ -45,6 +62,7 @@ struct EscalationsCommand: AsyncParsableCommand {
                 try c.encode(reason, forKey: .reason)
                 try c.encode(rejected_answer, forKey: .rejected_answer)
                 try c.encode(customer_comment, forKey: .customer_comment)
+                try c.encode(answered_before, forKey: .answered_before)
                 try c.encode(sources, forKey: .sources)
             }
         }
@@ -62,6 +80,9 @@ struct EscalationsCommand: AsyncParsableCommand {
                                 query_id: e.queryID, tenant: e.tenant, question: e.question ?? "", why: item.why ?? "",
                                 reason: item.reason, rejected_answer: item.rejectedAnswer,
                                 customer_comment: item.customerComment,
+                                answered_before: item.answeredBefore.map {
+                                    Line.Earlier(query_id: $0.queryID, question: $0.question, answer: $0.answer)
+                                },
                                 sources: item.sources.map {
                                     Line.Source(source: $0.source, chunk_id: $0.chunkID, score: $0.score)
                                 }))
@@ -73,6 +94,9 @@ struct EscalationsCommand: AsyncParsableCommand {
                     let e = item.query
                     print("\(e.queryID)\t\(e.tenant)\t\(e.question ?? "")\n\twhy: \(item.why ?? "")")
                     if let rejected = item.rejectedAnswer { print("\trejected answer: \(rejected)") }
+                    for earlier in item.answeredBefore {
+                        print("\tanswered before (\(earlier.queryID): \(earlier.question ?? "")): \(earlier.answer)")
+                    }
                     if !item.sources.isEmpty {
                         print("\tpassages found: \(item.sources.map(\.source).joined(separator: ", "))")
                     }

@@ -148,6 +148,8 @@ import Testing
             let pageAfter = try await api.call(
                 .get, "/dashboard/escalations", headers: [.cookie: "cascade_session=\(cookie)"])
             #expect(pageAfter.text.contains("Answered before (bad"), "the dashboard shows it too")
+            #expect(pageAfter.text.contains("value=\"Within 14 days; we made an exception.\""), "ready to send")
+            #expect(pageAfter.text.contains(">Send this answer</button>"))
         }
     }
 

@@ -327,16 +327,20 @@ struct DashboardRoutes {
                     item.rejectedAnswer.map {
                         "<div class=\"rejected-answer\">Answer the customer rejected: \(HTML.escape($0))</div>"
                     } ?? ""
+                let action =
+                    "/dashboard/escalations/\(e.queryID.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? "")/resolve"
+                // The colleague's answer, sent as it is with one click (or copied into the box).
                 let before = item.answeredBefore.map {
-                    "<div class=\"answered-before\">Answered before (\(HTML.escape($0.queryID)): “\(HTML.escape($0.question ?? ""))”): \(HTML.escape($0.answer))</div>"
+                    "<div class=\"answered-before\">Answered before (\(HTML.escape($0.queryID)): “\(HTML.escape($0.question ?? ""))”): \(HTML.escape($0.answer))"
+                        + "<form method=\"post\" action=\"\(HTML.escape(action))\"><input type=\"hidden\" name=\"answer\" value=\"\(HTML.escape($0.answer))\">"
+                        + "<input type=\"hidden\" name=\"csrf\" value=\"\(viewer.csrf ?? "")\">"
+                        + "<button type=\"submit\" aria-label=\"Send the answer given to \(HTML.escape($0.queryID)) to \(id)\">Send this answer</button></form></div>"
                 }.joined()
                 let sources =
                     item.sources.isEmpty
                     ? ""
                     : "<div class=\"sources\">Passages found: "
                         + item.sources.map { HTML.escape($0.source) }.joined(separator: ", ") + "</div>"
-                let action =
-                    "/dashboard/escalations/\(e.queryID.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/"))) ?? "")/resolve"
                 body += """
                     <tr data-query-id="\(id)"><td class="when"><time datetime="\(JSONConvention.timestamp(e.occurredAt))">\(Self.utc(e.occurredAt))</time><br><small>\(id)</small></td>\
                     <td><div class="question">\(HTML.escape(e.question ?? ""))</div><div class="why">\(HTML.escape(item.why ?? ""))</div>\(rejected)\(before)\(sources)</td>\

@@ -144,5 +144,13 @@ struct VerdictMemoryTests {
         #expect(match([verdict("a", .notHelpful), verdict("b", .helpful)]) == "b")
         #expect(match([verdict("b", .helpful), verdict("a", .notHelpful)]) == "a")
         #expect(match([]) == nil)
+        // Sharing only the pages listed under "See also" is not the same passage.
+        let seeAlso =
+            "\n\nSee also: Pragma statements supported by SQLite (sqlite-docs/pragma.html#pragma_foreign_keys)"
+        #expect(
+            match(
+                [verdict("a", .notHelpful, chunk: 8, answer: "One quote." + seeAlso)],
+                answer: "Another quote." + seeAlso)
+                == nil)
     }
 }

@@ -93,7 +93,9 @@ public struct VerdictMemory: Sendable {
         guard !a.isEmpty, !b.isEmpty else { return false }
         if a == b { return true }
         func fragments(_ text: String) -> [String] {
-            text.components(separatedBy: AnswerQuote.separator).map {
+            // The quote only: two answers citing the same other pages share a "See also" line.
+            let quote = text.components(separatedBy: "\n\nSee also: ").first ?? text
+            return quote.components(separatedBy: AnswerQuote.separator).map {
                 $0.trimmingCharacters(in: .whitespacesAndNewlines)
             }.filter { $0.count >= minimumSharedFragment }
         }

@@ -503,7 +503,9 @@ paths:
         "403": { $ref: "#/components/responses/Problem" }
   /v1/verdicts:
     get:
-      summary: The customers' verdicts on this tenant's answers, oldest first (admin)
+      summary: The customers' latest verdicts on this tenant's answers, oldest first (admin)
+      parameters:
+        - { name: limit, in: query, required: false, schema: { type: integer, minimum: 1, maximum: 1000, default: 100 }, description: "how many of the latest verdicts" }
       responses:
         "200":
           description: Each verdict with the answer it judged.
@@ -511,8 +513,9 @@ paths:
             application/json:
               schema:
                 type: object
-                required: [verdicts]
+                required: [verdicts, limit]
                 properties:
+                  limit: { type: integer }
                   verdicts:
                     type: array
                     items:
@@ -529,6 +532,7 @@ paths:
                         recorded_at: { type: string, format: date-time }
         "401": { $ref: "#/components/responses/Problem" }
         "403": { $ref: "#/components/responses/Problem" }
+        "422": { $ref: "#/components/responses/Problem" }
   /v1/verdicts/threshold:
     get:
       summary: The RAG threshold the customers' verdicts support (admin), as `cascade verdicts threshold`

@@ -76,6 +76,10 @@ import Testing
             #expect((one.json["table"] as? [[String: Any]])?.count == 1)
             let bad = try await api.call(.get, "/v1/verdicts/threshold?max_false_resolution=2", as: "acme.admin")
             #expect(bad.status == .unprocessableContent, "\(bad.text)")
+            let latest = try await api.call(.get, "/v1/verdicts?limit=1", as: "acme.admin").json
+            #expect((latest["verdicts"] as? [[String: Any]])?.count == 1 && latest["limit"] as? Int == 1)
+            let tooMany = try await api.call(.get, "/v1/verdicts?limit=0", as: "acme.admin")
+            #expect(tooMany.status == .unprocessableContent)
             let widget = try await api.call(.get, "/v1/verdicts", as: "acme.query")
             #expect(widget.status == .forbidden, "a query key does not read other customers' verdicts")
             let beta = try await api.call(.get, "/v1/verdicts", as: "beta.admin").json

@@ -15,8 +15,10 @@ struct VerdictRoutes {
 
     @Sendable func list(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {
         let key = try context.require(.admin)
-        let verdicts = try await service.ledger.customerVerdicts(tenant: key.tenant)
-        return JSONResponse(["verdicts": .array(verdicts.map(Presenter.verdict))])
+        let limit = try DocumentRoutes.integer(
+            request.uri.queryParameters.get("limit"), name: "limit", default: 100, range: 1...1000)
+        let verdicts = try await service.ledger.customerVerdicts(tenant: key.tenant, latest: limit)
+        return JSONResponse(["verdicts": .array(verdicts.map(Presenter.verdict)), "limit": .int(limit)])
     }
 
     @Sendable func threshold(_ request: Request, context: APIRequestContext) async throws -> JSONResponse {

@@ -160,8 +160,7 @@ public struct Resolver: Sendable {
         if rememberVerdicts, let rag = outcome, rag.tier == "rag", let model = evidence.signatureModel,
             let signature = evidence.questionSignature.flatMap(QuestionSignature.init(hex:))
         {
-            let memory = VerdictMemory(
-                verdicts: try await ledger.customerVerdicts(tenant: question.tenant, latest: VerdictMemory.window))
+            let memory = try await VerdictMemory.current(tenant: question.tenant, ledger: ledger)
             if let match = memory.match(
                 signature: signature, model: model, answer: rag.answer, citations: rag.citations)
             {

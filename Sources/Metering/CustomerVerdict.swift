@@ -56,6 +56,18 @@ extension Ledger {
     public static let verdictRowsCondition =
         "kind = 'correction' AND outcome IN ('confirmed', 'rejected_by_customer')"
 
+    /// The position and hash of `tenant`'s latest verdict row.
+    public func latestVerdict(tenant: String) throws -> (sequence: Int64, hash: String)? {
+        try writer.read { db in
+            try Row.fetchOne(
+                db,
+                sql: "SELECT seq, hash FROM ledger_entry WHERE tenant = ? AND \(Self.verdictRowsCondition) "
+                    + "ORDER BY seq DESC LIMIT 1",
+                arguments: [tenant]
+            ).map { (sequence: $0["seq"], hash: $0["hash"]) }
+        }
+    }
+
     /// The customers' verdicts on `tenant`'s resolutions, oldest first: the latest `limit` verdict
     /// rows when given (the resolver reads ``VerdictMemory/window`` before each RAG answer), all
     /// otherwise.

@@ -42,6 +42,11 @@ public protocol LedgerStore: Sendable {
     /// history.
     func customerVerdicts(tenant: String, latest limit: Int?) async throws -> [CustomerVerdict]
 
+    /// The position and hash of `tenant`'s latest verdict row, nil before the first: one indexed
+    /// row, read before each RAG answer to tell whether the verdicts read last time are still
+    /// the latest (the hash names the row whatever the backend's numbering).
+    func latestVerdict(tenant: String) async throws -> (sequence: Int64, hash: String)?
+
     /// Re-hashes the rows (one tenant's, or all) and checks each links to the one before it.
     func verifyChains(tenant: String?) async throws -> ChainVerification
 

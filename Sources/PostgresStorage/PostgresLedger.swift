@@ -145,6 +145,19 @@ public struct PostgresLedger: LedgerStore {
         Ledger.openEscalations(in: try await entries(tenant: tenant, since: nil))
     }
 
+    public func latestVerdict(tenant: String) async throws -> (sequence: Int64, hash: String)? {
+        let logger = database.logger
+        var query = PostgresQuery(
+            unsafeSQL: "SELECT seq, hash FROM ledger_entry WHERE tenant = $1 AND \(Ledger.verdictRowsCondition) "
+                + "ORDER BY seq DESC LIMIT 1")
+        query.binds.append(tenant)
+        return try await database.connection { [query] connection in
+            guard let row = try await connection.run(query, logger: logger).first else { return nil }
+            let (sequence, hash) = try row.decode((Int64, String).self)
+            return (sequence, hash)
+        }
+    }
+
     public func customerVerdicts(tenant: String, latest limit: Int?) async throws -> [CustomerVerdict] {
         let logger = database.logger
         let bound = Int64(max(0, limit ?? Int(Int32.max)))

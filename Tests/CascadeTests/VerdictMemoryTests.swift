@@ -71,6 +71,14 @@ struct VerdictMemoryTests {
             let check = try Self.evidence(resolver, "acme", "q2").checks.first { $0.name == "customer_verdicts" }
             #expect(
                 check?.passed == true && check?.detail?.contains("query q1") == true, "\(String(describing: check))")
+            // A later "not helpful" on the same passage wins, as soon as it is recorded.
+            _ = try await resolver.ledger.correct(
+                tenant: "acme", queryID: "q2", outcome: Ledger.Verdict.notHelpful.outcome, answer: nil, note: nil,
+                now: Date())
+            let third = try await resolver.resolve(
+                Question(queryID: "q3", tenant: "acme", text: "Why aren't my foreign key constraints enforced?"))
+            #expect(third.tier == "escalated", "\(third.attempts)")
+            #expect(third.attempts.first { $0.tier == "rag" }?.note?.contains("query q2") == true)
         }
 
         static func resolver() async throws -> (Resolver, TemporaryDirectory) {

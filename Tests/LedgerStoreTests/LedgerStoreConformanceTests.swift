@@ -160,6 +160,12 @@ struct LedgerStoreConformanceTests {
             #expect(try await h.store.customerVerdicts(tenant: "acme", latest: 1).map(\.query.queryID) == ["r1"])
             #expect(try await h.store.customerVerdicts(tenant: "acme", latest: 5).count == 2)
             #expect(try await h.store.customerVerdicts(tenant: "acme", latest: 0).isEmpty)
+            // The latest verdict row: the resolver reads the verdicts again only when it changes.
+            let head = try #require(try await h.store.latestVerdict(tenant: "acme"))
+            let rows = try await h.store.entries(tenant: "acme", queryID: "r1")
+            let verdictRow = try #require(rows.first { $0.outcome == Ledger.Verdict.notHelpful.outcome })
+            #expect(head.hash == verdictRow.hash && head.sequence == verdictRow.sequence)
+            #expect(try await h.store.latestVerdict(tenant: "nobody") == nil)
         }
     }
 

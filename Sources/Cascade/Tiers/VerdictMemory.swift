@@ -1,5 +1,6 @@
 import Foundation
 import Metering
+import Synchronization
 
 /// What a tenant's customers said of earlier RAG answers, applied to a new one.
 ///
@@ -18,9 +19,9 @@ import Metering
 /// Only RAG resolutions count: an LLM answer is written afresh each time, so a rejected one says
 /// nothing certain about the passages it cites.
 public struct VerdictMemory: Sendable {
-    /// How many of the tenant's latest verdicts are read before each RAG answer: a bound on the
-    /// work one question costs (reading and decoding a thousand verdict rows takes milliseconds),
-    /// whatever the tenant's history. Older verdicts no longer block a passage.
+    /// How many of the tenant's latest verdicts the memory holds: a bound on the work of reading
+    /// them again after each new verdict, whatever the tenant's history (``current(tenant:ledger:)``
+    /// reads them only then). Older verdicts no longer withhold a passage.
     public static let window = 1000
 
     public var verdicts: [CustomerVerdict]
@@ -66,10 +67,8 @@ public struct VerdictMemory: Sendable {
     public func match(signature: QuestionSignature, model: String, answer: String, citations: [Citation]) -> Match? {
         var found: Match?
         for verdict in verdicts where verdict.query.tier == "rag" {
-            guard let evidence = verdict.query.evidence.flatMap(Evidence.init(json:)),
-                evidence.signatureModel == model,
-                let other = evidence.questionSignature.flatMap(QuestionSignature.init(hex:))
-            else { continue }
+            guard let judged = Self.signatures.of(verdict.query), judged.model == model else { continue }
+            let other = judged.signature
             let distance = signature.distance(to: other)
             guard distance <= QuestionSignature.nearDuplicateBits else { continue }
             let quoted = verdict.query.citations
@@ -82,6 +81,61 @@ public struct VerdictMemory: Sendable {
             found = Match(verdict: verdict, distance: distance)
         }
         return found
+    }
+
+    /// The memory of `tenant` in `ledger`: read again only when a verdict was recorded since the
+    /// last read (its latest verdict row's hash says so: one indexed row per question). Reading
+    /// the latest 1,000 verdicts before every RAG answer cost about 28 ms per question even with
+    /// their signatures cached; read only after a new verdict, the memory costs about 3 ms per
+    /// question at 1,000 verdicts (release build, the same questions with the memory off as the
+    /// peer; docs/evaluation.md).
+    public static func current(tenant: String, ledger: any LedgerStore) async throws -> VerdictMemory {
+        guard let head = try await ledger.latestVerdict(tenant: tenant) else { return VerdictMemory(verdicts: []) }
+        let key = tenant + "\u{0}" + head.hash
+        if let known = memories.withLock({ $0[key] }) { return known }
+        let memory = VerdictMemory(verdicts: try await ledger.customerVerdicts(tenant: tenant, latest: window))
+        memories.withLock {
+            if $0.count >= 256 { $0.removeAll(keepingCapacity: true) }
+            $0[key] = memory
+        }
+        return memory
+    }
+
+    /// Memories read, by tenant and latest verdict row hash (a hash names one row of one ledger).
+    static let memories = Mutex<[String: VerdictMemory]>([:])
+
+    /// The signatures of judged resolutions, decoded once per stored row: every RAG answer reads
+    /// the verdicts again after each new one, and decoding each row's evidence each time cost
+    /// about 57 ms per question at 1,000 verdicts (release build, docs/evaluation.md). Keyed by
+    /// the row's hash, which names its content; bounded.
+    static let signatures = SignatureCache()
+
+    final class SignatureCache: Sendable {
+        struct Entry: Sendable {
+            var model: String
+            var signature: QuestionSignature
+        }
+        /// Rows kept at most; the cache starts again past it.
+        static let capacity = 200_000
+        private let entries = Mutex<[String: Entry?]>([:])
+
+        /// The question signature and model of `row`'s evidence, nil without one.
+        func of(_ row: LedgerEntry) -> Entry? {
+            let decode = { () -> Entry? in
+                guard let evidence = row.evidence.flatMap(Evidence.init(json:)), let model = evidence.signatureModel,
+                    let signature = evidence.questionSignature.flatMap(QuestionSignature.init(hex:))
+                else { return nil }
+                return Entry(model: model, signature: signature)
+            }
+            guard !row.hash.isEmpty else { return decode() }
+            if let known = entries.withLock({ $0[row.hash] }) { return known }
+            let entry = decode()
+            entries.withLock {
+                if $0.count >= Self.capacity { $0.removeAll(keepingCapacity: true) }
+                $0[row.hash] = .some(entry)
+            }
+            return entry
+        }
     }
 
     /// Quoted fragments shorter than this are not compared (a heading, "See also").
